@@ -1,0 +1,122 @@
+// certkey's own extensions (CLA 80, docs/protocol.md): TOKEN INFO and remote unlock
+// (docs/unlock.md).
+#include <certkey/protocol/tags.hpp>
+
+#include "piv_applet.hpp"
+#include "piv_defaults.hpp"
+
+namespace certkey::agent::piv {
+namespace tag = protocol::tag;
+
+namespace {
+// Domain separation of the unlock response MAC: "CKUR" || serial || challenge.
+constexpr std::uint8_t kUnlockResponseLabel[4] = {'C', 'K', 'U', 'R'};
+}  // namespace
+
+Sw PivApplet::token_info(const CommandApdu& c, ResponseWriter& out) {
+  if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
+  TokenConfig config{};
+  ChangeCounter counter{};
+  if (!load_config(config) || !read_record(record::kChangeCounter, &counter, sizeof counter)) {
+    return Sw::memory_failure;
+  }
+  out.put(tag::kInfoSerial, Bytes(config.serial, sizeof config.serial));
+  out.put_u8(tag::kInfoMedium, config.medium);
+  out.put(tag::kInfoFirmware, Bytes(kFirmwareVersion, sizeof kFirmwareVersion));
+  out.put(tag::kInfoChangeCounter, Bytes(counter.value, sizeof counter.value));
+  out.put_u8(tag::kInfoPolicy, config.policy);
+  RetryCounter unlock{};
+  if (read_counter(store_, record::kUnlockCounter, unlock)) {
+    const std::uint8_t retries[2] = {unlock.limit, unlock.remaining};
+    out.put(tag::kInfoUnlockRetries, Bytes(retries, 2));
+  }
+  return Sw::ok;
+}
+
+Sw PivApplet::unlock_challenge(const CommandApdu& c, ResponseWriter& out) {
+  if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
+  RetryCounter counter{};
+  if (!store_.contains(record::kUnlockKey) || !read_counter(store_, record::kUnlockCounter, counter)) {
+    return Sw::reference_not_found;
+  }
+  if (counter.remaining == 0) return Sw::authentication_blocked;
+  if (!board_.random.fill(MutableBytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge))) {
+    return Sw::unknown;
+  }
+  volatile_.unlock_pending = true;
+  volatile_.unlock_issued_ms = board_.clock.monotonic_ms();
+  out.put_raw(Bytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge));
+  return Sw::ok;
+}
+
+// Data: response (10 bytes) || new PIN block (8 bytes). The challenge is consumed by this
+// attempt whatever its outcome, so each challenge gets exactly one try.
+Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
+  if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
+  constexpr std::size_t kLength = protocol::kUnlockResponseLength + protocol::kPinBlockLength;
+  if (c.data.size() != kLength) return Sw::wrong_length;
+  Bytes response = c.data.subspan(0, protocol::kUnlockResponseLength);
+  Bytes pin_block = c.data.subspan(protocol::kUnlockResponseLength);
+  std::size_t pin_length = 0;
+  while (pin_length < 8 && pin_block[pin_length] != protocol::kPinPadByte) ++pin_length;
+  for (std::size_t i = pin_length; i < 8; ++i) {
+    if (pin_block[i] != protocol::kPinPadByte) return Sw::incorrect_data;
+  }
+  if (pin_length < protocol::kMinPinLength) return Sw::incorrect_data;
+
+  if (!volatile_.unlock_pending) return Sw::conditions_not_satisfied;
+  std::uint8_t message[sizeof kUnlockResponseLabel + 4 + protocol::kUnlockChallengeLength];
+  for (std::size_t i = 0; i < sizeof kUnlockResponseLabel; ++i) message[i] = kUnlockResponseLabel[i];
+  store_be32(message + 4, serial());
+  for (std::size_t i = 0; i < protocol::kUnlockChallengeLength; ++i) {
+    message[8 + i] = volatile_.unlock_challenge[i];
+  }
+  const bool expired =
+      board_.clock.monotonic_ms() - volatile_.unlock_issued_ms > kUnlockChallengeLifetimeMs;
+  volatile_.unlock_pending = false;
+  secure_zero(MutableBytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge));
+  if (expired) return Sw::conditions_not_satisfied;
+
+  UnlockKey key{};
+  TokenConfig config{};
+  RetryCounter pin_counter{};
+  if (!read_record(record::kUnlockKey, &key, sizeof key) || !load_config(config) ||
+      !read_counter(store_, record::kPinCounter, pin_counter)) {
+    return Sw::reference_not_found;
+  }
+  std::uint8_t expected[16];
+  bool mac_ok = board_.crypto.aes_cmac(Bytes(key.key, sizeof key.key), Bytes(message, sizeof message),
+                                       MutableBytes(expected, sizeof expected));
+  secure_zero(MutableBytes(key.key, sizeof key.key));
+  if (!mac_ok) return Sw::unknown;
+  SecretHash new_pin{0, {}};
+  hash_pin_block(config, pin_block, new_pin.hash);
+  new_pin.is_default = constant_time_equal(pin_block, Bytes(kDefaultPinBlock, 8));
+  const RetryCounter pin_restored{pin_counter.limit, pin_counter.limit};
+  CheckResult result = guarded_check(
+      store_, record::kUnlockCounter,
+      [&] { return constant_time_equal(response, Bytes(expected, protocol::kUnlockResponseLength)); },
+      [&](RecordStore::Transaction& tx) {
+        tx.put(record::kPinValue, Bytes(reinterpret_cast<const std::uint8_t*>(&new_pin), sizeof new_pin));
+        tx.put(record::kPinCounter, Bytes(&pin_restored.limit, sizeof pin_restored));
+        stage_content_change(tx);
+      });
+  secure_zero(MutableBytes(expected, sizeof expected));
+  secure_zero(MutableBytes(new_pin.hash, sizeof new_pin.hash));
+  return outcome_to_sw(result);
+}
+
+// Issuance: P1 = retry limit (1-15), data = the 32-byte unlock key derived by the CA.
+Sw PivApplet::set_unlock_key(const CommandApdu& c, ResponseWriter&) {
+  if (c.p1 == 0 || c.p1 > 15 || c.p2 != 0) return Sw::incorrect_p1p2;
+  if (!volatile_.management_authenticated) return Sw::security_status_not_satisfied;
+  if (c.data.size() != protocol::kUnlockKeyLength) return Sw::wrong_length;
+  const RetryCounter counter{c.p1, c.p1};
+  RecordStore::Transaction tx = store_.begin();
+  tx.put(record::kUnlockKey, c.data);
+  tx.put(record::kUnlockCounter, Bytes(&counter.limit, sizeof counter));
+  stage_content_change(tx);
+  return commit(tx);
+}
+
+}  // namespace certkey::agent::piv

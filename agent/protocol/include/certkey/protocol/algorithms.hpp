@@ -1,0 +1,48 @@
+// Algorithm identifiers (SP 800-78-4 Table 6-2, plus Yubico's AES values) and key references
+// (SP 800-73-4 Table 4).
+#pragma once
+#include <cstdint>
+
+namespace certkey::protocol {
+
+enum class Algorithm : std::uint8_t {
+  tdes = 0x03,
+  rsa3072 = 0x05,
+  rsa1024 = 0x06,
+  rsa2048 = 0x07,
+  aes128 = 0x08,
+  aes192 = 0x0A,
+  aes256 = 0x0C,
+  ecc_p256 = 0x11,
+  ecc_p384 = 0x14,
+};
+
+enum class KeyRef : std::uint8_t {
+  pin = 0x80,
+  puk = 0x81,
+  management = 0x9B,
+  authentication = 0x9A,    // slot 9A, PIV Authentication
+  signature = 0x9C,         // slot 9C, Digital Signature
+  key_management = 0x9D,    // slot 9D, Key Management (encryption)
+  card_authentication = 0x9E,
+  retired_first = 0x82,     // 82..95: retired key management keys
+  retired_last = 0x95,
+  attestation = 0xF9,       // Yubico-compatible attestation key
+};
+
+// PIN and touch policies of a key (Yubico tags AA/AB values).
+enum class PinPolicy : std::uint8_t { default_policy = 0, never = 1, once = 2, always = 3 };
+enum class TouchPolicy : std::uint8_t { default_policy = 0, never = 1, always = 2, cached = 3 };
+
+// Origin of a key, reported in metadata.
+enum class KeyOrigin : std::uint8_t { generated = 1, imported = 2 };
+
+// Medium a token is delivered on (DESIGN.md section 1). Reported by TOKEN INFO.
+enum class Medium : std::uint8_t { smartcard = 0, sim = 1, usb_key = 2, sd_key = 3 };
+
+constexpr bool is_asymmetric_slot(std::uint8_t ref) {
+  return ref == 0x9A || ref == 0x9C || ref == 0x9D || ref == 0x9E || ref == 0xF9 ||
+         (ref >= 0x82 && ref <= 0x95);
+}
+
+}  // namespace certkey::protocol

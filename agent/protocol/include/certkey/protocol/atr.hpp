@@ -1,0 +1,20 @@
+// Answer-to-reset of certkey tokens on contact/CCID-style links.
+#pragma once
+#include <array>
+#include <cstdint>
+
+namespace certkey::protocol {
+
+// 3B 8E 80 01: direct convention, 14 historical bytes, T=0 and T=1 offered (hosts such as
+// yubico-piv-tool connect with T=1 only). Historical bytes, compact-TLV after category 80:
+// F9 <PIV AID prefix> marks a PIV card (OpenSC then uses no quirks), 52 "ck" names certkey.
+inline constexpr std::array<std::uint8_t, 19> kTokenAtr = [] {
+  std::array<std::uint8_t, 19> atr = {0x3B, 0x8E, 0x80, 0x01, 0x80, 0xF9, 0xA0, 0x00, 0x00, 0x03,
+                                      0x08, 0x00, 0x00, 0x10, 0x00, 0x52, 'c',  'k',  0x00};
+  std::uint8_t tck = 0;  // XOR of T0 .. last historical byte
+  for (std::size_t i = 1; i + 1 < atr.size(); ++i) tck = static_cast<std::uint8_t>(tck ^ atr[i]);
+  atr[atr.size() - 1] = tck;
+  return atr;
+}();
+
+}  // namespace certkey::protocol

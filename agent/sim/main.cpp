@@ -1,0 +1,115 @@
+// certkey-sim: simulated certkey tokens for pcscd (docs/simulator.md).
+//
+//   certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed] ...
+//   certkey-sim ctl --control SOCKET COMMAND [TOKEN]
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "simulator.hpp"
+
+namespace {
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed]...\n"
+               "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME | shutdown)\n");
+  return 2;
+}
+
+bool parse_vpcd(const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
+  auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  spec.name = arg.substr(0, eq);
+  std::string rest = arg.substr(eq + 1);
+  if (auto comma = rest.find(','); comma != std::string::npos) {
+    if (rest.substr(comma + 1) != "removed") return false;
+    spec.inserted = false;
+    rest = rest.substr(0, comma);
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    spec.host = rest.substr(0, colon);
+    rest = rest.substr(colon + 1);
+  }
+  char* end = nullptr;
+  unsigned long port = std::strtoul(rest.c_str(), &end, 10);
+  if (rest.empty() || *end != '\0' || port == 0 || port > 65535) return false;
+  spec.port = static_cast<std::uint16_t>(port);
+  return spec.name.find_first_of(" /") == std::string::npos;
+}
+
+int serve(int argc, char** argv) {
+  std::string state_dir, control;
+  std::vector<certkey::agent::sim::TokenSpec> specs;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) return usage();
+    if (a == "--state-dir") {
+      state_dir = argv[++i];
+    } else if (a == "--control") {
+      control = argv[++i];
+    } else if (a == "--vpcd") {
+      certkey::agent::sim::TokenSpec spec;
+      if (!parse_vpcd(argv[++i], spec)) {
+        std::fprintf(stderr, "certkey-sim: bad --vpcd '%s' (expected NAME=[HOST:]PORT[,removed])\n", argv[i]);
+        return 2;
+      }
+      specs.push_back(spec);
+    } else {
+      return usage();
+    }
+  }
+  if (state_dir.empty() || specs.empty()) return usage();
+  certkey::agent::sim::Simulator sim(state_dir, control);
+  std::string error;
+  for (const auto& spec : specs) {
+    if (!sim.add_token(spec, error)) {
+      std::fprintf(stderr, "certkey-sim: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  if (!sim.open_control(error)) {
+    std::fprintf(stderr, "certkey-sim: %s\n", error.c_str());
+    return 1;
+  }
+  return sim.run();
+}
+
+int ctl(int argc, char** argv) {
+  if (argc < 5 || std::strcmp(argv[2], "--control") != 0) return usage();
+  std::string path = argv[3];
+  std::string line = argv[4];
+  for (int i = 5; i < argc; ++i) line += std::string(" ") + argv[i];
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return usage();
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    std::fprintf(stderr, "certkey-sim: cannot reach the simulator at %s\n", path.c_str());
+    return 1;
+  }
+  line += "\n";
+  ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+  std::string reply;
+  char buf[256];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  std::fputs(reply.c_str(), stdout);
+  return reply.rfind("ok", 0) == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  std::string command = argv[1];
+  if (command == "serve") return serve(argc, argv);
+  if (command == "ctl") return ctl(argc, argv);
+  return usage();
+}

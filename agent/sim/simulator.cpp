@@ -1,0 +1,195 @@
+#include "simulator.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <certkey/protocol/atr.hpp>
+#include <certkey/protocol/limits.hpp>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace certkey::agent::sim {
+namespace {
+
+volatile std::sig_atomic_t g_signalled = 0;
+void on_signal(int) { g_signalled = 1; }
+
+constexpr int kReconnectPollMs = 50;     // while a reader is not listening yet
+constexpr std::size_t kMaxControlLine = 256;
+
+// A token's serial lives beside its flash so that the identity survives restarts; it is
+// only used to personalise a blank flash.
+bool load_or_create_serial(const std::string& dir, std::uint32_t& serial) {
+  std::string path = dir + "/serial";
+  std::ifstream in(path);
+  if (in >> serial) return true;
+  std::random_device rd;
+  serial = 10000000u + rd() % 90000000u;
+  std::ofstream out(path);
+  out << serial << "\n";
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+Simulator::Simulator(std::string state_dir, std::string control_path)
+    : state_dir_(std::move(state_dir)), control_path_(std::move(control_path)) {}
+
+Simulator::~Simulator() {
+  if (control_fd_ >= 0) {
+    ::close(control_fd_);
+    ::unlink(control_path_.c_str());
+  }
+}
+
+bool Simulator::add_token(const TokenSpec& spec, std::string& error) {
+  if (find(spec.name)) return error = "duplicate token name " + spec.name, false;
+  std::string dir = state_dir_ + "/" + spec.name;
+  ::mkdir(state_dir_.c_str(), 0700);
+  ::mkdir(dir.c_str(), 0700);
+  piv::Identity identity;
+  if (!load_or_create_serial(dir, identity.serial)) return error = "cannot write " + dir, false;
+  Slot slot;
+  slot.spec = spec;
+  slot.token = std::make_unique<SimToken>(dir + "/flash.bin", identity);
+  if (!slot.token->boot()) return error = "cannot open token state in " + dir, false;
+  slot.link = std::make_unique<transport::VpcdLink>(spec.host, spec.port);
+  slot.inserted = spec.inserted;
+  slots_.push_back(std::move(slot));
+  return true;
+}
+
+bool Simulator::open_control(std::string& error) {
+  if (control_path_.empty()) return true;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (control_path_.size() >= sizeof addr.sun_path) return error = "control path too long", false;
+  std::copy(control_path_.begin(), control_path_.end(), addr.sun_path);
+  ::unlink(control_path_.c_str());
+  control_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (control_fd_ < 0 || ::bind(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::chmod(control_path_.c_str(), 0600) != 0 || ::listen(control_fd_, 8) != 0) {
+    return error = "cannot listen on " + control_path_, false;
+  }
+  return true;
+}
+
+Simulator::Slot* Simulator::find(const std::string& name) {
+  for (Slot& s : slots_) {
+    if (s.spec.name == name) return &s;
+  }
+  return nullptr;
+}
+
+int Simulator::run() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  std::vector<pollfd> fds;
+  while (!stop_ && !g_signalled) {
+    bool waiting_for_reader = false;
+    for (Slot& s : slots_) {
+      if (s.inserted && !s.link->connected() && !s.link->connect()) waiting_for_reader = true;
+    }
+    fds.clear();
+    if (control_fd_ >= 0) fds.push_back({control_fd_, POLLIN, 0});
+    for (Slot& s : slots_) {
+      if (s.link->connected()) fds.push_back({s.link->fd(), POLLIN, 0});
+    }
+    int n = ::poll(fds.data(), fds.size(), waiting_for_reader ? kReconnectPollMs : -1);
+    if (n < 0) continue;  // EINTR: the loop condition sees the signal
+    for (const pollfd& p : fds) {
+      if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (p.fd == control_fd_) {
+        int client = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client >= 0) serve_control_client(client);
+        continue;
+      }
+      for (Slot& s : slots_) {
+        if (s.link->connected() && s.link->fd() == p.fd) serve_link(s);
+      }
+    }
+  }
+  return 0;
+}
+
+void Simulator::serve_link(Slot& slot) {
+  static std::uint8_t message[transport::VpcdLink::kMaxMessage];
+  static std::uint8_t response[protocol::kMaxResponseApdu];
+  std::size_t length = 0;
+  if (!slot.link->receive(MutableBytes(message, sizeof message), length)) {
+    slot.token->power_off();  // pcscd went away: the card loses power
+    return;
+  }
+  if (length == 1) {
+    switch (static_cast<transport::VpcdControl>(message[0])) {
+      case transport::VpcdControl::get_atr:
+        slot.link->send(Bytes(protocol::kTokenAtr.data(), protocol::kTokenAtr.size()));
+        break;
+      case transport::VpcdControl::power_off:
+      case transport::VpcdControl::reset:
+        slot.token->power_off();
+        break;
+      case transport::VpcdControl::power_on:
+        break;
+    }
+    return;
+  }
+  ++slot.apdus;
+  std::size_t n = slot.token->transmit(Bytes(message, length), MutableBytes(response, sizeof response));
+  slot.link->send(Bytes(response, n));
+  secure_zero(MutableBytes(message, length));  // APDUs may carry PINs
+}
+
+void Simulator::serve_control_client(int fd) {
+  // One request line, one reply line; a peer that sends nothing is dropped after 2 s.
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string line;
+  char c = 0;
+  while (line.size() < kMaxControlLine && ::recv(fd, &c, 1, 0) == 1 && c != '\n') line.push_back(c);
+  std::string reply = execute(line) + "\n";
+  ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+  ::close(fd);
+}
+
+std::string Simulator::execute(const std::string& line) {
+  std::istringstream in(line);
+  std::string verb, name;
+  in >> verb >> name;
+  if (verb == "list") {
+    std::string out = "ok";
+    for (const Slot& s : slots_) {
+      out += " " + s.spec.name + (s.inserted ? ":inserted" : ":removed");
+    }
+    return out;
+  }
+  if (verb == "shutdown") {
+    stop_ = true;
+    return "ok";
+  }
+  Slot* slot = find(name);
+  if (!slot) return "error unknown token '" + name + "'";
+  if (verb == "insert") {
+    slot->inserted = true;  // the run loop connects it to its reader
+    return "ok";
+  }
+  if (verb == "remove") {
+    slot->inserted = false;
+    slot->link->disconnect();
+    slot->token->power_off();
+    return "ok";
+  }
+  if (verb == "stats") return "ok apdus=" + std::to_string(slot->apdus);
+  return "error unknown command '" + verb + "' (list, insert, remove, stats, shutdown)";
+}
+
+}  // namespace certkey::agent::sim

@@ -1,0 +1,54 @@
+// certkey-sim: hosts simulated tokens, each with a state directory, each reaching pcscd
+// through its own vpcd reader, and insertable/removable at run time through a control
+// socket (docs/simulator.md).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../transport/vpcd_link.hpp"
+#include "sim_token.hpp"
+
+namespace certkey::agent::sim {
+
+struct TokenSpec {
+  std::string name;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  bool inserted = true;
+};
+
+class Simulator {
+ public:
+  Simulator(std::string state_dir, std::string control_path);
+  ~Simulator();
+
+  // Creates or reopens each token's state. Writes a message to `error` on failure.
+  bool add_token(const TokenSpec& spec, std::string& error);
+  bool open_control(std::string& error);
+  // Runs until SIGINT/SIGTERM or a "shutdown" control command.
+  int run();
+
+ private:
+  struct Slot {
+    TokenSpec spec;
+    std::unique_ptr<SimToken> token;
+    std::unique_ptr<transport::VpcdLink> link;
+    bool inserted = false;
+    std::uint64_t apdus = 0;
+  };
+
+  void serve_link(Slot& slot);
+  void serve_control_client(int fd);
+  std::string execute(const std::string& line);
+  Slot* find(const std::string& name);
+
+  std::string state_dir_;
+  std::string control_path_;
+  int control_fd_ = -1;
+  bool stop_ = false;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace certkey::agent::sim
