@@ -1,12 +1,15 @@
+# vptr checking needs RTTI, which the firmware is built without (CertkeyWarnings.cmake).
 if(CERTKEY_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-  add_link_options(-fsanitize=address,undefined)
+  add_compile_options(-fsanitize=address -fno-omit-frame-pointer
+                      -fsanitize=undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address -fsanitize=undefined)
 endif()
 if(CERTKEY_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "CERTKEY_FUZZ needs clang (libFuzzer)")
   endif()
   # Instrument everything for coverage; the fuzz targets add -fsanitize=fuzzer at link time.
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=address,undefined)
+  add_compile_options(-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer
+                      -fsanitize=undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address -fsanitize=undefined)
 endif()

@@ -36,6 +36,7 @@ bool parse_command_apdu(Bytes raw, CommandApdu& out) {
     }
     return false;
   }
+  if (n < 7) return false;  // P3 = 00 opens an extended length, which needs two more bytes
   out.extended = true;
   if (n == 7) {                                                  // case 2E
     std::size_t le = load_be16(&raw[5]);

@@ -1,0 +1,28 @@
+// The card library's error currency: what failed, and the status word when the token said no.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace certkey::card {
+
+class Error : public std::runtime_error {
+ public:
+  enum class Kind {
+    transport,     // PC/SC or reader failure: retry may help
+    no_token,      // no reader/token matched
+    refused,       // the token answered with an error status word
+    bad_response,  // the token answered something malformed
+    bad_input,     // the caller's input was invalid
+  };
+  Error(Kind kind, const std::string& what, std::uint16_t sw = 0)
+      : std::runtime_error(what), kind_(kind), sw_(sw) {}
+  Kind kind() const { return kind_; }
+  std::uint16_t sw() const { return sw_; }
+
+ private:
+  Kind kind_;
+  std::uint16_t sw_;
+};
+
+}  // namespace certkey::card

@@ -1,0 +1,43 @@
+// A PC/SC connection to one token, with one transaction per operation.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "apdu.hpp"
+
+namespace certkey::card {
+
+class PcscConnection {
+ public:
+  // Connects to the first reader whose name contains `reader_match` and holds a card.
+  explicit PcscConnection(const std::string& reader_match);
+  ~PcscConnection();
+  PcscConnection(const PcscConnection&) = delete;
+  PcscConnection& operator=(const PcscConnection&) = delete;
+
+  const std::string& reader() const { return reader_; }
+
+  // Sends a command and collects the whole response: chains long data, follows 61xx with
+  // GET RESPONSE and 6Cxx with the corrected Le.
+  Response transmit(const Command& command);
+
+  // Holds the card exclusively for the lifetime of the object.
+  class Transaction {
+   public:
+    explicit Transaction(PcscConnection& connection);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+   private:
+    PcscConnection& connection_;
+  };
+
+ private:
+  Bytes exchange(const Bytes& apdu);
+  struct State;
+  std::unique_ptr<State> state_;
+  std::string reader_;
+};
+
+}  // namespace certkey::card

@@ -1,0 +1,42 @@
+#include <certkey/card/apdu.hpp>
+#include <certkey/protocol/ins.hpp>
+#include <certkey/protocol/limits.hpp>
+
+#include <openssl/crypto.h>
+
+namespace certkey::card {
+
+Command::~Command() { wipe(data); }
+
+void wipe(Bytes& bytes) {
+  if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+}
+
+std::vector<Bytes> encode_short(const Command& c) {
+  std::vector<Bytes> blocks;
+  std::size_t offset = 0;
+  do {
+    std::size_t n = std::min(c.data.size() - offset, protocol::kShortMaxLc);
+    bool last = offset + n == c.data.size();
+    Bytes apdu{static_cast<std::uint8_t>(last ? c.cla : c.cla | protocol::kClaChainBit), c.ins, c.p1, c.p2};
+    if (n > 0) {
+      apdu.push_back(static_cast<std::uint8_t>(n));
+      apdu.insert(apdu.end(), c.data.begin() + static_cast<long>(offset),
+                  c.data.begin() + static_cast<long>(offset + n));
+    }
+    if (last) apdu.push_back(0x00);  // Le: up to 256 bytes, more through 61xx
+    blocks.push_back(std::move(apdu));
+    offset += n;
+  } while (offset < c.data.size());
+  return blocks;
+}
+
+Response decode_response(const Bytes& raw) {
+  Response r;
+  if (raw.size() < 2) return r;
+  r.data.assign(raw.begin(), raw.end() - 2);
+  r.sw = static_cast<std::uint16_t>((raw[raw.size() - 2] << 8) | raw.back());
+  return r;
+}
+
+}  // namespace certkey::card

@@ -1,0 +1,95 @@
+#include <certkey/card/error.hpp>
+#include <certkey/card/pcsc.hpp>
+#include <certkey/protocol/ins.hpp>
+#include <certkey/protocol/limits.hpp>
+
+#include <PCSC/winscard.h>
+#include <PCSC/wintypes.h>
+
+#include <cstring>
+
+namespace certkey::card {
+
+struct PcscConnection::State {
+  SCARDCONTEXT context = 0;
+  SCARDHANDLE card = 0;
+  DWORD protocol = 0;
+};
+
+namespace {
+std::string describe(LONG rv) { return pcsc_stringify_error(rv); }
+}  // namespace
+
+PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::make_unique<State>()) {
+  LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
+  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC: " + describe(rv));
+  DWORD size = 0;
+  rv = SCardListReaders(state_->context, nullptr, nullptr, &size);
+  std::vector<char> names(size ? size : 1);
+  if (rv == SCARD_S_SUCCESS) rv = SCardListReaders(state_->context, nullptr, names.data(), &size);
+  for (const char* p = names.data(); rv == SCARD_S_SUCCESS && *p; p += std::strlen(p) + 1) {
+    if (!std::strstr(p, reader_match.c_str())) continue;
+    if (SCardConnect(state_->context, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                     &state_->card, &state_->protocol) == SCARD_S_SUCCESS) {
+      reader_ = p;
+      return;
+    }
+  }
+  SCardReleaseContext(state_->context);
+  throw Error(Error::Kind::no_token, "no token in a reader matching '" + reader_match + "'");
+}
+
+PcscConnection::~PcscConnection() {
+  SCardDisconnect(state_->card, SCARD_LEAVE_CARD);
+  SCardReleaseContext(state_->context);
+}
+
+PcscConnection::Transaction::Transaction(PcscConnection& c) : connection_(c) {
+  LONG rv = SCardBeginTransaction(c.state_->card);
+  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC transaction: " + describe(rv));
+}
+
+PcscConnection::Transaction::~Transaction() {
+  SCardEndTransaction(connection_.state_->card, SCARD_LEAVE_CARD);
+}
+
+Bytes PcscConnection::exchange(const Bytes& apdu) {
+  Bytes out(protocol::kShortMaxLe + 2);
+  DWORD length = static_cast<DWORD>(out.size());
+  const SCARD_IO_REQUEST* pci = state_->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+  LONG rv = SCardTransmit(state_->card, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr,
+                          out.data(), &length);
+  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC transmit: " + describe(rv));
+  if (length < 2) throw Error(Error::Kind::bad_response, "token sent no status word");
+  out.resize(length);
+  return out;
+}
+
+Response PcscConnection::transmit(const Command& command) {
+  std::vector<Bytes> blocks = encode_short(command);
+  Response r;
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    r = decode_response(exchange(blocks[i]));
+    wipe(blocks[i]);
+    if (i + 1 < blocks.size() && !r.ok()) return r;  // the token refused a chain block
+  }
+  if ((r.sw >> 8) == 0x6C) {  // wrong Le: repeat with the exact length
+    Bytes again = blocks.empty() ? Bytes{} : encode_short(command).back();
+    again.back() = static_cast<std::uint8_t>(r.sw & 0xFF);
+    r = decode_response(exchange(again));
+    wipe(again);
+  }
+  Bytes data = std::move(r.data);
+  while ((r.sw >> 8) == 0x61) {
+    r = decode_response(exchange({0x00, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00,
+                                  0x00, static_cast<std::uint8_t>(r.sw & 0xFF)}));
+    data.insert(data.end(), r.data.begin(), r.data.end());
+    if (data.size() > protocol::kMaxResponseData) {
+      throw Error(Error::Kind::bad_response, "response longer than any token object");
+    }
+  }
+  r.data = std::move(data);
+  return r;
+}
+
+}  // namespace certkey::card

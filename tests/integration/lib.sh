@@ -1,0 +1,73 @@
+# Shared helpers for integration tests. Each test runs inside tests/harness/with-tokens.
+set -euo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "--- $*"; }
+# expect_output "substring" command...: runs the command, requires success and the substring.
+expect_output() {
+  local want=$1; shift
+  local out
+  out=$("$@" 2>&1) || { echo "$out" >&2; fail "command failed: $*"; }
+  grep -qF -- "$want" <<<"$out" || { echo "$out" >&2; fail "'$want' not in output of: $*"; }
+}
+# expect_failure "substring" command...: requires failure and the substring in the output.
+expect_failure() {
+  local want=$1; shift
+  local out
+  if out=$("$@" 2>&1); then echo "$out" >&2; fail "command unexpectedly succeeded: $*"; fi
+  grep -qF -- "$want" <<<"$out" || { echo "$out" >&2; fail "'$want' not in output of: $*"; }
+}
+
+multiarch=$(gcc -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH)
+OPENSC_MODULE=/usr/lib/$multiarch/opensc-pkcs11.so
+[[ -f $OPENSC_MODULE ]] || fail "opensc-pkcs11.so not found"
+
+workdir=$(mktemp -d)
+trap 'rm -rf "$workdir"' EXIT
+cd "$workdir"
+
+# An OpenSSL config that loads libp11's engine for one module, for this process only.
+engine_config() {
+  cat > engine.cnf <<CNF
+openssl_conf = init
+[init]
+engines = engines
+[engines]
+pkcs11 = pkcs11
+[pkcs11]
+engine_id = pkcs11
+MODULE_PATH = $1
+init = 0
+CNF
+  echo "$workdir/engine.cnf"
+}
+
+DEFAULT_MGMT_KEY=010203040506070801020304050607080102030405060708
+
+# provision_slot READER SLOT ALG CN: generates a key in SLOT with yubico-piv-tool and stores a
+# certificate for it, signed with the token's 9a key through OpenSC and libp11's engine
+# (yubico-piv-tool 2.2.0's selfsign is broken under OpenSSL 3): 9a's certificate is
+# self-signed, other slots' are issued by 9a (their own keys may need a per-use PIN, which
+# the engine cannot ask for here). Leaves pub<SLOT>.pem and cert<SLOT>.pem behind. Uses the
+# default PIN and management key; provision 9a first.
+provision_slot() {
+  local reader=$1 slot=$2 alg=$3 cn=$4
+  yubico-piv-tool -r "$reader" -a generate -s "$slot" -A "$alg" -o "pub$slot.pem" >/dev/null 2>&1 ||
+    fail "generate $slot"
+  local engine=(-engine pkcs11 -passin pass:123456)
+  if [[ $slot == 9a ]]; then
+    openssl pkey -pubin -in pub9a.pem -outform DER -out pub9a.der
+    PIV_9A_KEY=$workdir/pub9a.der OPENSSL_CONF="$(engine_config "$OPENSC_MODULE")" \
+      openssl req -new -x509 -days 30 -subj "/CN=$cn" "${engine[@]}" -keyform engine \
+      -key "pkcs11:id=%01;type=private" -out cert9a.pem >/dev/null 2>&1 || fail "self-sign 9a"
+  else
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+      -subj "/CN=$cn" -out "req$slot.pem" 2>/dev/null
+    OPENSSL_CONF="$(engine_config "$OPENSC_MODULE")" openssl x509 -req -in "req$slot.pem" \
+      -force_pubkey "pub$slot.pem" -CA cert9a.pem "${engine[@]}" -CAkeyform engine \
+      -CAkey "pkcs11:id=%01;type=private" -set_serial "0x$slot" -days 30 -out "cert$slot.pem" \
+      >/dev/null 2>&1 || fail "issue certificate for $slot"
+  fi
+  yubico-piv-tool -r "$reader" -a import-certificate -s "$slot" -i "cert$slot.pem" >/dev/null 2>&1 ||
+    fail "import certificate $slot"
+}
