@@ -21,7 +21,7 @@ bool TlvReader::next(Tlv& out) {
     if (pos + 2 > n) return failed_ = true, false;
     length = load_be16(p + pos);
     pos += 2;
-  } else if (length > 0x80) {
+  } else if (length >= 0x80) {
     return failed_ = true, false;  // longer forms, and the indefinite form, are not used
   }
   if (length > n - pos) return failed_ = true, false;

@@ -79,9 +79,9 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
 
   UnlockKey key{};
   TokenConfig config{};
-  RetryCounter pin_counter{};
+  PinReplacement replacement{};
   if (!read_record(record::kUnlockKey, &key, sizeof key) || !load_config(config) ||
-      !read_counter(store_, record::kPinCounter, pin_counter)) {
+      !prepare_pin_replacement(config, pin_block, replacement)) {
     return Sw::reference_not_found;
   }
   std::uint8_t expected[16];
@@ -89,20 +89,11 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
                                        MutableBytes(expected, sizeof expected));
   secure_zero(MutableBytes(key.key, sizeof key.key));
   if (!mac_ok) return Sw::unknown;
-  SecretHash new_pin{0, {}};
-  hash_pin_block(config, pin_block, new_pin.hash);
-  new_pin.is_default = constant_time_equal(pin_block, Bytes(kDefaultPinBlock, 8));
-  const RetryCounter pin_restored{pin_counter.limit, pin_counter.limit};
   CheckResult result = guarded_check(
       store_, record::kUnlockCounter,
       [&] { return constant_time_equal(response, Bytes(expected, protocol::kUnlockResponseLength)); },
-      [&](RecordStore::Transaction& tx) {
-        tx.put(record::kPinValue, Bytes(reinterpret_cast<const std::uint8_t*>(&new_pin), sizeof new_pin));
-        tx.put(record::kPinCounter, Bytes(&pin_restored.limit, sizeof pin_restored));
-        stage_content_change(tx);
-      });
+      [&](RecordStore::Transaction& tx) { stage_pin_replacement(tx, replacement); });
   secure_zero(MutableBytes(expected, sizeof expected));
-  secure_zero(MutableBytes(new_pin.hash, sizeof new_pin.hash));
   return outcome_to_sw(result);
 }
 

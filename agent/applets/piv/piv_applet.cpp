@@ -134,6 +134,23 @@ void PivApplet::stage_personalisation(RecordStore::Transaction& tx, const TokenC
   stage_content_change(tx);
 }
 
+bool PivApplet::prepare_pin_replacement(const TokenConfig& config, Bytes pin_block,
+                                        PinReplacement& out) const {
+  RetryCounter current{};
+  if (!read_counter(store_, record::kPinCounter, current)) return false;
+  out.counter = RetryCounter{current.limit, current.limit};
+  hash_pin_block(config, pin_block, out.value.hash);
+  out.value.is_default = constant_time_equal(pin_block, Bytes(kDefaultPinBlock, protocol::kPinBlockLength));
+  return true;
+}
+
+void PivApplet::stage_pin_replacement(RecordStore::Transaction& tx, const PinReplacement& replacement) {
+  tx.put(record::kPinValue,
+         Bytes(reinterpret_cast<const std::uint8_t*>(&replacement.value), sizeof replacement.value));
+  tx.put(record::kPinCounter, Bytes(&replacement.counter.limit, sizeof replacement.counter));
+  stage_content_change(tx);
+}
+
 // ---- shared helpers ----------------------------------------------------------------------
 
 bool PivApplet::read_record(std::uint16_t id, void* image, std::size_t size) const {

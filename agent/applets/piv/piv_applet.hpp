@@ -105,6 +105,14 @@ class PivApplet final : public Applet {
   Sw commit(RecordStore::Transaction& tx);
   void hash_pin_block(const TokenConfig& config, Bytes block, std::uint8_t out[32]) const;
   void stage_personalisation(RecordStore::Transaction& tx, const TokenConfig& config);
+  // A new PIN that also unblocks it (PUK unblock, remote unlock): its hash and a full counter.
+  struct PinReplacement {
+    SecretHash value;
+    RetryCounter counter;
+    ~PinReplacement() { secure_zero(MutableBytes(value.hash, sizeof value.hash)); }
+  };
+  bool prepare_pin_replacement(const TokenConfig& config, Bytes pin_block, PinReplacement& out) const;
+  void stage_pin_replacement(RecordStore::Transaction& tx, const PinReplacement& replacement);
   bool load_key(std::uint8_t slot, KeyRecord& out, std::size_t& length) const;
   Sw check_key_access(std::uint8_t slot, const KeyHeader& key);
   Sw write_public_key(const KeyRecord& key, ResponseWriter& out);

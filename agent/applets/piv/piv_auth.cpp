@@ -115,28 +115,18 @@ Sw PivApplet::reset_retry_counter(const CommandApdu& c, ResponseWriter&) {
 
   TokenConfig config{};
   SecretHash stored_puk{};
-  RetryCounter pin_counter{};
+  PinReplacement replacement{};
   if (!load_config(config) || !read_record(record::kPukValue, &stored_puk, sizeof stored_puk) ||
-      !read_counter(store_, record::kPinCounter, pin_counter)) {
+      !prepare_pin_replacement(config, pin_block, replacement)) {
     return Sw::memory_failure;
   }
   std::uint8_t candidate[32];
   hash_pin_block(config, puk_block, candidate);
-  SecretHash new_pin{0, {}};
-  hash_pin_block(config, pin_block, new_pin.hash);
-  new_pin.is_default = constant_time_equal(pin_block, Bytes(kDefaultPinBlock, kPinBlockLength));
-  const RetryCounter pin_restored{pin_counter.limit, pin_counter.limit};
-
   CheckResult result = guarded_check(
       store_, record::kPukCounter,
       [&] { return constant_time_equal(Bytes(candidate, 32), Bytes(stored_puk.hash, 32)); },
-      [&](RecordStore::Transaction& tx) {
-        tx.put(record::kPinValue, Bytes(reinterpret_cast<const std::uint8_t*>(&new_pin), sizeof new_pin));
-        tx.put(record::kPinCounter, Bytes(&pin_restored.limit, sizeof pin_restored));
-        stage_content_change(tx);
-      });
+      [&](RecordStore::Transaction& tx) { stage_pin_replacement(tx, replacement); });
   secure_zero(MutableBytes(candidate, sizeof candidate));
-  secure_zero(MutableBytes(new_pin.hash, sizeof new_pin.hash));
   return outcome_to_sw(result);
 }
 
