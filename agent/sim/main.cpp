@@ -2,6 +2,8 @@
 //
 //   certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed] ...
 //   certkey-sim ctl --control SOCKET COMMAND [TOKEN]
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -107,6 +109,10 @@ int ctl(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Token memory holds PINs and keys in the clear: never let it reach a core dump.
+  rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (argc < 2) return usage();
   std::string command = argv[1];
   if (command == "serve") return serve(argc, argv);
