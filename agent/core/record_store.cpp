@@ -73,6 +73,13 @@ StoreResult RecordStore::read(std::uint16_t id, MutableBytes out, std::size_t& l
   return from_flash(flash_.read(e->offset, out.subspan(0, e->length)));
 }
 
+StoreResult RecordStore::read_prefix(std::uint16_t id, MutableBytes out) const {
+  const IndexEntry* e = find(id);
+  if (!e) return StoreResult::not_found;
+  if (out.size() > e->length) return StoreResult::too_large;
+  return from_flash(flash_.read(e->offset, out));
+}
+
 // ---- writing -----------------------------------------------------------------------------
 
 StoreResult RecordStore::program(std::size_t offset, Bytes data) {

@@ -37,6 +37,8 @@ class RecordStore {
   std::size_t length(std::uint16_t id) const;
   // Reads a whole record from flash; out must be at least length(id) bytes.
   StoreResult read(std::uint16_t id, MutableBytes out, std::size_t& length) const;
+  // Reads the first out.size() bytes of a record (for headers of large records).
+  StoreResult read_prefix(std::uint16_t id, MutableBytes out) const;
 
   // Stages updates for one atomic commit. Only one transaction exists at a time.
   class Transaction {

@@ -1,5 +1,7 @@
 // certkey's own extensions (CLA 80, docs/protocol.md): TOKEN INFO and remote unlock
 // (docs/unlock.md).
+#include <certkey/protocol/ins.hpp>
+#include <certkey/protocol/objects.hpp>
 #include <certkey/protocol/tags.hpp>
 
 #include "piv_applet.hpp"
@@ -95,6 +97,32 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
       [&](RecordStore::Transaction& tx) { stage_pin_replacement(tx, replacement); });
   secure_zero(MutableBytes(expected, sizeof expected));
   return outcome_to_sw(result);
+}
+
+// One entry per slot with a key or a certificate, so that a host lists a token in one APDU
+// (docs/protocol.md). Public keys are not included: hosts take them from the certificate,
+// or ask GET METADATA for a key without one.
+Sw PivApplet::list_keys(const CommandApdu& c, ResponseWriter& out) {
+  if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
+  for (unsigned slot = 0x82; slot <= 0xF9; ++slot) {
+    const auto s = static_cast<std::uint8_t>(slot);
+    if (!protocol::is_asymmetric_slot(s)) continue;
+    const std::uint32_t cert_object = protocol::certificate_object_for_slot(s);
+    const std::size_t cert_length = cert_object ? store_.length(record::object(cert_object)) : 0;
+    KeyHeader header{};
+    const bool has_key = read_record_prefix(record::key(s), &header, sizeof header);
+    if (!has_key && cert_length == 0) continue;
+    std::uint8_t entry[protocol::kListKeysEntrySize] = {
+        s, header.algorithm,
+        static_cast<std::uint8_t>(!has_key ? 0
+                                  : header.pin_policy ? header.pin_policy
+                                                      : static_cast<std::uint8_t>(default_pin_policy(s))),
+        static_cast<std::uint8_t>(has_key && !header.touch_policy ? 1 : header.touch_policy),
+        header.origin, 0, 0, 0};
+    store_be16(entry + 5, static_cast<std::uint16_t>(cert_length));
+    out.put_raw(Bytes(entry, sizeof entry));
+  }
+  return Sw::ok;
 }
 
 // Issuance: P1 = retry limit (1-15), data = the 32-byte unlock key derived by the CA.

@@ -46,6 +46,7 @@ const PivApplet::Command PivApplet::kCommands[] = {
     {kExt, ext(CertkeyIns::unlock_challenge), &PivApplet::unlock_challenge},
     {kExt, ext(CertkeyIns::unlock_response), &PivApplet::unlock_response},
     {kExt, ext(CertkeyIns::set_unlock_key), &PivApplet::set_unlock_key},
+    {kExt, ext(CertkeyIns::list_keys), &PivApplet::list_keys},
 };
 
 PivApplet::PivApplet(const hal::Board& board, RecordStore& store, const Identity& identity)
@@ -114,7 +115,7 @@ void PivApplet::stage_personalisation(RecordStore::Transaction& tx, const TokenC
   hash_pin_block(config, Bytes(kDefaultPukBlock, 8), puk.hash);
   ManagementKey management{static_cast<std::uint8_t>(protocol::Algorithm::tdes),
                            static_cast<std::uint8_t>(protocol::TouchPolicy::never), 1, {}};
-  for (std::size_t i = 0; i < sizeof kDefaultManagementKey; ++i) {
+  for (std::size_t i = 0; i < kDefaultManagementKey.size(); ++i) {
     management.key[i] = kDefaultManagementKey[i];
   }
   put(record::kPinCounter, RetryCounter{kDefaultPinRetries, kDefaultPinRetries});
@@ -158,6 +159,10 @@ bool PivApplet::read_record(std::uint16_t id, void* image, std::size_t size) con
   return store_.read(id, MutableBytes(static_cast<std::uint8_t*>(image), size), length) ==
              StoreResult::ok &&
          length == size;
+}
+
+bool PivApplet::read_record_prefix(std::uint16_t id, void* image, std::size_t size) const {
+  return store_.read_prefix(id, MutableBytes(static_cast<std::uint8_t*>(image), size)) == StoreResult::ok;
 }
 
 bool PivApplet::load_config(TokenConfig& out) const {

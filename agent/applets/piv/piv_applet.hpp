@@ -96,9 +96,11 @@ class PivApplet final : public Applet {
   Sw unlock_challenge(const CommandApdu& c, ResponseWriter& out);
   Sw unlock_response(const CommandApdu& c, ResponseWriter& out);
   Sw set_unlock_key(const CommandApdu& c, ResponseWriter& out);
+  Sw list_keys(const CommandApdu& c, ResponseWriter& out);
 
   // Shared helpers (piv_applet.cpp).
   bool read_record(std::uint16_t id, void* image, std::size_t size) const;
+  bool read_record_prefix(std::uint16_t id, void* image, std::size_t size) const;
   bool load_config(TokenConfig& out) const;
   std::uint32_t serial() const;
   void stage_content_change(RecordStore::Transaction& tx);

@@ -225,7 +225,7 @@ Sw PivApplet::set_management_key(const CommandApdu& c, ResponseWriter&) {
   Bytes new_key = c.data.subspan(3);
   for (std::size_t i = 0; i < new_key.size(); ++i) key.key[i] = new_key[i];
   key.is_default = cipher == hal::BlockCipher::tdes &&
-                   constant_time_equal(new_key, Bytes(kDefaultManagementKey, sizeof kDefaultManagementKey));
+                   constant_time_equal(new_key, Bytes(kDefaultManagementKey.data(), kDefaultManagementKey.size()));
   RecordStore::Transaction tx = store_.begin();
   tx.put(record::kManagementKey, Bytes(reinterpret_cast<const std::uint8_t*>(&key), sizeof key));
   stage_content_change(tx);

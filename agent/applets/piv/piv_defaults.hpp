@@ -2,6 +2,7 @@
 // values PIV tools document, so standard tools work out of the box.
 #pragma once
 #include <certkey/protocol/algorithms.hpp>
+#include <certkey/protocol/defaults.hpp>
 #include <cstddef>
 #include <cstdint>
 
@@ -10,9 +11,7 @@ namespace certkey::agent::piv {
 // "123456" and "12345678", right-padded with 0xFF to the 8-byte PIN block.
 inline constexpr std::uint8_t kDefaultPinBlock[8] = {'1', '2', '3', '4', '5', '6', 0xFF, 0xFF};
 inline constexpr std::uint8_t kDefaultPukBlock[8] = {'1', '2', '3', '4', '5', '6', '7', '8'};
-// 3DES 01 02 03 04 05 06 07 08 three times.
-inline constexpr std::uint8_t kDefaultManagementKey[24] = {
-    1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+using protocol::kDefaultManagementKey;
 
 // CHUID: 30 FASC-N (non-federal issuer), 34 GUID, 35 expiry "20991231", 3E signature, FE LRC.
 inline constexpr std::size_t kChuidTemplateSize = 59;

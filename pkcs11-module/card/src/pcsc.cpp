@@ -16,13 +16,21 @@ struct PcscConnection::State {
   DWORD protocol = 0;
 };
 
-namespace {
-std::string describe(LONG rv) { return pcsc_stringify_error(rv); }
-}  // namespace
+void throw_pcsc(long rv, const std::string& what) {
+  const std::string text = what + ": " + pcsc_stringify_error(static_cast<LONG>(rv));
+  switch (rv) {
+    case SCARD_W_RESET_CARD: throw Error(Error::Kind::card_reset, text);
+    case SCARD_W_REMOVED_CARD:
+    case SCARD_E_NO_SMARTCARD:
+    case SCARD_W_UNPOWERED_CARD:
+    case SCARD_W_UNRESPONSIVE_CARD: throw Error(Error::Kind::token_removed, text);
+    default: throw Error(Error::Kind::transport, text);
+  }
+}
 
 PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::make_unique<State>()) {
   LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
-  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC: " + describe(rv));
+  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
   DWORD size = 0;
   rv = SCardListReaders(state_->context, nullptr, nullptr, &size);
   std::vector<char> names(size ? size : 1);
@@ -32,6 +40,11 @@ PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::ma
     if (SCardConnect(state_->context, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                      &state_->card, &state_->protocol) == SCARD_S_SUCCESS) {
       reader_ = p;
+      std::uint8_t atr[MAX_ATR_SIZE];
+      DWORD atr_length = sizeof atr, state = 0, protocol = 0, name_length = 0;
+      if (SCardStatus(state_->card, nullptr, &name_length, &state, &protocol, atr, &atr_length) == SCARD_S_SUCCESS) {
+        atr_.assign(atr, atr + atr_length);
+      }
       return;
     }
   }
@@ -44,9 +57,21 @@ PcscConnection::~PcscConnection() {
   SCardReleaseContext(state_->context);
 }
 
+bool PcscConnection::alive() {
+  DWORD name_length = 0, state = 0, protocol = 0, atr_length = 0;
+  LONG rv = SCardStatus(state_->card, nullptr, &name_length, &state, &protocol, nullptr, &atr_length);
+  return rv == SCARD_S_SUCCESS || rv == SCARD_W_RESET_CARD;
+}
+
+void PcscConnection::reconnect() {
+  LONG rv = SCardReconnect(state_->card, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                           SCARD_LEAVE_CARD, &state_->protocol);
+  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC reconnect");
+}
+
 PcscConnection::Transaction::Transaction(PcscConnection& c) : connection_(c) {
   LONG rv = SCardBeginTransaction(c.state_->card);
-  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC transaction: " + describe(rv));
+  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transaction");
 }
 
 PcscConnection::Transaction::~Transaction() {
@@ -59,7 +84,7 @@ Bytes PcscConnection::exchange(const Bytes& apdu) {
   const SCARD_IO_REQUEST* pci = state_->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
   LONG rv = SCardTransmit(state_->card, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr,
                           out.data(), &length);
-  if (rv != SCARD_S_SUCCESS) throw Error(Error::Kind::transport, "PC/SC transmit: " + describe(rv));
+  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transmit");
   if (length < 2) throw Error(Error::Kind::bad_response, "token sent no status word");
   out.resize(length);
   return out;

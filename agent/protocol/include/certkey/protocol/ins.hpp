@@ -1,6 +1,7 @@
 // Instruction bytes and class bytes of the certkey token command set. This header and its
 // siblings are the only place these bytes are spelled; agent, card library and tests use them.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace certkey::protocol {
@@ -43,7 +44,13 @@ enum class CertkeyIns : std::uint8_t {
   unlock_challenge = 0xD2,  // fresh single-use challenge for remote unlock
   unlock_response = 0xD4,   // help-desk response + new PIN
   set_unlock_key = 0xD6,    // issuance: per-token unlock key (needs management key)
+  list_keys = 0xD8,         // every occupied key slot and certificate, in one response
 };
+
+// LIST KEYS answers with one fixed-size entry per slot that holds a key or a certificate:
+// slot, algorithm (0: no key), PIN policy, touch policy, origin, certificate object length
+// (big-endian 16 bits; 0: none), reserved.
+inline constexpr std::size_t kListKeysEntrySize = 8;
 
 // P1 of VERIFY with P1=FF resets the PIN's security status (SP 800-73-4 3.2.1).
 inline constexpr std::uint8_t kVerifyP1Logout = 0xFF;

@@ -9,7 +9,9 @@ namespace certkey::card {
 class Error : public std::runtime_error {
  public:
   enum class Kind {
-    transport,     // PC/SC or reader failure: retry may help
+    transport,     // PC/SC or reader failure (pcscd gone, reader gone): reconnect may help
+    card_reset,    // another process reset the card: reconnect, re-select, re-verify
+    token_removed, // the token left the reader
     no_token,      // no reader/token matched
     refused,       // the token answered with an error status word
     bad_response,  // the token answered something malformed

@@ -2,6 +2,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "apdu.hpp"
 
@@ -16,6 +17,12 @@ class PcscConnection {
   PcscConnection& operator=(const PcscConnection&) = delete;
 
   const std::string& reader() const { return reader_; }
+  const std::vector<std::uint8_t>& atr() const { return atr_; }
+
+  // False once the token has left the reader (no APDU is sent).
+  bool alive();
+  // After Error::Kind::card_reset: re-establishes the connection (the card keeps power).
+  void reconnect();
 
   // Sends a command and collects the whole response: chains long data, follows 61xx with
   // GET RESPONSE and 6Cxx with the corrected Le.
@@ -38,6 +45,10 @@ class PcscConnection {
   struct State;
   std::unique_ptr<State> state_;
   std::string reader_;
+  std::vector<std::uint8_t> atr_;
 };
+
+// Maps a PC/SC status to the card library's error kinds.
+[[noreturn]] void throw_pcsc(long rv, const std::string& what);
 
 }  // namespace certkey::card

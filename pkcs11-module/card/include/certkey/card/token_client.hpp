@@ -5,11 +5,35 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pcsc.hpp"
 #include "unlock.hpp"
 
 namespace certkey::card {
+
+// One LIST KEYS entry: a slot with a key, a certificate, or both.
+struct KeyEntry {
+  std::uint8_t slot = 0;
+  std::uint8_t algorithm = 0;  // protocol::Algorithm; 0 when the slot has only a certificate
+  protocol::PinPolicy pin_policy = protocol::PinPolicy::default_policy;
+  std::uint8_t touch_policy = 0;
+  std::uint8_t origin = 0;
+  std::uint16_t certificate_length = 0;
+  bool has_key() const { return algorithm != 0; }
+};
+
+// PIN or PUK state from GET METADATA.
+struct PinState {
+  int limit = 0;
+  int remaining = 0;
+  bool is_default = false;
+};
+
+struct ManagementKeyInfo {
+  protocol::Algorithm algorithm = protocol::Algorithm::tdes;
+  bool is_default = false;
+};
 
 struct TokenInfo {
   std::uint32_t serial = 0;
@@ -30,6 +54,29 @@ class TokenClient {
   Response verify_pin(const std::string& pin);
   void authenticate_management(const Bytes& key, protocol::Algorithm algorithm);
 
+  void logout();
+  Response change_reference(protocol::KeyRef reference, const std::string& old_value,
+                            const std::string& new_value);
+  Response unblock_pin(const std::string& puk, const std::string& new_pin);
+  PinState pin_state(protocol::KeyRef reference);
+  ManagementKeyInfo management_key_info();
+
+  // Keys and objects (docs/protocol.md).
+  std::vector<KeyEntry> list_keys();
+  // The value inside tag 53; nothing when the object does not exist.
+  std::optional<Bytes> read_object(std::uint32_t object_id);
+  // Writes an object; empty content deletes it. Needs the management key.
+  void write_object(std::uint32_t object_id, const Bytes& content);
+  // Returns the public key template's contents (81/82 or 86).
+  Bytes generate_key(std::uint8_t slot, protocol::Algorithm algorithm);
+  // Metadata tag 04: the public key template's contents.
+  Bytes public_key(std::uint8_t slot);
+  // GENERAL AUTHENTICATE with a private key: raw RSA, or ECDSA over a digest (DER result).
+  Response private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& input);
+  Response ecdh(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& peer_point);
+  void delete_key(std::uint8_t slot);
+  void move_key(std::uint8_t from, std::uint8_t to);
+
   // Remote unlock (docs/unlock.md).
   void set_unlock_key(const Bytes& key, std::uint8_t retries);
   unlock::Code unlock_challenge();
@@ -37,6 +84,8 @@ class TokenClient {
   Response unlock_with_response(const unlock::Code& response, const std::string& new_pin);
 
  private:
+  Response general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm, std::uint16_t input_tag,
+                                const Bytes& input);
   Response send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, Bytes data = {});
   PcscConnection& connection_;
 };

@@ -1,0 +1,181 @@
+// TokenClient: PIN management, keys and data objects (docs/protocol.md).
+#include <certkey/card/error.hpp>
+#include <certkey/card/token_client.hpp>
+#include <certkey/protocol/ins.hpp>
+#include <certkey/protocol/limits.hpp>
+#include <certkey/protocol/tags.hpp>
+
+#include "core/tlv.hpp"
+
+namespace certkey::card {
+namespace {
+
+using protocol::Ins;
+namespace tag = protocol::tag;
+constexpr std::uint8_t iso(Ins i) { return static_cast<std::uint8_t>(i); }
+
+agent::Bytes view(const Bytes& b) { return agent::Bytes(b.data(), b.size()); }
+
+// The value of `tag` on the top level of `data`, or nothing.
+std::optional<Bytes> tlv_value(const Bytes& data, std::uint16_t t) {
+  agent::Tlv found;
+  if (!agent::find_tlv(view(data), t, found)) return std::nullopt;
+  return Bytes(found.value.begin(), found.value.end());
+}
+
+void append_tlv(Bytes& out, std::uint16_t t, const Bytes& value) {
+  std::uint8_t header[5];
+  agent::TlvWriter w(agent::MutableBytes(header, sizeof header));
+  w.put_header(t, value.size());
+  out.insert(out.end(), header, header + w.size());
+  out.insert(out.end(), value.begin(), value.end());
+}
+
+Bytes tag_list(std::uint32_t object_id) {
+  Bytes id;
+  for (int shift = 16; shift >= 0; shift -= 8) {
+    if (object_id >> shift || !id.empty() || shift == 0) id.push_back(static_cast<std::uint8_t>(object_id >> shift));
+  }
+  Bytes out;
+  append_tlv(out, tag::kTagList, id);
+  return out;
+}
+
+void require(const Response& r, const char* what) {
+  if (!r.ok()) {
+    char sw[8];
+    std::snprintf(sw, sizeof sw, "%04X", r.sw);
+    throw Error(Error::Kind::refused, std::string(what) + " refused by the token (SW " + sw + ")", r.sw);
+  }
+}
+
+}  // namespace
+
+void TokenClient::logout() {
+  send(protocol::kClaIso, iso(Ins::verify), protocol::kVerifyP1Logout, static_cast<std::uint8_t>(protocol::KeyRef::pin));
+}
+
+Response TokenClient::change_reference(protocol::KeyRef reference, const std::string& old_value,
+                                       const std::string& new_value) {
+  Bytes data = pin_block(old_value);
+  Bytes next = pin_block(new_value);
+  data.insert(data.end(), next.begin(), next.end());
+  wipe(next);
+  return send(protocol::kClaIso, iso(Ins::change_reference_data), 0, static_cast<std::uint8_t>(reference), std::move(data));
+}
+
+Response TokenClient::unblock_pin(const std::string& puk, const std::string& new_pin) {
+  Bytes data = pin_block(puk);
+  Bytes next = pin_block(new_pin);
+  data.insert(data.end(), next.begin(), next.end());
+  wipe(next);
+  return send(protocol::kClaIso, iso(Ins::reset_retry_counter), 0, static_cast<std::uint8_t>(protocol::KeyRef::pin),
+              std::move(data));
+}
+
+PinState TokenClient::pin_state(protocol::KeyRef reference) {
+  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(reference));
+  require(r, "GET METADATA");
+  auto retries = tlv_value(r.data, tag::kMetaRetries);
+  auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
+  if (!retries || retries->size() != 2) throw Error(Error::Kind::bad_response, "metadata without retries");
+  return PinState{(*retries)[0], (*retries)[1], is_default && is_default->size() == 1 && (*is_default)[0] != 0};
+}
+
+ManagementKeyInfo TokenClient::management_key_info() {
+  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(protocol::KeyRef::management));
+  require(r, "GET METADATA");
+  auto algorithm = tlv_value(r.data, tag::kMetaAlgorithm);
+  auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
+  if (!algorithm || algorithm->size() != 1) throw Error(Error::Kind::bad_response, "metadata without algorithm");
+  return ManagementKeyInfo{static_cast<protocol::Algorithm>((*algorithm)[0]),
+                           is_default && is_default->size() == 1 && (*is_default)[0] != 0};
+}
+
+std::vector<KeyEntry> TokenClient::list_keys() {
+  Response r = send(protocol::kClaCertkey, static_cast<std::uint8_t>(protocol::CertkeyIns::list_keys), 0, 0);
+  require(r, "LIST KEYS");
+  if (r.data.size() % protocol::kListKeysEntrySize != 0) throw Error(Error::Kind::bad_response, "LIST KEYS length");
+  std::vector<KeyEntry> entries;
+  for (std::size_t i = 0; i < r.data.size(); i += protocol::kListKeysEntrySize) {
+    const std::uint8_t* e = r.data.data() + i;
+    entries.push_back(KeyEntry{e[0], e[1], static_cast<protocol::PinPolicy>(e[2]), e[3], e[4],
+                               static_cast<std::uint16_t>((e[5] << 8) | e[6])});
+  }
+  return entries;
+}
+
+std::optional<Bytes> TokenClient::read_object(std::uint32_t object_id) {
+  Response r = send(protocol::kClaIso, iso(Ins::get_data), 0x3F, 0xFF, tag_list(object_id));
+  if (r.sw == protocol::to_u16(protocol::Sw::not_found)) return std::nullopt;
+  require(r, "GET DATA");
+  auto value = tlv_value(r.data, tag::kData);
+  if (!value) throw Error(Error::Kind::bad_response, "GET DATA answer without tag 53");
+  return value;
+}
+
+void TokenClient::write_object(std::uint32_t object_id, const Bytes& content) {
+  if (content.size() > protocol::kMaxDataObject) throw Error(Error::Kind::bad_input, "object too large for the token");
+  Bytes data = tag_list(object_id);
+  append_tlv(data, tag::kData, content);
+  require(send(protocol::kClaIso, iso(Ins::put_data), 0x3F, 0xFF, std::move(data)), "PUT DATA");
+}
+
+Bytes TokenClient::generate_key(std::uint8_t slot, protocol::Algorithm algorithm) {
+  Bytes control;
+  append_tlv(control, tag::kAlgorithm, {static_cast<std::uint8_t>(algorithm)});
+  Bytes data;
+  append_tlv(data, tag::kControlReference, control);
+  Response r = send(protocol::kClaIso, iso(Ins::generate_asymmetric_key_pair), 0, slot, std::move(data));
+  require(r, "GENERATE");
+  auto contents = tlv_value(r.data, tag::kPublicKeyTemplate);
+  if (!contents) throw Error(Error::Kind::bad_response, "GENERATE answer without 7F49");
+  return *contents;
+}
+
+Bytes TokenClient::public_key(std::uint8_t slot) {
+  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, slot);
+  require(r, "GET METADATA");
+  auto key = tlv_value(r.data, tag::kMetaPublicKey);
+  if (!key) throw Error(Error::Kind::bad_response, "metadata without public key");
+  return *key;
+}
+
+Response TokenClient::private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& input) {
+  return general_authenticate(slot, algorithm, tag::kChallenge, input);
+}
+
+Response TokenClient::ecdh(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& peer_point) {
+  return general_authenticate(slot, algorithm, tag::kExponentiation, peer_point);
+}
+
+// 7C{82 00, <input_tag> input} -> 7C{82 result}; the result replaces the response data.
+Response TokenClient::general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm,
+                                          std::uint16_t input_tag, const Bytes& input) {
+  Bytes inner{0x82, 0x00};
+  append_tlv(inner, input_tag, input);
+  Command c;
+  c.cla = protocol::kClaIso;
+  c.ins = iso(Ins::general_authenticate);
+  c.p1 = static_cast<std::uint8_t>(algorithm);
+  c.p2 = slot;
+  append_tlv(c.data, tag::kDynamicAuth, inner);
+  wipe(inner);
+  Response r = connection_.transmit(c);
+  if (!r.ok()) return r;
+  auto outer = tlv_value(r.data, tag::kDynamicAuth);
+  auto result = outer ? tlv_value(*outer, tag::kResponse) : std::nullopt;
+  if (!result) throw Error(Error::Kind::bad_response, "GENERAL AUTHENTICATE answer without 7C/82");
+  r.data = std::move(*result);
+  return r;
+}
+
+void TokenClient::delete_key(std::uint8_t slot) {
+  require(send(protocol::kClaIso, iso(Ins::move_key), protocol::kMoveKeyDelete, slot), "DELETE KEY");
+}
+
+void TokenClient::move_key(std::uint8_t from, std::uint8_t to) {
+  require(send(protocol::kClaIso, iso(Ins::move_key), to, from), "MOVE KEY");
+}
+
+}  // namespace certkey::card

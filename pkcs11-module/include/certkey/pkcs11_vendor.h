@@ -1,0 +1,50 @@
+/* certkey PKCS#11 vendor interface (docs/pkcs11.md).
+ *
+ * Obtain it with C_GetInterface((CK_UTF8CHAR_PTR)"Vendor certkey", NULL, &iface, 0); the
+ * interface's pFunctionList points to a CK_CERTKEY_FUNCTION_LIST. It covers what PKCS#11 has
+ * no call for: token information beyond CK_TOKEN_INFO, and remote PIN unlock by
+ * challenge/response (docs/unlock.md). Include a PKCS#11 header (pkcs11.h) first. */
+#ifndef CERTKEY_PKCS11_VENDOR_H
+#define CERTKEY_PKCS11_VENDOR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CERTKEY_VENDOR_INTERFACE_NAME "Vendor certkey"
+#define CERTKEY_VENDOR_VERSION_MAJOR 1
+#define CERTKEY_VENDOR_VERSION_MINOR 0
+
+/* Media (CK_CERTKEY_TOKEN_INFO.medium). */
+#define CERTKEY_MEDIUM_SMARTCARD 0UL
+#define CERTKEY_MEDIUM_SIM 1UL
+#define CERTKEY_MEDIUM_USB_KEY 2UL
+#define CERTKEY_MEDIUM_SD_KEY 3UL
+
+#define CERTKEY_UNLOCK_CODE_LENGTH 10
+
+typedef struct CK_CERTKEY_TOKEN_INFO {
+  CK_ULONG serial;            /* the token's 32-bit serial number */
+  CK_ULONG medium;            /* CERTKEY_MEDIUM_* */
+  CK_VERSION firmware;        /* certkey firmware version (major.minor) */
+  CK_ULONG firmware_patch;
+  CK_ULONG change_counter;    /* grows with every change to the token's contents */
+  CK_ULONG unlock_retries;    /* remote unlock attempts left; (CK_ULONG)-1 without unlock key */
+} CK_CERTKEY_TOKEN_INFO;
+
+typedef struct CK_CERTKEY_FUNCTION_LIST {
+  CK_VERSION version;
+  CK_RV (*C_CertkeyGetTokenInfo)(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info);
+  /* A fresh single-use challenge (10 bytes); the holder reads it out as a code. */
+  CK_RV (*C_CertkeyUnlockChallenge)(CK_SLOT_ID slot, CK_BYTE challenge[CERTKEY_UNLOCK_CODE_LENGTH]);
+  /* Submits the help desk's 10-byte response and the new user PIN. CKR_PIN_INCORRECT for a
+   * wrong response (the unlock counter went down), CKR_PIN_LOCKED when the unlock key is
+   * blocked, CKR_OPERATION_NOT_INITIALIZED without a pending challenge. */
+  CK_RV (*C_CertkeyUnlockResponse)(CK_SLOT_ID slot, const CK_BYTE response[CERTKEY_UNLOCK_CODE_LENGTH],
+                                   CK_UTF8CHAR_PTR new_pin, CK_ULONG new_pin_length);
+} CK_CERTKEY_FUNCTION_LIST;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

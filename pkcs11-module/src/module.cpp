@@ -1,0 +1,428 @@
+// Module life cycle, slots and tokens, mechanisms, sessions, slot events.
+#include "module.hpp"
+
+#include <PCSC/winscard.h>
+#include <PCSC/wintypes.h>
+#include <certkey/card/error.hpp>
+#include <certkey/protocol/limits.hpp>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace certkey::p11 {
+namespace {
+
+struct MechanismSpec {
+  CK_MECHANISM_TYPE type;
+  CK_ULONG min_bits, max_bits;
+  CK_FLAGS flags;
+};
+constexpr CK_FLAGS kEc = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+// Every mechanism runs its private-key step on the token, so all carry CKF_HW.
+constexpr MechanismSpec kMechanisms[] = {
+    {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 2048, CKF_HW | CKF_GENERATE_KEY_PAIR},
+    {CKM_EC_KEY_PAIR_GEN, 256, 384, CKF_HW | CKF_GENERATE_KEY_PAIR | kEc},
+    {CKM_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_DECRYPT},
+    {CKM_RSA_X_509, 2048, 2048, CKF_HW | CKF_SIGN | CKF_DECRYPT},
+    {CKM_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_RSA_PKCS_OAEP, 2048, 2048, CKF_HW | CKF_DECRYPT},
+    {CKM_SHA1_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA224_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA256_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA384_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA512_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA1_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA224_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA256_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA384_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_SHA512_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
+    {CKM_ECDSA, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDSA_SHA1, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDSA_SHA224, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDSA_SHA256, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDSA_SHA384, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDSA_SHA512, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_ECDH1_DERIVE, 256, 384, CKF_HW | CKF_DERIVE | kEc},
+};
+
+// Slot IDs come from the reader name, so they are the same in every process, across runs,
+// re-plugs and pcscd restarts (NSS stores per-slot settings by ID).
+CK_SLOT_ID slot_id_for(const std::string& reader) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : reader) h = (h ^ c) * 16777619u;
+  return h & 0x7FFFFFFF;
+}
+
+std::vector<std::string> pcsc_readers(SCARDCONTEXT ctx) {
+  DWORD size = 0;
+  std::vector<std::string> names;
+  if (SCardListReaders(ctx, nullptr, nullptr, &size) != SCARD_S_SUCCESS) return names;
+  std::vector<char> buffer(size);
+  if (SCardListReaders(ctx, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
+  for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
+  return names;
+}
+
+std::string medium_name(protocol::Medium m) {
+  switch (m) {
+    case protocol::Medium::sim: return "SIM";
+    case protocol::Medium::usb_key: return "USB KEY";
+    case protocol::Medium::sd_key: return "SD KEY";
+    case protocol::Medium::smartcard: break;
+  }
+  return "smart card";
+}
+
+CK_FLAGS pin_flags(const card::PinState& s, CK_FLAGS locked, CK_FLAGS final_try, CK_FLAGS count_low) {
+  if (s.remaining == 0) return locked;
+  CK_FLAGS f = 0;
+  if (s.remaining < s.limit) f |= count_low;
+  if (s.remaining == 1) f |= final_try;
+  return f;
+}
+
+}  // namespace
+
+void Operation::wipe() {
+  if (decrypted && !decrypted->empty()) OPENSSL_cleanse(decrypted->data(), decrypted->size());
+  if (!buffered.empty()) OPENSSL_cleanse(buffered.data(), buffered.size());
+}
+
+void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text) {
+  std::memset(out, ' ', width);
+  std::memcpy(out, text.data(), std::min(width, text.size()));
+}
+
+std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length) {
+  if (!pin && length) throw Failure{CKR_ARGUMENTS_BAD};
+  if (length < protocol::kMinPinLength || length > protocol::kPinBlockLength) throw Failure{CKR_PIN_LEN_RANGE};
+  return std::string(reinterpret_cast<const char*>(pin), length);
+}
+
+CK_RV to_ckr(const card::Error& e) {
+  using Kind = card::Error::Kind;
+  switch (e.kind()) {
+    case Kind::token_removed: return CKR_DEVICE_REMOVED;
+    case Kind::no_token: return CKR_TOKEN_NOT_PRESENT;
+    case Kind::bad_input: return CKR_ARGUMENTS_BAD;
+    case Kind::refused: break;
+    default: return CKR_DEVICE_ERROR;
+  }
+  const std::uint16_t sw = e.sw();
+  if ((sw & 0xFFF0) == 0x63C0) return CKR_PIN_INCORRECT;
+  switch (sw) {
+    case 0x6982: return CKR_USER_NOT_LOGGED_IN;
+    case 0x6983: return CKR_PIN_LOCKED;
+    case 0x6A80: return CKR_DATA_INVALID;
+    case 0x6A84: return CKR_DEVICE_MEMORY;
+    case 0x6A82:
+    case 0x6A88: return CKR_KEY_HANDLE_INVALID;
+    case 0x6985: return CKR_FUNCTION_REJECTED;
+    default: return CKR_DEVICE_ERROR;
+  }
+}
+
+// ---- life cycle ----------------------------------------------------------------------------
+
+CK_RV Module::initialize(CK_VOID_PTR args) {
+  if (initialized_ && pid_ == ::getpid()) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  if (args) {
+    auto* a = static_cast<CK_C_INITIALIZE_ARGS*>(args);
+    const int callbacks = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex + !!a->UnlockMutex;
+    if (a->pReserved || (callbacks != 0 && callbacks != 4)) return CKR_ARGUMENTS_BAD;
+    // Only the operating system's locking is used; callbacks alone cannot be honoured.
+    if (callbacks == 4 && !(a->flags & CKF_OS_LOCKING_OK)) return CKR_CANT_LOCK;
+  }
+  if (initialized_) {  // a forked child: nothing of the parent's may be touched
+    for (auto& t : tokens_) t->abandon_after_fork();
+    sessions_.clear();
+    secrets_.clear();
+  }
+  initialized_ = true;
+  pid_ = ::getpid();
+  return CKR_OK;
+}
+
+CK_RV Module::finalize() {
+  require_initialized();
+  if (wait_context_) SCardCancel(static_cast<SCARDCONTEXT>(wait_context_));
+  sessions_.clear();
+  secrets_.clear();
+  for (auto& t : tokens_) t->forget_connection();
+  initialized_ = false;
+  return CKR_OK;
+}
+
+void Module::require_initialized() const {
+  if (!initialized_ || pid_ != ::getpid()) throw Failure{CKR_CRYPTOKI_NOT_INITIALIZED};
+}
+
+CK_RV Module::get_info(CK_INFO* info) {
+  require_initialized();
+  if (!info) return CKR_ARGUMENTS_BAD;
+  *info = CK_INFO{};
+  info->cryptokiVersion = {3, 0};
+  pad_copy(info->manufacturerID, sizeof info->manufacturerID, "certkey");
+  pad_copy(info->libraryDescription, sizeof info->libraryDescription, "certkey PKCS#11 module");
+  info->libraryVersion = {0, 1};
+  return CKR_OK;
+}
+
+// ---- slots and tokens ------------------------------------------------------------------------
+
+void Module::refresh_readers() {
+  SCARDCONTEXT ctx = 0;
+  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return;
+  for (const std::string& name : pcsc_readers(ctx)) {
+    auto known = std::find_if(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->reader() == name; });
+    if (known != tokens_.end()) continue;
+    CK_SLOT_ID id = slot_id_for(name);
+    while (std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->id() == id; })) {
+      id = (id + 1) & 0x7FFFFFFF;  // a hash collision: the next free ID, in discovery order
+    }
+    tokens_.push_back(std::make_unique<Token>(id, name));
+  }
+  SCardReleaseContext(ctx);
+}
+
+std::size_t Module::token_index(CK_SLOT_ID slot) {
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    if (tokens_[i]->id() == slot) return i;
+  }
+  refresh_readers();
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    if (tokens_[i]->id() == slot) return i;
+  }
+  throw Failure{CKR_SLOT_ID_INVALID};
+}
+
+Token& Module::present_token(CK_SLOT_ID slot) {
+  Token& token = *tokens_[token_index(slot)];
+  if (!token.present()) {
+    drop_sessions_of(token_index(slot));
+    throw Failure{CKR_TOKEN_NOT_PRESENT};
+  }
+  return token;
+}
+
+CK_RV Module::get_slot_list(CK_BBOOL token_present, CK_SLOT_ID* list, CK_ULONG* count) {
+  require_initialized();
+  if (!count) return CKR_ARGUMENTS_BAD;
+  refresh_readers();
+  std::vector<CK_SLOT_ID> ids;
+  for (auto& t : tokens_) {
+    if (!token_present || t->present()) ids.push_back(t->id());
+  }
+  if (!list) {
+    *count = ids.size();
+    return CKR_OK;
+  }
+  if (*count < ids.size()) {
+    *count = ids.size();
+    return CKR_BUFFER_TOO_SMALL;
+  }
+  std::copy(ids.begin(), ids.end(), list);
+  *count = ids.size();
+  return CKR_OK;
+}
+
+CK_RV Module::get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO* info) {
+  require_initialized();
+  if (!info) return CKR_ARGUMENTS_BAD;
+  Token& token = *tokens_[token_index(slot)];
+  *info = CK_SLOT_INFO{};
+  pad_copy(info->slotDescription, sizeof info->slotDescription, token.reader());
+  pad_copy(info->manufacturerID, sizeof info->manufacturerID, "certkey");
+  info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (token.present() ? CKF_TOKEN_PRESENT : 0);
+  return CKR_OK;
+}
+
+CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
+  require_initialized();
+  if (!info) return CKR_ARGUMENTS_BAD;
+  Token& token = present_token(slot);
+  card::TokenInfo ti;
+  card::PinState pin, puk;
+  token.run([&](card::TokenClient& c) {  // PIN state is read fresh every time: 3 APDUs
+    ti = c.token_info();
+    pin = c.pin_state(protocol::KeyRef::pin);
+    puk = c.pin_state(protocol::KeyRef::puk);
+  });
+  *info = CK_TOKEN_INFO{};
+  pad_copy(info->label, sizeof info->label, "certkey " + std::to_string(ti.serial));
+  pad_copy(info->manufacturerID, sizeof info->manufacturerID, "certkey");
+  pad_copy(info->model, sizeof info->model, medium_name(ti.medium));
+  pad_copy(info->serialNumber, sizeof info->serialNumber, std::to_string(ti.serial));
+  pad_copy(info->utcTime, sizeof info->utcTime, "");
+  info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED |
+                pin_flags(pin, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_COUNT_LOW) |
+                pin_flags(puk, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
+  constexpr std::uint8_t kRequirePinChange = 0x01;  // TOKEN INFO policy bit (docs/protocol.md)
+  if ((ti.policy & kRequirePinChange) && pin.is_default) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
+  const std::size_t index = token_index(slot);
+  CK_ULONG sessions = 0, rw = 0;
+  for (const auto& [handle, s] : sessions_) {
+    if (s.token_index != index) continue;
+    ++sessions;
+    rw += (s.flags & CKF_RW_SESSION) != 0;
+  }
+  info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+  info->ulSessionCount = sessions;
+  info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+  info->ulRwSessionCount = rw;
+  info->ulMaxPinLen = protocol::kPinBlockLength;
+  info->ulMinPinLen = protocol::kMinPinLength;
+  info->ulTotalPublicMemory = info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+  info->ulTotalPrivateMemory = info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+  info->hardwareVersion = {0, 0};
+  info->firmwareVersion = {ti.firmware[0], ti.firmware[1]};
+  return CKR_OK;
+}
+
+CK_RV Module::get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list, CK_ULONG* count) {
+  require_initialized();
+  if (!count) return CKR_ARGUMENTS_BAD;
+  token_index(slot);
+  const CK_ULONG n = sizeof kMechanisms / sizeof kMechanisms[0];
+  if (list && *count < n) {
+    *count = n;
+    return CKR_BUFFER_TOO_SMALL;
+  }
+  if (list) {
+    for (CK_ULONG i = 0; i < n; ++i) list[i] = kMechanisms[i].type;
+  }
+  *count = n;
+  return CKR_OK;
+}
+
+CK_RV Module::get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO* info) {
+  require_initialized();
+  if (!info) return CKR_ARGUMENTS_BAD;
+  token_index(slot);
+  for (const MechanismSpec& m : kMechanisms) {
+    if (m.type != type) continue;
+    *info = CK_MECHANISM_INFO{m.min_bits, m.max_bits, m.flags};
+    return CKR_OK;
+  }
+  return CKR_MECHANISM_INVALID;
+}
+
+// ---- sessions ----------------------------------------------------------------------------------
+
+CK_RV Module::open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE* handle) {
+  require_initialized();
+  if (!handle) return CKR_ARGUMENTS_BAD;
+  if (!(flags & CKF_SERIAL_SESSION)) return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+  Token& token = present_token(slot);
+  Session s;
+  s.token_index = token_index(slot);
+  s.flags = flags;
+  s.generation = token.generation();
+  *handle = next_session_++;
+  sessions_.emplace(*handle, std::move(s));
+  return CKR_OK;
+}
+
+Session& Module::session(CK_SESSION_HANDLE handle) {
+  require_initialized();
+  auto it = sessions_.find(handle);
+  if (it == sessions_.end()) throw Failure{CKR_SESSION_HANDLE_INVALID};
+  Token& token = token_of(it->second);
+  // A session does not survive its token leaving the reader (PKCS#11 section 5.6).
+  if (it->second.generation != token.generation() || !token.present()) {
+    drop_sessions_of(it->second.token_index);
+    throw Failure{CKR_DEVICE_REMOVED};
+  }
+  return it->second;
+}
+
+void Module::drop_sessions_of(std::size_t index) {
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    it = it->second.token_index == index ? sessions_.erase(it) : std::next(it);
+  }
+}
+
+CK_RV Module::close_session(CK_SESSION_HANDLE handle) {
+  Session& s = session(handle);
+  const std::size_t index = s.token_index;
+  sessions_.erase(handle);
+  const bool last = std::none_of(sessions_.begin(), sessions_.end(),
+                                 [&](const auto& kv) { return kv.second.token_index == index; });
+  if (last && tokens_[index]->user_logged_in()) {
+    tokens_[index]->set_logged_out();  // the login ends with the application's last session
+    try {
+      tokens_[index]->run([](card::TokenClient& c) { c.logout(); });
+    } catch (const card::Error&) {
+    }
+  }
+  return CKR_OK;
+}
+
+CK_RV Module::close_all_sessions(CK_SLOT_ID slot) {
+  require_initialized();
+  const std::size_t index = token_index(slot);
+  drop_sessions_of(index);
+  tokens_[index]->set_logged_out();
+  return CKR_OK;
+}
+
+CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) {
+  if (!info) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle);
+  Token& token = token_of(s);
+  const bool rw = (s.flags & CKF_RW_SESSION) != 0;
+  *info = CK_SESSION_INFO{};
+  info->slotID = token.id();
+  info->flags = s.flags;
+  info->state = token.so_logged_in() ? CKS_RW_SO_FUNCTIONS
+                : token.user_logged_in() ? (rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS)
+                                         : (rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION);
+  return CKR_OK;
+}
+
+// ---- slot events ---------------------------------------------------------------------------
+
+CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock) {
+  require_initialized();
+  if (!slot) return CKR_ARGUMENTS_BAD;
+  if (wait_context_) return CKR_FUNCTION_FAILED;  // one blocking waiter at a time
+  for (;;) {
+    refresh_readers();
+    // The first call only learns the current state; later calls report changes from it.
+    for (auto& t : tokens_) {
+      const bool now = t->present();
+      bool& reported = reported_presence_[t->id()];
+      if (presence_snapshot_taken_ && now != reported) {
+        reported = now;
+        *slot = t->id();
+        return CKR_OK;
+      }
+      reported = now;
+    }
+    presence_snapshot_taken_ = true;
+    if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
+    // Block in pcscd until any reader changes, without holding the module lock.
+    SCARDCONTEXT ctx = 0;
+    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return CKR_DEVICE_ERROR;
+    std::vector<std::string> names;
+    for (auto& t : tokens_) names.push_back(t->reader());
+    std::vector<SCARD_READERSTATE> states(names.size() + 1);
+    for (std::size_t i = 0; i < names.size(); ++i) states[i].szReader = names[i].c_str();
+    states.back().szReader = "\\\\?PnP?\\Notification";
+    states.back().dwCurrentState = static_cast<DWORD>(names.size()) << 16;
+    SCardGetStatusChange(ctx, 0, states.data(), static_cast<DWORD>(states.size()));
+    for (auto& s : states) s.dwCurrentState = s.dwEventState & ~SCARD_STATE_CHANGED;
+    wait_context_ = static_cast<long>(ctx);
+    lock.unlock();
+    LONG rv = SCardGetStatusChange(ctx, INFINITE, states.data(), static_cast<DWORD>(states.size()));
+    lock.lock();
+    wait_context_ = 0;
+    SCardReleaseContext(ctx);
+    if (rv == SCARD_E_CANCELLED || !initialized_) return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (rv != SCARD_S_SUCCESS) return CKR_DEVICE_ERROR;
+  }
+}
+
+}  // namespace certkey::p11

@@ -1,0 +1,157 @@
+// All PKCS#11 semantics of libcertkey-pkcs11.so. entry.cpp forwards every C_* call here
+// under the module lock and turns exceptions into CK_RV; the methods check arguments and
+// state in the order the standard lists them, then work through Token and certkey::card.
+// Split by function family: module.cpp (init, slots, sessions), module_pin.cpp,
+// module_objects.cpp (find, attributes, create/destroy, key generation), module_crypto.cpp
+// (sign, decrypt, derive), module_vendor.cpp.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sys/types.h>
+#include <vector>
+
+#include "encoding.hpp"
+#include "objects.hpp"
+#include "pkcs11.hpp"
+#include "token.hpp"
+
+namespace certkey::p11 {
+
+// Thrown inside the module; entry.cpp returns its code.
+struct Failure {
+  CK_RV rv;
+};
+
+struct Operation {
+  enum class Type { none, sign, decrypt } type = Type::none;
+  CK_MECHANISM_TYPE mechanism = 0;
+  std::uint8_t piv_slot = 0;
+  std::uint8_t algorithm = 0;
+  Hash hash = Hash::none;       // hashed mechanisms, PSS and OAEP
+  Hash mgf1 = Hash::none;
+  std::size_t salt_length = 0;
+  Bytes label;                  // OAEP
+  std::unique_ptr<Digest> digest;
+  Bytes buffered;               // multi-part input of unhashed mechanisms
+  bool needs_context_login = false;
+  bool context_login_done = false;
+  std::optional<Bytes> decrypted;  // kept for a retry with a larger buffer
+
+  Operation() = default;
+  Operation(Operation&&) = default;
+  Operation& operator=(Operation&&) = default;
+  ~Operation() { wipe(); }
+  // Ends the operation; data and results it held are wiped first.
+  void end() {
+    wipe();
+    *this = Operation{};
+  }
+
+ private:
+  void wipe();
+};
+
+struct Session {
+  std::size_t token_index = 0;
+  CK_FLAGS flags = 0;
+  std::uint64_t generation = 0;
+  std::vector<CK_OBJECT_HANDLE> found;
+  std::size_t found_next = 0;
+  bool finding = false;
+  Operation operation;
+};
+
+class Module {
+ public:
+  std::mutex& mutex() { return mutex_; }
+  bool initialized() const { return initialized_; }
+
+  // module.cpp
+  CK_RV initialize(CK_VOID_PTR args);
+  CK_RV finalize();
+  CK_RV get_info(CK_INFO* info);
+  CK_RV get_slot_list(CK_BBOOL token_present, CK_SLOT_ID* list, CK_ULONG* count);
+  CK_RV get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO* info);
+  CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info);
+  CK_RV get_mechanism_list(CK_SLOT_ID slot, CK_MECHANISM_TYPE* list, CK_ULONG* count);
+  CK_RV get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO* info);
+  CK_RV open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE* session);
+  CK_RV close_session(CK_SESSION_HANDLE session);
+  CK_RV close_all_sessions(CK_SLOT_ID slot);
+  CK_RV get_session_info(CK_SESSION_HANDLE session, CK_SESSION_INFO* info);
+  // Runs without the module lock while it blocks (see entry.cpp).
+  CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock);
+
+  // module_pin.cpp
+  CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, const CK_UTF8CHAR* pin, CK_ULONG length);
+  CK_RV logout(CK_SESSION_HANDLE session);
+  CK_RV init_pin(CK_SESSION_HANDLE session, const CK_UTF8CHAR* pin, CK_ULONG length);
+  CK_RV set_pin(CK_SESSION_HANDLE session, const CK_UTF8CHAR* old_pin, CK_ULONG old_length,
+                const CK_UTF8CHAR* new_pin, CK_ULONG new_length);
+
+  // module_objects.cpp
+  CK_RV find_objects_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count);
+  CK_RV find_objects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE* objects, CK_ULONG max, CK_ULONG* count);
+  CK_RV find_objects_final(CK_SESSION_HANDLE session);
+  CK_RV get_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
+                            CK_ULONG count);
+  CK_RV get_object_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULONG* size);
+  CK_RV create_object(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object);
+  CK_RV destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);
+  CK_RV generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_ATTRIBUTE* public_template,
+                          CK_ULONG public_count, CK_ATTRIBUTE* private_template, CK_ULONG private_count,
+                          CK_OBJECT_HANDLE* public_key, CK_OBJECT_HANDLE* private_key);
+
+  // module_crypto.cpp
+  CK_RV sign_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
+  CK_RV sign(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* signature,
+             CK_ULONG* signature_length);
+  CK_RV sign_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length);
+  CK_RV sign_final(CK_SESSION_HANDLE session, CK_BYTE* signature, CK_ULONG* signature_length);
+  CK_RV decrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
+  CK_RV decrypt(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* plain,
+                CK_ULONG* plain_length);
+  CK_RV derive_key(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE base_key,
+                   CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* key);
+
+  // module_vendor.cpp
+  CK_RV vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info);
+  CK_RV vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge);
+  CK_RV vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin, CK_ULONG length);
+
+ private:
+  void require_initialized() const;
+  void refresh_readers();
+  std::size_t token_index(CK_SLOT_ID slot);
+  Token& present_token(CK_SLOT_ID slot);  // throws CKR_TOKEN_NOT_PRESENT
+  Session& session(CK_SESSION_HANDLE handle);
+  Token& token_of(const Session& s) { return *tokens_[s.token_index]; }
+  void drop_sessions_of(std::size_t token_index);
+  // A slot's cached objects, refreshed against the change counter (one APDU when warm).
+  const std::vector<KeySlot>& key_slots(Token& token);
+  const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);
+  const KeySlot& private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
+  void authenticate_management(card::TokenClient& client);
+  std::optional<SessionSecret*> session_secret(std::uint32_t id);
+
+  std::mutex mutex_;
+  bool initialized_ = false;
+  pid_t pid_ = 0;
+  std::vector<std::unique_ptr<Token>> tokens_;  // slot table: entries are never removed
+  std::map<CK_SESSION_HANDLE, Session> sessions_;
+  CK_SESSION_HANDLE next_session_ = 1;
+  std::map<std::uint32_t, SessionSecret> secrets_;  // ECDH results (session objects)
+  std::uint32_t next_secret_ = 1;
+  std::map<CK_SLOT_ID, bool> reported_presence_;   // for C_WaitForSlotEvent
+  bool presence_snapshot_taken_ = false;
+  long wait_context_ = 0;                           // SCARDCONTEXT of a blocked waiter
+};
+
+// Serialises a PIN from the API into a string; enforces the token's 6-8 characters.
+std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length);
+// Fixed-width, space-padded PKCS#11 text fields.
+void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text);
+CK_RV to_ckr(const card::Error& e);
+
+}  // namespace certkey::p11

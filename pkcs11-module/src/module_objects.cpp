@@ -1,0 +1,279 @@
+// Object access: C_FindObjects*, C_GetAttributeValue, C_CreateObject (certificates),
+// C_DestroyObject, C_GenerateKeyPair.
+#include <certkey/card/error.hpp>
+#include <certkey/protocol/defaults.hpp>
+#include <certkey/protocol/limits.hpp>
+#include <openssl/crypto.h>
+#include <certkey/protocol/objects.hpp>
+#include <certkey/protocol/tags.hpp>
+
+#include "core/tlv.hpp"
+#include "module.hpp"
+
+namespace certkey::p11 {
+namespace {
+
+using protocol::Algorithm;
+
+// Where keys go when the application names no CKA_ID: the standard slots, then retired ones.
+std::vector<std::uint8_t> key_slot_order() {
+  std::vector<std::uint8_t> order = {0x9A, 0x9C, 0x9D, 0x9E};
+  for (std::uint8_t s = 0x82; s <= 0x95; ++s) order.push_back(s);
+  return order;
+}
+
+// A PIV certificate object: 70 cert, 71 00 (not compressed), FE (no error detection code).
+Bytes certificate_object(const Bytes& der) {
+  Bytes out;
+  std::uint8_t header[5];
+  agent::TlvWriter w(agent::MutableBytes(header, sizeof header));
+  w.put_header(protocol::tag::kCertificate, der.size());
+  out.insert(out.end(), header, header + w.size());
+  out.insert(out.end(), der.begin(), der.end());
+  out.insert(out.end(), {0x71, 0x01, 0x00, 0xFE, 0x00});
+  return out;
+}
+
+bool same_public_key(const KeySlot& slot, const Bytes& spki) {
+  if (!slot.public_key) return false;
+  const PublicKeyParts& k = *slot.public_key;
+  return spki == (k.is_rsa ? rsa_spki(k.modulus, k.exponent) : ec_spki(k.curve, k.point));
+}
+
+}  // namespace
+
+const std::vector<KeySlot>& Module::key_slots(Token& token) {
+  return token.run([&](card::TokenClient& c) -> const std::vector<KeySlot>& { return token.key_slots(c); });
+}
+
+const KeySlot* Module::key_slot(Token& token, std::uint8_t piv_slot) {
+  for (const KeySlot& k : key_slots(token)) {
+    if (k.piv_slot == piv_slot) return &k;
+  }
+  return nullptr;
+}
+
+std::optional<SessionSecret*> Module::session_secret(std::uint32_t id) {
+  auto it = secrets_.find(id);
+  if (it == secrets_.end()) return std::nullopt;
+  return &it->second;
+}
+
+// PIV writes need the management key: the token's default while it still has it, else the
+// PIN-protected key (Yubico's convention, object 5FC109 holding 88 { 89 key }).
+void Module::authenticate_management(card::TokenClient& client) {
+  card::ManagementKeyInfo info = client.management_key_info();
+  if (info.is_default) {
+    const auto& k = protocol::kDefaultManagementKey;
+    client.authenticate_management(Bytes(k.begin(), k.end()), info.algorithm);
+    return;
+  }
+  std::optional<Bytes> object = client.read_object(protocol::object::kPrintedInformation);
+  agent::Tlv outer, key;
+  if (!object || !agent::find_tlv(agent::Bytes(object->data(), object->size()), protocol::kProtectedDataTag, outer) ||
+      !agent::find_tlv(outer.value, protocol::kProtectedManagementKeyTag, key)) {
+    throw Failure{CKR_TOKEN_WRITE_PROTECTED};  // the management key is known only to its holder
+  }
+  Bytes secret(key.value.begin(), key.value.end());
+  client.authenticate_management(secret, info.algorithm);
+  OPENSSL_cleanse(secret.data(), secret.size());
+  OPENSSL_cleanse(object->data(), object->size());
+}
+
+CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count) {
+  Session& s = session(handle);
+  if (s.finding) return CKR_OPERATION_ACTIVE;
+  if (count && !templ) return CKR_ARGUMENTS_BAD;
+  Token& token = token_of(s);
+  s.found.clear();
+  for (const KeySlot& k : key_slots(token)) {
+    auto consider = [&](ObjectKind kind) {
+      auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(k, kind, t); };
+      if (matches(templ, count, lookup)) s.found.push_back(encode_handle({s.token_index, kind, k.piv_slot}));
+    };
+    if (!k.certificate.empty()) consider(ObjectKind::certificate);
+    if (k.has_key() && k.public_key) {
+      consider(ObjectKind::public_key);
+      if (token.user_logged_in()) consider(ObjectKind::private_key);  // private objects need login
+    }
+  }
+  for (auto& [id, secret] : secrets_) {
+    auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(secret, t); };
+    if (matches(templ, count, lookup)) s.found.push_back(encode_handle({s.token_index, ObjectKind::session_secret, id}));
+  }
+  s.found_next = 0;
+  s.finding = true;
+  return CKR_OK;
+}
+
+CK_RV Module::find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE* objects, CK_ULONG max, CK_ULONG* count) {
+  Session& s = session(handle);
+  if (!s.finding) return CKR_OPERATION_NOT_INITIALIZED;
+  if (!objects || !count) return CKR_ARGUMENTS_BAD;
+  CK_ULONG n = 0;
+  while (n < max && s.found_next < s.found.size()) objects[n++] = s.found[s.found_next++];
+  *count = n;
+  return CKR_OK;
+}
+
+CK_RV Module::find_objects_final(CK_SESSION_HANDLE handle) {
+  Session& s = session(handle);
+  if (!s.finding) return CKR_OPERATION_NOT_INITIALIZED;
+  s.finding = false;
+  s.found.clear();
+  return CKR_OK;
+}
+
+CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
+                                  CK_ULONG count) {
+  Session& s = session(handle);
+  if (!templ && count) return CKR_ARGUMENTS_BAD;
+  auto h = decode_handle(object);
+  if (!h || h->token_index != s.token_index) return CKR_OBJECT_HANDLE_INVALID;
+  if (h->kind == ObjectKind::session_secret) {
+    auto secret = session_secret(h->id);
+    if (!secret) return CKR_OBJECT_HANDLE_INVALID;
+    return fill_attributes(templ, count, [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(**secret, t); });
+  }
+  Token& token = token_of(s);
+  const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
+  const bool exists = k && (h->kind == ObjectKind::certificate ? !k->certificate.empty() : k->has_key() && k->public_key);
+  if (!exists || (h->kind == ObjectKind::private_key && !token.user_logged_in())) return CKR_OBJECT_HANDLE_INVALID;
+  return fill_attributes(templ, count, [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(*k, h->kind, t); });
+}
+
+CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG* size) {
+  session(handle);
+  if (!size) return CKR_ARGUMENTS_BAD;
+  if (!decode_handle(object)) return CKR_OBJECT_HANDLE_INVALID;
+  *size = CK_UNAVAILABLE_INFORMATION;
+  return CKR_OK;
+}
+
+// Certificates only: the PIV object of the slot named by CKA_ID, or of the key whose public
+// key the certificate carries. SUBJECT, ISSUER and SERIAL_NUMBER always come from the DER,
+// whatever the template says (libp11 writes no serial number, and NSS then hides the cert).
+CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object) {
+  Session& s = session(handle);
+  if (!templ || !object) return CKR_ARGUMENTS_BAD;
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  Token& token = token_of(s);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  auto object_class = template_ulong(templ, count, CKA_CLASS);
+  if (!object_class) return CKR_TEMPLATE_INCOMPLETE;
+  if (*object_class != CKO_CERTIFICATE) return CKR_TEMPLATE_INCONSISTENT;
+  auto cert_type = template_ulong(templ, count, CKA_CERTIFICATE_TYPE);
+  if (cert_type && *cert_type != CKC_X_509) return CKR_ATTRIBUTE_VALUE_INVALID;
+  if (auto token_attr = template_bytes(templ, count, CKA_TOKEN); token_attr && (token_attr->size() != 1 || !(*token_attr)[0])) {
+    return CKR_TEMPLATE_INCONSISTENT;  // no session certificates: everything lives on the token
+  }
+  auto der = template_bytes(templ, count, CKA_VALUE);
+  if (!der) return CKR_TEMPLATE_INCOMPLETE;
+  auto fields = parse_certificate(*der);
+  if (!fields) return CKR_ATTRIBUTE_VALUE_INVALID;
+  if (der->size() > protocol::kMaxCertificate) return CKR_DEVICE_MEMORY;
+
+  std::optional<std::uint8_t> target;
+  if (auto id = template_bytes(templ, count, CKA_ID)) {
+    target = slot_for_key_id(*id);
+    if (!target) return CKR_ATTRIBUTE_VALUE_INVALID;
+  } else {
+    for (const KeySlot& k : key_slots(token)) {
+      if (k.has_key() && same_public_key(k, fields->spki)) target = k.piv_slot;
+    }
+    if (!target) return CKR_TEMPLATE_INCOMPLETE;  // no CKA_ID and no key it belongs to
+  }
+  token.run([&](card::TokenClient& c) {
+    authenticate_management(c);
+    c.write_object(protocol::certificate_object_for_slot(*target), certificate_object(*der));
+  });
+  token.invalidate_cache();
+  *object = encode_handle({s.token_index, ObjectKind::certificate, *target});
+  return CKR_OK;
+}
+
+CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) {
+  Session& s = session(handle);
+  auto h = decode_handle(object);
+  if (!h || h->token_index != s.token_index) return CKR_OBJECT_HANDLE_INVALID;
+  if (h->kind == ObjectKind::session_secret) {
+    return secrets_.erase(h->id) ? CKR_OK : CKR_OBJECT_HANDLE_INVALID;
+  }
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  Token& token = token_of(s);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  // A public key is half of a PIV key pair; it goes only with its private key.
+  if (h->kind == ObjectKind::public_key) return CKR_ACTION_PROHIBITED;
+  const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
+  if (!k || (h->kind == ObjectKind::certificate ? k->certificate.empty() : !k->has_key())) {
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
+  const std::uint8_t piv_slot = k->piv_slot;
+  token.run([&](card::TokenClient& c) {
+    authenticate_management(c);
+    if (h->kind == ObjectKind::certificate) {
+      c.write_object(protocol::certificate_object_for_slot(piv_slot), {});
+    } else {
+      c.delete_key(piv_slot);
+    }
+  });
+  token.invalidate_cache();
+  return CKR_OK;
+}
+
+CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_ATTRIBUTE* pub,
+                                CK_ULONG pub_count, CK_ATTRIBUTE* priv, CK_ULONG priv_count,
+                                CK_OBJECT_HANDLE* public_key, CK_OBJECT_HANDLE* private_key) {
+  Session& s = session(handle);
+  if (!mechanism || !public_key || !private_key || (pub_count && !pub) || (priv_count && !priv)) {
+    return CKR_ARGUMENTS_BAD;
+  }
+  Algorithm algorithm;
+  if (mechanism->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN) {
+    auto bits = template_ulong(pub, pub_count, CKA_MODULUS_BITS);
+    if (!bits) return CKR_TEMPLATE_INCOMPLETE;
+    if (*bits != 2048) return CKR_KEY_SIZE_RANGE;
+    auto exponent = template_bytes(pub, pub_count, CKA_PUBLIC_EXPONENT);
+    if (exponent && *exponent != Bytes{0x01, 0x00, 0x01}) return CKR_ATTRIBUTE_VALUE_INVALID;
+    algorithm = Algorithm::rsa2048;
+  } else if (mechanism->mechanism == CKM_EC_KEY_PAIR_GEN) {
+    auto params = template_bytes(pub, pub_count, CKA_EC_PARAMS);
+    if (!params) return CKR_TEMPLATE_INCOMPLETE;
+    auto curve = curve_from_params(*params);
+    if (!curve) return CKR_CURVE_NOT_SUPPORTED;
+    algorithm = *curve == Curve::p256 ? Algorithm::ecc_p256 : Algorithm::ecc_p384;
+  } else {
+    return CKR_MECHANISM_INVALID;
+  }
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  Token& token = token_of(s);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+
+  std::optional<std::uint8_t> target;
+  auto id = template_bytes(priv, priv_count, CKA_ID);
+  if (!id) id = template_bytes(pub, pub_count, CKA_ID);
+  if (id) {
+    target = slot_for_key_id(*id);
+    if (!target) return CKR_ATTRIBUTE_VALUE_INVALID;
+  } else {
+    const auto& slots = key_slots(token);
+    for (std::uint8_t candidate : key_slot_order()) {
+      auto taken = std::any_of(slots.begin(), slots.end(), [&](const KeySlot& k) { return k.piv_slot == candidate; });
+      if (!taken) {
+        target = candidate;
+        break;
+      }
+    }
+    if (!target) return CKR_DEVICE_MEMORY;  // every key slot is in use
+  }
+  token.run([&](card::TokenClient& c) {
+    authenticate_management(c);
+    c.generate_key(*target, algorithm);
+  });
+  token.invalidate_cache();
+  *public_key = encode_handle({s.token_index, ObjectKind::public_key, *target});
+  *private_key = encode_handle({s.token_index, ObjectKind::private_key, *target});
+  return CKR_OK;
+}
+
+}  // namespace certkey::p11

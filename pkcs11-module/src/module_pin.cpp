@@ -1,0 +1,101 @@
+// C_Login, C_Logout, C_InitPIN, C_SetPIN. The user is the PIV PIN; the security officer is
+// the PUK, which unblocks the PIN either as C_Login(CKU_SO, PUK) + C_InitPIN(new), or as
+// C_SetPIN(PUK, new) in a session that is not logged in while the PIN is blocked.
+#include <openssl/crypto.h>
+
+#include "module.hpp"
+
+namespace certkey::p11 {
+namespace {
+
+// Wipes a PIN copy when the call ends, however it ends.
+struct Wiped {
+  std::string text;
+  ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+void require_ok(const card::Response& r) {
+  if (r.ok()) return;
+  if (r.retries_left() >= 0) throw Failure{CKR_PIN_INCORRECT};
+  if (r.sw == 0x6983) throw Failure{CKR_PIN_LOCKED};
+  if (r.sw == 0x6A80) throw Failure{CKR_PIN_INVALID};
+  throw Failure{CKR_DEVICE_ERROR};
+}
+
+}  // namespace
+
+CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CHAR* pin, CK_ULONG length) {
+  Session& s = session(handle);
+  Token& token = token_of(s);
+  if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
+  if (!pin) return CKR_ARGUMENTS_BAD;  // no protected authentication path is configured
+  Wiped secret{pin_text(pin, length)};
+  if (user == CKU_CONTEXT_SPECIFIC) {
+    if (!s.operation.needs_context_login) return CKR_OPERATION_NOT_INITIALIZED;
+    token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
+    s.operation.context_login_done = true;
+    return CKR_OK;
+  }
+  if (token.user_logged_in() || token.so_logged_in()) {
+    return (user == CKU_USER) == token.user_logged_in() ? CKR_USER_ALREADY_LOGGED_IN
+                                                        : CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+  }
+  if (user == CKU_SO) {
+    for (const auto& [h, other] : sessions_) {
+      if (other.token_index == s.token_index && !(other.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY_EXISTS;
+    }
+    // PIV has no VERIFY for the PUK; changing it to itself proves it (and counts a try).
+    token.run([&](card::TokenClient& c) { require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text)); });
+    token.invalidate_cache();
+    token.set_so_logged_in(secret.text);
+    return CKR_OK;
+  }
+  token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
+  token.set_user_logged_in(secret.text);
+  return CKR_OK;
+}
+
+CK_RV Module::logout(CK_SESSION_HANDLE handle) {
+  Session& s = session(handle);
+  Token& token = token_of(s);
+  if (!token.user_logged_in() && !token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  token.set_logged_out();
+  token.run([](card::TokenClient& c) { c.logout(); });
+  return CKR_OK;
+}
+
+CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULONG length) {
+  Session& s = session(handle);
+  Token& token = token_of(s);
+  if (!token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  if (!pin) return CKR_ARGUMENTS_BAD;
+  Wiped new_pin{pin_text(pin, length)};
+  token.run([&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
+  token.invalidate_cache();
+  return CKR_OK;
+}
+
+CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_ULONG old_length,
+                      const CK_UTF8CHAR* new_pin, CK_ULONG new_length) {
+  Session& s = session(handle);
+  Token& token = token_of(s);
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  if (!old_pin || !new_pin) return CKR_ARGUMENTS_BAD;
+  Wiped old_text{pin_text(old_pin, old_length)};
+  Wiped new_text{pin_text(new_pin, new_length)};
+  token.run([&](card::TokenClient& c) {
+    if (token.so_logged_in()) {
+      require_ok(c.change_reference(protocol::KeyRef::puk, old_text.text, new_text.text));
+    } else if (!token.user_logged_in() && c.pin_state(protocol::KeyRef::pin).remaining == 0) {
+      require_ok(c.unblock_pin(old_text.text, new_text.text));  // OpenSC's unblock convention
+    } else {
+      require_ok(c.change_reference(protocol::KeyRef::pin, old_text.text, new_text.text));
+    }
+  });
+  if (token.so_logged_in()) token.set_so_logged_in(new_text.text);
+  if (token.user_logged_in()) token.set_user_logged_in(new_text.text);
+  token.invalidate_cache();
+  return CKR_OK;
+}
+
+}  // namespace certkey::p11

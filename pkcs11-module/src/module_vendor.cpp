@@ -1,0 +1,59 @@
+// The vendor interface (include/certkey/pkcs11_vendor.h): token information and remote
+// unlock, which PKCS#11 has no calls for.
+#include <certkey/card/error.hpp>
+#include <openssl/crypto.h>
+
+#include "module.hpp"
+
+namespace certkey::p11 {
+
+CK_RV Module::vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info) {
+  require_initialized();
+  if (!info) return CKR_ARGUMENTS_BAD;
+  Token& token = present_token(slot);
+  card::TokenInfo ti = token.run([](card::TokenClient& c) { return c.token_info(); });
+  info->serial = ti.serial;
+  info->medium = static_cast<CK_ULONG>(ti.medium);
+  info->firmware = {ti.firmware[0], ti.firmware[1]};
+  info->firmware_patch = ti.firmware[2];
+  info->change_counter = ti.change_counter;
+  info->unlock_retries = ti.unlock_retries ? static_cast<CK_ULONG>(ti.unlock_retries->second) : ~CK_ULONG{0};
+  return CKR_OK;
+}
+
+CK_RV Module::vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge) {
+  require_initialized();
+  if (!challenge) return CKR_ARGUMENTS_BAD;
+  Token& token = present_token(slot);
+  try {
+    card::unlock::Code code = token.run([](card::TokenClient& c) { return c.unlock_challenge(); });
+    std::copy(code.begin(), code.end(), challenge);
+  } catch (const card::Error& e) {
+    if (e.sw() == 0x6A88) return CKR_FUNCTION_NOT_SUPPORTED;  // the token has no unlock key
+    throw;
+  }
+  return CKR_OK;
+}
+
+CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin,
+                                     CK_ULONG length) {
+  require_initialized();
+  if (!response || !pin) return CKR_ARGUMENTS_BAD;
+  Token& token = present_token(slot);
+  std::string new_pin = pin_text(pin, length);
+  card::unlock::Code code{};
+  std::copy(response, response + code.size(), code.begin());
+  card::Response r = token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin); });
+  OPENSSL_cleanse(new_pin.data(), new_pin.size());
+  token.invalidate_cache();
+  if (r.ok()) return CKR_OK;
+  if (r.retries_left() >= 0) return CKR_PIN_INCORRECT;
+  switch (r.sw) {
+    case 0x6983: return CKR_PIN_LOCKED;
+    case 0x6985: return CKR_OPERATION_NOT_INITIALIZED;
+    case 0x6A80: return CKR_PIN_INVALID;
+    default: return CKR_DEVICE_ERROR;
+  }
+}
+
+}  // namespace certkey::p11

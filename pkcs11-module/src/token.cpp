@@ -1,0 +1,125 @@
+#include "token.hpp"
+
+#include <certkey/card/error.hpp>
+#include <certkey/protocol/atr.hpp>
+#include <certkey/protocol/objects.hpp>
+#include <certkey/protocol/tags.hpp>
+#include <openssl/crypto.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+
+#include "core/tlv.hpp"
+
+namespace certkey::p11 {
+namespace {
+
+// certkey tokens name themselves in the ATR's historical bytes (card issuer data "ck").
+bool is_certkey_atr(const std::vector<std::uint8_t>& atr) {
+  const auto& ours = protocol::kTokenAtr;
+  return atr.size() == ours.size() && std::equal(atr.begin(), atr.end() - 1, ours.begin());
+}
+
+std::optional<Curve> curve_of(std::uint8_t algorithm) {
+  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return Curve::p256;
+  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return Curve::p384;
+  return std::nullopt;
+}
+
+// The certificate inside a PIV certificate object (70 cert, 71 info, FE).
+Bytes certificate_from_object(const Bytes& object) {
+  agent::Tlv cert;
+  if (!agent::find_tlv(agent::Bytes(object.data(), object.size()), protocol::tag::kCertificate, cert)) return {};
+  return Bytes(cert.value.begin(), cert.value.end());
+}
+
+}  // namespace
+
+void Token::connect() {
+  auto connection = std::make_unique<card::PcscConnection>(reader_);
+  if (!is_certkey_atr(connection->atr())) {
+    throw card::Error(card::Error::Kind::no_token, "not a certkey token in " + reader_);
+  }
+  connection_ = std::move(connection);
+}
+
+bool Token::present() {
+  if (connection_ && connection_->alive()) return true;
+  if (connection_) forget_connection();
+  try {
+    connect();
+    return true;
+  } catch (const card::Error&) {
+    return false;
+  }
+}
+
+void Token::forget_connection() {
+  if (connection_) ++generation_;
+  connection_.reset();
+  cache_valid_ = false;
+  set_logged_out();
+}
+
+void Token::abandon_after_fork() {
+  (void)connection_.release();
+  cache_valid_ = false;
+  set_logged_out();
+}
+
+void Token::recover_after_reset(card::TokenClient& client) {
+  client.select_piv();
+  if (user_logged_in() && !client.verify_pin(secret_).ok()) set_logged_out();
+}
+
+void Token::set_logged_in(Login who, const std::string& secret) {
+  set_logged_out();
+  secret_.reserve(16);  // beyond the small-string buffer's reach of reallocation: 6-8 bytes
+  secret_ = secret;
+  ::mlock(secret_.data(), secret_.capacity());
+  login_ = who;
+}
+
+void Token::set_logged_out() {
+  if (!secret_.empty()) {
+    OPENSSL_cleanse(secret_.data(), secret_.size());
+    ::munlock(secret_.data(), secret_.capacity());
+  }
+  secret_.clear();
+  login_ = Login::none;
+}
+
+const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
+  card::TokenInfo info = client.token_info();  // the one APDU a warm listing costs
+  if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
+  info_ = info;
+  std::vector<KeySlot> slots;
+  for (const card::KeyEntry& entry : client.list_keys()) {
+    // The attestation key certifies the token's own keys; it is not the holder's to use.
+    if (entry.slot == static_cast<std::uint8_t>(protocol::KeyRef::attestation)) continue;
+    KeySlot slot;
+    slot.piv_slot = entry.slot;
+    slot.algorithm = entry.algorithm;
+    slot.pin_policy = entry.pin_policy;
+    slot.origin = entry.origin;
+    if (entry.certificate_length > 0) {
+      if (auto object = client.read_object(protocol::certificate_object_for_slot(entry.slot))) {
+        slot.certificate = certificate_from_object(*object);
+        slot.cert_fields = parse_certificate(slot.certificate);
+      }
+    }
+    // The key's own public half, asked for: a certificate in the slot may not match the key.
+    if (slot.has_key()) {
+      const bool rsa = entry.algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
+      auto curve = curve_of(entry.algorithm);
+      if (!rsa && !curve) continue;  // an algorithm this module does not know
+      slot.public_key = parse_public_key_template(client.public_key(entry.slot), rsa, curve.value_or(Curve::p256));
+    }
+    slots.push_back(std::move(slot));
+  }
+  key_slots_ = std::move(slots);
+  cache_valid_ = true;
+  return key_slots_;
+}
+
+}  // namespace certkey::p11

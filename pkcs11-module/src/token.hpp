@@ -1,0 +1,108 @@
+// One PKCS#11 slot: a PC/SC reader and the certkey token in it. Owns the connection, runs
+// each operation in one PC/SC transaction, recovers from another process resetting the card
+// and from pcscd restarts, and caches the token's objects against its change counter.
+#pragma once
+#include <certkey/card/error.hpp>
+#include <certkey/card/token_client.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "encoding.hpp"
+#include "pkcs11.hpp"
+
+namespace certkey::p11 {
+
+// Everything the module shows for one PIV key slot.
+struct KeySlot {
+  std::uint8_t piv_slot = 0;
+  std::uint8_t algorithm = 0;  // protocol::Algorithm; 0: certificate without key
+  protocol::PinPolicy pin_policy = protocol::PinPolicy::default_policy;
+  std::uint8_t origin = 0;
+  Bytes certificate;                          // DER; empty when none
+  std::optional<CertificateFields> cert_fields;
+  std::optional<PublicKeyParts> public_key;   // from the certificate, else from metadata
+  bool has_key() const { return algorithm != 0; }
+};
+
+class Token {
+ public:
+  Token(CK_SLOT_ID id, std::string reader) : id_(id), reader_(std::move(reader)) {}
+
+  CK_SLOT_ID id() const { return id_; }
+  const std::string& reader() const { return reader_; }
+  // Bumped whenever the token leaves the reader; sessions remember the one they opened on.
+  std::uint64_t generation() const { return generation_; }
+
+  // True when a certkey token is in the reader (connects on first use).
+  bool present();
+  void forget_connection();  // pcscd went away, or C_Finalize
+  // In a forked child: the parent's PC/SC handles share its socket, so they are dropped
+  // without a word to pcscd (leaked), and the child starts afresh.
+  void abandon_after_fork();
+
+  // Runs `work` in one PC/SC transaction. A reset by another process is recovered once:
+  // reconnect, and re-verify the PIN when the application is logged in. Throws
+  // card::Error (token_removed when the token is gone).
+  template <typename Work>
+  auto run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()));
+
+  // The objects, refreshed when the change counter moved. Call inside run().
+  const std::vector<KeySlot>& key_slots(card::TokenClient& client);
+  const card::TokenInfo& info() const { return info_; }
+  void invalidate_cache() { cache_valid_ = false; }
+
+  // Login state is per token (PKCS#11 section 5.6). The PIN is kept, locked in memory and
+  // wiped on logout, only to re-verify after another process resets the card; the PUK of an
+  // SO login is kept for C_InitPIN.
+  bool user_logged_in() const { return login_ == Login::user; }
+  bool so_logged_in() const { return login_ == Login::so; }
+  const std::string& login_secret() const { return secret_; }
+  void set_user_logged_in(const std::string& pin) { set_logged_in(Login::user, pin); }
+  void set_so_logged_in(const std::string& puk) { set_logged_in(Login::so, puk); }
+  void set_logged_out();
+
+ private:
+  void connect();
+  void recover_after_reset(card::TokenClient& client);
+
+  CK_SLOT_ID id_;
+  std::string reader_;
+  std::uint64_t generation_ = 1;
+  std::unique_ptr<card::PcscConnection> connection_;
+  bool cache_valid_ = false;
+  card::TokenInfo info_;
+  std::vector<KeySlot> key_slots_;
+  enum class Login { none, user, so };
+  void set_logged_in(Login who, const std::string& secret);
+  Login login_ = Login::none;
+  std::string secret_;
+};
+
+template <typename Work>
+auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>())) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      if (!connection_) connect();
+      card::PcscConnection::Transaction transaction(*connection_);
+      card::TokenClient client(*connection_);
+      if (attempt > 0) recover_after_reset(client);
+      return work(client);
+    } catch (const card::Error& e) {
+      if (e.kind() == card::Error::Kind::card_reset && attempt == 0) {
+        connection_->reconnect();
+        continue;
+      }
+      if (e.kind() == card::Error::Kind::token_removed || e.kind() == card::Error::Kind::no_token) {
+        forget_connection();
+      } else if (e.kind() == card::Error::Kind::transport) {
+        connection_.reset();  // pcscd restarted or the reader went away: reconnect next time
+      }
+      throw;
+    }
+  }
+}
+
+}  // namespace certkey::p11

@@ -1,0 +1,339 @@
+// Key management (agent/applets/piv/piv_keys.cpp): GENERATE ASYMMETRIC KEY PAIR, IMPORT
+// KEY, MOVE/DELETE KEY and GET METADATA. ATTEST is in attestation_test.cpp.
+#include <openssl/core_names.h>
+
+#include "support/token_fixture.hpp"
+
+namespace certkey::agent::test {
+namespace {
+
+using protocol::KeyOrigin;
+using protocol::PinPolicy;
+using protocol::TouchPolicy;
+
+constexpr std::uint8_t k9A = u8(KeyRef::authentication);
+constexpr std::uint8_t k9C = u8(KeyRef::signature);
+constexpr std::uint8_t k82 = u8(KeyRef::retired_first);
+constexpr std::uint8_t k95 = u8(KeyRef::retired_last);
+constexpr std::uint8_t kF9 = u8(KeyRef::attestation);
+
+class KeyTest : public TokenFixture {
+ protected:
+  Buffer meta(std::uint8_t reference, std::uint16_t field) {
+    Response r = metadata(reference);
+    EXPECT_EQ(r.sw, Sw::ok) << "metadata of " << int{reference};
+    return find_value(r.data, field).value_or(Buffer{});
+  }
+  Buffer point_of(std::uint8_t slot) {
+    return find_value(meta(slot, tag::kMetaPublicKey), tag::kEcPoint).value_or(Buffer{});
+  }
+  Sw move(std::uint8_t to, std::uint8_t from) { return send(Ins::move_key, to, from).sw; }
+  Sw import_ec(std::uint8_t slot, Algorithm algorithm, const Buffer& scalar, const Buffer& extra = {}) {
+    return send(Ins::import_key, u8(algorithm), slot,
+                concat({tlv(tag::kImportEcPrivate, scalar), extra})).sw;
+  }
+  static Buffer rsa_parts(EVP_PKEY* key) {
+    return concat({tlv(tag::kImportRsaP, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+                   tlv(tag::kImportRsaQ, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
+                   tlv(tag::kImportRsaDp, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
+                   tlv(tag::kImportRsaDq, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
+                   tlv(tag::kImportRsaQinv, bn_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128))});
+  }
+};
+class GenerateKey : public KeyTest {};
+class ImportKey : public KeyTest {};
+class MoveKey : public KeyTest {};
+class GetMetadata : public KeyTest {};
+
+// ---- GENERATE ----------------------------------------------------------------------------
+
+TEST_F(GenerateKey, WithoutManagementKey_Returns6982) {
+  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::security_status_not_satisfied);
+}
+
+TEST_F(GenerateKey, P256_ReturnsUncompressedPointAndStoresKey) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response r = generate(k9A, Algorithm::ecc_p256);
+  ASSERT_EQ(r.sw, Sw::ok);
+  auto point = find_value(r.data, tag::kEcPoint);
+  ASSERT_TRUE(point);
+  EXPECT_EQ(point->size(), 65u);
+  EXPECT_EQ((*point)[0], 0x04);
+  EXPECT_TRUE(public_key(Algorithm::ecc_p256, r.data)) << "a point on P-256";
+  EXPECT_EQ(point_of(k9A), *point);
+}
+
+TEST_F(GenerateKey, P384_ReturnsUncompressedPoint) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response r = generate(k9C, Algorithm::ecc_p384);
+  ASSERT_EQ(r.sw, Sw::ok);
+  auto point = find_value(r.data, tag::kEcPoint);
+  ASSERT_TRUE(point);
+  EXPECT_EQ(point->size(), 97u);
+  EXPECT_TRUE(public_key(Algorithm::ecc_p384, r.data));
+}
+
+TEST_F(GenerateKey, SecondGenerate_ReplacesKey) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response first = generate(k9A, Algorithm::ecc_p256);
+  Response second = generate(k9A, Algorithm::ecc_p256);
+  ASSERT_EQ(second.sw, Sw::ok);
+  EXPECT_NE(first.data, second.data);
+  EXPECT_EQ(point_of(k9A), find_value(second.data, tag::kEcPoint));
+}
+
+TEST_F(GenerateKey, RetiredSlots_Accepted) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  EXPECT_EQ(generate(k82, Algorithm::ecc_p256).sw, Sw::ok);
+  EXPECT_EQ(generate(k95, Algorithm::ecc_p256).sw, Sw::ok);
+}
+
+TEST_F(GenerateKey, IncrementsChangeCounterAndPersists) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  const std::uint32_t before = change_counter();
+  Response r = generate(k9A, Algorithm::ecc_p256);
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(change_counter(), before + 1);
+  reboot();
+  EXPECT_EQ(point_of(k9A), find_value(r.data, tag::kEcPoint));
+}
+
+TEST_F(GenerateKey, StorageFailure_Returns6581AndSlotStaysEmpty) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  token().flash().fail_writes_from(1);
+  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::memory_failure);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+}
+
+TEST_F(GenerateKey, BadSlotOrTemplate_Rejected) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  EXPECT_EQ(generate(kF9, Algorithm::ecc_p256).sw, Sw::reference_not_found);
+  EXPECT_EQ(generate(u8(KeyRef::management), Algorithm::ecc_p256).sw, Sw::reference_not_found);
+  EXPECT_EQ(generate(k9A, Algorithm::aes128).sw, Sw::incorrect_data);
+  EXPECT_EQ(generate(k9A, Algorithm::rsa1024).sw, Sw::incorrect_data);
+  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256, tlv(tag::kPinPolicy, {0x04})).sw, Sw::incorrect_data);
+  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256, tlv(0x99, {0x01})).sw, Sw::incorrect_data);
+  EXPECT_EQ(send(Ins::generate_asymmetric_key_pair, 0x00, k9A, tlv(tag::kControlReference, {})).sw,
+            Sw::incorrect_data);
+  EXPECT_EQ(send(Ins::generate_asymmetric_key_pair, 0x01, k9A,
+                 tlv(tag::kControlReference, tlv(tag::kAlgorithm, {u8(Algorithm::ecc_p256)}))).sw,
+            Sw::incorrect_p1p2);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+}
+
+// ---- IMPORT ------------------------------------------------------------------------------
+
+TEST_F(ImportKey, EcP256_MetadataAndSignatureMatchOpenSslKey) {
+  Pkey host = ec_generate("P-256");
+  ASSERT_TRUE(host);
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(import_ec(k9A, Algorithm::ecc_p256, ec_private_scalar(host.get(), 32)), Sw::ok);
+  EXPECT_EQ(meta(k9A, tag::kMetaOrigin), Buffer({u8(KeyOrigin::imported)}));
+  EXPECT_EQ(point_of(k9A), ec_point(host.get()));
+
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  const Buffer digest = sha256({'i', 'm', 'p'});
+  Response r = sign(k9A, Algorithm::ecc_p256, digest);
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_TRUE(ecdsa_verify(host.get(), digest, r.data));
+}
+
+TEST_F(ImportKey, EcP384_WithPinPolicy) {
+  Pkey host = ec_generate("P-384");
+  ASSERT_TRUE(host);
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(import_ec(k9C, Algorithm::ecc_p384, ec_private_scalar(host.get(), 48),
+                      tlv(tag::kPinPolicy, {u8(PinPolicy::never)})),
+            Sw::ok);
+  EXPECT_EQ(point_of(k9C), ec_point(host.get()));
+  EXPECT_EQ(meta(k9C, tag::kMetaPolicy), Buffer({u8(PinPolicy::never), u8(TouchPolicy::never)}));
+  const Buffer digest = sha384({'i', 'm', 'p'});
+  Response r = sign(k9C, Algorithm::ecc_p384, digest);
+  ASSERT_EQ(r.sw, Sw::ok) << "PIN policy never";
+  EXPECT_TRUE(ecdsa_verify(host.get(), digest, r.data));
+}
+
+TEST_F(ImportKey, Rsa2048_ModulusAndSignatureMatchOpenSslKey) {
+  EVP_PKEY* host = shared_rsa_key();
+  ASSERT_NE(host, nullptr);
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9A, rsa_parts(host)).sw, Sw::ok);
+  const Buffer key = meta(k9A, tag::kMetaPublicKey);
+  EXPECT_EQ(find_value(key, tag::kRsaModulus), bn_param(host, OSSL_PKEY_PARAM_RSA_N, 256));
+  EXPECT_EQ(find_value(key, tag::kRsaExponent), Buffer({0x01, 0x00, 0x01}));
+  EXPECT_EQ(meta(k9A, tag::kMetaOrigin), Buffer({u8(KeyOrigin::imported)}));
+
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  const Buffer message = {'e', 's', 'c', 'r', 'o', 'w'};
+  Response r = sign(k9A, Algorithm::rsa2048, pkcs1_sha256_block(message, 256));
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_TRUE(rsa_verify_pkcs1_sha256(host, message, r.data));
+}
+
+TEST_F(ImportKey, RsaInconsistentParts_Returns6A80) {
+  EVP_PKEY* host = shared_rsa_key();
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Buffer qinv = bn_param(host, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128);
+  qinv[127] ^= 0x01;
+  const Buffer data = concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+                              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
+                              tlv(tag::kImportRsaDp, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
+                              tlv(tag::kImportRsaDq, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
+                              tlv(tag::kImportRsaQinv, qinv)});
+  EXPECT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9A, data).sw, Sw::incorrect_data);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+}
+
+TEST_F(ImportKey, RsaMissingPart_Returns6A80) {
+  EVP_PKEY* host = shared_rsa_key();
+  ASSERT_EQ(authenticate(), Sw::ok);
+  const Buffer data = concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+                              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128))});
+  EXPECT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9A, data).sw, Sw::incorrect_data);
+}
+
+TEST_F(ImportKey, EcScalarOutOfRange_Returns6A80) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(32, 0x00)), Sw::incorrect_data);
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(32, 0xFF)), Sw::incorrect_data);
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(31, 0x01)), Sw::incorrect_data);
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p384, Buffer(32, 0x01)), Sw::incorrect_data);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+}
+
+TEST_F(ImportKey, WithoutManagementKeyOrBadReference_Refused) {
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(32, 0x01)), Sw::security_status_not_satisfied);
+  ASSERT_EQ(authenticate(), Sw::ok);
+  EXPECT_EQ(import_ec(u8(KeyRef::management), Algorithm::ecc_p256, Buffer(32, 0x01)),
+            Sw::reference_not_found);
+  EXPECT_EQ(import_ec(k9A, Algorithm::aes128, Buffer(32, 0x01)), Sw::incorrect_p1p2);
+  EXPECT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), kF9, rsa_parts(shared_rsa_key())).sw,
+            Sw::incorrect_p1p2)
+      << "the attestation key must be EC";
+}
+
+// ---- MOVE / DELETE -----------------------------------------------------------------------
+
+TEST_F(MoveKey, ToEmptyRetiredSlot_KeyMoves) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  const Buffer point = point_of(k9A);
+  const std::uint32_t before = change_counter();
+  ASSERT_EQ(move(k82, k9A), Sw::ok);
+  EXPECT_EQ(change_counter(), before + 1);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+  EXPECT_EQ(point_of(k82), point);
+
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  const Buffer digest = sha256({'m', 'v'});
+  Response r = sign(k82, Algorithm::ecc_p256, digest);
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_TRUE(ecdsa_verify(ec_public_key("P-256", point).get(), digest, r.data));
+}
+
+TEST_F(MoveKey, OccupiedDestination_Returns6985AndKeepsBoth) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  ASSERT_EQ(generate(k82, Algorithm::ecc_p256).sw, Sw::ok);
+  const Buffer a = point_of(k9A), b = point_of(k82);
+  EXPECT_EQ(move(k82, k9A), Sw::conditions_not_satisfied);
+  EXPECT_EQ(point_of(k9A), a);
+  EXPECT_EQ(point_of(k82), b);
+}
+
+TEST_F(MoveKey, DeleteWithP1FF_RemovesKey) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  ASSERT_EQ(move(protocol::kMoveKeyDelete, k9A), Sw::ok);
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  EXPECT_EQ(sign(k9A, Algorithm::ecc_p256, sha256({1})).sw, Sw::reference_not_found);
+  reboot();
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+}
+
+TEST_F(MoveKey, EmptySource_Returns6A88) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  EXPECT_EQ(move(k82, k9A), Sw::reference_not_found);
+  EXPECT_EQ(move(protocol::kMoveKeyDelete, k9A), Sw::reference_not_found);
+}
+
+TEST_F(MoveKey, WithoutManagementKeyOrBadSlots_Refused) {
+  EXPECT_EQ(move(k82, k9A), Sw::security_status_not_satisfied);
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  EXPECT_EQ(move(k9A, k9A), Sw::incorrect_p1p2);
+  EXPECT_EQ(move(kF9, k9A), Sw::incorrect_p1p2);
+  EXPECT_EQ(move(k82, kF9), Sw::incorrect_p1p2) << "the attestation key stays";
+  EXPECT_EQ(move(protocol::kMoveKeyDelete, kF9), Sw::incorrect_p1p2);
+  EXPECT_EQ(move(0x42, k9A), Sw::incorrect_p1p2);
+}
+
+// ---- GET METADATA ------------------------------------------------------------------------
+
+TEST_F(GetMetadata, Pin_DefaultFlagAndRetries) {
+  Response r = metadata(u8(KeyRef::pin));
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({0xFF}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaIsDefault), Buffer({0x01}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaRetries), Buffer({3, 3}));
+}
+
+TEST_F(GetMetadata, Puk_DefaultFlagAndRetries) {
+  ASSERT_EQ(send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin),
+                 concat({pin_block("00000000"), pin_block(kDefaultPin)})).sw,
+            protocol::sw_retries_left(2));
+  Response r = metadata(u8(KeyRef::puk));
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({0xFF}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaIsDefault), Buffer({0x01}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaRetries), Buffer({3, 2}));
+}
+
+TEST_F(GetMetadata, ManagementKey_AlgorithmPolicyDefault) {
+  Response r = metadata(u8(KeyRef::management));
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::tdes)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({0x00, u8(TouchPolicy::never)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaIsDefault), Buffer({0x01}));
+  EXPECT_FALSE(find_value(r.data, tag::kMetaRetries));
+}
+
+TEST_F(GetMetadata, GeneratedKey_AlgorithmPolicyOriginPublicKey) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response generated = generate(k9C, Algorithm::ecc_p256);
+  ASSERT_EQ(generated.sw, Sw::ok);
+  Response r = metadata(k9C);
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::ecc_p256)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({u8(PinPolicy::always), u8(TouchPolicy::never)}))
+      << "9C defaults to PIN always";
+  EXPECT_EQ(find_value(r.data, tag::kMetaOrigin), Buffer({u8(KeyOrigin::generated)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaPublicKey), generated.data);
+}
+
+TEST_F(GetMetadata, SlotDefaults_PinOnceFor9A) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p384).sw, Sw::ok);
+  EXPECT_EQ(meta(k9A, tag::kMetaPolicy), Buffer({u8(PinPolicy::once), u8(TouchPolicy::never)}));
+  EXPECT_EQ(meta(k9A, tag::kMetaAlgorithm), Buffer({u8(Algorithm::ecc_p384)}));
+}
+
+TEST_F(GetMetadata, AttestationKey_P256PinNever) {
+  Response r = metadata(kF9);
+  ASSERT_EQ(r.sw, Sw::ok);
+  EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::ecc_p256)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({u8(PinPolicy::never), u8(TouchPolicy::never)}));
+  auto key = find_value(r.data, tag::kMetaPublicKey);
+  ASSERT_TRUE(key);
+  EXPECT_TRUE(public_key(Algorithm::ecc_p256, *key));
+}
+
+TEST_F(GetMetadata, EmptyOrUnknownReference_Rejected) {
+  EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
+  EXPECT_EQ(metadata(0x42).sw, Sw::reference_not_found);
+  EXPECT_EQ(send(Ins::get_metadata, 0x01, u8(KeyRef::pin)).sw, Sw::incorrect_p1p2);
+}
+
+}  // namespace
+}  // namespace certkey::agent::test
