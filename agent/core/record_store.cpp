@@ -104,14 +104,20 @@ StoreResult RecordStore::erase_bank(int bank) {
   return StoreResult::ok;
 }
 
+// Bank header: magic, generation, sequence base (entries in the bank number from it), CRC.
+StoreResult RecordStore::write_bank_header(int bank, std::uint32_t generation, std::uint32_t sequence_base) {
+  std::uint8_t header[kBankHeaderSize];
+  store_be32(header, kBankMagic);
+  store_be32(header + 4, generation);
+  store_be32(header + 8, sequence_base);
+  store_be32(header + 12, crc32(Bytes(header, 12)));
+  return program(bank_base(bank), Bytes(header, sizeof header));
+}
+
 StoreResult RecordStore::format_bank(int bank, std::uint32_t generation) {
   StoreResult r = erase_bank(bank);
   if (r != StoreResult::ok) return r;
-  std::uint8_t header[12];
-  store_be32(header, kBankMagic);
-  store_be32(header + 4, generation);
-  store_be32(header + 8, crc32(Bytes(header, 8)));
-  return program(bank_base(bank), Bytes(header, sizeof header));
+  return write_bank_header(bank, generation, 0);
 }
 
 StoreResult RecordStore::write_entry(std::size_t offset, std::uint32_t seq, Bytes payload) {
@@ -128,15 +134,16 @@ StoreResult RecordStore::write_entry(std::size_t offset, std::uint32_t seq, Byte
 
 // ---- mounting ----------------------------------------------------------------------------
 
-bool RecordStore::read_bank_header(int bank, std::uint32_t& generation) {
-  std::uint8_t header[12];
+bool RecordStore::read_bank_header(int bank, std::uint32_t& generation, std::uint32_t& sequence_base) {
+  std::uint8_t header[kBankHeaderSize];
   if (flash_.read(bank_base(bank), MutableBytes(header, sizeof header)) != hal::FlashResult::ok) {
     return false;
   }
-  if (load_be32(header) != kBankMagic || load_be32(header + 8) != crc32(Bytes(header, 8))) {
+  if (load_be32(header) != kBankMagic || load_be32(header + 12) != crc32(Bytes(header, 12))) {
     return false;
   }
   generation = load_be32(header + 4);
+  sequence_base = load_be32(header + 8);
   return true;
 }
 
@@ -237,9 +244,9 @@ StoreResult RecordStore::mount() {
   index_count_ = 0;
   sequence_ = 0;
   tail_dirty_ = false;
-  std::uint32_t g0 = 0, g1 = 0;
-  bool v0 = read_bank_header(0, g0);
-  bool v1 = read_bank_header(1, g1);
+  std::uint32_t g0 = 0, g1 = 0, s0 = 0, s1 = 0;
+  bool v0 = read_bank_header(0, g0, s0);
+  bool v1 = read_bank_header(1, g1, s1);
   if (!v0 && !v1) {
     active_bank_ = 0;
     generation_ = 1;
@@ -248,6 +255,7 @@ StoreResult RecordStore::mount() {
   }
   active_bank_ = (v0 && (!v1 || g0 > g1)) ? 0 : 1;
   generation_ = active_bank_ == 0 ? g0 : g1;
+  sequence_ = active_bank_ == 0 ? s0 : s1;
   bool tail_clean = true;
   StoreResult r = scan_active_bank(tail_clean);
   if (r != StoreResult::ok) return r;
@@ -287,11 +295,7 @@ StoreResult RecordStore::copy_record(const IndexEntry& entry, int bank, std::siz
 
 StoreResult RecordStore::compact() {
   int target = 1 - active_bank_;
-  std::size_t needed = kBankHeaderSize;
-  for (std::size_t i = 0; i < index_count_; ++i) {
-    needed += align4(kEntryHeaderSize + kRecordHeaderSize + index_[i].length);
-  }
-  if (needed > bank_size()) return StoreResult::no_space;
+  if (live_size() > bank_size()) return StoreResult::no_space;
   StoreResult r = erase_bank(target);
   if (r != StoreResult::ok) return r;
   std::size_t offset = kBankHeaderSize;
@@ -300,21 +304,48 @@ StoreResult RecordStore::compact() {
     r = copy_record(index_[i], target, offset, ++seq);
     if (r != StoreResult::ok) return r;
   }
-  // The new bank becomes active only once its header is whole.
-  std::uint8_t header[12];
-  store_be32(header, kBankMagic);
-  store_be32(header + 4, generation_ + 1);
-  store_be32(header + 8, crc32(Bytes(header, 8)));
-  r = program(bank_base(target), Bytes(header, sizeof header));
+  // The new bank becomes active only once its header is whole. Its sequence base is the
+  // last number used, so sequence numbers keep growing even when no record is copied.
+  const std::uint32_t base = sequence_;
+  r = write_bank_header(target, generation_ + 1, base);
   if (r != StoreResult::ok) return r;
   active_bank_ = target;
   generation_ += 1;
-  sequence_ = 0;  // rescanning re-reads the sequence numbers just written
+  sequence_ = base;  // rescanning re-reads the sequence numbers just written
   bool tail_clean = true;
   r = scan_active_bank(tail_clean);
   if (r != StoreResult::ok) return r;
   tail_dirty_ = !tail_clean;
   return tail_clean ? StoreResult::ok : StoreResult::io_error;
+}
+
+std::size_t RecordStore::compacted_record_size(std::size_t length) {
+  return align4(kEntryHeaderSize + kRecordHeaderSize + length);
+}
+
+std::size_t RecordStore::live_size() const {
+  std::size_t size = kBankHeaderSize;
+  for (std::size_t i = 0; i < index_count_; ++i) size += compacted_record_size(index_[i].length);
+  return size;
+}
+
+// The live size after this payload is applied must fit a bank; if the payload adds live
+// data, it must also leave the reserve free.
+bool RecordStore::fits(Bytes payload) const {
+  std::size_t before = live_size(), after = before, new_ids = 0;
+  for (std::size_t pos = 0; pos < payload.size();) {
+    std::uint16_t id = load_be16(&payload[pos]);
+    std::uint16_t len = load_be16(&payload[pos + 2]);
+    const IndexEntry* old = find(id);
+    if (old) after -= compacted_record_size(old->length);
+    if (len != kDeleteMarker) {
+      after += compacted_record_size(len);
+      new_ids += old == nullptr;
+    }
+    pos += kRecordHeaderSize + (len == kDeleteMarker ? 0 : len);
+  }
+  if (index_count_ + new_ids > kMaxRecords || after > bank_size()) return false;
+  return after <= before || after + kReserve <= bank_size();
 }
 
 // ---- transactions ------------------------------------------------------------------------
@@ -352,19 +383,12 @@ StoreResult RecordStore::commit(Transaction& tx) {
   Bytes payload(staging_, staging_used_);
   if (tx.overflow_) return StoreResult::too_large;
   std::size_t need = align4(kEntryHeaderSize + payload.size());
+  if (!fits(payload)) return StoreResult::no_space;
   if (tail_dirty_ || tail_ + need > bank_size()) {
     StoreResult r = compact();
     if (r != StoreResult::ok) return r;
   }
   if (tail_ + need > bank_size()) return StoreResult::no_space;
-  std::size_t new_ids = 0;
-  for (std::size_t pos = 0; pos < payload.size();) {
-    std::uint16_t id = load_be16(&payload[pos]);
-    std::uint16_t len = load_be16(&payload[pos + 2]);
-    if (len != kDeleteMarker && !find(id)) ++new_ids;
-    pos += kRecordHeaderSize + (len == kDeleteMarker ? 0 : len);
-  }
-  if (index_count_ + new_ids > kMaxRecords) return StoreResult::no_space;
 
   std::uint32_t seq = sequence_ + 1;
   StoreResult r = write_entry(tail_, seq, payload);

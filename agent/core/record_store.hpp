@@ -26,6 +26,9 @@ class RecordStore {
   static constexpr std::size_t kEntryHeaderSize = 12;
   static constexpr std::size_t kBankHeaderSize = 16;
   static constexpr std::size_t kProgramChunk = 256;  // bytes per flash program call
+  // Commits that add live data must leave this much of a compacted bank free, so that
+  // retry-counter updates and removals always fit: a full store can never lock itself.
+  static constexpr std::size_t kReserve = 512;
 
   explicit RecordStore(hal::Flash& flash) : flash_(flash) {}
 
@@ -78,7 +81,12 @@ class RecordStore {
   void index_remove(std::uint16_t id);
 
   StoreResult format_bank(int bank, std::uint32_t generation);
-  bool read_bank_header(int bank, std::uint32_t& generation);
+  bool fits(Bytes payload) const;
+  bool read_bank_header(int bank, std::uint32_t& generation, std::uint32_t& sequence_base);
+  StoreResult write_bank_header(int bank, std::uint32_t generation, std::uint32_t sequence_base);
+  // Bytes the live records take once compacted (each record in an entry of its own).
+  std::size_t live_size() const;
+  static std::size_t compacted_record_size(std::size_t length);
   StoreResult scan_active_bank(bool& tail_clean);
   StoreResult check_entry(std::size_t offset, std::uint16_t& payload_length, std::uint32_t& seq);
   void index_entry_payload(std::size_t payload_offset, std::uint16_t payload_length);

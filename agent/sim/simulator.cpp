@@ -176,6 +176,9 @@ std::string Simulator::execute(const std::string& line) {
     stop_ = true;
     return "ok";
   }
+  if (verb != "insert" && verb != "remove" && verb != "stats") {
+    return "error unknown command '" + verb + "' (list, insert, remove, stats, shutdown)";
+  }
   Slot* slot = find(name);
   if (!slot) return "error unknown token '" + name + "'";
   if (verb == "insert") {
@@ -188,8 +191,7 @@ std::string Simulator::execute(const std::string& line) {
     slot->token->power_off();
     return "ok";
   }
-  if (verb == "stats") return "ok apdus=" + std::to_string(slot->apdus);
-  return "error unknown command '" + verb + "' (list, insert, remove, stats, shutdown)";
+  return "ok apdus=" + std::to_string(slot->apdus);
 }
 
 }  // namespace certkey::agent::sim

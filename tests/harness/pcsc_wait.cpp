@@ -89,10 +89,12 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < names.size(); ++i) states[i].szReader = names[i].c_str();
     states.back().szReader = "\\\\?PnP?\\Notification";
     states.back().dwCurrentState = static_cast<DWORD>(names.size()) << 16;
-    // First call with current state "unaware" returns the present state at once.
-    if (SCardGetStatusChange(ctx, 0, states.data(), static_cast<DWORD>(states.size())) != SCARD_S_SUCCESS &&
-        !names.empty()) {
-      continue;
+    // First call with current state "unaware" returns the present state at once. Any error
+    // but a timeout is final: retrying at once would only spin.
+    LONG rv = SCardGetStatusChange(ctx, 0, states.data(), static_cast<DWORD>(states.size()));
+    if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) {
+      std::fprintf(stderr, "pcsc-wait: %s\n", pcsc_stringify_error(rv));
+      break;
     }
     if (satisfied(goal, states)) {
       status = 0;

@@ -82,9 +82,10 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
   UnlockKey key{};
   TokenConfig config{};
   PinReplacement replacement{};
+  if (!store_.contains(record::kUnlockKey)) return Sw::reference_not_found;
   if (!read_record(record::kUnlockKey, &key, sizeof key) || !load_config(config) ||
       !prepare_pin_replacement(config, pin_block, replacement)) {
-    return Sw::reference_not_found;
+    return Sw::memory_failure;
   }
   std::uint8_t expected[16];
   bool mac_ok = board_.crypto.aes_cmac(Bytes(key.key, sizeof key.key), Bytes(message, sizeof message),

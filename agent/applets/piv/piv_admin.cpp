@@ -53,7 +53,7 @@ Sw PivApplet::reset(const CommandApdu& c, ResponseWriter&) {
 }
 
 // P1 = PIN tries, P2 = PUK tries (1-15). Needs the management key and the PIN; sets PIN and
-// PUK back to their defaults, as yubico-piv-tool documents.
+// PUK back to their defaults, as yubico-piv-tool documents, and touches nothing else.
 Sw PivApplet::set_pin_retries(const CommandApdu& c, ResponseWriter&) {
   if (c.p1 == 0 || c.p1 > 15 || c.p2 == 0 || c.p2 > 15) return Sw::incorrect_p1p2;
   if (!volatile_.management_authenticated || !volatile_.pin_verified) {
@@ -62,10 +62,8 @@ Sw PivApplet::set_pin_retries(const CommandApdu& c, ResponseWriter&) {
   TokenConfig config{};
   if (!load_config(config)) return Sw::memory_failure;
   RecordStore::Transaction tx = store_.begin();
-  stage_personalisation(tx, config);  // defaults, then the new limits override the counters
-  const RetryCounter pin{c.p1, c.p1}, puk{c.p2, c.p2};
-  tx.put(record::kPinCounter, Bytes(&pin.limit, sizeof pin));
-  tx.put(record::kPukCounter, Bytes(&puk.limit, sizeof puk));
+  stage_default_pins(tx, config, c.p1, c.p2);
+  stage_content_change(tx);
   volatile_.pin_verified = volatile_.pin_fresh = false;
   return commit(tx);
 }

@@ -106,24 +106,15 @@ Sw PivApplet::install() {
 // PIN, PUK and management key to their documented defaults, a fresh CHUID. Used at
 // personalisation and by RESET; keys other than the attestation key are removed by RESET.
 void PivApplet::stage_personalisation(RecordStore::Transaction& tx, const TokenConfig& config) {
-  auto put = [&tx](std::uint16_t id, const auto& image) {
-    tx.put(id, Bytes(reinterpret_cast<const std::uint8_t*>(&image), sizeof image));
-  };
-  SecretHash pin{1, {}};
-  hash_pin_block(config, Bytes(kDefaultPinBlock, 8), pin.hash);
-  SecretHash puk{1, {}};
-  hash_pin_block(config, Bytes(kDefaultPukBlock, 8), puk.hash);
+  stage_default_pins(tx, config, kDefaultPinRetries, kDefaultPukRetries);
   ManagementKey management{static_cast<std::uint8_t>(protocol::Algorithm::tdes),
                            static_cast<std::uint8_t>(protocol::TouchPolicy::never), 1, {}};
   for (std::size_t i = 0; i < kDefaultManagementKey.size(); ++i) {
     management.key[i] = kDefaultManagementKey[i];
   }
-  put(record::kPinCounter, RetryCounter{kDefaultPinRetries, kDefaultPinRetries});
-  put(record::kPinValue, pin);
-  put(record::kPukCounter, RetryCounter{kDefaultPukRetries, kDefaultPukRetries});
-  put(record::kPukValue, puk);
-  put(record::kManagementCounter, RetryCounter{kManagementKeyRetries, kManagementKeyRetries});
-  put(record::kManagementKey, management);
+  const RetryCounter management_counter{kManagementKeyRetries, kManagementKeyRetries};
+  tx.put(record::kManagementCounter, Bytes(&management_counter.limit, sizeof management_counter));
+  tx.put(record::kManagementKey, Bytes(reinterpret_cast<const std::uint8_t*>(&management), sizeof management));
   secure_zero(MutableBytes(management.key, sizeof management.key));
 
   // CHUID (SP 800-73-4 Appendix A): the "non-federal issuer" FASC-N, a random GUID, an
@@ -150,6 +141,19 @@ void PivApplet::stage_pin_replacement(RecordStore::Transaction& tx, const PinRep
          Bytes(reinterpret_cast<const std::uint8_t*>(&replacement.value), sizeof replacement.value));
   tx.put(record::kPinCounter, Bytes(&replacement.counter.limit, sizeof replacement.counter));
   stage_content_change(tx);
+}
+
+// PIN and PUK back to their documented defaults, with the given retry limits.
+void PivApplet::stage_default_pins(RecordStore::Transaction& tx, const TokenConfig& config,
+                                   std::uint8_t pin_limit, std::uint8_t puk_limit) {
+  SecretHash pin{1, {}}, puk{1, {}};
+  hash_pin_block(config, Bytes(kDefaultPinBlock, 8), pin.hash);
+  hash_pin_block(config, Bytes(kDefaultPukBlock, 8), puk.hash);
+  const RetryCounter pin_counter{pin_limit, pin_limit}, puk_counter{puk_limit, puk_limit};
+  tx.put(record::kPinCounter, Bytes(&pin_counter.limit, sizeof pin_counter));
+  tx.put(record::kPinValue, Bytes(reinterpret_cast<const std::uint8_t*>(&pin), sizeof pin));
+  tx.put(record::kPukCounter, Bytes(&puk_counter.limit, sizeof puk_counter));
+  tx.put(record::kPukValue, Bytes(reinterpret_cast<const std::uint8_t*>(&puk), sizeof puk));
 }
 
 // ---- shared helpers ----------------------------------------------------------------------

@@ -34,7 +34,6 @@ inline constexpr std::uint8_t kFirmwareVersion[3] = {0, 1, 0};
 inline constexpr std::uint8_t kDefaultPinRetries = 3;
 inline constexpr std::uint8_t kDefaultPukRetries = 3;
 inline constexpr std::uint8_t kManagementKeyRetries = 10;
-inline constexpr std::uint8_t kUnlockKeyRetries = 5;
 inline constexpr std::uint64_t kUnlockChallengeLifetimeMs = 10 * 60 * 1000;
 
 class PivApplet final : public Applet {
@@ -107,6 +106,8 @@ class PivApplet final : public Applet {
   Sw commit(RecordStore::Transaction& tx);
   void hash_pin_block(const TokenConfig& config, Bytes block, std::uint8_t out[32]) const;
   void stage_personalisation(RecordStore::Transaction& tx, const TokenConfig& config);
+  void stage_default_pins(RecordStore::Transaction& tx, const TokenConfig& config, std::uint8_t pin_limit,
+                          std::uint8_t puk_limit);
   // A new PIN that also unblocks it (PUK unblock, remote unlock): its hash and a full counter.
   struct PinReplacement {
     SecretHash value;

@@ -110,8 +110,9 @@ Sw PivApplet::import_key(const CommandApdu& c, ResponseWriter&) {
   if (!volatile_.management_authenticated) return Sw::security_status_not_satisfied;
   hal::Curve curve{};
   const bool rsa = is_rsa(c.p1);
-  // The attestation key signs certificates with ECDSA, so it must be an EC key.
-  if ((!rsa && !curve_for(c.p1, curve)) || (rsa && c.p2 == kAttestationSlot)) {
+  // The attestation key signs certificates with ECDSA P-256 (attestation.cpp).
+  if ((!rsa && !curve_for(c.p1, curve)) ||
+      (c.p2 == kAttestationSlot && c.p1 != static_cast<std::uint8_t>(Algorithm::ecc_p256))) {
     return Sw::incorrect_p1p2;
   }
   key_work_ = KeyRecord{};
@@ -123,8 +124,10 @@ Sw PivApplet::import_key(const CommandApdu& c, ResponseWriter&) {
   Tlv field;
   Sw sw = Sw::ok;
   while (sw == Sw::ok && reader.next(field)) {
-    if (rsa && field.tag >= tag::kImportRsaP && field.tag <= tag::kImportRsaQinv &&
-        field.value.size() <= hal::kRsaHalfBytes) {
+    if (field.tag < 16 && (seen & (1u << field.tag))) {
+      sw = Sw::incorrect_data;  // each part exactly once
+    } else if (rsa && field.tag >= tag::kImportRsaP && field.tag <= tag::kImportRsaQinv &&
+               field.value.size() <= hal::kRsaHalfBytes) {
       std::uint8_t* part = rsa_parts[field.tag - tag::kImportRsaP];
       std::size_t pad = hal::kRsaHalfBytes - field.value.size();
       for (std::size_t i = 0; i < field.value.size(); ++i) part[pad + i] = field.value[i];
@@ -196,10 +199,14 @@ Sw PivApplet::get_metadata(const CommandApdu& c, ResponseWriter& out) {
   if (ref == static_cast<std::uint8_t>(protocol::KeyRef::management)) {
     ManagementKey key{};
     if (!read_record(record::kManagementKey, &key, sizeof key)) return Sw::memory_failure;
+    RetryCounter counter{};
+    if (!read_counter(store_, record::kManagementCounter, counter)) return Sw::memory_failure;
     const std::uint8_t policy[2] = {0, key.touch_policy};
+    const std::uint8_t retries[2] = {counter.limit, counter.remaining};
     out.put_u8(tag::kMetaAlgorithm, key.algorithm);
     out.put(tag::kMetaPolicy, Bytes(policy, 2));
     out.put_u8(tag::kMetaIsDefault, key.is_default);
+    out.put(tag::kMetaRetries, Bytes(retries, 2));
     secure_zero(MutableBytes(key.key, sizeof key.key));
     return Sw::ok;
   }

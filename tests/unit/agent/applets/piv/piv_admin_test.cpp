@@ -156,7 +156,7 @@ TEST_F(SetPinRetries, OutOfRange_Returns6A86) {
 }
 
 TEST_F(SetPinRetries, KeepsManagementKeyAndChuid) {
-  // BUG: agent/applets/piv/piv_admin.cpp, set_pin_retries() calls stage_personalisation(),
+  // Regression (fixed): agent/applets/piv/piv_admin.cpp, set_pin_retries() calls stage_personalisation(),
   // which also writes the DEFAULT management key (3DES 010203..08)
   // and a new CHUID. A token whose management key was changed silently falls back to the
   // publicly known default after SET PIN RETRIES, so anyone can then write objects and
@@ -164,7 +164,6 @@ TEST_F(SetPinRetries, KeepsManagementKeyAndChuid) {
   // Yubico documents only "PIN and PUK are reset to their defaults". Fix: stage only the
   // default PIN and PUK values (SecretHash with is_default = 1) and the new counters in
   // this commit, plus stage_content_change(), not the whole personalisation.
-  GTEST_SKIP() << "BUG: SET PIN RETRIES resets the management key to the default";
   const Buffer key = random_bytes(32);
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(send(Ins::set_management_key, protocol::kSetManagementKeyP1, 0xFF,

@@ -290,13 +290,14 @@ TEST_F(GetMetadata, Puk_DefaultFlagAndRetries) {
   EXPECT_EQ(find_value(r.data, tag::kMetaRetries), Buffer({3, 2}));
 }
 
-TEST_F(GetMetadata, ManagementKey_AlgorithmPolicyDefault) {
+TEST_F(GetMetadata, ManagementKey_AlgorithmPolicyDefaultRetries) {
   Response r = metadata(u8(KeyRef::management));
   ASSERT_EQ(r.sw, Sw::ok);
   EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::tdes)}));
   EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({0x00, u8(TouchPolicy::never)}));
   EXPECT_EQ(find_value(r.data, tag::kMetaIsDefault), Buffer({0x01}));
-  EXPECT_FALSE(find_value(r.data, tag::kMetaRetries));
+  // The management key has a retry counter like the PIN (DESIGN.md section 3); it is shown.
+  EXPECT_EQ(find_value(r.data, tag::kMetaRetries), Buffer({10, 10}));
 }
 
 TEST_F(GetMetadata, GeneratedKey_AlgorithmPolicyOriginPublicKey) {

@@ -136,7 +136,7 @@ TEST_F(PutData, WrongP1P2_Returns6A86) {
 }
 
 TEST_F(SmallFlashPutData, FullStore_VerifyAndDeleteStillWork) {
-  // BUG: see RecordStoreTest.FullStore_RemoveAndSmallUpdateStillSucceed. The last PUT DATA
+  // Regression (fixed): see RecordStoreTest.FullStore_RemoveAndSmallUpdateStillSucceed. The last PUT DATA
   // below fits the log exactly and is accepted; afterwards the compacted objects leave less
   // room than a PIN counter update needs, so VERIFY with the right PIN returns 6581 (fail
   // closed, the PIN can never be verified again) and deleting an object returns 6A84: the
@@ -144,19 +144,21 @@ TEST_F(SmallFlashPutData, FullStore_VerifyAndDeleteStillWork) {
   // default one on a fresh token) can do this on any flash smaller than the applet's maximum
   // content. With the simulator's default 512 KiB only ~110 bytes of a bank stay free when
   // every object and key slot is full, so larger keys (RSA-3072) or objects would reach it.
-  GTEST_SKIP() << "BUG: filling the store makes VERIFY fail with 6581 forever";
   ASSERT_EQ(authenticate(), Sw::ok);
   std::uint32_t id = object::kCardAuthCert;
   // Certificates until one more does not fit: the store has just compacted.
   Sw sw = Sw::ok;
   while (sw == Sw::ok && id <= object::kPivObjectLast) sw = put_object(id++, random_bytes(4000)).sw;
   ASSERT_EQ(sw, Sw::not_enough_memory);
-  // Then objects that fill the log exactly.
-  const std::size_t kPutDataEntry = RecordStore::kEntryHeaderSize + 4 + 4 + 4;  // object + counter
-  while (token().store().free_bytes() >= kPutDataEntry + 4 && id <= object::kPivObjectLast) {
-    std::size_t length = (token().store().free_bytes() - kPutDataEntry) & ~std::size_t{3};
-    if (length > 4000) length = 4000;
-    ASSERT_EQ(put_object(id++, random_bytes(length)).sw, Sw::ok);
+  // Then smaller objects until even those are refused: the store is as full as it gets.
+  for (std::size_t length = 2000; length >= 8 && id <= object::kPivObjectLast;) {
+    Sw put = put_object(id, random_bytes(length)).sw;
+    if (put == Sw::ok) {
+      ++id;
+    } else {
+      ASSERT_EQ(put, Sw::not_enough_memory);
+      length /= 2;
+    }
   }
   EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
   EXPECT_EQ(put_object(object::kCardAuthCert, {}).sw, Sw::ok);
