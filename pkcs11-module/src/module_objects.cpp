@@ -202,12 +202,11 @@ CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) 
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   Token& token = token_of(s);
   if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
-  // A public key is half of a PIV key pair; it goes only with its private key.
-  if (h->kind == ObjectKind::public_key) return CKR_ACTION_PROHIBITED;
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
-  if (!k || (h->kind == ObjectKind::certificate ? k->certificate.empty() : !k->has_key())) {
-    return CKR_OBJECT_HANDLE_INVALID;
-  }
+  // Public and private key are two views of one PIV key pair: destroying either destroys
+  // the pair, and destroying the other one afterwards finds nothing left to do.
+  if (h->kind != ObjectKind::certificate && (!k || !k->has_key())) return CKR_OK;
+  if (!k || (h->kind == ObjectKind::certificate && k->certificate.empty())) return CKR_OBJECT_HANDLE_INVALID;
   const std::uint8_t piv_slot = k->piv_slot;
   token.run([&](card::TokenClient& c) {
     authenticate_management(c);

@@ -30,10 +30,18 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
   if (!pin) return CKR_ARGUMENTS_BAD;  // no protected authentication path is configured
   Wiped secret{pin_text(pin, length)};
-  if (user == CKU_CONTEXT_SPECIFIC) {
-    if (!s.operation.needs_context_login) return CKR_OPERATION_NOT_INITIALIZED;
+  if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {
     token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
     s.operation.context_login_done = true;
+    return CKR_OK;
+  }
+  if (user == CKU_CONTEXT_SPECIFIC) {
+    // Without an operation, OpenSC's convention: the PUK as the context of a following
+    // C_SetPIN(PUK, new) that unblocks the PIN. Proven like an SO login.
+    if (token.user_logged_in() || token.so_logged_in()) return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+    token.run([&](card::TokenClient& c) { require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text)); });
+    token.invalidate_cache();
+    token.set_unblock_context(secret.text);
     return CKR_OK;
   }
   if (token.user_logged_in() || token.so_logged_in()) {
@@ -83,10 +91,12 @@ CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_U
   if (!old_pin || !new_pin) return CKR_ARGUMENTS_BAD;
   Wiped old_text{pin_text(old_pin, old_length)};
   Wiped new_text{pin_text(new_pin, new_length)};
+  const bool unblock_context = token.in_unblock_context();
   token.run([&](card::TokenClient& c) {
     if (token.so_logged_in()) {
       require_ok(c.change_reference(protocol::KeyRef::puk, old_text.text, new_text.text));
-    } else if (!token.user_logged_in() && c.pin_state(protocol::KeyRef::pin).remaining == 0) {
+    } else if (unblock_context ||
+               (!token.user_logged_in() && c.pin_state(protocol::KeyRef::pin).remaining == 0)) {
       require_ok(c.unblock_pin(old_text.text, new_text.text));  // OpenSC's unblock convention
     } else {
       require_ok(c.change_reference(protocol::KeyRef::pin, old_text.text, new_text.text));
@@ -94,6 +104,7 @@ CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_U
   });
   if (token.so_logged_in()) token.set_so_logged_in(new_text.text);
   if (token.user_logged_in()) token.set_user_logged_in(new_text.text);
+  if (unblock_context) token.set_logged_out();
   token.invalidate_cache();
   return CKR_OK;
 }

@@ -40,7 +40,7 @@ std::optional<AttributeValue> common(const KeySlot& slot, ObjectKind kind, CK_AT
     case CKA_PRIVATE: return ok(bool_bytes(kind == ObjectKind::private_key));
     case CKA_MODIFIABLE: return ok(bool_bytes(kind == ObjectKind::certificate));
     case CKA_COPYABLE: return ok(bool_bytes(false));
-    case CKA_DESTROYABLE: return ok(bool_bytes(kind != ObjectKind::public_key));
+    case CKA_DESTROYABLE: return ok(bool_bytes(true));
     case CKA_LABEL: return ok(text_bytes(slot_name(slot.piv_slot)));
     case CKA_ID: return ok(Bytes{key_id(slot.piv_slot)});
     default: return std::nullopt;

@@ -62,6 +62,9 @@ class Token {
   const std::string& login_secret() const { return secret_; }
   void set_user_logged_in(const std::string& pin) { set_logged_in(Login::user, pin); }
   void set_so_logged_in(const std::string& puk) { set_logged_in(Login::so, puk); }
+  // C_Login(CKU_CONTEXT_SPECIFIC, PUK) outside an operation: the next C_SetPIN unblocks.
+  void set_unblock_context(const std::string& puk) { set_logged_in(Login::unblock, puk); }
+  bool in_unblock_context() const { return login_ == Login::unblock; }
   void set_logged_out();
 
  private:
@@ -75,7 +78,7 @@ class Token {
   bool cache_valid_ = false;
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
-  enum class Login { none, user, so };
+  enum class Login { none, user, so, unblock };
   void set_logged_in(Login who, const std::string& secret);
   Login login_ = Login::none;
   std::string secret_;

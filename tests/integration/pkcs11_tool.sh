@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# libcertkey-pkcs11.so under OpenSC's pkcs11-tool (issue 3): the built-in tests without
+# --allow-sw (every mechanism is CKF_HW), EC tests, threads, fork, key generation, writing a
+# certificate, changing the PIN and all three unblock conventions.
+source "$(dirname "$0")/lib.sh"
+[[ -f $CERTKEY_MODULE ]] || fail "module not built: $CERTKEY_MODULE"
+P=(pkcs11-tool --module "$CERTKEY_MODULE")
+
+step "RSA-2048 and P-256 key generation"
+expect_output "Key pair generated" "${P[@]}" --login --pin 123456 --keypairgen --key-type EC:prime256v1 --id 01
+expect_output "Key pair generated" "${P[@]}" --login --pin 123456 --keypairgen --key-type rsa:2048 --id 02
+expect_output "Public Key Object; RSA 2048 bits" "${P[@]}" --list-objects --type pubkey
+
+step "pkcs11-tool --test, no --allow-sw"
+out=$("${P[@]}" --test --login --pin 123456 2>&1) || { echo "$out"; fail "--test"; }
+grep -q "No errors" <<<"$out" || { echo "$out"; fail "--test reported errors"; }
+grep -q "RSA-PKCS-OAEP" <<<"$out" || { echo "$out"; fail "--test did not try OAEP"; }
+
+step "pkcs11-tool --test-ec --session-rw"
+expect_output "==> OK" "${P[@]}" --login --pin 123456 --test-ec --session-rw --id 03 --key-type EC:secp256r1
+
+step "--test-threads and --test-fork"
+out=$("${P[@]}" --test-threads ILGISLT0 --test-threads ILGISLT0 2>&1) || { echo "$out"; fail "--test-threads"; }
+grep -q "some errors" <<<"$out" && { echo "$out"; fail "thread errors"; }
+expect_output "Calling C_Initialize in forked child process" "${P[@]}" --test-fork
+
+step "write a certificate with --write-object"
+openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+  -subj "/CN=written by pkcs11-tool" -days 10 -outform DER -out cert.der 2>/dev/null
+expect_output "Created certificate" "${P[@]}" --login --pin 123456 --write-object cert.der --type cert --id 04
+expect_output "subject:    DN: CN=written by pkcs11-tool" "${P[@]}" --list-objects --type cert
+expect_output "serial:" "${P[@]}" --list-objects --type cert
+
+step "--change-pin"
+expect_output "PIN successfully changed" "${P[@]}" --login --pin 123456 --change-pin --new-pin 654321
+expect_output "Private Key Object" "${P[@]}" --login --pin 654321 --list-objects --type privkey
+
+block_pin() {
+  for _ in 1 2 3; do "${P[@]}" --login --pin 000000 --list-objects >/dev/null 2>&1 || true; done
+  expect_failure "CKR_PIN_LOCKED" "${P[@]}" --login --pin 000000 --list-objects
+}
+
+step "unblock: C_Login(CKU_SO, PUK) + C_InitPIN"
+block_pin
+expect_output "User PIN successfully initialized" "${P[@]}" --init-pin --login --login-type so --so-pin 12345678 --new-pin 222222
+expect_output "Private Key Object" "${P[@]}" --login --pin 222222 --list-objects --type privkey
+
+step "unblock: C_SetPIN(PUK, new) in a session that is not logged in"
+block_pin
+expect_output "PIN successfully changed" "${P[@]}" --unlock-pin --puk 12345678 --new-pin 333333
+expect_output "Private Key Object" "${P[@]}" --login --pin 333333 --list-objects --type privkey
+
+step "unblock: C_Login(CKU_CONTEXT_SPECIFIC, PUK) + C_SetPIN (OpenSC's convention)"
+block_pin
+expect_output "PIN successfully changed" "${P[@]}" --unlock-pin --login --login-type context-specific --puk 12345678 --new-pin 444444
+expect_output "Private Key Object" "${P[@]}" --login --pin 444444 --list-objects --type privkey
+echo "pkcs11-tool: all checks passed"
