@@ -44,8 +44,16 @@ void Token::connect() {
 }
 
 bool Token::present() {
-  if (connection_ && connection_->alive()) return true;
-  if (connection_) forget_connection();
+  if (connection_) {
+    switch (connection_->presence()) {
+      case card::PcscConnection::Presence::present: return true;
+      case card::PcscConnection::Presence::absent: forget_connection(); break;
+      case card::PcscConnection::Presence::unknown:
+        connection_.reset();  // pcscd went away: reconnect below, and recover before use
+        needs_recovery_ = true;
+        break;
+    }
+  }
   try {
     connect();
     return true;
@@ -67,8 +75,13 @@ void Token::abandon_after_fork() {
   set_logged_out();
 }
 
+// After a reset or a pcscd restart: the same token (by serial), PIV selected, and the PIN
+// verified again when the application is logged in. Another token means the old one left.
 void Token::recover_after_reset(card::TokenClient& client) {
   client.select_piv();
+  if (info_.serial != 0 && client.token_info().serial != info_.serial) {
+    throw card::Error(card::Error::Kind::token_removed, "another token is in " + reader_);
+  }
   if (user_logged_in() && !client.verify_pin(secret_).ok()) set_logged_out();
 }
 

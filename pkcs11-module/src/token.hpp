@@ -76,6 +76,7 @@ class Token {
   std::uint64_t generation_ = 1;
   std::unique_ptr<card::PcscConnection> connection_;
   bool cache_valid_ = false;
+  bool needs_recovery_ = false;  // reconnected after pcscd went away
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
   enum class Login { none, user, so, unblock };
@@ -91,17 +92,23 @@ auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()
       if (!connection_) connect();
       card::PcscConnection::Transaction transaction(*connection_);
       card::TokenClient client(*connection_);
-      if (attempt > 0) recover_after_reset(client);
+      if (attempt > 0 || needs_recovery_) recover_after_reset(client);
+      needs_recovery_ = false;
       return work(client);
     } catch (const card::Error& e) {
       if (e.kind() == card::Error::Kind::card_reset && attempt == 0) {
         connection_->reconnect();
         continue;
       }
+      if (e.kind() == card::Error::Kind::transport && attempt == 0 && connection_) {
+        connection_.reset();  // pcscd restarted: a new context and connection, then recover
+        needs_recovery_ = true;
+        continue;
+      }
       if (e.kind() == card::Error::Kind::token_removed || e.kind() == card::Error::Kind::no_token) {
         forget_connection();
       } else if (e.kind() == card::Error::Kind::transport) {
-        connection_.reset();  // pcscd restarted or the reader went away: reconnect next time
+        connection_.reset();
       }
       throw;
     }

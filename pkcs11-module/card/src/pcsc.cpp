@@ -57,10 +57,16 @@ PcscConnection::~PcscConnection() {
   SCardReleaseContext(state_->context);
 }
 
-bool PcscConnection::alive() {
+PcscConnection::Presence PcscConnection::presence() {
   DWORD name_length = 0, state = 0, protocol = 0, atr_length = 0;
   LONG rv = SCardStatus(state_->card, nullptr, &name_length, &state, &protocol, nullptr, &atr_length);
-  return rv == SCARD_S_SUCCESS || rv == SCARD_W_RESET_CARD;
+  switch (rv) {
+    case SCARD_S_SUCCESS:
+    case SCARD_W_RESET_CARD: return Presence::present;
+    case SCARD_W_REMOVED_CARD:
+    case SCARD_E_NO_SMARTCARD: return Presence::absent;
+    default: return Presence::unknown;
+  }
 }
 
 void PcscConnection::reconnect() {

@@ -19,8 +19,10 @@ class PcscConnection {
   const std::string& reader() const { return reader_; }
   const std::vector<std::uint8_t>& atr() const { return atr_; }
 
-  // False once the token has left the reader (no APDU is sent).
-  bool alive();
+  // Whether the token is still in the reader (no APDU is sent). `unknown`: PC/SC itself failed,
+  // as when pcscd restarts; the token may well still be there.
+  enum class Presence { present, absent, unknown };
+  Presence presence();
   // After Error::Kind::card_reset: re-establishes the connection (the card keeps power).
   void reconnect();
 

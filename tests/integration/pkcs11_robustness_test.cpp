@@ -1,0 +1,288 @@
+// libcertkey-pkcs11.so under the conditions real desks produce (issue 3): tokens pulled and
+// put back, pcscd restarting, other processes resetting the card or signing at the same
+// time, other processes changing the token, slot events, and remote unlock through the
+// vendor interface. Runs inside tests/harness/with-tokens (see CMakeLists.txt): it uses the
+// simulator's control socket, pcsc-wait and the harness's pcscd restart command.
+#include <PCSC/winscard.h>
+#include <certkey/card/token_client.hpp>
+#include <certkey/card/unlock.hpp>
+#include <certkey/protocol/defaults.hpp>
+#include <dlfcn.h>
+#include <gtest/gtest.h>
+#include <p11-kit/pkcs11.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+#include <certkey/pkcs11_vendor.h>
+}
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+int run(const std::string& command) { return std::system(command.c_str()); }
+
+std::string sim(const std::string& args) {
+  std::string cmd = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL") + " " + args;
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  return out;
+}
+
+void wait_reader(bool present) {
+  std::string cmd = env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --timeout 30 --reader 'certkey token1 00 00' " +
+                    (present ? "--present" : "--absent");
+  ASSERT_EQ(run(cmd), 0);
+}
+
+std::uint64_t apdu_count() {
+  std::string out = sim("stats token1");  // "ok apdus=N"
+  return std::stoull(out.substr(out.find('=') + 1));
+}
+
+class Module : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string module = !env("CERTKEY_MODULE").empty()
+                                   ? env("CERTKEY_MODULE")
+                                   : env("CERTKEY_BUILD") + "/pkcs11-module/src/libcertkey-pkcs11.so";
+    ::setenv("CERTKEY_MODULE", module.c_str(), 1);  // for the pkcs11-tool this test runs
+    handle_ = dlopen(module.c_str(), RTLD_NOW);
+    ASSERT_NE(handle_, nullptr) << dlerror();
+    auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle_, "C_GetFunctionList"));
+    ASSERT_EQ(get(&p11_), CKR_OK);
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    ASSERT_EQ(p11_->C_Initialize(&args), CKR_OK);
+    slot_ = first_token_slot();
+  }
+  void TearDown() override {
+    if (p11_) p11_->C_Finalize(nullptr);
+    if (handle_) dlclose(handle_);
+  }
+  CK_SLOT_ID first_token_slot() {
+    CK_ULONG n = 16;
+    CK_SLOT_ID slots[16];
+    EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+    EXPECT_GE(n, 1u);
+    return n ? slots[0] : 0;
+  }
+  CK_SESSION_HANDLE open_logged_in() {
+    CK_SESSION_HANDLE s = 0;
+    EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s), CKR_OK);
+    CK_RV rv = p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
+    EXPECT_TRUE(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) << rv;
+    return s;
+  }
+  // An EC key in 9A (generated once per token by the first test that needs it).
+  CK_OBJECT_HANDLE private_key(CK_SESSION_HANDLE s) {
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls}};
+    CK_OBJECT_HANDLE h = 0;
+    CK_ULONG n = 0;
+    p11_->C_FindObjectsInit(s, t, 1);
+    p11_->C_FindObjects(s, &h, 1, &n);
+    p11_->C_FindObjectsFinal(s);
+    if (n == 1) return h;
+    CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+    CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+    CK_BYTE id[] = {0x01};
+    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}};
+    CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
+    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, nullptr, 0, &pub_h, &priv_h), CKR_OK);
+    return priv_h;
+  }
+  CK_RV sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
+    CK_MECHANISM mech{CKM_ECDSA_SHA256, nullptr, 0};
+    CK_RV rv = p11_->C_SignInit(s, &mech, key);
+    if (rv != CKR_OK) return rv;
+    CK_BYTE data[] = "certkey", sig[128];
+    CK_ULONG len = sizeof sig;
+    return p11_->C_Sign(s, data, sizeof data, sig, &len);
+  }
+  std::vector<CK_OBJECT_HANDLE> certificates(CK_SESSION_HANDLE s) {
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls}};
+    std::vector<CK_OBJECT_HANDLE> found(32);
+    CK_ULONG n = 0;
+    EXPECT_EQ(p11_->C_FindObjectsInit(s, t, 1), CKR_OK);
+    EXPECT_EQ(p11_->C_FindObjects(s, found.data(), found.size(), &n), CKR_OK);
+    EXPECT_EQ(p11_->C_FindObjectsFinal(s), CKR_OK);
+    found.resize(n);
+    return found;
+  }
+  void* handle_ = nullptr;
+  CK_FUNCTION_LIST_PTR p11_ = nullptr;
+  CK_SLOT_ID slot_ = 0;
+};
+
+TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  CK_OBJECT_HANDLE key = private_key(s);
+  ASSERT_EQ(sign(s, key), CKR_OK);
+  ASSERT_EQ(sim("remove token1"), "ok\n");
+  wait_reader(false);
+  CK_RV rv = sign(s, key);
+  EXPECT_TRUE(rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID) << rv;
+  CK_SESSION_HANDLE again = 0;
+  EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &again), CKR_TOKEN_NOT_PRESENT);
+  ASSERT_EQ(sim("insert token1"), "ok\n");
+  wait_reader(true);
+  CK_SESSION_HANDLE fresh = open_logged_in();
+  EXPECT_EQ(sign(fresh, private_key(fresh)), CKR_OK);
+}
+
+TEST_F(Module, SlotId_SameAfterReplugAndInAnotherProcess) {
+  const CK_SLOT_ID before = slot_;
+  ASSERT_EQ(sim("remove token1"), "ok\n");
+  wait_reader(false);
+  ASSERT_EQ(sim("insert token1"), "ok\n");
+  wait_reader(true);
+  EXPECT_EQ(first_token_slot(), before);
+  // A new process (new module instance) numbers the slot the same way.
+  p11_->C_Finalize(nullptr);
+  ASSERT_EQ(p11_->C_Initialize(nullptr), CKR_OK);
+  EXPECT_EQ(first_token_slot(), before);
+}
+
+TEST_F(Module, WaitForSlotEvent_ReportsRemovalAndInsertion) {
+  CK_SLOT_ID event = 0;
+  EXPECT_EQ(p11_->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, nullptr), CKR_NO_EVENT);
+  ASSERT_EQ(sim("remove token1"), "ok\n");
+  wait_reader(false);
+  EXPECT_EQ(p11_->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, nullptr), CKR_OK);
+  EXPECT_EQ(event, slot_);
+  EXPECT_EQ(p11_->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, nullptr), CKR_NO_EVENT);
+  // Blocking: insert from another thread once this one waits in pcscd.
+  std::thread inserter([] { sim("insert token1"); });
+  event = 0;
+  EXPECT_EQ(p11_->C_WaitForSlotEvent(0, &event, nullptr), CKR_OK);
+  EXPECT_EQ(event, slot_);
+  inserter.join();
+}
+
+TEST_F(Module, CardResetByAnotherProcess_SessionKeepsWorking) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  CK_OBJECT_HANDLE key = private_key(s);
+  ASSERT_EQ(sign(s, key), CKR_OK);
+  // Another application resets the card: the token loses its PIN state.
+  SCARDCONTEXT ctx;
+  SCARDHANDLE card;
+  DWORD protocol;
+  ASSERT_EQ(SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx), SCARD_S_SUCCESS);
+  ASSERT_EQ(SCardConnect(ctx, "certkey token1 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &card, &protocol),
+            SCARD_S_SUCCESS);
+  ASSERT_EQ(SCardDisconnect(card, SCARD_RESET_CARD), SCARD_S_SUCCESS);
+  SCardReleaseContext(ctx);
+  EXPECT_EQ(sign(s, key), CKR_OK);
+}
+
+TEST_F(Module, PcscdRestart_IsSurvived) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  CK_OBJECT_HANDLE key = private_key(s);
+  ASSERT_EQ(sign(s, key), CKR_OK);
+  ASSERT_EQ(run(env("CERTKEY_RESTART_PCSCD")), 0);
+  EXPECT_EQ(sign(s, key), CKR_OK);
+}
+
+TEST_F(Module, TwoProcessesSigningAtOnce_BothSucceed) {
+  { CK_SESSION_HANDLE s = open_logged_in(); private_key(s); p11_->C_Finalize(nullptr); }
+  std::vector<pid_t> children;
+  for (int c = 0; c < 2; ++c) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      CK_C_INITIALIZE_ARGS args{};
+      args.flags = CKF_OS_LOCKING_OK;
+      bool ok = p11_->C_Initialize(&args) == CKR_OK;
+      slot_ = first_token_slot();
+      CK_SESSION_HANDLE s = open_logged_in();
+      CK_OBJECT_HANDLE key = private_key(s);
+      for (int i = 0; i < 20 && ok; ++i) ok = sign(s, key) == CKR_OK;
+      _exit(ok ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  ASSERT_EQ(p11_->C_Initialize(nullptr), CKR_OK);  // for TearDown
+}
+
+TEST_F(Module, CertificateWrittenByAnotherProcess_IsSeenAndWarmListingCostsOneApdu) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  private_key(s);
+  const std::size_t before = certificates(s).size();
+  const std::uint64_t apdus = apdu_count();
+  certificates(s);
+  EXPECT_LE(apdu_count() - apdus, 1u) << "a warm listing must cost at most one APDU";
+  // Another process writes a certificate: the change counter moves, and we see it.
+  ASSERT_EQ(run("cd \"$(mktemp -d)\" && openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                "-keyout /dev/null -subj /CN=other-process -outform DER -out c.der 2>/dev/null && "
+                "pkcs11-tool --module \"$CERTKEY_MODULE\" --login --pin 123456 --write-object c.der --type cert "
+                "--id 04 >/dev/null 2>&1"),
+            0);
+  EXPECT_EQ(certificates(s).size(), before + 1);
+}
+
+TEST_F(Module, VendorInterface_RemoteUnlockEndToEnd) {
+  // Issuance (a CA step, done here through the card library): the unlock key from a master key.
+  const certkey::card::Bytes master(32, 0x33);
+  std::uint32_t serial = 0;
+  {
+    certkey::card::PcscConnection connection("certkey token1 00 00");
+    certkey::card::TokenClient client(connection);
+    client.select_piv();
+    serial = client.token_info().serial;
+    const auto& k = certkey::protocol::kDefaultManagementKey;
+    client.authenticate_management(certkey::card::Bytes(k.begin(), k.end()), certkey::protocol::Algorithm::tdes);
+    client.set_unlock_key(certkey::card::unlock::derive_unlock_key(master, serial), 3);
+  }
+  auto get_interface = reinterpret_cast<CK_RV (*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, void**, CK_FLAGS)>(
+      dlsym(handle_, "C_GetInterface"));
+  ASSERT_NE(get_interface, nullptr);
+  struct Interface { CK_CHAR* name; void* functions; CK_FLAGS flags; }* iface = nullptr;
+  ASSERT_EQ(get_interface(reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)), nullptr,
+                          reinterpret_cast<void**>(&iface), 0),
+            CKR_OK);
+  auto* vendor = static_cast<CK_CERTKEY_FUNCTION_LIST*>(iface->functions);
+  CK_CERTKEY_TOKEN_INFO info{};
+  ASSERT_EQ(vendor->C_CertkeyGetTokenInfo(slot_, &info), CKR_OK);
+  EXPECT_EQ(info.serial, serial);
+  EXPECT_EQ(info.unlock_retries, 3u);
+  // The holder locks the PIN.
+  CK_SESSION_HANDLE s = 0;
+  ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s), CKR_OK);
+  for (int i = 0; i < 3; ++i) p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("000000")), 6);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6), CKR_PIN_LOCKED);
+  // Challenge -> code read out -> help desk -> code read back -> response.
+  CK_BYTE challenge[CERTKEY_UNLOCK_CODE_LENGTH];
+  ASSERT_EQ(vendor->C_CertkeyUnlockChallenge(slot_, challenge), CKR_OK);
+  certkey::card::unlock::Code code{};
+  std::copy(challenge, challenge + code.size(), code.begin());
+  std::string spoken = certkey::card::unlock::encode(code);
+  auto answer = certkey::card::unlock::compute_response(certkey::card::unlock::derive_unlock_key(master, serial), serial,
+                                                         certkey::card::unlock::decode(spoken));
+  auto heard = certkey::card::unlock::decode(certkey::card::unlock::encode(answer));
+  CK_UTF8CHAR pin[] = "777777";
+  ASSERT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6), CKR_OK);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER, pin, 6), CKR_OK);
+  // A second answer to the same challenge is refused.
+  EXPECT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+}  // namespace
