@@ -47,7 +47,8 @@ const std::vector<KeySlot>& Module::key_slots(Token& token) {
 }
 
 const KeySlot* Module::key_slot(Token& token, std::uint8_t piv_slot) {
-  for (const KeySlot& k : key_slots(token)) {
+  const std::vector<KeySlot>* cached = token.cached_key_slots();
+  for (const KeySlot& k : cached ? *cached : key_slots(token)) {
     if (k.piv_slot == piv_slot) return &k;
   }
   return nullptr;

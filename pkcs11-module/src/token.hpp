@@ -51,6 +51,9 @@ class Token {
 
   // The objects, refreshed when the change counter moved. Call inside run().
   const std::vector<KeySlot>& key_slots(card::TokenClient& client);
+  // The cached objects without asking the token, while the cache is valid (C_FindObjectsInit
+  // revalidates it; attribute reads and operations on found objects use it as it is).
+  const std::vector<KeySlot>* cached_key_slots() const { return cache_valid_ ? &key_slots_ : nullptr; }
   const card::TokenInfo& info() const { return info_; }
   void invalidate_cache() { cache_valid_ = false; }
 

@@ -31,6 +31,17 @@ std::vector<Bytes> encode_short(const Command& c) {
   return blocks;
 }
 
+Bytes encode_extended(const Command& c) {
+  Bytes apdu{c.cla, c.ins, c.p1, c.p2, 0x00};
+  if (!c.data.empty()) {
+    apdu.push_back(static_cast<std::uint8_t>(c.data.size() >> 8));
+    apdu.push_back(static_cast<std::uint8_t>(c.data.size()));
+    apdu.insert(apdu.end(), c.data.begin(), c.data.end());
+  }
+  apdu.insert(apdu.end(), {0x00, 0x00});  // Le: up to 65536 bytes
+  return apdu;
+}
+
 Response decode_response(const Bytes& raw) {
   Response r;
   if (raw.size() < 2) return r;

@@ -85,7 +85,7 @@ PcscConnection::Transaction::~Transaction() {
 }
 
 Bytes PcscConnection::exchange(const Bytes& apdu) {
-  Bytes out(protocol::kShortMaxLe + 2);
+  Bytes out(protocol::kMaxResponseApdu);
   DWORD length = static_cast<DWORD>(out.size());
   const SCARD_IO_REQUEST* pci = state_->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
   LONG rv = SCardTransmit(state_->card, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr,
@@ -97,15 +97,18 @@ Bytes PcscConnection::exchange(const Bytes& apdu) {
 }
 
 Response PcscConnection::transmit(const Command& command) {
-  std::vector<Bytes> blocks = encode_short(command);
+  // T=1 carries extended-length APDUs, so any command is one exchange; T=0 (SIMs on CCID
+  // readers) needs short APDUs with chaining and GET RESPONSE.
+  std::vector<Bytes> blocks = state_->protocol == SCARD_PROTOCOL_T1 ? std::vector<Bytes>{encode_extended(command)}
+                                                                     : encode_short(command);
   Response r;
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     r = decode_response(exchange(blocks[i]));
     wipe(blocks[i]);
     if (i + 1 < blocks.size() && !r.ok()) return r;  // the token refused a chain block
   }
-  if ((r.sw >> 8) == 0x6C) {  // wrong Le: repeat with the exact length
-    Bytes again = blocks.empty() ? Bytes{} : encode_short(command).back();
+  if ((r.sw >> 8) == 0x6C && state_->protocol != SCARD_PROTOCOL_T1) {  // wrong Le: repeat with it
+    Bytes again = encode_short(command).back();
     again.back() = static_cast<std::uint8_t>(r.sw & 0xFF);
     r = decode_response(exchange(again));
     wipe(again);

@@ -25,6 +25,8 @@ struct Response {
 
 // Short-APDU encodings of one command: several CLA|10 blocks when the data exceeds 255 bytes.
 std::vector<Bytes> encode_short(const Command& command);
+// One extended-length APDU (ISO 7816-4 case 2E/4E, Le = 65536): whole data, whole response.
+Bytes encode_extended(const Command& command);
 // Splits raw response bytes into data and status word.
 Response decode_response(const Bytes& raw);
 
