@@ -21,7 +21,8 @@ expect_failure() {
 multiarch=$(gcc -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH)
 OPENSC_MODULE=/usr/lib/$multiarch/opensc-pkcs11.so
 [[ -f $OPENSC_MODULE ]] || fail "opensc-pkcs11.so not found"
-CERTKEY_MODULE=${CERTKEY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}/pkcs11-module/src/libcertkey-pkcs11.so
+CERTKEY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CERTKEY_MODULE=${CERTKEY_BUILD:-$CERTKEY_ROOT/build}/pkcs11-module/src/libcertkey-pkcs11.so
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT

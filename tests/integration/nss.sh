@@ -5,8 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 P=(pkcs11-tool --module "$CERTKEY_MODULE" --login --pin 123456)
 db=sql:$workdir/nssdb
-mkdir -p "$workdir/nssdb"
-certutil -N -d "$db" --empty-password || fail "certutil -N"
 
 step "keys and self-signed certificates made with the token keys: EC in 9A, RSA in 9D"
 for spec in "01 EC:prime256v1 certkey-nss-ec" "03 rsa:2048 certkey-nss-rsa"; do
@@ -19,10 +17,12 @@ for spec in "01 EC:prime256v1 certkey-nss-ec" "03 rsa:2048 certkey-nss-rsa"; do
   "${P[@]}" --write-object "$cn.der" --type cert --id "$id" >/dev/null 2>&1 || fail "write cert $id"
 done
 
-step "modutil registers the module; certutil lists the certificates"
-# FRIENDLY: certificates are public, so NSS lists them without asking for the PIN.
-modutil -dbdir "$db" -add certkey -libfile "$CERTKEY_MODULE" -mechanisms FRIENDLY -force >/dev/null ||
-  fail "modutil -add"
+step "pkcs11-module/register-nss registers the module with modutil; certutil lists the certificates"
+expect_output "certkey registered" "$CERTKEY_ROOT/pkcs11-module/register-nss" --dbdir "$workdir/nssdb" \
+  --module "$CERTKEY_MODULE"
+expect_output "already registered" "$CERTKEY_ROOT/pkcs11-module/register-nss" --dbdir "$workdir/nssdb" \
+  --module "$CERTKEY_MODULE"
+
 expect_output "certkey" modutil -dbdir "$db" -list
 token=$(pkcs11-tool --module "$CERTKEY_MODULE" -T 2>/dev/null | sed -n 's/^ *token label *: *\(.*\)$/\1/p' | head -1)
 expect_output "$token:PIV Authentication" certutil -d "$db" -L -h "$token"
