@@ -6,6 +6,8 @@
 // intermediates) are wiped with OPENSSL_cleanse.
 #include "encoding.hpp"
 
+#include <certkey/card/openssl_ptr.hpp>
+
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -24,24 +26,10 @@
 namespace certkey::p11 {
 namespace {
 
-// ---- OpenSSL ownership -------------------------------------------------------------------
-
-struct EvpMdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, EvpMdCtxFree>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
+using card::BnPtr;
+using card::MdCtxPtr;
+using card::PkeyPtr;
+using card::X509Ptr;
 
 // Wipes a buffer of intermediate secrets when it goes out of scope.
 class Wiped {

@@ -140,6 +140,7 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
     sessions_.clear();
     secrets_.clear();
   }
+  config_ = load_module_config();
   initialized_ = true;
   pid_ = ::getpid();
   return CKR_OK;
@@ -261,6 +262,7 @@ CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
                 pin_flags(puk, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
   constexpr std::uint8_t kRequirePinChange = 0x01;  // TOKEN INFO policy bit (docs/protocol.md)
   if ((ti.policy & kRequirePinChange) && pin.is_default) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
+  if (!config_.pinentry.empty()) info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
   const std::size_t index = token_index(slot);
   CK_ULONG sessions = 0, rw = 0;
   for (const auto& [handle, s] : sessions_) {

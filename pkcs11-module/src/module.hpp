@@ -13,6 +13,7 @@
 
 #include "encoding.hpp"
 #include "objects.hpp"
+#include "pinentry.hpp"
 #include "pkcs11.hpp"
 #include "token.hpp"
 
@@ -137,6 +138,7 @@ class Module {
 
   std::mutex mutex_;
   bool initialized_ = false;
+  ModuleConfig config_;
   pid_t pid_ = 0;
   std::vector<std::unique_ptr<Token>> tokens_;  // slot table: entries are never removed
   std::map<CK_SESSION_HANDLE, Session> sessions_;

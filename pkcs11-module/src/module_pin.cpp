@@ -28,8 +28,22 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   Session& s = session(handle);
   Token& token = token_of(s);
   if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
-  if (!pin) return CKR_ARGUMENTS_BAD;  // no protected authentication path is configured
-  Wiped secret{pin_text(pin, length)};
+  Wiped secret;
+  if (pin) {
+    secret.text = pin_text(pin, length);
+  } else {
+    // No PIN from the application: the configured trusted prompt asks for it.
+    if (config_.pinentry.empty()) return CKR_ARGUMENTS_BAD;
+    const bool puk = user == CKU_SO;
+    std::optional<std::string> answer = ask_pin(
+        config_.pinentry,
+        "A program asks for the " + std::string(puk ? "PUK" : "PIN") + " of the certkey token in reader \"" +
+            token.reader() + "\" to " + (user == CKU_CONTEXT_SPECIFIC ? "use a key once." : "log in."),
+        puk ? "PUK:" : "PIN:");
+    if (!answer) return CKR_FUNCTION_CANCELED;
+    secret.text = std::move(*answer);
+    pin_text(reinterpret_cast<const CK_UTF8CHAR*>(secret.text.data()), secret.text.size());  // 6-8 characters
+  }
   if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {
     token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
     s.operation.context_login_done = true;

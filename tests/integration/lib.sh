@@ -23,6 +23,11 @@ OPENSC_MODULE=/usr/lib/$multiarch/opensc-pkcs11.so
 [[ -f $OPENSC_MODULE ]] || fail "opensc-pkcs11.so not found"
 CERTKEY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CERTKEY_MODULE=${CERTKEY_BUILD:-$CERTKEY_ROOT/build}/pkcs11-module/src/libcertkey-pkcs11.so
+# scripts/test builds with AddressSanitizer; peer tools that load the module then need the
+# ASan runtime first in line.
+if [[ -f $CERTKEY_MODULE ]] && asan=$(ldd "$CERTKEY_MODULE" | awk '/libasan/ { print $3 }') && [[ -n $asan ]]; then
+  export LD_PRELOAD=$asan ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+fi
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT

@@ -31,6 +31,14 @@ std::string env(const char* name) {
 
 int run(const std::string& command) { return std::system(command.c_str()); }
 
+std::string preload_asan() {
+#if defined(__SANITIZE_ADDRESS__)
+  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so)\" && ";
+#else
+  return "";
+#endif
+}
+
 std::string sim(const std::string& args) {
   std::string cmd = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL") + " " + args;
   std::string out;
@@ -230,8 +238,9 @@ TEST_F(Module, CertificateWrittenByAnotherProcess_IsSeenAndWarmListingCostsOneAp
   const std::uint64_t apdus = apdu_count();
   certificates(s);
   EXPECT_LE(apdu_count() - apdus, 1u) << "a warm listing must cost at most one APDU";
-  // Another process writes a certificate: the change counter moves, and we see it.
-  ASSERT_EQ(run("cd \"$(mktemp -d)\" && openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+  // Another process writes a certificate: the change counter moves, and we see it. Under
+  // AddressSanitizer, pkcs11-tool needs the ASan runtime preloaded to load the module.
+  ASSERT_EQ(run("cd \"$(mktemp -d)\" && " + preload_asan() + "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                 "-keyout /dev/null -subj /CN=other-process -outform DER -out c.der 2>/dev/null && "
                 "pkcs11-tool --module \"$CERTKEY_MODULE\" --login --pin 123456 --write-object c.der --type cert "
                 "--id 04 >/dev/null 2>&1"),

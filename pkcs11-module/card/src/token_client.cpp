@@ -1,4 +1,5 @@
 #include <certkey/card/error.hpp>
+#include <certkey/card/openssl_ptr.hpp>
 #include <certkey/card/token_client.hpp>
 #include <certkey/protocol/aid.hpp>
 #include <certkey/protocol/ins.hpp>
@@ -53,7 +54,7 @@ const EVP_CIPHER* cipher_for(protocol::Algorithm a) {
 }
 
 Bytes ecb(const EVP_CIPHER* cipher, const Bytes& key, const Bytes& in, bool encrypt) {
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   Bytes out(in.size());
   int n = 0;
   if (!ctx || static_cast<std::size_t>(EVP_CIPHER_key_length(cipher)) != key.size() ||

@@ -1,4 +1,5 @@
 #include <certkey/card/error.hpp>
+#include <certkey/card/openssl_ptr.hpp>
 #include <certkey/card/unlock.hpp>
 
 #include <openssl/core_names.h>
@@ -39,10 +40,8 @@ int check_symbol(int group, const int* data) {
 
 std::array<std::uint8_t, 16> aes256_cmac(const Bytes& key, const Bytes& message) {
   if (key.size() != 32) throw Error(Error::Kind::bad_input, "unlock key must be 32 bytes");
-  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr),
-                                                         EVP_MAC_free);
-  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(mac ? EVP_MAC_CTX_new(mac.get()) : nullptr,
-                                                                 EVP_MAC_CTX_free);
+  MacPtr mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr));
+  MacCtxPtr ctx(mac ? EVP_MAC_CTX_new(mac.get()) : nullptr);
   char cipher[] = "AES-256-CBC";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
                          OSSL_PARAM_construct_end()};
@@ -125,7 +124,7 @@ Bytes derive_unlock_key(const Bytes& master_key, std::uint32_t serial) {
   if (master_key.size() != 32) throw Error(Error::Kind::bad_input, "master key must be 32 bytes");
   Bytes data = derivation_data(serial);
   Bytes key(data.size());
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int n = 0;
   if (!ctx || EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_ecb(), master_key.data(), nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||

@@ -6,6 +6,8 @@
 // DER (SPKI, certificate fields, ECDSA) must equal what OpenSSL's encoders produce.
 #include "encoding.hpp"
 
+#include <certkey/card/openssl_ptr.hpp>
+
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -25,26 +27,11 @@
 namespace certkey::p11 {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using Bn = std::unique_ptr<BIGNUM, BnFree>;
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, EcdsaSigFree>;
+using Pkey = card::PkeyPtr;
+using PkeyCtx = card::PkeyCtxPtr;
+using X509Ptr = card::X509Ptr;
+using Bn = card::BnPtr;
+using EcdsaSig = card::EcdsaSigPtr;
 
 Bytes bytes_of(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
