@@ -344,12 +344,21 @@ void Module::drop_sessions_of(std::size_t index) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     it = it->second.token_index == index ? sessions_.erase(it) : std::next(it);
   }
+  drop_orphaned_secrets();
+}
+
+// Session objects live as long as the session that made them.
+void Module::drop_orphaned_secrets() {
+  for (auto it = secrets_.begin(); it != secrets_.end();) {
+    it = sessions_.count(it->second.session) ? std::next(it) : secrets_.erase(it);
+  }
 }
 
 CK_RV Module::close_session(CK_SESSION_HANDLE handle) {
   Session& s = session(handle);
   const std::size_t index = s.token_index;
   sessions_.erase(handle);
+  drop_orphaned_secrets();
   const bool last = std::none_of(sessions_.begin(), sessions_.end(),
                                  [&](const auto& kv) { return kv.second.token_index == index; });
   if (last && tokens_[index]->user_logged_in()) {

@@ -129,6 +129,7 @@ class Module {
   Session& session(CK_SESSION_HANDLE handle);
   Token& token_of(const Session& s) { return *tokens_[s.token_index]; }
   void drop_sessions_of(std::size_t token_index);
+  void drop_orphaned_secrets();
   // A slot's cached objects, refreshed against the change counter (one APDU when warm).
   const std::vector<KeySlot>& key_slots(Token& token);
   const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);

@@ -326,6 +326,8 @@ CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_O
   if (!r.ok()) return token_refusal(r, CKR_MECHANISM_PARAM_INVALID);
   SessionSecret& secret = secrets_[next_secret_];
   secret.value = r.data;
+  secret.session = handle;
+  secret.token_index = s.token_index;
   OPENSSL_cleanse(r.data.data(), r.data.size());
   if (auto wanted = template_ulong(templ, count, CKA_VALUE_LEN)) {
     if (*wanted == 0 || *wanted > secret.value.size()) {

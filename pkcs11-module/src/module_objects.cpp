@@ -56,7 +56,7 @@ const KeySlot* Module::key_slot(Token& token, std::uint8_t piv_slot) {
 
 std::optional<SessionSecret*> Module::session_secret(std::uint32_t id) {
   auto it = secrets_.find(id);
-  if (it == secrets_.end()) return std::nullopt;
+  if (it == secrets_.end() || !sessions_.count(it->second.session)) return std::nullopt;
   return &it->second;
 }
 
@@ -99,6 +99,7 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
     }
   }
   for (auto& [id, secret] : secrets_) {
+    if (secret.token_index != s.token_index) continue;
     auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(secret, t); };
     if (matches(templ, count, lookup)) s.found.push_back(encode_handle({s.token_index, ObjectKind::session_secret, id}));
   }

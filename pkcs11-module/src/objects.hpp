@@ -26,8 +26,11 @@ std::optional<ObjectHandle> decode_handle(CK_OBJECT_HANDLE handle);
 std::uint8_t key_id(std::uint8_t piv_slot);
 std::optional<std::uint8_t> slot_for_key_id(const Bytes& id);
 
+// A session object: destroyed with the session that created it (PKCS#11 section 4.4).
 struct SessionSecret {
   Bytes value;
+  CK_SESSION_HANDLE session = 0;
+  std::size_t token_index = 0;
   ~SessionSecret();
 };
 

@@ -24,9 +24,11 @@ OPENSC_MODULE=/usr/lib/$multiarch/opensc-pkcs11.so
 CERTKEY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CERTKEY_MODULE=${CERTKEY_BUILD:-$CERTKEY_ROOT/build}/pkcs11-module/src/libcertkey-pkcs11.so
 # scripts/test builds with AddressSanitizer; peer tools that load the module then need the
-# ASan runtime first in line.
+# ASan runtime first in line, and libstdc++ loaded before ASan looks for __cxa_throw (most
+# peer tools are C programs).
 if [[ -f $CERTKEY_MODULE ]] && asan=$(ldd "$CERTKEY_MODULE" | awk '/libasan/ { print $3 }') && [[ -n $asan ]]; then
-  export LD_PRELOAD=$asan ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+  export LD_PRELOAD="$asan $(ldd "$CERTKEY_MODULE" | awk '/libstdc\+\+/ { print $3 }')"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 fi
 
 workdir=$(mktemp -d)

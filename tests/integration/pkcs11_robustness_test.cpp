@@ -33,7 +33,7 @@ int run(const std::string& command) { return std::system(command.c_str()); }
 
 std::string preload_asan() {
 #if defined(__SANITIZE_ADDRESS__)
-  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so)\" && ";
+  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)\" && ";
 #else
   return "";
 #endif

@@ -16,6 +16,15 @@ out=$("${P[@]}" --test --login --pin 123456 2>&1) || { echo "$out"; fail "--test
 grep -q "No errors" <<<"$out" || { echo "$out"; fail "--test reported errors"; }
 grep -q "RSA-PKCS-OAEP" <<<"$out" || { echo "$out"; fail "--test did not try OAEP"; }
 
+step "ECDH (CKM_ECDH1_DERIVE) with the 9A key equals OpenSSL's shared secret"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out peer.key 2>/dev/null
+openssl pkey -in peer.key -pubout -outform DER -out peer.der
+"${P[@]}" --login --pin 123456 --derive --id 01 -m ECDH1-DERIVE --input-file peer.der --output-file token-secret.bin \
+  >/dev/null 2>&1 || fail "derive"
+"${P[@]}" --read-object --type pubkey --id 01 --output-file token-pub.der >/dev/null 2>&1 || fail "read public key"
+openssl pkeyutl -derive -inkey peer.key -peerkey token-pub.der -keyform PEM -peerform DER -out openssl-secret.bin
+cmp token-secret.bin openssl-secret.bin || fail "ECDH secrets differ"
+
 step "pkcs11-tool --test-ec --session-rw"
 expect_output "==> OK" "${P[@]}" --login --pin 123456 --test-ec --session-rw --id 03 --key-type EC:secp256r1
 
