@@ -4,14 +4,24 @@
 #include <certkey/card/error.hpp>
 #include <cstring>
 #include <new>
+#include <pthread.h>
 
 #include "module.hpp"
 
 namespace certkey::p11 {
 namespace {
 
+Module& module();
+std::mutex& instance_lock() { return module().mutex(); }
+
 Module& module() {
-  static Module* instance = new Module();  // never destroyed: C_* may run during exit
+  static Module* instance = [] {
+    auto* m = new Module();  // never destroyed: C_* may run during exit
+    // fork() while another thread holds the lock would leave the child's copy locked forever.
+    pthread_atfork([] { instance_lock().lock(); }, [] { instance_lock().unlock(); },
+                   [] { instance_lock().unlock(); });
+    return m;
+  }();
   return *instance;
 }
 
@@ -202,7 +212,7 @@ CERTKEY_EXPORT CK_RV C_LoginUser(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8
                                  CK_UTF8CHAR_PTR, CK_ULONG) {
   return C_Login(s, user, pin, len);  // PIV has one user; the user name is not used
 }
-CERTKEY_EXPORT CK_RV C_SessionCancel(CK_SESSION_HANDLE, CK_FLAGS) { return CKR_FUNCTION_FAILED; }
+CERTKEY_EXPORT CK_RV C_SessionCancel(CK_SESSION_HANDLE, CK_FLAGS) { return CKR_FUNCTION_NOT_SUPPORTED; }
 CERTKEY_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list);
 CERTKEY_EXPORT CK_RV C_GetInterfaceList(certkey::p11::Interface* list, CK_ULONG* count);
 CERTKEY_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, certkey::p11::Interface** iface,
@@ -256,9 +266,10 @@ CK_CERTKEY_FUNCTION_LIST kVendorFunctions = {{CERTKEY_VENDOR_VERSION_MAJOR, CERT
 CK_CHAR kPkcs11Name[] = "PKCS 11";
 CK_CHAR kVendorName[] = CERTKEY_VENDOR_INTERFACE_NAME;
 Interface kInterfaces[] = {
-    {kPkcs11Name, &kFunctions30, kInterfaceForkSafe},
-    {kPkcs11Name, &kFunctions240, kInterfaceForkSafe},
-    {kVendorName, &kVendorFunctions, kInterfaceForkSafe},
+    // Not fork-safe in PKCS#11's sense: a child must call C_Initialize and starts afresh.
+    {kPkcs11Name, &kFunctions30, 0},
+    {kPkcs11Name, &kFunctions240, 0},
+    {kVendorName, &kVendorFunctions, 0},
 };
 constexpr CK_ULONG kInterfaceCount = sizeof kInterfaces / sizeof kInterfaces[0];
 

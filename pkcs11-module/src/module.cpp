@@ -111,6 +111,7 @@ CK_RV to_ckr(const card::Error& e) {
     default: return CKR_DEVICE_ERROR;
   }
   const std::uint16_t sw = e.sw();
+  if (sw == 0x63C0) return CKR_PIN_LOCKED;  // the last try is used up
   if ((sw & 0xFFF0) == 0x63C0) return CKR_PIN_INCORRECT;
   switch (sw) {
     case 0x6982: return CKR_USER_NOT_LOGGED_IN;
@@ -139,6 +140,9 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
     for (auto& t : tokens_) t->abandon_after_fork();
     sessions_.clear();
     secrets_.clear();
+    wait_context_ = 0;  // the parent's waiter, not ours
+    reported_presence_.clear();
+    presence_snapshot_taken_ = false;
   }
   config_ = load_module_config();
   initialized_ = true;
@@ -151,9 +155,24 @@ CK_RV Module::finalize() {
   if (wait_context_) SCardCancel(static_cast<SCARDCONTEXT>(wait_context_));
   sessions_.clear();
   secrets_.clear();
-  for (auto& t : tokens_) t->forget_connection();
+  for (auto& t : tokens_) {
+    end_login(*t);
+    t->forget_connection();
+  }
   initialized_ = false;
   return CKR_OK;
+}
+
+// Forgets any login (user, SO or unblock context) and tells the card, so that it does not
+// stay PIN-verified for other processes. A token that is gone needs no telling.
+void Module::end_login(Token& token) {
+  const bool was_user = token.user_logged_in();  // only the PIN leaves the card verified
+  token.set_logged_out();
+  if (!was_user) return;
+  try {
+    token.run([](card::TokenClient& c) { c.logout(); });
+  } catch (const card::Error&) {
+  }
 }
 
 void Module::require_initialized() const {
@@ -318,6 +337,7 @@ CK_RV Module::open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE* h
   if (!handle) return CKR_ARGUMENTS_BAD;
   if (!(flags & CKF_SERIAL_SESSION)) return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
   Token& token = present_token(slot);
+  if (token.so_logged_in() && !(flags & CKF_RW_SESSION)) return CKR_SESSION_READ_WRITE_SO_EXISTS;
   Session s;
   s.token_index = token_index(slot);
   s.flags = flags;
@@ -361,13 +381,7 @@ CK_RV Module::close_session(CK_SESSION_HANDLE handle) {
   drop_orphaned_secrets();
   const bool last = std::none_of(sessions_.begin(), sessions_.end(),
                                  [&](const auto& kv) { return kv.second.token_index == index; });
-  if (last && tokens_[index]->user_logged_in()) {
-    tokens_[index]->set_logged_out();  // the login ends with the application's last session
-    try {
-      tokens_[index]->run([](card::TokenClient& c) { c.logout(); });
-    } catch (const card::Error&) {
-    }
-  }
+  if (last) end_login(*tokens_[index]);  // the login ends with the application's last session
   return CKR_OK;
 }
 
@@ -375,7 +389,7 @@ CK_RV Module::close_all_sessions(CK_SLOT_ID slot) {
   require_initialized();
   const std::size_t index = token_index(slot);
   drop_sessions_of(index);
-  tokens_[index]->set_logged_out();
+  end_login(*tokens_[index]);
   return CKR_OK;
 }
 
@@ -398,7 +412,7 @@ CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) 
 CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock) {
   require_initialized();
   if (!slot) return CKR_ARGUMENTS_BAD;
-  if (wait_context_) return CKR_FUNCTION_FAILED;  // one blocking waiter at a time
+  if (wait_context_ && !(flags & CKF_DONT_BLOCK)) return CKR_FUNCTION_FAILED;  // one blocking waiter
   for (;;) {
     refresh_readers();
     // The first call only learns the current state; later calls report changes from it.
@@ -432,7 +446,8 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_
     wait_context_ = 0;
     SCardReleaseContext(ctx);
     if (rv == SCARD_E_CANCELLED || !initialized_) return CKR_CRYPTOKI_NOT_INITIALIZED;
-    if (rv != SCARD_S_SUCCESS) return CKR_DEVICE_ERROR;
+    // Any other outcome (a change, or pcscd going away) leads to a fresh look at the slots;
+    // if pcscd stays away, establishing the next context fails and says so.
   }
 }
 

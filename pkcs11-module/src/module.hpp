@@ -129,12 +129,14 @@ class Module {
   Session& session(CK_SESSION_HANDLE handle);
   Token& token_of(const Session& s) { return *tokens_[s.token_index]; }
   void drop_sessions_of(std::size_t token_index);
+  void end_login(Token& token);
   void drop_orphaned_secrets();
   // A slot's cached objects, refreshed against the change counter (one APDU when warm).
   const std::vector<KeySlot>& key_slots(Token& token);
   const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);
   const KeySlot& private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
   void authenticate_management(card::TokenClient& client);
+  void authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info);
   std::optional<SessionSecret*> session_secret(std::uint32_t id);
 
   std::mutex mutex_;

@@ -103,6 +103,7 @@ Bytes token_input(const Operation& op, const Bytes& data) {
 
 CK_RV token_refusal(const card::Response& r, CK_RV bad_data) {
   if (r.sw == 0x6982) return CKR_USER_NOT_LOGGED_IN;
+  if (r.sw == 0x6983) return CKR_PIN_LOCKED;
   if (r.sw == 0x6A80) return bad_data;
   return CKR_DEVICE_ERROR;
 }
@@ -217,10 +218,15 @@ CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature, CK_ULONG*
   });
   OPENSSL_cleanse(input.data(), input.size());
   if (!r.ok()) return token_refusal(r, CKR_DATA_INVALID);
-  Bytes result = r.data;
-  if (done.algorithm != static_cast<std::uint8_t>(Algorithm::rsa2048)) {
+  // The token's answer is bounded before it reaches the application's buffer: an RSA result
+  // is exactly one modulus long, an ECDSA one parses into exactly two field elements.
+  Bytes result;
+  if (done.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) {
+    if (r.data.size() != kRsaBytes) return CKR_DEVICE_ERROR;
+    result = r.data;
+  } else {
     auto raw = ecdsa_der_to_raw(r.data, needed / 2);
-    if (!raw) return CKR_DEVICE_ERROR;
+    if (!raw || raw->size() != needed) return CKR_DEVICE_ERROR;
     result = *raw;
   }
   std::memcpy(signature, result.data(), result.size());
@@ -277,9 +283,9 @@ CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
     card::Response r = token_of(s).run([&](card::TokenClient& c) {
       return c.private_key_operation(op.piv_slot, Algorithm::rsa2048, cipher);
     });
-    if (!r.ok()) {
+    if (!r.ok() || r.data.size() != kRsaBytes) {
       s.operation.end();
-      return token_refusal(r, CKR_ENCRYPTED_DATA_INVALID);
+      return r.ok() ? CKR_DEVICE_ERROR : token_refusal(r, CKR_ENCRYPTED_DATA_INVALID);
     }
     std::optional<Bytes> message = op.mechanism == CKM_RSA_X_509 ? std::optional<Bytes>(r.data)
                                    : op.mechanism == CKM_RSA_PKCS ? pkcs1_v15_unpad_decrypt(r.data)
@@ -317,6 +323,15 @@ CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_O
   if (k.pin_policy == protocol::PinPolicy::always) return CKR_KEY_FUNCTION_NOT_PERMITTED;
   auto value_class = template_ulong(templ, count, CKA_CLASS);
   if (value_class && *value_class != CKO_SECRET_KEY) return CKR_TEMPLATE_INCONSISTENT;
+  // The result is a plain session object: a template asking for more cannot be honoured.
+  auto flag = [&](CK_ATTRIBUTE_TYPE t) {
+    auto v = template_bytes(templ, count, t);
+    return v && v->size() == 1 ? std::optional<bool>((*v)[0] != 0) : std::nullopt;
+  };
+  if (flag(CKA_SENSITIVE).value_or(false) || !flag(CKA_EXTRACTABLE).value_or(true) ||
+      flag(CKA_TOKEN).value_or(false)) {
+    return CKR_TEMPLATE_INCONSISTENT;
+  }
   const Curve curve = k.public_key->curve;
   auto peer = unwrap_ec_point(Bytes(p->pPublicData, p->pPublicData + p->ulPublicDataLen), curve);
   if (!peer) return CKR_MECHANISM_PARAM_INVALID;
@@ -324,6 +339,9 @@ CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_O
   const auto algorithm = static_cast<Algorithm>(k.algorithm);
   card::Response r = token_of(s).run([&](card::TokenClient& c) { return c.ecdh(piv_slot, algorithm, *peer); });
   if (!r.ok()) return token_refusal(r, CKR_MECHANISM_PARAM_INVALID);
+  if (r.data.size() != field_bytes(curve)) return CKR_DEVICE_ERROR;
+  // A number no living session object has (numbers wrap after a million).
+  while (next_secret_ == 0 || secrets_.count(next_secret_)) next_secret_ = (next_secret_ + 1) & kObjectIdMask;
   SessionSecret& secret = secrets_[next_secret_];
   secret.value = r.data;
   secret.session = handle;
@@ -336,7 +354,8 @@ CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_O
     }
     secret.value.resize(*wanted);
   }
-  *key = encode_handle({s.token_index, ObjectKind::session_secret, next_secret_++});
+  *key = encode_handle({s.token_index, ObjectKind::session_secret, next_secret_});
+  next_secret_ = (next_secret_ + 1) & kObjectIdMask;
   return CKR_OK;
 }
 

@@ -64,11 +64,21 @@ std::optional<SessionSecret*> Module::session_secret(std::uint32_t id) {
 // PIN-protected key (Yubico's convention, object 5FC109 holding 88 { 89 key }).
 void Module::authenticate_management(card::TokenClient& client) {
   card::ManagementKeyInfo info = client.management_key_info();
-  if (info.is_default) {
-    const auto& k = protocol::kDefaultManagementKey;
-    client.authenticate_management(Bytes(k.begin(), k.end()), info.algorithm);
-    return;
+  try {
+    if (info.is_default) {
+      const auto& k = protocol::kDefaultManagementKey;
+      client.authenticate_management(Bytes(k.begin(), k.end()), info.algorithm);
+      return;
+    }
+    authenticate_with_protected_key(client, info);
+  } catch (const card::Error& e) {
+    // Not a PIN problem: the token refused the management key (63Cx counts its tries).
+    if (e.kind() == card::Error::Kind::refused) throw Failure{CKR_TOKEN_WRITE_PROTECTED};
+    throw;
   }
+}
+
+void Module::authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info) {
   std::optional<Bytes> object = client.read_object(protocol::object::kPrintedInformation);
   agent::Tlv outer, key;
   if (!object || !agent::find_tlv(agent::Bytes(object->data(), object->size()), protocol::kProtectedDataTag, outer) ||
@@ -85,6 +95,9 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
   Session& s = session(handle);
   if (s.finding) return CKR_OPERATION_ACTIVE;
   if (count && !templ) return CKR_ARGUMENTS_BAD;
+  for (CK_ULONG i = 0; i < count; ++i) {
+    if (!templ[i].pValue && templ[i].ulValueLen) return CKR_ATTRIBUTE_VALUE_INVALID;
+  }
   Token& token = token_of(s);
   s.found.clear();
   for (const KeySlot& k : key_slots(token)) {
@@ -205,10 +218,12 @@ CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) 
   Token& token = token_of(s);
   if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
-  // Public and private key are two views of one PIV key pair: destroying either destroys
-  // the pair, and destroying the other one afterwards finds nothing left to do.
-  if (h->kind != ObjectKind::certificate && (!k || !k->has_key())) return CKR_OK;
-  if (!k || (h->kind == ObjectKind::certificate && k->certificate.empty())) return CKR_OBJECT_HANDLE_INVALID;
+  // A PIV key pair goes with its private key. Its public key cannot go alone, but once the
+  // private key is destroyed, destroying the public key finds nothing left to do.
+  if (h->kind == ObjectKind::public_key) return k && k->has_key() ? CKR_ACTION_PROHIBITED : CKR_OK;
+  if (!k || (h->kind == ObjectKind::certificate ? k->certificate.empty() : !k->has_key())) {
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
   const std::uint8_t piv_slot = k->piv_slot;
   token.run([&](card::TokenClient& c) {
     authenticate_management(c);
@@ -235,7 +250,8 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
     if (!bits) return CKR_TEMPLATE_INCOMPLETE;
     if (*bits != 2048) return CKR_KEY_SIZE_RANGE;
     auto exponent = template_bytes(pub, pub_count, CKA_PUBLIC_EXPONENT);
-    if (exponent && *exponent != Bytes{0x01, 0x00, 0x01}) return CKR_ATTRIBUTE_VALUE_INVALID;
+    while (exponent && exponent->size() > 3 && exponent->front() == 0) exponent->erase(exponent->begin());
+    if (exponent && *exponent != Bytes{0x01, 0x00, 0x01}) return CKR_ATTRIBUTE_VALUE_INVALID;  // 65537 only
     algorithm = Algorithm::rsa2048;
   } else if (mechanism->mechanism == CKM_EC_KEY_PAIR_GEN) {
     auto params = template_bytes(pub, pub_count, CKA_EC_PARAMS);
@@ -249,6 +265,10 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   Token& token = token_of(s);
   if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  for (auto [t, n] : {std::pair{pub, pub_count}, std::pair{priv, priv_count}}) {
+    auto on_token = template_bytes(t, n, CKA_TOKEN);
+    if (on_token && (on_token->size() != 1 || !(*on_token)[0])) return CKR_TEMPLATE_INCONSISTENT;  // keys live on the token
+  }
 
   std::optional<std::uint8_t> target;
   auto id = template_bytes(priv, priv_count, CKA_ID);

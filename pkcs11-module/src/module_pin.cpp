@@ -16,7 +16,9 @@ struct Wiped {
 
 void require_ok(const card::Response& r) {
   if (r.ok()) return;
-  if (r.retries_left() >= 0) throw Failure{CKR_PIN_INCORRECT};
+  // 63C0: this attempt used the last try, so the PIN is now blocked.
+  if (r.retries_left() == 0) throw Failure{CKR_PIN_LOCKED};
+  if (r.retries_left() > 0) throw Failure{CKR_PIN_INCORRECT};
   if (r.sw == 0x6983) throw Failure{CKR_PIN_LOCKED};
   if (r.sw == 0x6A80) throw Failure{CKR_PIN_INVALID};
   throw Failure{CKR_DEVICE_ERROR};
@@ -34,18 +36,28 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   } else {
     // No PIN from the application: the configured trusted prompt asks for it.
     if (config_.pinentry.empty()) return CKR_ARGUMENTS_BAD;
-    const bool puk = user == CKU_SO;
+    // The SO, and a context-specific login outside an operation (OpenSC's unblock), give the PUK.
+    const bool puk = user == CKU_SO || (user == CKU_CONTEXT_SPECIFIC && !s.operation.needs_context_login);
+    const char* purpose = puk && user == CKU_CONTEXT_SPECIFIC ? "unblock the PIN."
+                          : user == CKU_CONTEXT_SPECIFIC      ? "use a key once."
+                                                              : "log in.";
     std::optional<std::string> answer = ask_pin(
         config_.pinentry,
         "A program asks for the " + std::string(puk ? "PUK" : "PIN") + " of the certkey token in reader \"" +
-            token.reader() + "\" to " + (user == CKU_CONTEXT_SPECIFIC ? "use a key once." : "log in."),
+            token.reader() + "\" to " + purpose,
         puk ? "PUK:" : "PIN:");
     if (!answer) return CKR_FUNCTION_CANCELED;
-    secret.text = std::move(*answer);
+    secret.text.swap(*answer);
+    OPENSSL_cleanse(answer->data(), answer->size());
     pin_text(reinterpret_cast<const CK_UTF8CHAR*>(secret.text.data()), secret.text.size());  // 6-8 characters
   }
   if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {
-    token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
+    try {
+      token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
+    } catch (const Failure&) {
+      token.set_logged_out();  // a failed VERIFY also ends the card's PIN-verified state
+      throw;
+    }
     s.operation.context_login_done = true;
     return CKR_OK;
   }
@@ -80,9 +92,10 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
 CK_RV Module::logout(CK_SESSION_HANDLE handle) {
   Session& s = session(handle);
   Token& token = token_of(s);
-  if (!token.user_logged_in() && !token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
-  token.set_logged_out();
-  token.run([](card::TokenClient& c) { c.logout(); });
+  if (!token.user_logged_in() && !token.so_logged_in() && !token.in_unblock_context()) {
+    return CKR_USER_NOT_LOGGED_IN;
+  }
+  end_login(token);
   return CKR_OK;
 }
 
@@ -90,6 +103,7 @@ CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULON
   Session& s = session(handle);
   Token& token = token_of(s);
   if (!token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   if (!pin) return CKR_ARGUMENTS_BAD;
   Wiped new_pin{pin_text(pin, length)};
   token.run([&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });

@@ -40,14 +40,17 @@ CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, c
   require_initialized();
   if (!response || !pin) return CKR_ARGUMENTS_BAD;
   Token& token = present_token(slot);
-  std::string new_pin = pin_text(pin, length);
+  struct Wiped {
+    std::string text;
+    ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
+  } new_pin{pin_text(pin, length)};  // wiped however the call ends
   card::unlock::Code code{};
   std::copy(response, response + code.size(), code.begin());
-  card::Response r = token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin); });
-  OPENSSL_cleanse(new_pin.data(), new_pin.size());
+  card::Response r = token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin.text); });
   token.invalidate_cache();
   if (r.ok()) return CKR_OK;
-  if (r.retries_left() >= 0) return CKR_PIN_INCORRECT;
+  if (r.retries_left() == 0) return CKR_PIN_LOCKED;  // that was the unlock key's last try
+  if (r.retries_left() > 0) return CKR_PIN_INCORRECT;
   switch (r.sw) {
     case 0x6983: return CKR_PIN_LOCKED;
     case 0x6985: return CKR_OPERATION_NOT_INITIALIZED;

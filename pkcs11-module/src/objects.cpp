@@ -38,9 +38,9 @@ std::optional<AttributeValue> common(const KeySlot& slot, ObjectKind kind, CK_AT
   switch (type) {
     case CKA_TOKEN: return ok(bool_bytes(true));
     case CKA_PRIVATE: return ok(bool_bytes(kind == ObjectKind::private_key));
-    case CKA_MODIFIABLE: return ok(bool_bytes(kind == ObjectKind::certificate));
+    case CKA_MODIFIABLE: return ok(bool_bytes(false));  // C_SetAttributeValue changes nothing
     case CKA_COPYABLE: return ok(bool_bytes(false));
-    case CKA_DESTROYABLE: return ok(bool_bytes(true));
+    case CKA_DESTROYABLE: return ok(bool_bytes(kind != ObjectKind::public_key));
     case CKA_LABEL: return ok(text_bytes(slot_name(slot.piv_slot)));
     case CKA_ID: return ok(Bytes{key_id(slot.piv_slot)});
     default: return std::nullopt;
@@ -140,17 +140,18 @@ AttributeValue private_key_attribute(const KeySlot& slot, CK_ATTRIBUTE_TYPE type
 
 }  // namespace
 
+// (token index + 1) << 24 | kind << 20 | id (20 bits): 255 slots, a million session objects.
 CK_OBJECT_HANDLE encode_handle(const ObjectHandle& h) {
-  return (static_cast<CK_OBJECT_HANDLE>(h.token_index + 1) << 16) | (static_cast<CK_OBJECT_HANDLE>(h.kind) << 12) |
-         (h.id & 0xFFF);
+  return (static_cast<CK_OBJECT_HANDLE>(h.token_index + 1) << 24) | (static_cast<CK_OBJECT_HANDLE>(h.kind) << 20) |
+         (h.id & kObjectIdMask);
 }
 
 std::optional<ObjectHandle> decode_handle(CK_OBJECT_HANDLE handle) {
-  const CK_OBJECT_HANDLE index = handle >> 16;
-  const auto kind = static_cast<std::uint8_t>((handle >> 12) & 0xF);
-  if (index == 0 || kind < 1 || kind > 4) return std::nullopt;
+  const CK_OBJECT_HANDLE index = (handle >> 24) & 0xFF;
+  const auto kind = static_cast<std::uint8_t>((handle >> 20) & 0xF);
+  if (index == 0 || kind < 1 || kind > 4 || (handle >> 32) != 0) return std::nullopt;
   return ObjectHandle{static_cast<std::size_t>(index - 1), static_cast<ObjectKind>(kind),
-                      static_cast<std::uint32_t>(handle & 0xFFF)};
+                      static_cast<std::uint32_t>(handle & kObjectIdMask)};
 }
 
 std::uint8_t key_id(std::uint8_t piv_slot) {

@@ -12,13 +12,14 @@ namespace certkey::p11 {
 
 enum class ObjectKind : std::uint8_t { certificate = 1, public_key = 2, private_key = 3, session_secret = 4 };
 
-// Token objects: (slot table index + 1) << 16 | kind << 8 | PIV slot. Session objects use
-// kind 4 and a per-module counter in the low byte range.
+// Token objects carry the slot table index, the kind and the PIV slot; session objects (kind
+// 4) a number that is never reused while the object lives (objects.cpp).
 struct ObjectHandle {
   std::size_t token_index = 0;
   ObjectKind kind = ObjectKind::certificate;
   std::uint32_t id = 0;  // PIV slot, or session object number
 };
+inline constexpr std::uint32_t kObjectIdMask = 0xFFFFF;
 CK_OBJECT_HANDLE encode_handle(const ObjectHandle& h);
 std::optional<ObjectHandle> decode_handle(CK_OBJECT_HANDLE handle);
 

@@ -1,6 +1,8 @@
 #include "pinentry.hpp"
 
 #include <openssl/crypto.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,15 +53,12 @@ std::string unescape(const std::string& text) {
 
 class Pipe {
  public:
-  Pipe(int read_fd, int write_fd) : in_(read_fd), out_(write_fd) {}
-  ~Pipe() {
-    OPENSSL_cleanse(buffer_.data(), buffer_.size());
-    ::close(in_);
-    ::close(out_);
-  }
+  explicit Pipe(int fd) : in_(fd), out_(fd) {}
+  ~Pipe() { ::close(in_); }
+  // MSG_NOSIGNAL: a pinentry that died must not kill the application with SIGPIPE.
   bool send(const std::string& line) {
     std::string data = line + "\n";
-    return ::write(out_, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+    return ::send(out_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
   // One response line; false at EOF or when a line is too long.
   bool receive(std::string& line) {
@@ -72,20 +71,29 @@ class Pipe {
     }
     return false;
   }
-  // Reads until OK (true) or ERR (false); D lines are collected into `data`.
+  // Reads until OK (true) or ERR (false); D lines are collected into `data`. Lines may hold
+  // the PIN, so every copy is wiped.
   bool until_ok(std::string* data = nullptr) {
     std::string line;
-    while (receive(line)) {
-      if (line.rfind("OK", 0) == 0) return true;
-      if (line.rfind("ERR", 0) == 0) return false;
-      if (data && line.rfind("D ", 0) == 0) *data += unescape(line.substr(2));
+    line.reserve(kMaxLine + 1);
+    bool ok = false, done = false;
+    while (!done && receive(line)) {
+      if (line.rfind("OK", 0) == 0) {
+        ok = done = true;
+      } else if (line.rfind("ERR", 0) == 0) {
+        done = true;
+      } else if (data && line.rfind("D ", 0) == 0) {
+        std::string value = unescape(line.substr(2));
+        *data += value;
+        OPENSSL_cleanse(value.data(), value.size());
+      }
     }
-    return false;
+    OPENSSL_cleanse(line.data(), line.size());
+    return ok;
   }
 
  private:
   int in_, out_;
-  std::string buffer_;
 };
 
 }  // namespace
@@ -106,30 +114,27 @@ ModuleConfig load_module_config() {
 
 std::optional<std::string> ask_pin(const std::string& program, const std::string& description,
                                    const std::string& prompt) {
-  int to_child[2], from_child[2];
-  if (::pipe2(to_child, O_CLOEXEC) != 0) return std::nullopt;
-  if (::pipe2(from_child, O_CLOEXEC) != 0) {
-    ::close(to_child[0]);
-    ::close(to_child[1]);
-    return std::nullopt;
-  }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(to_child[0], STDIN_FILENO);
-    ::dup2(from_child[1], STDOUT_FILENO);
-    ::execl(program.c_str(), program.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(to_child[0]);
-  ::close(from_child[1]);
-  if (pid < 0) {
-    ::close(to_child[1]);
-    ::close(from_child[0]);
+  // One socket pair for the child's stdin and stdout: writes to it can use MSG_NOSIGNAL.
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return std::nullopt;
+  // posix_spawn, not fork: the caller holds the module lock, and fork would run the module's
+  // atfork handlers (which take that lock).
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
+  pid_t pid = 0;
+  const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (spawned != 0) {
+    ::close(fds[0]);
     return std::nullopt;
   }
   std::optional<std::string> pin;
   {
-    Pipe pipe(from_child[0], to_child[1]);
+    Pipe pipe(fds[0]);
     std::string value;
     if (pipe.until_ok() && pipe.send("SETDESC " + escape(description)) && pipe.until_ok() &&
         pipe.send("SETPROMPT " + escape(prompt)) && pipe.until_ok() && pipe.send("GETPIN") &&

@@ -19,8 +19,8 @@ inline constexpr CK_FLAGS kInterfaceForkSafe = 0x00000001UL;
 using NotSupported = CK_RV (*)();
 
 // The 2.40 list followed by the 24 functions 3.0 added; certkey implements C_GetInterfaceList,
-// C_GetInterface, C_LoginUser and C_SessionCancel, and answers the message-based functions
-// with CKR_FUNCTION_NOT_SUPPORTED.
+// C_GetInterface and C_LoginUser, and answers C_SessionCancel and the message-based
+// functions with CKR_FUNCTION_NOT_SUPPORTED.
 struct FunctionList30 {
   CK_VERSION version;
   CK_C_Initialize C_Initialize;

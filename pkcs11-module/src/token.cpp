@@ -35,11 +35,32 @@ Bytes certificate_from_object(const Bytes& object) {
 
 }  // namespace
 
+// Connects and learns which token is in the reader. A different serial than before means
+// the old token left (perhaps while pcscd was away): its sessions and login end.
 void Token::connect() {
   auto connection = std::make_unique<card::PcscConnection>(reader_);
   if (!is_certkey_atr(connection->atr())) {
     throw card::Error(card::Error::Kind::no_token, "not a certkey token in " + reader_);
   }
+  card::TokenInfo info;
+  {
+    card::PcscConnection::Transaction transaction(*connection);
+    card::TokenClient client(*connection);
+    try {
+      info = client.token_info();
+    } catch (const card::Error& e) {
+      if (e.kind() != card::Error::Kind::refused) throw;
+      client.select_piv();  // another application selected something else
+      info = client.token_info();
+    }
+  }
+  if (serial_ != 0 && info.serial != serial_) {
+    ++generation_;
+    cache_valid_ = false;
+    set_logged_out();
+  }
+  serial_ = info.serial;
+  fresh_info_ = info;
   connection_ = std::move(connection);
 }
 
@@ -49,9 +70,17 @@ bool Token::present() {
       case card::PcscConnection::Presence::present: return true;
       case card::PcscConnection::Presence::absent: forget_connection(); break;
       case card::PcscConnection::Presence::unknown:
-        connection_.reset();  // pcscd went away: reconnect below, and recover before use
-        needs_recovery_ = true;
-        break;
+        // PC/SC failed (pcscd restarting, or the reader was unplugged): reconnect, which
+        // checks the serial; if the token cannot be found again, it is gone.
+        connection_.reset();
+        try {
+          connect();
+          needs_recovery_ = true;
+          return true;
+        } catch (const card::Error&) {
+          forget_connection();
+          return false;
+        }
     }
   }
   try {
@@ -63,7 +92,7 @@ bool Token::present() {
 }
 
 void Token::forget_connection() {
-  if (connection_) ++generation_;
+  ++generation_;  // sessions opened before this are over
   connection_.reset();
   cache_valid_ = false;
   set_logged_out();
@@ -79,7 +108,7 @@ void Token::abandon_after_fork() {
 // verified again when the application is logged in. Another token means the old one left.
 void Token::recover_after_reset(card::TokenClient& client) {
   client.select_piv();
-  if (info_.serial != 0 && client.token_info().serial != info_.serial) {
+  if (client.token_info().serial != serial_) {
     throw card::Error(card::Error::Kind::token_removed, "another token is in " + reader_);
   }
   if (user_logged_in() && !client.verify_pin(secret_).ok()) set_logged_out();
@@ -103,9 +132,11 @@ void Token::set_logged_out() {
 }
 
 const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
-  card::TokenInfo info = client.token_info();  // the one APDU a warm listing costs
+  // The one APDU a warm listing costs (none right after connecting, which read it already).
+  card::TokenInfo info = fresh_info_ ? *fresh_info_ : client.token_info();
+  fresh_info_.reset();
   if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
-  info_ = info;
+  cache_valid_ = false;  // stays false if the refresh below fails half-way
   std::vector<KeySlot> slots;
   for (const card::KeyEntry& entry : client.list_keys()) {
     // The attestation key certifies the token's own keys; it is not the holder's to use.
@@ -131,6 +162,7 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
     slots.push_back(std::move(slot));
   }
   key_slots_ = std::move(slots);
+  info_ = info;
   cache_valid_ = true;
   return key_slots_;
 }

@@ -80,6 +80,8 @@ class Token {
   std::unique_ptr<card::PcscConnection> connection_;
   bool cache_valid_ = false;
   bool needs_recovery_ = false;  // reconnected after pcscd went away
+  std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect
+  std::optional<card::TokenInfo> fresh_info_;  // read by connect(), spares key_slots() an APDU
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
   enum class Login { none, user, so, unblock };

@@ -18,7 +18,9 @@ std::vector<Bytes> encode_short(const Command& c) {
   do {
     std::size_t n = std::min(c.data.size() - offset, protocol::kShortMaxLc);
     bool last = offset + n == c.data.size();
-    Bytes apdu{static_cast<std::uint8_t>(last ? c.cla : c.cla | protocol::kClaChainBit), c.ins, c.p1, c.p2};
+    Bytes apdu;
+    apdu.reserve(6 + n);
+    apdu.assign({static_cast<std::uint8_t>(last ? c.cla : c.cla | protocol::kClaChainBit), c.ins, c.p1, c.p2});
     if (n > 0) {
       apdu.push_back(static_cast<std::uint8_t>(n));
       apdu.insert(apdu.end(), c.data.begin() + static_cast<long>(offset),
@@ -32,7 +34,9 @@ std::vector<Bytes> encode_short(const Command& c) {
 }
 
 Bytes encode_extended(const Command& c) {
-  Bytes apdu{c.cla, c.ins, c.p1, c.p2, 0x00};
+  Bytes apdu;
+  apdu.reserve(9 + c.data.size());  // one allocation: secrets in data are never left behind
+  apdu.assign({c.cla, c.ins, c.p1, c.p2, 0x00});
   if (!c.data.empty()) {
     apdu.push_back(static_cast<std::uint8_t>(c.data.size() >> 8));
     apdu.push_back(static_cast<std::uint8_t>(c.data.size()));

@@ -35,8 +35,17 @@ PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::ma
   rv = SCardListReaders(state_->context, nullptr, nullptr, &size);
   std::vector<char> names(size ? size : 1);
   if (rv == SCARD_S_SUCCESS) rv = SCardListReaders(state_->context, nullptr, names.data(), &size);
+  // A reader named exactly as asked is the only candidate; otherwise every reader whose name
+  // contains the text, in order.
+  std::vector<const char*> candidates;
   for (const char* p = names.data(); rv == SCARD_S_SUCCESS && *p; p += std::strlen(p) + 1) {
-    if (!std::strstr(p, reader_match.c_str())) continue;
+    if (reader_match == p) {
+      candidates.assign(1, p);
+      break;
+    }
+    if (std::strstr(p, reader_match.c_str())) candidates.push_back(p);
+  }
+  for (const char* p : candidates) {
     if (SCardConnect(state_->context, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
                      &state_->card, &state_->protocol) == SCARD_S_SUCCESS) {
       reader_ = p;
@@ -92,8 +101,9 @@ Bytes PcscConnection::exchange(const Bytes& apdu) {
                           out.data(), &length);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transmit");
   if (length < 2) throw Error(Error::Kind::bad_response, "token sent no status word");
-  out.resize(length);
-  return out;
+  Bytes response(out.begin(), out.begin() + length);
+  wipe(out);  // responses carry decrypted data and shared secrets
+  return response;
 }
 
 Response PcscConnection::transmit(const Command& command) {

@@ -57,17 +57,23 @@ void TokenClient::logout() {
 
 Response TokenClient::change_reference(protocol::KeyRef reference, const std::string& old_value,
                                        const std::string& new_value) {
-  Bytes data = pin_block(old_value);
-  Bytes next = pin_block(new_value);
+  Bytes data;
+  data.reserve(2 * protocol::kPinBlockLength);  // no reallocation over the old value
+  Bytes old_block = pin_block(old_value), next = pin_block(new_value);
+  data.insert(data.end(), old_block.begin(), old_block.end());
   data.insert(data.end(), next.begin(), next.end());
+  wipe(old_block);
   wipe(next);
   return send(protocol::kClaIso, iso(Ins::change_reference_data), 0, static_cast<std::uint8_t>(reference), std::move(data));
 }
 
 Response TokenClient::unblock_pin(const std::string& puk, const std::string& new_pin) {
-  Bytes data = pin_block(puk);
-  Bytes next = pin_block(new_pin);
+  Bytes data;
+  data.reserve(2 * protocol::kPinBlockLength);
+  Bytes puk_block = pin_block(puk), next = pin_block(new_pin);
+  data.insert(data.end(), puk_block.begin(), puk_block.end());
   data.insert(data.end(), next.begin(), next.end());
+  wipe(puk_block);
   wipe(next);
   return send(protocol::kClaIso, iso(Ins::reset_retry_counter), 0, static_cast<std::uint8_t>(protocol::KeyRef::pin),
               std::move(data));

@@ -72,7 +72,9 @@ Bytes pin_block(const std::string& pin) {
   if (pin.size() < protocol::kMinPinLength || pin.size() > protocol::kPinBlockLength) {
     throw Error(Error::Kind::bad_input, "a PIN has 6 to 8 characters");
   }
-  Bytes block(pin.begin(), pin.end());
+  Bytes block;
+  block.reserve(protocol::kPinBlockLength);  // one allocation: no PIN copy left in a freed buffer
+  block.assign(pin.begin(), pin.end());
   block.resize(protocol::kPinBlockLength, protocol::kPinPadByte);
   return block;
 }
@@ -156,7 +158,9 @@ unlock::Code TokenClient::unlock_challenge() {
 }
 
 Response TokenClient::unlock_with_response(const unlock::Code& response, const std::string& new_pin) {
-  Bytes data(response.begin(), response.end());
+  Bytes data;
+  data.reserve(response.size() + protocol::kPinBlockLength);
+  data.assign(response.begin(), response.end());
   Bytes block = pin_block(new_pin);
   data.insert(data.end(), block.begin(), block.end());
   wipe(block);
