@@ -17,7 +17,11 @@ void Token::power_on() {
   chain_active_ = false;
   chain_length_ = 0;
   response_length_ = response_offset_ = 0;
-  selected_ = applet_count_ > 0 ? applets_[0] : nullptr;
+  for (std::size_t c = 0; c < protocol::kLogicalChannels; ++c) {
+    open_[c] = c == 0;
+    selected_[c] = nullptr;
+  }
+  selected_[0] = applet_count_ > 0 ? applets_[0] : nullptr;
 }
 
 void Token::power_off() {
@@ -82,14 +86,45 @@ Sw Token::accept_chain_block(const CommandApdu& command) {
 }
 
 Sw Token::dispatch(const CommandApdu& command, ResponseWriter& out) {
-  if (command.channel() != 0) return Sw::cla_not_supported;
   const std::uint8_t cla = command.cla_class();
   if (cla != protocol::kClaIso && cla != protocol::kClaCertkey) return Sw::cla_not_supported;
+  if (!open_[command.channel()]) return Sw::channel_not_supported;
+  if (cla == protocol::kClaIso && command.ins == ins(Ins::manage_channel)) return manage_channel(command, out);
   if (cla == protocol::kClaIso && command.ins == ins(Ins::select)) {
     return select_by_aid(command, out);
   }
-  if (!selected_) return Sw::conditions_not_satisfied;
-  return selected_->process(command, out);
+  Applet* selected = selected_[command.channel()];
+  if (!selected) return Sw::conditions_not_satisfied;
+  return selected->process(command, out);
+}
+
+// A new channel starts with nothing selected; closing one ends its applet's session state
+// when no other channel still has that applet selected.
+Sw Token::manage_channel(const CommandApdu& command, ResponseWriter& out) {
+  if (command.p1 == protocol::kManageChannelOpen) {
+    std::uint8_t channel = command.p2;
+    if (channel == 0) {
+      for (channel = 1; channel < protocol::kLogicalChannels && open_[channel]; ++channel) {
+      }
+    }
+    if (channel >= protocol::kLogicalChannels || open_[channel]) return Sw::channel_not_supported;
+    open_[channel] = true;
+    selected_[channel] = nullptr;
+    if (command.p2 == 0) out.put_raw(Bytes(&channel, 1));
+    return Sw::ok;
+  }
+  if (command.p1 == protocol::kManageChannelClose) {
+    const std::uint8_t channel = command.p2;
+    if (channel == 0 || channel >= protocol::kLogicalChannels || !open_[channel]) return Sw::incorrect_p1p2;
+    Applet* applet = selected_[channel];
+    open_[channel] = false;
+    selected_[channel] = nullptr;
+    bool still_selected = false;
+    for (std::size_t c = 0; c < protocol::kLogicalChannels; ++c) still_selected |= selected_[c] == applet;
+    if (applet && !still_selected) applet->deselect();
+    return Sw::ok;
+  }
+  return Sw::incorrect_p1p2;
 }
 
 Sw Token::select_by_aid(const CommandApdu& command, ResponseWriter& out) {
@@ -102,9 +137,16 @@ Sw Token::select_by_aid(const CommandApdu& command, ResponseWriter& out) {
     bool match = true;
     for (std::size_t k = 0; k < command.data.size(); ++k) match = match && aid[k] == command.data[k];
     if (!match) continue;
-    if (selected_ && selected_ != applets_[i]) selected_->deselect();
-    selected_ = applets_[i];
-    return selected_->select(out);
+    Applet*& selected = selected_[command.channel()];
+    if (selected && selected != applets_[i]) {
+      bool elsewhere = false;
+      for (std::size_t c = 0; c < protocol::kLogicalChannels; ++c) {
+        elsewhere |= c != command.channel() && selected_[c] == selected;
+      }
+      if (!elsewhere) selected->deselect();
+    }
+    selected = applets_[i];
+    return selected->select(out);
   }
   return Sw::not_found;  // the current selection stays, per ISO 7816-4
 }

@@ -2,6 +2,7 @@
 // puts below the applications: APDU decoding, SELECT by AID, command chaining, and
 // GET RESPONSE for responses longer than the host asked for.
 #pragma once
+#include <certkey/protocol/ins.hpp>
 #include <certkey/protocol/limits.hpp>
 
 #include "applet.hpp"
@@ -22,13 +23,17 @@ class Token {
  private:
   Sw dispatch(const CommandApdu& command, ResponseWriter& out);
   Sw select_by_aid(const CommandApdu& command, ResponseWriter& out);
+  Sw manage_channel(const CommandApdu& command, ResponseWriter& out);
   Sw get_response(const CommandApdu& command);
   Sw accept_chain_block(const CommandApdu& command);
   std::size_t emit(Sw sw, std::size_t ne, bool extended, MutableBytes response);
 
   Applet* const* applets_;
   std::size_t applet_count_;
-  Applet* selected_ = nullptr;
+  // Per logical channel: open or not, and the applet selected there. Applets are shared, so
+  // security state (a verified PIN) is the token's, whichever channel set it.
+  bool open_[protocol::kLogicalChannels] = {};
+  Applet* selected_[protocol::kLogicalChannels] = {};
 
   // Command chaining: blocks accumulate here until the last one arrives.
   std::uint8_t chain_[protocol::kMaxCommandData] = {};

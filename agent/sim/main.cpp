@@ -18,7 +18,7 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed]...\n"
+               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed][,sim]...\n"
                "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME | shutdown)\n");
   return 2;
 }
@@ -28,9 +28,16 @@ bool parse_vpcd(const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
   if (eq == std::string::npos || eq == 0) return false;
   spec.name = arg.substr(0, eq);
   std::string rest = arg.substr(eq + 1);
-  if (auto comma = rest.find(','); comma != std::string::npos) {
-    if (rest.substr(comma + 1) != "removed") return false;
-    spec.inserted = false;
+  // Options after the port: ",removed" (start outside the reader), ",sim" (a SIM token).
+  for (auto comma = rest.rfind(','); comma != std::string::npos && comma > 0; comma = rest.rfind(',')) {
+    const std::string option = rest.substr(comma + 1);
+    if (option == "removed") {
+      spec.inserted = false;
+    } else if (option == "sim") {
+      spec.medium = certkey::protocol::Medium::sim;
+    } else {
+      return false;
+    }
     rest = rest.substr(0, comma);
   }
   if (auto colon = rest.rfind(':'); colon != std::string::npos) {
@@ -57,7 +64,7 @@ int serve(int argc, char** argv) {
     } else if (a == "--vpcd") {
       certkey::agent::sim::TokenSpec spec;
       if (!parse_vpcd(argv[++i], spec)) {
-        std::fprintf(stderr, "certkey-sim: bad --vpcd '%s' (expected NAME=[HOST:]PORT[,removed])\n", argv[i]);
+        std::fprintf(stderr, "certkey-sim: bad --vpcd '%s' (expected NAME=[HOST:]PORT[,removed][,sim])\n", argv[i]);
         return 2;
       }
       specs.push_back(spec);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../applets/piv/piv_applet.hpp"
+#include "../applets/usim/usim_applet.hpp"
 #include "../core/token.hpp"
 #include "../hal-host/file_flash.hpp"
 #include "../hal-host/openssl_crypto.hpp"
@@ -25,6 +26,8 @@ class SimToken {
   std::size_t transmit(Bytes command, MutableBytes response);
   void power_off() { token_.power_off(); }
 
+  // The answer-to-reset of this token's medium (a SIM answers like a UICC, with T=0).
+  Bytes atr() const;
   host::FileFlash& flash() { return flash_; }
   const RecordStore& store() const { return store_; }
 
@@ -35,7 +38,10 @@ class SimToken {
   host::SteadyClock steady_clock_;
   RecordStore store_;
   piv::PivApplet piv_;
-  Applet* applets_[1];
+  usim::UsimApplet usim_;
+  protocol::Medium medium_;
+  // The basic channel's default application comes first: the USIM on a SIM, else PIV.
+  Applet* applets_[2];
   Token token_;
 };
 

@@ -54,6 +54,7 @@ bool Simulator::add_token(const TokenSpec& spec, std::string& error) {
   ::mkdir(state_dir_.c_str(), 0700);
   ::mkdir(dir.c_str(), 0700);
   piv::Identity identity;
+  identity.medium = spec.medium;
   if (!load_or_create_serial(dir, identity.serial)) return error = "cannot write " + dir, false;
   Slot slot;
   slot.spec = spec;
@@ -132,7 +133,7 @@ void Simulator::serve_link(Slot& slot) {
   if (length == 1) {
     switch (static_cast<transport::VpcdControl>(message[0])) {
       case transport::VpcdControl::get_atr:
-        slot.link->send(Bytes(protocol::kTokenAtr.data(), protocol::kTokenAtr.size()));
+        slot.link->send(slot.token->atr());
         break;
       case transport::VpcdControl::power_off:
       case transport::VpcdControl::reset:

@@ -17,6 +17,7 @@ struct TokenSpec {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   bool inserted = true;
+  protocol::Medium medium = protocol::Medium::smartcard;
 };
 
 class Simulator {

@@ -352,8 +352,10 @@ Session& Module::session(CK_SESSION_HANDLE handle) {
   auto it = sessions_.find(handle);
   if (it == sessions_.end()) throw Failure{CKR_SESSION_HANDLE_INVALID};
   Token& token = token_of(it->second);
-  // A session does not survive its token leaving the reader (PKCS#11 section 5.6).
-  if (it->second.generation != token.generation() || !token.present()) {
+  // A session does not survive its token leaving the reader (PKCS#11 section 5.6). The
+  // presence check comes first: it is what notices a swapped token and bumps the generation.
+  const bool present = token.present();
+  if (!present || it->second.generation != token.generation()) {
     drop_sessions_of(it->second.token_index);
     throw Failure{CKR_DEVICE_REMOVED};
   }

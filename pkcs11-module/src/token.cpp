@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <certkey/protocol/ins.hpp>
 
 #include "core/tlv.hpp"
 
@@ -16,8 +17,14 @@ namespace {
 
 // certkey tokens name themselves in the ATR's historical bytes (card issuer data "ck").
 bool is_certkey_atr(const std::vector<std::uint8_t>& atr) {
-  const auto& ours = protocol::kTokenAtr;
-  return atr.size() == ours.size() && std::equal(atr.begin(), atr.end() - 1, ours.begin());
+  const auto& m = protocol::kAtrMarker;
+  return std::search(atr.begin(), atr.end(), m.begin(), m.end()) != atr.end();
+}
+
+// A SIM keeps its USIM on the basic channel: certkey works on a logical channel of its own.
+bool is_sim_atr(const std::vector<std::uint8_t>& atr) {
+  const auto& sim = protocol::kSimAtr;
+  return atr.size() == sim.size() && std::equal(atr.begin(), atr.end(), sim.begin());
 }
 
 std::optional<Curve> curve_of(std::uint8_t algorithm) {
@@ -43,15 +50,22 @@ void Token::connect() {
     throw card::Error(card::Error::Kind::no_token, "not a certkey token in " + reader_);
   }
   card::TokenInfo info;
+  sim_ = is_sim_atr(connection->atr());
   {
     card::PcscConnection::Transaction transaction(*connection);
     card::TokenClient client(*connection);
-    try {
+    if (sim_) {
+      client.open_logical_channel();
+      client.select_piv();
       info = client.token_info();
-    } catch (const card::Error& e) {
-      if (e.kind() != card::Error::Kind::refused) throw;
-      client.select_piv();  // another application selected something else
-      info = client.token_info();
+    } else {
+      try {
+        info = client.token_info();
+      } catch (const card::Error& e) {
+        if (e.kind() != card::Error::Kind::refused) throw;
+        client.select_piv();  // another application selected something else
+        info = client.token_info();
+      }
     }
   }
   if (serial_ != 0 && info.serial != serial_) {
@@ -93,6 +107,13 @@ bool Token::present() {
 
 void Token::forget_connection() {
   ++generation_;  // sessions opened before this are over
+  if (connection_ && sim_) {
+    try {  // give the SIM its channel back (a departed token needs nothing)
+      card::PcscConnection::Transaction transaction(*connection_);
+      card::TokenClient(*connection_).close_logical_channel();
+    } catch (const card::Error&) {
+    }
+  }
   connection_.reset();
   cache_valid_ = false;
   set_logged_out();
@@ -107,6 +128,7 @@ void Token::abandon_after_fork() {
 // After a reset or a pcscd restart: the same token (by serial), PIV selected, and the PIN
 // verified again when the application is logged in. Another token means the old one left.
 void Token::recover_after_reset(card::TokenClient& client) {
+  if (sim_) client.open_logical_channel();  // a reset closed every logical channel
   client.select_piv();
   if (client.token_info().serial != serial_) {
     throw card::Error(card::Error::Kind::token_removed, "another token is in " + reader_);
@@ -132,8 +154,9 @@ void Token::set_logged_out() {
 }
 
 const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
-  // The one APDU a warm listing costs (none right after connecting, which read it already).
-  card::TokenInfo info = fresh_info_ ? *fresh_info_ : client.token_info();
+  // The one APDU a warm listing costs. A cold cache right after connecting uses what the
+  // connect read instead; a warm one always asks, so no change is ever shown late.
+  card::TokenInfo info = fresh_info_ && !cache_valid_ ? *fresh_info_ : client.token_info();
   fresh_info_.reset();
   if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
   cache_valid_ = false;  // stays false if the refresh below fails half-way

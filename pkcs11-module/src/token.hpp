@@ -81,6 +81,7 @@ class Token {
   bool cache_valid_ = false;
   bool needs_recovery_ = false;  // reconnected after pcscd went away
   std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect
+  bool sim_ = false;             // works on a logical channel (a SIM's basic one is the USIM's)
   std::optional<card::TokenInfo> fresh_info_;  // read by connect(), spares key_slots() an APDU
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
@@ -110,7 +111,9 @@ auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()
         needs_recovery_ = true;
         continue;
       }
-      if (e.kind() == card::Error::Kind::token_removed || e.kind() == card::Error::Kind::no_token) {
+      // Gone, or not found again after PC/SC failed: its sessions and login end.
+      if (e.kind() == card::Error::Kind::token_removed || e.kind() == card::Error::Kind::no_token ||
+          (e.kind() == card::Error::Kind::transport && attempt > 0)) {
         forget_connection();
       } else if (e.kind() == card::Error::Kind::transport) {
         connection_.reset();

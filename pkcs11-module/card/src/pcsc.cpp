@@ -106,7 +106,13 @@ Bytes PcscConnection::exchange(const Bytes& apdu) {
   return response;
 }
 
-Response PcscConnection::transmit(const Command& command) {
+Response PcscConnection::transmit(const Command& original) {
+  Command command;
+  command.cla = static_cast<std::uint8_t>(original.cla | channel_);
+  command.ins = original.ins;
+  command.p1 = original.p1;
+  command.p2 = original.p2;
+  command.data = original.data;
   // T=1 carries extended-length APDUs, so any command is one exchange; T=0 (SIMs on CCID
   // readers) needs short APDUs with chaining and GET RESPONSE.
   std::vector<Bytes> blocks = state_->protocol == SCARD_PROTOCOL_T1 ? std::vector<Bytes>{encode_extended(command)}
@@ -125,7 +131,7 @@ Response PcscConnection::transmit(const Command& command) {
   }
   Bytes data = std::move(r.data);
   while ((r.sw >> 8) == 0x61) {
-    r = decode_response(exchange({0x00, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00,
+    r = decode_response(exchange({channel_, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00,
                                   0x00, static_cast<std::uint8_t>(r.sw & 0xFF)}));
     data.insert(data.end(), r.data.begin(), r.data.end());
     if (data.size() > protocol::kMaxResponseData) {

@@ -94,6 +94,23 @@ void TokenClient::select_piv() {
   require_ok(send(protocol::kClaIso, iso(Ins::select), 0x04, 0x00, aid), "SELECT PIV");
 }
 
+void TokenClient::open_logical_channel() {
+  connection_.use_channel(0);
+  Response r = send(protocol::kClaIso, iso(Ins::manage_channel), protocol::kManageChannelOpen, 0x00);
+  require_ok(r, "MANAGE CHANNEL");
+  if (r.data.size() != 1 || r.data[0] == 0 || r.data[0] >= protocol::kLogicalChannels) {
+    throw Error(Error::Kind::bad_response, "MANAGE CHANNEL returned no usable channel");
+  }
+  connection_.use_channel(r.data[0]);
+}
+
+void TokenClient::close_logical_channel() {
+  const std::uint8_t channel = connection_.channel();
+  if (channel == 0) return;
+  connection_.use_channel(0);
+  send(protocol::kClaIso, iso(Ins::manage_channel), protocol::kManageChannelClose, channel);
+}
+
 TokenInfo TokenClient::token_info() {
   Response r = send(protocol::kClaCertkey, ext(CertkeyIns::token_info), 0, 0);
   require_ok(r, "TOKEN INFO");

@@ -69,8 +69,42 @@ TEST_F(Dispatch, UnknownClass_Returns6E00) {
   EXPECT_EQ(transmit(short_apdu(0x40, u8(Ins::get_version), 0, 0)).sw, Sw::cla_not_supported);
 }
 
-TEST_F(Dispatch, LogicalChannelOtherThanZero_Returns6E00) {
-  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::cla_not_supported);
+TEST_F(Dispatch, ClosedLogicalChannel_Returns6881) {
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::channel_not_supported);
+}
+
+TEST_F(Dispatch, ManageChannel_OpensSelectsOnItAndCloses) {
+  Response opened = transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
+  ASSERT_EQ(opened.sw, Sw::ok);
+  ASSERT_EQ(opened.data, Buffer({0x01}));
+  // A new channel has nothing selected, until SELECT on it.
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::conditions_not_satisfied);
+  const Buffer rid(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::select), 0x04, 0x00, rid)).sw, Sw::ok);
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::ok);
+  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 1)).sw, Sw::ok);
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::channel_not_supported);
+}
+
+TEST_F(Dispatch, ManageChannel_AllThreeThenNoneFree) {
+  for (std::uint8_t channel = 1; channel <= 3; ++channel) {
+    Response r = transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
+    EXPECT_EQ(r.data, Buffer({channel}));
+  }
+  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1)).sw,
+            Sw::channel_not_supported);
+  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 0)).sw,
+            Sw::incorrect_p1p2);  // the basic channel cannot be closed
+}
+
+TEST_F(Dispatch, ClosingAChannel_KeepsPinStateWhilePivIsSelectedOnAnother) {
+  transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
+  const Buffer rid(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
+  // PIV is the basic channel's default here and is selected on channel 1 too.
+  ASSERT_EQ(transmit(short_apdu(0x01, u8(Ins::select), 0x04, 0x00, rid)).sw, Sw::ok);
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 1));
+  EXPECT_EQ(pin_status(), Sw::ok);
 }
 
 TEST_F(Dispatch, UnknownInstruction_Returns6D00) {

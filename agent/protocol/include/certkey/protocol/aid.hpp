@@ -11,4 +11,8 @@ inline constexpr std::array<std::uint8_t, 11> kPivAid = {0xA0, 0x00, 0x00, 0x03,
                                                          0x00, 0x10, 0x00, 0x01, 0x00};
 inline constexpr std::size_t kPivAidPrefixLength = 5;
 
+// USIM application (ETSI TS 101 220: RID A0 00 00 00 87, application code 10 02), the
+// application a SIM token keeps selected on its basic channel.
+inline constexpr std::array<std::uint8_t, 7> kUsimAid = {0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02};
+
 }  // namespace certkey::protocol

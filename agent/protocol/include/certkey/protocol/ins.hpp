@@ -52,6 +52,14 @@ enum class CertkeyIns : std::uint8_t {
 // (big-endian 16 bits; 0: none), reserved.
 inline constexpr std::size_t kListKeysEntrySize = 8;
 
+// MANAGE CHANNEL (ISO 7816-4 11.1.2): P1 00 opens (P2 00: the token picks), P1 80 closes P2.
+inline constexpr std::uint8_t kManageChannelOpen = 0x00;
+inline constexpr std::uint8_t kManageChannelClose = 0x80;
+inline constexpr std::uint8_t kLogicalChannels = 4;  // basic channel 0 and channels 1-3
+
+// STATUS (ETSI TS 102 221 11.1.2), CLA 80, answered by the UICC application on a channel.
+inline constexpr std::uint8_t kInsStatus = 0xF2;
+
 // P1 of VERIFY with P1=FF resets the PIN's security status (SP 800-73-4 3.2.1).
 inline constexpr std::uint8_t kVerifyP1Logout = 0xFF;
 // P1 of MOVE KEY naming "no destination": delete the key.

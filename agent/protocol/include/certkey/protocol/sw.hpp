@@ -9,6 +9,7 @@ enum class Sw : std::uint16_t {
   bytes_remaining = 0x6100,     // low byte: bytes still available through GET RESPONSE
   memory_failure = 0x6581,      // a persistent write failed; state is unchanged
   wrong_length = 0x6700,
+  channel_not_supported = 0x6881,  // logical channel not open, or none free
   last_command_expected = 0x6883,
   security_status_not_satisfied = 0x6982,
   authentication_blocked = 0x6983,

@@ -27,8 +27,11 @@ class PcscConnection {
   void reconnect();
 
   // Sends a command and collects the whole response: chains long data, follows 61xx with
-  // GET RESPONSE and 6Cxx with the corrected Le.
+  // GET RESPONSE and 6Cxx with the corrected Le. Every APDU goes on the current channel.
   Response transmit(const Command& command);
+  // The logical channel later commands use (0: the basic channel).
+  void use_channel(std::uint8_t channel) { channel_ = channel; }
+  std::uint8_t channel() const { return channel_; }
 
   // Holds the card exclusively for the lifetime of the object.
   class Transaction {
@@ -48,6 +51,7 @@ class PcscConnection {
   std::unique_ptr<State> state_;
   std::string reader_;
   std::vector<std::uint8_t> atr_;
+  std::uint8_t channel_ = 0;
 };
 
 // Maps a PC/SC status to the card library's error kinds.

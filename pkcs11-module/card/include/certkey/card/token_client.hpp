@@ -49,6 +49,10 @@ class TokenClient {
   explicit TokenClient(PcscConnection& connection) : connection_(connection) {}
 
   void select_piv();
+  // MANAGE CHANNEL on the basic channel; later commands use the new channel. A SIM's basic
+  // channel belongs to its USIM, so certkey hosts work on a channel of their own.
+  void open_logical_channel();
+  void close_logical_channel();
   TokenInfo token_info();
   // PIN status (empty pin) or verification. The response carries 9000 / 63Cx / 6983.
   Response verify_pin(const std::string& pin);
