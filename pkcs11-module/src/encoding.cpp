@@ -45,7 +45,9 @@ class Wiped {
   Bytes& b_;
 };
 
-const EVP_MD* md_for(Hash h) {
+}  // namespace
+
+const EVP_MD* evp_md(Hash h) {
   switch (h) {
     case Hash::sha1: return EVP_sha1();
     case Hash::sha224: return EVP_sha224();
@@ -57,9 +59,11 @@ const EVP_MD* md_for(Hash h) {
   return nullptr;
 }
 
+namespace {
+
 // Hash of a buffer; empty on failure or for Hash::none.
 Bytes hash_of(Hash h, const std::uint8_t* data, std::size_t length) {
-  const EVP_MD* md = md_for(h);
+  const EVP_MD* md = evp_md(h);
   if (md == nullptr) return {};
   Bytes out(static_cast<std::size_t>(EVP_MD_get_size(md)));
   unsigned int out_length = 0;
@@ -84,7 +88,7 @@ inline unsigned ct_select(unsigned mask, unsigned a, unsigned b) { return (mask 
 // ---- MGF1 (RFC 8017 B.2.1) ---------------------------------------------------------------
 
 bool mgf1(Hash h, const std::uint8_t* seed, std::size_t seed_length, std::uint8_t* mask, std::size_t mask_length) {
-  const EVP_MD* md = md_for(h);
+  const EVP_MD* md = evp_md(h);
   if (md == nullptr) return false;
   const auto h_length = static_cast<std::size_t>(EVP_MD_get_size(md));
   MdCtxPtr ctx(EVP_MD_CTX_new());
@@ -226,7 +230,7 @@ bool bn_param_padded(const EVP_PKEY* key, const char* name, std::size_t length, 
 // ---- hashing ------------------------------------------------------------------------------
 
 std::size_t hash_length(Hash h) {
-  const EVP_MD* md = md_for(h);
+  const EVP_MD* md = evp_md(h);
   return md == nullptr ? 0 : static_cast<std::size_t>(EVP_MD_get_size(md));
 }
 
@@ -252,7 +256,7 @@ Digest::Digest(Hash h) : ctx_(nullptr) {
   if (h != Hash::none) {
     state->ctx.reset(EVP_MD_CTX_new());
     if (!state->ctx) throw std::bad_alloc();
-    if (EVP_DigestInit_ex(state->ctx.get(), md_for(h), nullptr) != 1) throw std::runtime_error("digest init failed");
+    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(h), nullptr) != 1) throw std::runtime_error("digest init failed");
   }
   ctx_ = state.release();
 }
@@ -288,7 +292,7 @@ Bytes Digest::finish() {
     out.assign(hash_length(state->hash), 0);
     unsigned int out_length = 0;
     if (EVP_DigestFinal_ex(state->ctx.get(), out.data(), &out_length) != 1 || out_length != out.size()) out.clear();
-    if (EVP_DigestInit_ex(state->ctx.get(), md_for(state->hash), nullptr) != 1) state->failed = true;
+    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(state->hash), nullptr) != 1) state->failed = true;
   }
   if (state->failed) out.clear();
   state->failed = false;

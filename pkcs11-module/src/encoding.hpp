@@ -2,6 +2,8 @@
 // does raw RSA and ECDSA over a digest; padding, hashing and format conversions are here.
 // Pure functions over byte vectors; errors are reported as std::nullopt / false.
 #pragma once
+#include <openssl/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +16,8 @@ using Bytes = std::vector<std::uint8_t>;
 enum class Hash { none, sha1, sha224, sha256, sha384, sha512 };
 
 std::size_t hash_length(Hash h);
+// OpenSSL's digest for a hash; nullptr for none.
+const EVP_MD* evp_md(Hash h);
 Bytes digest(Hash h, const Bytes& message);
 
 // Incremental hashing for multi-part C_SignUpdate.

@@ -55,15 +55,6 @@ CK_SLOT_ID slot_id_for(const std::string& reader) {
   return h & 0x7FFFFFFF;
 }
 
-std::vector<std::string> pcsc_readers(SCARDCONTEXT ctx) {
-  DWORD size = 0;
-  std::vector<std::string> names;
-  if (SCardListReaders(ctx, nullptr, nullptr, &size) != SCARD_S_SUCCESS) return names;
-  std::vector<char> buffer(size);
-  if (SCardListReaders(ctx, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
-  for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
-  return names;
-}
 
 std::string medium_name(protocol::Medium m) {
   switch (m) {
@@ -195,7 +186,7 @@ CK_RV Module::get_info(CK_INFO* info) {
 void Module::refresh_readers() {
   SCARDCONTEXT ctx = 0;
   if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return;
-  for (const std::string& name : pcsc_readers(ctx)) {
+  for (const std::string& name : card::reader_names(static_cast<long>(ctx))) {
     auto known = std::find_if(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->reader() == name; });
     if (known != tokens_.end()) continue;
     CK_SLOT_ID id = slot_id_for(name);

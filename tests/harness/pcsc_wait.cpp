@@ -6,6 +6,7 @@
 //   pcsc-wait --reader TEXT --absent       ... has none (or is gone)
 //   --timeout SECONDS                      give up (exit 1) after this long; default 60
 #include <PCSC/winscard.h>
+#include <certkey/card/pcsc.hpp>
 #include <PCSC/wintypes.h>
 
 #include <chrono>
@@ -26,15 +27,6 @@ struct Goal {
   bool present = true;
 };
 
-std::vector<std::string> list_readers(SCARDCONTEXT ctx) {
-  DWORD size = 0;
-  std::vector<std::string> names;
-  if (SCardListReaders(ctx, nullptr, nullptr, &size) != SCARD_S_SUCCESS) return names;
-  std::vector<char> buf(size);
-  if (SCardListReaders(ctx, nullptr, buf.data(), &size) != SCARD_S_SUCCESS) return names;
-  for (const char* p = buf.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
-  return names;
-}
 
 bool satisfied(const Goal& goal, const std::vector<SCARD_READERSTATE>& states) {
   int cards = 0;
@@ -84,7 +76,7 @@ int main(int argc, char** argv) {
   }
   int status = 1;
   while (remaining_ms() > 0) {
-    std::vector<std::string> names = list_readers(ctx);
+    std::vector<std::string> names = certkey::card::reader_names(static_cast<long>(ctx));
     std::vector<SCARD_READERSTATE> states(names.size() + 1);
     for (std::size_t i = 0; i < names.size(); ++i) states[i].szReader = names[i].c_str();
     states.back().szReader = "\\\\?PnP?\\Notification";

@@ -16,6 +16,17 @@ struct PcscConnection::State {
   DWORD protocol = 0;
 };
 
+std::vector<std::string> reader_names(long context) {
+  const auto ctx = static_cast<SCARDCONTEXT>(context);
+  DWORD size = 0;
+  std::vector<std::string> names;
+  if (SCardListReaders(ctx, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0) return names;
+  std::vector<char> buffer(size);
+  if (SCardListReaders(ctx, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
+  for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
+  return names;
+}
+
 void throw_pcsc(long rv, const std::string& what) {
   const std::string text = what + ": " + pcsc_stringify_error(static_cast<LONG>(rv));
   switch (rv) {
@@ -31,19 +42,16 @@ void throw_pcsc(long rv, const std::string& what) {
 PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::make_unique<State>()) {
   LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
-  DWORD size = 0;
-  rv = SCardListReaders(state_->context, nullptr, nullptr, &size);
-  std::vector<char> names(size ? size : 1);
-  if (rv == SCARD_S_SUCCESS) rv = SCardListReaders(state_->context, nullptr, names.data(), &size);
   // A reader named exactly as asked is the only candidate; otherwise every reader whose name
   // contains the text, in order.
+  const std::vector<std::string> names = reader_names(static_cast<long>(state_->context));
   std::vector<const char*> candidates;
-  for (const char* p = names.data(); rv == SCARD_S_SUCCESS && *p; p += std::strlen(p) + 1) {
-    if (reader_match == p) {
-      candidates.assign(1, p);
+  for (const std::string& name : names) {
+    if (name == reader_match) {
+      candidates.assign(1, name.c_str());
       break;
     }
-    if (std::strstr(p, reader_match.c_str())) candidates.push_back(p);
+    if (name.find(reader_match) != std::string::npos) candidates.push_back(name.c_str());
   }
   for (const char* p : candidates) {
     if (SCardConnect(state_->context, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,

@@ -43,17 +43,6 @@ Bytes from_hex(const std::string& hex) {
   return out;
 }
 
-const EVP_MD* md_of(Hash h) {
-  switch (h) {
-    case Hash::sha1: return EVP_sha1();
-    case Hash::sha224: return EVP_sha224();
-    case Hash::sha256: return EVP_sha256();
-    case Hash::sha384: return EVP_sha384();
-    case Hash::sha512: return EVP_sha512();
-    case Hash::none: break;
-  }
-  return nullptr;
-}
 
 const char* name_of(Hash h) {
   switch (h) {
@@ -116,8 +105,8 @@ bool verify_pss(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signature
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_signature_md(ctx.get(), md_of(hash)) == 1 &&
-         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md_of(mgf1_hash)) == 1 &&
+         EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evp_md(mgf1_hash)) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), salt_length) == 1 &&
          EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(), digest_value.size()) == 1;
 }
@@ -126,7 +115,7 @@ bool verify_pkcs1(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signatu
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
-         EVP_PKEY_CTX_set_signature_md(ctx.get(), md_of(hash)) == 1 &&
+         EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) == 1 &&
          EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(), digest_value.size()) == 1;
 }
 
@@ -135,8 +124,8 @@ Bytes encrypt(EVP_PKEY* key, const Bytes& message, int padding, Hash hash = Hash
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) != 1) return {};
   if (padding == RSA_PKCS1_OAEP_PADDING) {
-    if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md_of(hash)) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), md_of(mgf1_hash)) != 1) {
+    if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), evp_md(hash)) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evp_md(mgf1_hash)) != 1) {
       return {};
     }
     if (!label.empty()) {

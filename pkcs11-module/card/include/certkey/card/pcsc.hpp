@@ -54,6 +54,10 @@ class PcscConnection {
   std::uint8_t channel_ = 0;
 };
 
+// The names of the readers pcscd knows (empty when it cannot tell). `context` is an
+// SCARDCONTEXT.
+std::vector<std::string> reader_names(long context);
+
 // Maps a PC/SC status to the card library's error kinds.
 [[noreturn]] void throw_pcsc(long rv, const std::string& what);
 
