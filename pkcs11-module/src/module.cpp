@@ -92,6 +92,8 @@ std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length) {
   return std::string(reinterpret_cast<const char*>(pin), length);
 }
 
+WipedPin::~WipedPin() { OPENSSL_cleanse(text.data(), text.size()); }
+
 CK_RV to_ckr(const card::Error& e) {
   using Kind = card::Error::Kind;
   switch (e.kind()) {

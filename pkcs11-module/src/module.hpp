@@ -155,6 +155,11 @@ class Module {
 
 // Serialises a PIN from the API into a string; enforces the token's 6-8 characters.
 std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length);
+// A PIN copy that is wiped when the call ends, however it ends.
+struct WipedPin {
+  std::string text;
+  ~WipedPin();
+};
 // Fixed-width, space-padded PKCS#11 text fields.
 void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text);
 CK_RV to_ckr(const card::Error& e);

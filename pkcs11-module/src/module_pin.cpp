@@ -8,12 +8,6 @@
 namespace certkey::p11 {
 namespace {
 
-// Wipes a PIN copy when the call ends, however it ends.
-struct Wiped {
-  std::string text;
-  ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
-};
-
 void require_ok(const card::Response& r) {
   if (r.ok()) return;
   // 63C0: this attempt used the last try, so the PIN is now blocked.
@@ -30,7 +24,7 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   Session& s = session(handle);
   Token& token = token_of(s);
   if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
-  Wiped secret;
+  WipedPin secret;
   if (pin) {
     secret.text = pin_text(pin, length);
   } else {
@@ -105,7 +99,7 @@ CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULON
   if (!token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   if (!pin) return CKR_ARGUMENTS_BAD;
-  Wiped new_pin{pin_text(pin, length)};
+  WipedPin new_pin{pin_text(pin, length)};
   token.run([&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
   token.invalidate_cache();
   return CKR_OK;
@@ -117,8 +111,8 @@ CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_U
   Token& token = token_of(s);
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   if (!old_pin || !new_pin) return CKR_ARGUMENTS_BAD;
-  Wiped old_text{pin_text(old_pin, old_length)};
-  Wiped new_text{pin_text(new_pin, new_length)};
+  WipedPin old_text{pin_text(old_pin, old_length)};
+  WipedPin new_text{pin_text(new_pin, new_length)};
   const bool unblock_context = token.in_unblock_context();
   token.run([&](card::TokenClient& c) {
     if (token.so_logged_in()) {

@@ -1,7 +1,6 @@
 // The vendor interface (include/certkey/pkcs11_vendor.h): token information and remote
 // unlock, which PKCS#11 has no calls for.
 #include <certkey/card/error.hpp>
-#include <openssl/crypto.h>
 
 #include "module.hpp"
 
@@ -40,10 +39,7 @@ CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, c
   require_initialized();
   if (!response || !pin) return CKR_ARGUMENTS_BAD;
   Token& token = present_token(slot);
-  struct Wiped {
-    std::string text;
-    ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
-  } new_pin{pin_text(pin, length)};  // wiped however the call ends
+  WipedPin new_pin{pin_text(pin, length)};
   card::unlock::Code code{};
   std::copy(response, response + code.size(), code.begin());
   card::Response r = token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin.text); });

@@ -42,7 +42,7 @@ void write_name(DerWriter& w, Bytes common_name) {
 
 void write_spki(DerWriter& w, const KeyRecord& key) {
   std::size_t m = w.mark();
-  if (key.header.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) {
+  if (is_rsa(key.header.algorithm)) {
     std::size_t bits = w.mark();
     w.unsigned_integer(Bytes(key.rsa.e, sizeof key.rsa.e));
     w.unsigned_integer(Bytes(key.rsa.n, hal::kRsaMaxBytes));

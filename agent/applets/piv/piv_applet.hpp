@@ -36,6 +36,16 @@ inline constexpr std::uint8_t kDefaultPukRetries = 3;
 inline constexpr std::uint8_t kManagementKeyRetries = 10;
 inline constexpr std::uint64_t kUnlockChallengeLifetimeMs = 10 * 60 * 1000;
 
+// The key algorithms a slot can hold (protocol::Algorithm): RSA-2048 or one of two curves.
+inline bool is_rsa(std::uint8_t algorithm) {
+  return algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
+}
+inline bool curve_for(std::uint8_t algorithm, hal::Curve& out) {
+  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return out = hal::Curve::p256, true;
+  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return out = hal::Curve::p384, true;
+  return false;
+}
+
 class PivApplet final : public Applet {
  public:
   PivApplet(const hal::Board& board, RecordStore& store, const Identity& identity);

@@ -6,17 +6,6 @@
 
 namespace certkey::agent::piv {
 namespace tag = protocol::tag;
-using protocol::Algorithm;
-
-namespace {
-
-bool curve_for(std::uint8_t algorithm, hal::Curve& out) {
-  if (algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p256)) return out = hal::Curve::p256, true;
-  if (algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p384)) return out = hal::Curve::p384, true;
-  return false;
-}
-
-}  // namespace
 
 Sw PivApplet::general_authenticate(const CommandApdu& c, ResponseWriter& out) {
   Bytes inner;
@@ -61,7 +50,7 @@ Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t,
   std::uint8_t result[hal::kRsaMaxBytes];
   std::size_t result_length = 0;
   hal::Curve curve{};
-  if (header.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) {
+  if (is_rsa(header.algorithm)) {
     // Raw RSA: the host did the padding (PKCS#1 v1.5, PSS) or will remove it (decryption).
     Bytes input = t.challenge.value;
     if (!sign || input.size() != hal::kRsaMaxBytes) {

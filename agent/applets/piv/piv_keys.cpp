@@ -14,14 +14,6 @@ namespace {
 
 constexpr std::uint8_t kAttestationSlot = static_cast<std::uint8_t>(protocol::KeyRef::attestation);
 
-bool is_rsa(std::uint8_t algorithm) { return algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048); }
-
-bool curve_for(std::uint8_t algorithm, hal::Curve& out) {
-  if (algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p256)) return out = hal::Curve::p256, true;
-  if (algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p384)) return out = hal::Curve::p384, true;
-  return false;
-}
-
 std::size_t key_record_length(std::uint8_t algorithm) {
   return sizeof(KeyHeader) + (is_rsa(algorithm) ? sizeof(hal::RsaPrivateKey) : sizeof(hal::EcPrivateKey));
 }
