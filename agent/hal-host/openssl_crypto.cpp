@@ -7,6 +7,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/params.h>
 #include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include <memory>
 
@@ -95,8 +96,22 @@ bool one_block(hal::BlockCipher cipher, Bytes key, Bytes in, MutableBytes out, i
 
 }  // namespace
 
+int OpenSslCrypto::on_keygen_progress(EVP_PKEY_CTX* ctx) {
+  auto* self = static_cast<OpenSslCrypto*>(EVP_PKEY_CTX_get_app_data(ctx));
+  if (self && self->progress_) self->progress_(self->progress_context_);
+  return 1;  // go on
+}
+
 bool OpenSslCrypto::rsa_generate(hal::RsaPrivateKey& out) {
-  Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048)));
+  PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* generated = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1) {
+    return false;
+  }
+  EVP_PKEY_CTX_set_app_data(ctx.get(), this);
+  EVP_PKEY_CTX_set_cb(ctx.get(), on_keygen_progress);
+  if (EVP_PKEY_generate(ctx.get(), &generated) != 1) return false;
+  Pkey key(generated);
   const std::size_t half = hal::kRsaHalfBytes;
   return key && get_bn(key.get(), OSSL_PKEY_PARAM_RSA_N, out.n, hal::kRsaMaxBytes) &&
          get_bn(key.get(), OSSL_PKEY_PARAM_RSA_E, out.e, sizeof out.e) &&

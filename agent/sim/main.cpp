@@ -1,6 +1,6 @@
 // certkey-sim: simulated certkey tokens for pcscd (docs/simulator.md).
 //
-//   certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed] ...
+//   certkey-sim serve --state-dir DIR [--control SOCKET] (--vpcd | --usbkey | --sdkey) NAME=... ...
 //   certkey-sim ctl --control SOCKET COMMAND [TOKEN]
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,28 +18,46 @@ namespace {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] --vpcd NAME=[HOST:]PORT[,removed][,sim]...\n"
-               "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME | shutdown)\n");
+               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] TOKEN...\n"
+               "  TOKEN: --vpcd NAME=[HOST:]PORT[,removed][,sim]   a smart card (or SIM) in a vpcd reader\n"
+               "         --usbkey NAME=SOCKET[,removed]             a USB KEY behind a local socket\n"
+               "         --sdkey NAME=MOUNTPOINT[,removed]          an SD KEY mounted there (FUSE)\n"
+               "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME |\n"
+               "                                         tear NAME INS | shutdown)\n");
   return 2;
 }
 
-bool parse_vpcd(const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
-  auto eq = arg.find('=');
-  if (eq == std::string::npos || eq == 0) return false;
-  spec.name = arg.substr(0, eq);
-  std::string rest = arg.substr(eq + 1);
-  // Options after the port: ",removed" (start outside the reader), ",sim" (a SIM token).
+// Strips the options after the last commas: ",removed" (start outside the reader) and, for
+// a vpcd token, ",sim" (a SIM token).
+bool parse_options(std::string& rest, certkey::agent::sim::TokenSpec& spec, bool allow_sim) {
   for (auto comma = rest.rfind(','); comma != std::string::npos && comma > 0; comma = rest.rfind(',')) {
     const std::string option = rest.substr(comma + 1);
     if (option == "removed") {
       spec.inserted = false;
-    } else if (option == "sim") {
+    } else if (option == "sim" && allow_sim) {
       spec.medium = certkey::protocol::Medium::sim;
     } else {
       return false;
     }
     rest = rest.substr(0, comma);
   }
+  return true;
+}
+
+bool parse_token(const std::string& kind, const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
+  using certkey::protocol::Medium;
+  auto eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  spec.name = arg.substr(0, eq);
+  if (spec.name.find_first_of(" /") != std::string::npos) return false;
+  std::string rest = arg.substr(eq + 1);
+  if (kind != "--vpcd") {
+    spec.medium = kind == "--usbkey" ? Medium::usb_key : Medium::sd_key;
+    if (!parse_options(rest, spec, false) || rest.empty()) return false;
+    spec.path = rest;
+    return true;
+  }
+  if (!parse_options(rest, spec, true)) return false;
   if (auto colon = rest.rfind(':'); colon != std::string::npos) {
     spec.host = rest.substr(0, colon);
     rest = rest.substr(colon + 1);
@@ -48,7 +66,7 @@ bool parse_vpcd(const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
   unsigned long port = std::strtoul(rest.c_str(), &end, 10);
   if (rest.empty() || *end != '\0' || port == 0 || port > 65535) return false;
   spec.port = static_cast<std::uint16_t>(port);
-  return spec.name.find_first_of(" /") == std::string::npos;
+  return true;
 }
 
 int serve(int argc, char** argv) {
@@ -61,10 +79,11 @@ int serve(int argc, char** argv) {
       state_dir = argv[++i];
     } else if (a == "--control") {
       control = argv[++i];
-    } else if (a == "--vpcd") {
+    } else if (a == "--vpcd" || a == "--usbkey" || a == "--sdkey") {
       certkey::agent::sim::TokenSpec spec;
-      if (!parse_vpcd(argv[++i], spec)) {
-        std::fprintf(stderr, "certkey-sim: bad --vpcd '%s' (expected NAME=[HOST:]PORT[,removed][,sim])\n", argv[i]);
+      if (!parse_token(a, argv[++i], spec)) {
+        std::fprintf(stderr, "certkey-sim: bad %s '%s' (see usage)\n", a.c_str(), argv[i]);
+        usage();
         return 2;
       }
       specs.push_back(spec);

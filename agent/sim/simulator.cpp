@@ -1,5 +1,9 @@
 #include "simulator.hpp"
 
+#include "sd_card_port.hpp"
+#include "usb_key_port.hpp"
+#include "vpcd_port.hpp"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -11,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 
@@ -57,11 +62,21 @@ bool Simulator::add_token(const TokenSpec& spec, std::string& error) {
   identity.medium = spec.medium;
   if (!load_or_create_serial(dir, identity.serial)) return error = "cannot write " + dir, false;
   Slot slot;
-  slot.spec = spec;
+  slot.name = spec.name;
   slot.token = std::make_unique<SimToken>(dir + "/flash.bin", identity);
   if (!slot.token->boot()) return error = "cannot open token state in " + dir, false;
-  slot.link = std::make_unique<transport::VpcdLink>(spec.host, spec.port);
-  slot.inserted = spec.inserted;
+  switch (spec.medium) {
+    case protocol::Medium::smartcard:
+    case protocol::Medium::sim:
+      slot.port = std::make_unique<VpcdPort>(*slot.token, spec.host, spec.port, spec.inserted);
+      break;
+    case protocol::Medium::usb_key:
+      slot.port = std::make_unique<UsbKeyPort>(*slot.token, spec.path, spec.inserted);
+      break;
+    case protocol::Medium::sd_key:
+      slot.port = std::make_unique<SdCardPort>(*slot.token, spec.path, spec.inserted);
+      break;
+  }
   slots_.push_back(std::move(slot));
   return true;
 }
@@ -83,7 +98,7 @@ bool Simulator::open_control(std::string& error) {
 
 Simulator::Slot* Simulator::find(const std::string& name) {
   for (Slot& s : slots_) {
-    if (s.spec.name == name) return &s;
+    if (s.name == name) return &s;
   }
   return nullptr;
 }
@@ -95,59 +110,32 @@ int Simulator::run() {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   std::vector<pollfd> fds;
+  std::vector<TokenPort*> owners;  // the port of each entry in fds; null for the control socket
   while (!stop_ && !g_signalled) {
-    bool waiting_for_reader = false;
-    for (Slot& s : slots_) {
-      if (s.inserted && !s.link->connected() && !s.link->connect()) waiting_for_reader = true;
-    }
+    bool again_soon = false;
+    for (Slot& s : slots_) again_soon |= s.port->tick();
     fds.clear();
+    owners.clear();
     if (control_fd_ >= 0) fds.push_back({control_fd_, POLLIN, 0});
+    owners.resize(fds.size(), nullptr);
     for (Slot& s : slots_) {
-      if (s.link->connected()) fds.push_back({s.link->fd(), POLLIN, 0});
+      s.port->add_poll_fds(fds);
+      owners.resize(fds.size(), s.port.get());
     }
-    int n = ::poll(fds.data(), fds.size(), waiting_for_reader ? kReconnectPollMs : -1);
+    int n = ::poll(fds.data(), fds.size(), again_soon ? kReconnectPollMs : -1);
     if (n < 0) continue;  // EINTR: the loop condition sees the signal
-    for (const pollfd& p : fds) {
-      if (!(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      if (p.fd == control_fd_) {
+    for (std::size_t i = 0; i < fds.size() && !stop_; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (!owners[i]) {
         int client = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client >= 0) serve_control_client(client);
-        continue;
+        // A control command may have closed descriptors polled in this round.
+        break;
       }
-      for (Slot& s : slots_) {
-        if (s.link->connected() && s.link->fd() == p.fd) serve_link(s);
-      }
+      owners[i]->on_ready(fds[i]);
     }
   }
   return 0;
-}
-
-void Simulator::serve_link(Slot& slot) {
-  static std::uint8_t message[transport::VpcdLink::kMaxMessage];
-  static std::uint8_t response[protocol::kMaxResponseApdu];
-  std::size_t length = 0;
-  if (!slot.link->receive(MutableBytes(message, sizeof message), length)) {
-    slot.token->power_off();  // pcscd went away: the card loses power
-    return;
-  }
-  if (length == 1) {
-    switch (static_cast<transport::VpcdControl>(message[0])) {
-      case transport::VpcdControl::get_atr:
-        slot.link->send(slot.token->atr());
-        break;
-      case transport::VpcdControl::power_off:
-      case transport::VpcdControl::reset:
-        slot.token->power_off();
-        break;
-      case transport::VpcdControl::power_on:
-        break;
-    }
-    return;
-  }
-  ++slot.apdus;
-  std::size_t n = slot.token->transmit(Bytes(message, length), MutableBytes(response, sizeof response));
-  slot.link->send(Bytes(response, n));
-  secure_zero(MutableBytes(message, length));  // APDUs may carry PINs
 }
 
 void Simulator::serve_control_client(int fd) {
@@ -169,7 +157,7 @@ std::string Simulator::execute(const std::string& line) {
   if (verb == "list") {
     std::string out = "ok";
     for (const Slot& s : slots_) {
-      out += " " + s.spec.name + (s.inserted ? ":inserted" : ":removed");
+      out += " " + s.name + (s.port->inserted() ? ":inserted" : ":removed");
     }
     return out;
   }
@@ -177,22 +165,28 @@ std::string Simulator::execute(const std::string& line) {
     stop_ = true;
     return "ok";
   }
-  if (verb != "insert" && verb != "remove" && verb != "stats") {
-    return "error unknown command '" + verb + "' (list, insert, remove, stats, shutdown)";
+  if (verb != "insert" && verb != "remove" && verb != "stats" && verb != "tear") {
+    return "error unknown command '" + verb + "' (list, insert, remove, stats, tear, shutdown)";
   }
   Slot* slot = find(name);
   if (!slot) return "error unknown token '" + name + "'";
   if (verb == "insert") {
-    slot->inserted = true;  // the run loop connects it to its reader
-    return "ok";
+    std::string error;
+    return slot->port->insert(error) ? "ok" : "error " + error;
   }
   if (verb == "remove") {
-    slot->inserted = false;
-    slot->link->disconnect();
-    slot->token->power_off();
+    slot->port->remove();
     return "ok";
   }
-  return "ok apdus=" + std::to_string(slot->apdus);
+  if (verb == "tear") {
+    std::string ins;
+    in >> ins;
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(ins.c_str(), &end, 16);
+    if (ins.empty() || *end != '\0' || value > 0xFF) return "error tear takes an INS in hex, e.g. 'tear NAME DB'";
+    return slot->port->arm_tear(static_cast<std::uint8_t>(value)) ? "ok" : "error only an SD KEY can be torn";
+  }
+  return "ok " + slot->port->stats();
 }
 
 }  // namespace certkey::agent::sim

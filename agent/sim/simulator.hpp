@@ -1,23 +1,26 @@
 // certkey-sim: hosts simulated tokens, each with a state directory, each reaching pcscd
-// through its own vpcd reader, and insertable/removable at run time through a control
-// socket (docs/simulator.md).
+// through its medium's transport (a vpcd reader, a USB KEY socket, an SD card's FUSE
+// mount), and insertable/removable at run time through a control socket (docs/simulator.md).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "../transport/vpcd_link.hpp"
 #include "sim_token.hpp"
+#include "token_port.hpp"
 
 namespace certkey::agent::sim {
 
 struct TokenSpec {
   std::string name;
+  protocol::Medium medium = protocol::Medium::smartcard;
+  // smart card and SIM: the vpcd reader's address
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
+  // USB KEY: the socket standing in for its USB link; SD KEY: where the card is mounted
+  std::string path;
   bool inserted = true;
-  protocol::Medium medium = protocol::Medium::smartcard;
 };
 
 class Simulator {
@@ -33,14 +36,11 @@ class Simulator {
 
  private:
   struct Slot {
-    TokenSpec spec;
+    std::string name;
     std::unique_ptr<SimToken> token;
-    std::unique_ptr<transport::VpcdLink> link;
-    bool inserted = false;
-    std::uint64_t apdus = 0;
+    std::unique_ptr<TokenPort> port;
   };
 
-  void serve_link(Slot& slot);
   void serve_control_client(int fd);
   std::string execute(const std::string& line);
   Slot* find(const std::string& name);

@@ -1,0 +1,160 @@
+// pcscd's IFD handler API v3 (ifdhandler.h) over IfdReader. pcscd calls in from one thread
+// per reader plus its event thread; each reader has its own lock, and the table of readers
+// another, so readers never wait for each other (TAG_IFD_THREAD_SAFE).
+// The header declares the entry points without C linkage.
+extern "C" {
+#include <PCSC/ifdhandler.h>
+}
+#include <PCSC/reader.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "ifd_reader.hpp"
+
+namespace {
+
+using certkey::drivers::IfdReader;
+using certkey::drivers::TransmitStatus;
+
+struct Reader {
+  std::mutex mutex;
+  std::unique_ptr<IfdReader> reader;
+  std::vector<std::uint8_t> atr;  // empty while the card is not powered
+};
+
+std::mutex g_table_mutex;
+std::map<DWORD, std::shared_ptr<Reader>> g_readers;
+
+constexpr DWORD kMaxReaders = 16;  // what pcscd can hold
+
+std::shared_ptr<Reader> find(DWORD lun) {
+  std::lock_guard lock(g_table_mutex);
+  auto it = g_readers.find(lun >> 16);  // the high half names the reader, the low half the slot
+  return it == g_readers.end() ? nullptr : it->second;
+}
+
+RESPONSECODE give_bytes(const std::uint8_t* data, std::size_t size, PDWORD length, PUCHAR value) {
+  if (*length < size) return IFD_ERROR_INSUFFICIENT_BUFFER;
+  std::memcpy(value, data, size);
+  *length = static_cast<DWORD>(size);
+  return IFD_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" {
+
+RESPONSECODE IFDHCreateChannelByName(DWORD Lun, LPSTR DeviceName) {
+  auto reader = std::make_shared<Reader>();
+  reader->reader = certkey::drivers::create_reader(DeviceName ? DeviceName : "");
+  if (!reader->reader) return IFD_NO_SUCH_DEVICE;
+  std::lock_guard lock(g_table_mutex);
+  g_readers[Lun >> 16] = std::move(reader);
+  return IFD_SUCCESS;
+}
+
+// Only by name: a channel number says nothing about which key or card is meant.
+RESPONSECODE IFDHCreateChannel(DWORD, DWORD) { return IFD_NO_SUCH_DEVICE; }
+
+RESPONSECODE IFDHCloseChannel(DWORD Lun) {
+  std::lock_guard lock(g_table_mutex);
+  g_readers.erase(Lun >> 16);
+  return IFD_SUCCESS;
+}
+
+RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Value) {
+  std::uint8_t one_byte = 0;
+  switch (Tag) {
+    case TAG_IFD_ATR:
+    case SCARD_ATTR_ATR_STRING: {
+      auto r = find(Lun);
+      if (!r) return IFD_NO_SUCH_DEVICE;
+      std::lock_guard lock(r->mutex);
+      return give_bytes(r->atr.data(), r->atr.size(), Length, Value);
+    }
+    case TAG_IFD_SIMULTANEOUS_ACCESS: one_byte = kMaxReaders; break;
+    case TAG_IFD_SLOTS_NUMBER: one_byte = 1; break;
+    case TAG_IFD_THREAD_SAFE: one_byte = 1; break;
+    case TAG_IFD_SLOT_THREAD_SAFE: one_byte = 0; break;
+    default: return IFD_ERROR_TAG;
+  }
+  return give_bytes(&one_byte, 1, Length, Value);
+}
+
+RESPONSECODE IFDHSetCapabilities(DWORD, DWORD, DWORD, PUCHAR) { return IFD_NOT_SUPPORTED; }
+
+// The link carries whole APDUs, so both protocols the ATR offers work unchanged.
+RESPONSECODE IFDHSetProtocolParameters(DWORD Lun, DWORD Protocol, UCHAR, UCHAR, UCHAR, UCHAR) {
+  if (!find(Lun)) return IFD_NO_SUCH_DEVICE;
+  return Protocol == SCARD_PROTOCOL_T0 || Protocol == SCARD_PROTOCOL_T1 ? IFD_SUCCESS : IFD_PROTOCOL_NOT_SUPPORTED;
+}
+
+RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength) {
+  auto r = find(Lun);
+  if (!r) return IFD_NO_SUCH_DEVICE;
+  std::lock_guard lock(r->mutex);
+  const DWORD room = *AtrLength;
+  *AtrLength = 0;
+  switch (Action) {
+    case IFD_POWER_DOWN:
+      r->reader->power_down();
+      r->atr.clear();
+      return IFD_SUCCESS;
+    case IFD_POWER_UP:
+    case IFD_RESET:
+      if (!r->reader->power_up(r->atr)) {
+        r->atr.clear();
+        return IFD_ERROR_POWER_ACTION;
+      }
+      *AtrLength = room;
+      return give_bytes(r->atr.data(), r->atr.size(), AtrLength, Atr);
+    default:
+      return IFD_NOT_SUPPORTED;
+  }
+}
+
+RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuffer, DWORD TxLength,
+                               PUCHAR RxBuffer, PDWORD RxLength, PSCARD_IO_HEADER RecvPci) {
+  const DWORD room = *RxLength;
+  *RxLength = 0;
+  auto r = find(Lun);
+  if (!r) return IFD_NO_SUCH_DEVICE;
+  std::lock_guard lock(r->mutex);
+  if (r->atr.empty()) return IFD_ICC_NOT_PRESENT;
+  std::size_t length = 0;
+  switch (r->reader->transmit(certkey::drivers::Bytes(TxBuffer, TxLength),
+                              certkey::drivers::MutableBytes(RxBuffer, room), length)) {
+    case TransmitStatus::ok:
+      *RxLength = static_cast<DWORD>(length);
+      if (RecvPci) *RecvPci = SendPci;
+      return IFD_SUCCESS;
+    case TransmitStatus::gone:
+      r->atr.clear();
+      return IFD_ICC_NOT_PRESENT;
+    case TransmitStatus::timeout:
+      return IFD_RESPONSE_TIMEOUT;
+    case TransmitStatus::failed:
+      break;
+  }
+  return IFD_COMMUNICATION_ERROR;
+}
+
+// No reader features (PIN pads, escape commands).
+RESPONSECODE IFDHControl(DWORD, DWORD, PUCHAR, DWORD, PUCHAR, DWORD, LPDWORD pdwBytesReturned) {
+  if (pdwBytesReturned) *pdwBytesReturned = 0;
+  return IFD_ERROR_NOT_SUPPORTED;
+}
+
+RESPONSECODE IFDHICCPresence(DWORD Lun) {
+  auto r = find(Lun);
+  if (!r) return IFD_NO_SUCH_DEVICE;
+  std::lock_guard lock(r->mutex);
+  if (r->reader->present()) return IFD_ICC_PRESENT;
+  r->atr.clear();
+  return IFD_ICC_NOT_PRESENT;
+}
+
+}  // extern "C"

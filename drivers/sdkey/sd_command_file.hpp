@@ -1,0 +1,54 @@
+// The host's side of the SD KEY command file (docs/sdkey.md): writes a command block to
+// CERTKEY.CMD and reads the response fragments back, with O_DIRECT and 512-byte aligned
+// buffers so that every read and write reaches the card rather than the page cache.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "../ifd/ifd_reader.hpp"
+#include "transport/sd_framing.hpp"
+
+namespace certkey::drivers::sdkey {
+
+class SdCommandFile {
+ public:
+  // How long the card may stay busy with one command (RSA-2048 generation takes seconds).
+  static constexpr int kBusyTimeoutMs = 120000;
+  // Reads of a fragment that fails its checks before the exchange counts as torn.
+  static constexpr int kFragmentReads = 3;
+
+  explicit SdCommandFile(std::string path);
+  ~SdCommandFile();
+  SdCommandFile(const SdCommandFile&) = delete;
+  SdCommandFile& operator=(const SdCommandFile&) = delete;
+
+  bool open();
+  void close();
+  bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+
+  // An empty command resets the card.
+  TransmitStatus transceive(Bytes command, MutableBytes response, std::size_t& length);
+
+ private:
+  struct FreeAligned {
+    void operator()(std::uint8_t* p) const;
+  };
+  using AlignedBlocks = std::unique_ptr<std::uint8_t, FreeAligned>;
+
+  TransmitStatus write_command(std::uint32_t sequence, Bytes command);
+  // Reads fragment `index` of the answer to `sequence`; fragment 0 waits out the busy marker.
+  TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence, agent::transport::SdFragment& out);
+
+  std::string path_;
+  int fd_ = -1;
+  std::uint32_t sequence_ = 0;
+  AlignedBlocks command_;
+  AlignedBlocks fragment_;
+};
+
+// Mount points at or below `root` in a /proc/self/mounts text, in the order listed.
+std::vector<std::string> mount_points_under(const std::string& mounts, const std::string& root);
+
+}  // namespace certkey::drivers::sdkey
