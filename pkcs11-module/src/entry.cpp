@@ -43,6 +43,18 @@ CK_RV guarded(F&& f) noexcept {
 
 extern "C" CK_RV not_supported() { return CKR_FUNCTION_NOT_SUPPORTED; }
 
+// A process that exits without C_Finalize (OpenSSL with libp11's engine does) would leave
+// its PIN verified on the card and, on a SIM, a logical channel open; a SIM has only three.
+// Finalizing when the library is unloaded or the process exits closes both.
+__attribute__((destructor)) void finalize_at_exit() {
+  try {
+    std::unique_lock<std::mutex> lock(module().mutex(), std::try_to_lock);
+    // Another thread inside the module at exit is left alone rather than waited for.
+    if (lock.owns_lock() && module().initialized_in_this_process()) module().finalize();
+  } catch (...) {
+  }
+}
+
 }  // namespace
 }  // namespace certkey::p11
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <sys/types.h>
+#include <unistd.h>
 #include <vector>
 
 #include "encoding.hpp"
@@ -67,6 +68,7 @@ class Module {
  public:
   std::mutex& mutex() { return mutex_; }
   bool initialized() const { return initialized_; }
+  bool initialized_in_this_process() const { return initialized_ && pid_ == ::getpid(); }
 
   // module.cpp
   CK_RV initialize(CK_VOID_PTR args);

@@ -4,6 +4,8 @@
 // Runs inside tests/harness/with-tokens --media sim.
 #include <PCSC/winscard.h>
 #include <dlfcn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 #include <p11-kit/pkcs11.h>
 
@@ -101,3 +103,27 @@ TEST_F(SimToken, FinalizeGivesTheLogicalChannelBack) {
 }
 
 }  // namespace
+
+// A process that exits without C_Finalize (as OpenSSL with libp11's engine does) must not
+// keep its logical channel: a SIM has three, and the fourth such process would find the
+// token gone. The module finalizes itself at exit.
+TEST_F(SimToken, ProcessesExitingWithoutFinalizeGiveTheirChannelBack) {
+  for (int i = 0; i < 4; ++i) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      CK_SLOT_ID slot = 0;
+      CK_ULONG n = 1;
+      CK_SESSION_HANDLE session = 0;
+      const bool ok = p11_->C_Initialize(nullptr) == CKR_OK && p11_->C_GetSlotList(CK_TRUE, &slot, &n) == CKR_OK &&
+                      n == 1 && p11_->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session) == CKR_OK &&
+                      p11_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")),
+                                    6) == CKR_OK;
+      std::exit(ok ? 0 : 1);  // no C_Finalize
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "process " << i << " found no token";
+  }
+}
