@@ -11,6 +11,7 @@ extern "C" {
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "ifd_reader.hpp"
 
@@ -23,6 +24,9 @@ struct Reader {
   std::mutex mutex;
   std::unique_ptr<IfdReader> reader;
   std::vector<std::uint8_t> atr;  // empty while the card is not powered
+  // The card went away during an exchange. pcscd's event thread must see it absent at
+  // least once, even if it is back by the next poll, or it would never power it up again.
+  bool removal_unseen = false;
 };
 
 std::mutex g_table_mutex;
@@ -133,6 +137,7 @@ RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuff
       return IFD_SUCCESS;
     case TransmitStatus::gone:
       r->atr.clear();
+      r->removal_unseen = true;
       return IFD_ICC_NOT_PRESENT;
     case TransmitStatus::timeout:
       return IFD_RESPONSE_TIMEOUT;
@@ -152,7 +157,7 @@ RESPONSECODE IFDHICCPresence(DWORD Lun) {
   auto r = find(Lun);
   if (!r) return IFD_NO_SUCH_DEVICE;
   std::lock_guard lock(r->mutex);
-  if (r->reader->present()) return IFD_ICC_PRESENT;
+  if (!std::exchange(r->removal_unseen, false) && r->reader->present()) return IFD_ICC_PRESENT;
   r->atr.clear();
   return IFD_ICC_NOT_PRESENT;
 }

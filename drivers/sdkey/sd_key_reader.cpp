@@ -22,8 +22,13 @@ class SdKeyReader final : public IfdReader {
  public:
   explicit SdKeyReader(std::string root) : root_(std::move(root)) {}
 
+  // A card found gone is reported absent before any card is looked for again, so that a
+  // swap between two polls still shows as a removal.
   bool present() override {
-    if (file_ && !still_mounted()) file_.reset();
+    if (file_ && !still_mounted()) {
+      file_.reset();
+      return false;
+    }
     return file_ || find_card();
   }
 

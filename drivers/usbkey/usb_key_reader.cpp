@@ -13,10 +13,13 @@ class UsbKeyReader final : public IfdReader {
  public:
   explicit UsbKeyReader(std::unique_ptr<HidReportLink> link) : link_(std::move(link)), session_(*link_) {}
 
+  // A key found gone is reported absent before it is looked for again, so that pulling and
+  // plugging it between two polls still shows as a removal.
   bool present() override {
     if (link_->is_open() && !link_->alive()) {
       link_->close();
       session_.stop();
+      return false;
     }
     return link_->is_open() || link_->open();
   }

@@ -80,3 +80,28 @@ provision_slot() {
   yubico-piv-tool -r "$reader" -a import-certificate -s "$slot" -i "cert$slot.pem" >/dev/null 2>&1 ||
     fail "import certificate $slot"
 }
+
+# token_serial MODEL: the serial of the (only) token whose PKCS#11 model is MODEL ("USB KEY",
+# "SD KEY", "SIM"), as listed by libcertkey-pkcs11.so.
+token_serial() {
+  pkcs11-tool --module "$CERTKEY_MODULE" --list-token-slots 2>/dev/null |
+    awk -v model="$1" '/token model/ { sub(/.*: /, ""); m = $0 } /serial num/ && m == model { print $NF; exit }'
+}
+
+# big_certificate FILE: a self-signed certificate just under 4 KiB (DER), the most a slot
+# holds (kMaxCertificate, 4,096 bytes): writing it takes many APDUs or HID reports.
+big_certificate() {
+  local names="" i size=0
+  for ((i = 0; i < 130; i++)); do
+    names+="${names:+,}DNS:host$i.renewal.certkey.example"
+    ((i < 100)) && continue
+    openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+      -subj "/CN=certkey 4 KiB certificate" -addext "subjectAltName=$names" -days 10 -outform DER \
+      -out "$1.next" 2>/dev/null
+    (($(stat -c %s "$1.next") > 4096)) && break
+    mv "$1.next" "$1"
+  done
+  rm -f "$1.next"
+  size=$(stat -c %s "$1")
+  ((size > 4000)) || fail "certificate is only $size bytes"
+}
