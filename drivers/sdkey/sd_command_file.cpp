@@ -80,7 +80,7 @@ TransmitStatus SdCommandFile::read_fragment(std::uint8_t index, std::uint32_t se
   const off_t offset = static_cast<off_t>(sd::kResponseOffset + index * sd::kFragmentSize);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   auto pause = std::chrono::milliseconds(1);
-  int bad_reads = 0;
+  int bad_reads = 0, busy_reads = 0;
   for (;;) {
     const ssize_t n = ::pread(fd_, fragment_.get(), sd::kFragmentSize, offset);
     if (n < 0) return io_failure();
@@ -94,8 +94,12 @@ TransmitStatus SdCommandFile::read_fragment(std::uint8_t index, std::uint32_t se
     }
     if (out.status == sd::Status::ready) return TransmitStatus::ok;
     if (std::chrono::steady_clock::now() > deadline) return TransmitStatus::timeout;
-    std::this_thread::sleep_for(pause);  // busy: the card is still working
-    pause = std::min(pause * 2, std::chrono::milliseconds(32));
+    // Busy: the card is still working. Most commands finish within a few reads, so the
+    // first re-reads come at once; then the pauses grow up to 32 ms.
+    if (++busy_reads > kImmediateBusyReads) {
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(32));
+    }
   }
 }
 

@@ -14,6 +14,8 @@ class SdCommandFile {
  public:
   // How long the card may stay busy with one command (RSA-2048 generation takes seconds).
   static constexpr int kBusyTimeoutMs = 120000;
+  // Busy markers read again at once before the driver starts to pause between reads.
+  static constexpr int kImmediateBusyReads = 8;
   // Reads of a fragment that fails its checks before the exchange counts as torn.
   static constexpr int kFragmentReads = 3;
 
