@@ -20,22 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "sim_stats.hpp"
+
 namespace {
 
 using certkey::card::Bytes;
 
 std::string g_sim_control;
-
-std::optional<long> apdus_of(const std::string& token) {
-  std::string cmd = "certkey-sim ctl --control " + g_sim_control + " stats " + token;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return std::nullopt;
-  char buf[128] = {};
-  std::string out = fgets(buf, sizeof buf, p) ? buf : "";
-  pclose(p);
-  auto eq = out.find("apdus=");
-  return eq == std::string::npos ? std::nullopt : std::optional<long>(std::stol(out.substr(eq + 6)));
-}
 
 struct Result {
   std::string medium, operation;
@@ -47,13 +38,13 @@ struct Result {
 Result measure(const std::string& medium, const std::string& token, const std::string& operation, int iterations,
                const std::function<void()>& op) {
   std::vector<double> ms;
-  const long before = apdus_of(token).value_or(0);
+  const long before = simulator_apdus(g_sim_control, token).value_or(0);
   for (int i = 0; i < iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
     op();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
-  const long after = apdus_of(token).value_or(0);
+  const long after = simulator_apdus(g_sim_control, token).value_or(0);
   std::sort(ms.begin(), ms.end());
   return {medium, operation, ms[ms.size() / 2], static_cast<double>(after - before) / iterations};
 }

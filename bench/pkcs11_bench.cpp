@@ -17,21 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "sim_stats.hpp"
+
 namespace {
 
 std::string g_sim_control;
 
-std::optional<long> apdus() {
-  if (g_sim_control.empty()) return std::nullopt;
-  std::string cmd = "certkey-sim ctl --control " + g_sim_control + " stats token1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return std::nullopt;
-  char buf[128] = {};
-  std::string out = fgets(buf, sizeof buf, p) ? buf : "";
-  pclose(p);
-  auto eq = out.find('=');
-  return eq == std::string::npos ? std::nullopt : std::optional<long>(std::stol(out.substr(eq + 1)));
-}
+std::optional<long> apdus() { return simulator_apdus(g_sim_control, "token1"); }
 
 struct Result {
   std::string module, operation;

@@ -51,8 +51,8 @@ const fuse_lowlevel_ops kOperations = [] {
 
 }  // namespace
 
-SdCardPort::SdCardPort(SimToken& token, std::string mount_point, bool inserted)
-    : token_(token), mount_point_(std::move(mount_point)), insert_at_start_(inserted) {
+SdCardPort::SdCardPort(SimToken& token, std::string mount_point)
+    : token_(token), mount_point_(std::move(mount_point)) {
   worker_ = std::thread([this] { run_worker(); });
 }
 
@@ -65,15 +65,6 @@ SdCardPort::~SdCardPort() {
   changed_.notify_all();
   worker_.join();
   std::free(request_.mem);
-}
-
-bool SdCardPort::tick() {
-  if (insert_at_start_) {
-    insert_at_start_ = false;
-    std::string ignored;
-    insert(ignored);
-  }
-  return false;
 }
 
 bool SdCardPort::insert(std::string& error) {

@@ -20,10 +20,9 @@ namespace certkey::agent::sim {
 
 class SdCardPort final : public TokenPort {
  public:
-  SdCardPort(SimToken& token, std::string mount_point, bool inserted);
+  SdCardPort(SimToken& token, std::string mount_point);
   ~SdCardPort() override;
 
-  bool tick() override;
   void add_poll_fds(std::vector<pollfd>& fds) override;
   void on_ready(const pollfd& ready) override;
   bool insert(std::string& error) override;
@@ -47,7 +46,6 @@ class SdCardPort final : public TokenPort {
 
   SimToken& token_;
   std::string mount_point_;
-  bool insert_at_start_;
   fuse_session* session_ = nullptr;
   fuse_buf request_{};
   bool pull_after_reply_ = false;  // a torn read was answered: the card goes next

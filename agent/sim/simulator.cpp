@@ -68,15 +68,18 @@ bool Simulator::add_token(const TokenSpec& spec, std::string& error) {
   switch (spec.medium) {
     case protocol::Medium::smartcard:
     case protocol::Medium::sim:
-      slot.port = std::make_unique<VpcdPort>(*slot.token, spec.host, spec.port, spec.inserted);
+      slot.port = std::make_unique<VpcdPort>(*slot.token, spec.host, spec.port);
       break;
     case protocol::Medium::usb_key:
-      slot.port = std::make_unique<UsbKeyPort>(*slot.token, spec.path, spec.inserted);
+      slot.port = std::make_unique<UsbKeyPort>(*slot.token, spec.path);
       break;
     case protocol::Medium::sd_key:
-      slot.port = std::make_unique<SdCardPort>(*slot.token, spec.path, spec.inserted);
+      slot.port = std::make_unique<SdCardPort>(*slot.token, spec.path);
       break;
   }
+  // A token that cannot be plugged in at start (a socket or mount point that is not usable)
+  // is an error now rather than a token that silently never appears.
+  if (spec.inserted && !slot.port->insert(error)) return false;
   slots_.push_back(std::move(slot));
   return true;
 }

@@ -12,8 +12,8 @@ namespace certkey::agent::sim {
 class TokenPort {
  public:
   virtual ~TokenPort() = default;
-  // Called before every poll: connects or accepts what it can. True while the port needs
-  // another round soon (a reader that is not listening yet).
+  // Called before every poll. True while the port needs another round soon (a vpcd reader
+  // that is not listening yet).
   virtual bool tick() { return false; }
   virtual void add_poll_fds(std::vector<pollfd>& fds) = 0;
   virtual void on_ready(const pollfd& ready) = 0;

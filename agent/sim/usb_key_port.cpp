@@ -18,19 +18,10 @@ constexpr auto kKeepaliveInterval = std::chrono::milliseconds(100);
 
 }  // namespace
 
-UsbKeyPort::UsbKeyPort(SimToken& token, std::string socket_path, bool inserted)
-    : token_(token), socket_path_(std::move(socket_path)), insert_at_start_(inserted) {}
+UsbKeyPort::UsbKeyPort(SimToken& token, std::string socket_path)
+    : token_(token), socket_path_(std::move(socket_path)) {}
 
 UsbKeyPort::~UsbKeyPort() { remove(); }
-
-bool UsbKeyPort::tick() {
-  if (insert_at_start_) {
-    insert_at_start_ = false;
-    std::string ignored;
-    insert(ignored);
-  }
-  return false;
-}
 
 bool UsbKeyPort::insert(std::string& error) {
   if (listen_fd_ >= 0) return true;

@@ -13,10 +13,9 @@ namespace certkey::agent::sim {
 
 class UsbKeyPort final : public TokenPort, private transport::HidReportSink {
  public:
-  UsbKeyPort(SimToken& token, std::string socket_path, bool inserted);
+  UsbKeyPort(SimToken& token, std::string socket_path);
   ~UsbKeyPort() override;
 
-  bool tick() override;
   void add_poll_fds(std::vector<pollfd>& fds) override;
   void on_ready(const pollfd& ready) override;
   bool insert(std::string& error) override;
@@ -32,7 +31,6 @@ class UsbKeyPort final : public TokenPort, private transport::HidReportSink {
 
   SimToken& token_;
   std::string socket_path_;
-  bool insert_at_start_;
   int listen_fd_ = -1;
   int host_fd_ = -1;
   transport::HidDevice device_;

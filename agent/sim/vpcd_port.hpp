@@ -9,8 +9,7 @@ namespace certkey::agent::sim {
 
 class VpcdPort final : public TokenPort {
  public:
-  VpcdPort(SimToken& token, std::string host, std::uint16_t port, bool inserted)
-      : token_(token), link_(std::move(host), port), inserted_(inserted) {}
+  VpcdPort(SimToken& token, std::string host, std::uint16_t port) : token_(token), link_(std::move(host), port) {}
 
   bool tick() override;
   void add_poll_fds(std::vector<pollfd>& fds) override;
@@ -23,7 +22,7 @@ class VpcdPort final : public TokenPort {
  private:
   SimToken& token_;
   transport::VpcdLink link_;
-  bool inserted_;
+  bool inserted_ = false;
   std::uint64_t apdus_ = 0;
 };
 
