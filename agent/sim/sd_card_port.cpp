@@ -109,6 +109,8 @@ void SdCardPort::on_ready(const pollfd&) {
   if (n == -EINTR || n == -EAGAIN) return;
   if (n <= 0) return remove();  // unmounted from outside
   fuse_session_process_buf(session_, &request_);
+  // A WRITE request holds the command, PIN included.
+  if (request_.mem) secure_zero(MutableBytes(static_cast<std::uint8_t*>(request_.mem), static_cast<std::size_t>(n)));
   if (pull_after_reply_) {
     pull_after_reply_ = false;
     remove();

@@ -30,7 +30,8 @@ bool UsbKeyPort::insert(std::string& error) {
   if (socket_path_.size() >= sizeof addr.sun_path) return error = "socket path too long: " + socket_path_, false;
   socket_path_.copy(addr.sun_path, socket_path_.size());
   ::unlink(socket_path_.c_str());
-  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  // Not blocking: accept() after a stale readiness must not stall the simulator.
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::chmod(socket_path_.c_str(), 0600) != 0 || ::listen(fd, 1) != 0) {
     if (fd >= 0) ::close(fd);
@@ -63,6 +64,7 @@ void UsbKeyPort::add_poll_fds(std::vector<pollfd>& fds) {
 
 void UsbKeyPort::on_ready(const pollfd& ready) {
   if (ready.fd == host_fd_) return serve_host();
+  if (ready.fd != listen_fd_) return;  // a descriptor closed earlier in this round
   int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (fd < 0) return;
   // One USB host at a time: a new connection is a new enumeration and replaces the old one.
@@ -78,7 +80,9 @@ void UsbKeyPort::serve_host() {
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) return drop_host();
   if (static_cast<std::size_t>(n) != transport::hid::kReportSize) return;  // not a report: dropped, as by the USB stack
-  switch (device_.feed(Bytes(report, transport::hid::kReportSize), *this)) {
+  const transport::HidDevice::Event event = device_.feed(Bytes(report, transport::hid::kReportSize), *this);
+  secure_zero(MutableBytes(report, sizeof report));  // reports carry PINs
+  switch (event) {
     case transport::HidDevice::Event::none:
       return;
     case transport::HidDevice::Event::reset:
@@ -93,7 +97,7 @@ void UsbKeyPort::serve_host() {
   std::size_t length = token_.transmit(device_.apdu(), MutableBytes(response, sizeof response));
   token_.set_progress(nullptr, nullptr);
   device_.respond(Bytes(response, length), *this);
-  secure_zero(MutableBytes(report, sizeof report));
+  secure_zero(MutableBytes(response, length));  // decryptions, ECDH results
 }
 
 void UsbKeyPort::on_progress(void* context) {

@@ -39,6 +39,7 @@ void VpcdPort::on_ready(const pollfd&) {
   std::size_t n = token_.transmit(Bytes(message, length), MutableBytes(response, sizeof response));
   link_.send(Bytes(response, n));
   secure_zero(MutableBytes(message, length));  // APDUs may carry PINs
+  secure_zero(MutableBytes(response, n));      // and responses decryptions or ECDH results
 }
 
 bool VpcdPort::insert(std::string&) {

@@ -17,7 +17,7 @@ HidDevice::Event HidDevice::answer_init(HidReportSink& sink) {
   channel_ = next_channel_++;
   if (next_channel_ == hid::kBroadcastChannel) next_channel_ = 1;
   std::uint8_t answer[hid::kInitNonceLength + 4];
-  Bytes nonce = assembler_.message();
+  const Bytes nonce = assembler_.message();
   for (std::size_t i = 0; i < hid::kInitNonceLength; ++i) answer[i] = nonce[i];
   store_be32(answer + hid::kInitNonceLength, channel_);
   send(hid::kBroadcastChannel, hid::Command::init, Bytes(answer, sizeof answer), sink);
@@ -34,14 +34,17 @@ HidDevice::Event HidDevice::feed(Bytes report, HidReportSink& sink) {
   if (result != HidAssembler::Result::complete) return Event::none;
   const hid::Command command = assembler_.command();
   std::uint8_t code = static_cast<std::uint8_t>(hid::Error::invalid_command);
-  if (command == hid::Command::init && assembler_.message().size() == hid::kInitNonceLength) {
-    return answer_init(sink);
+  if (command == hid::Command::init) {
+    if (assembler_.message().size() == hid::kInitNonceLength) return answer_init(sink);
+    code = static_cast<std::uint8_t>(hid::Error::invalid_length);  // an INIT answer sent to the token
   }
   if (command == hid::Command::msg) {
     if (assembler_.channel() == channel_) return Event::apdu;
     code = static_cast<std::uint8_t>(hid::Error::invalid_channel);  // no INIT, or an old session
   }
-  send(assembler_.channel(), hid::Command::error, Bytes(&code, 1), sink);
+  const std::uint32_t channel = assembler_.channel();
+  assembler_.reset();  // wipes a refused command, which may carry a PIN
+  send(channel, hid::Command::error, Bytes(&code, 1), sink);
   return Event::none;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,9 +18,15 @@ namespace {
 namespace sd = agent::transport::sd;
 using agent::transport::SdFragment;
 
-// A command file that stops answering, or answers with an I/O error, belongs to a card that
-// was pulled or unmounted.
-TransmitStatus io_failure() { return errno == EAGAIN || errno == EINTR ? TransmitStatus::failed : TransmitStatus::gone; }
+// A command file that answers with an I/O error belongs to a card that was pulled or
+// unmounted; anything else (EBUSY from a card still working on an earlier command, EINTR)
+// fails this exchange only.
+TransmitStatus io_failure() {
+  return errno == EIO || errno == ENODEV || errno == ENXIO || errno == ENOTCONN || errno == ECONNABORTED ||
+                 errno == ENOENT || errno == ESTALE
+             ? TransmitStatus::gone
+             : TransmitStatus::failed;
+}
 
 std::uint8_t* aligned_blocks(std::size_t size) {
   void* p = nullptr;
@@ -55,11 +62,23 @@ SdCommandFile::SdCommandFile(std::string path)
 
 SdCommandFile::~SdCommandFile() { close(); }
 
-bool SdCommandFile::open() {
+bool SdCommandFile::open(dev_t mount_device) {
   close();
   if (!command_ || !fragment_) return false;
-  fd_ = ::open(path_.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
-  return fd_ >= 0;
+  // pcscd runs as root and writes to this file: a card's file system (a user's own stick,
+  // say) must not be able to point it anywhere else.
+  // Looked at before it is opened, so that no device node or FIFO is ever opened, and again
+  // after, so that it is still the same file.
+  struct stat before {}, st {};
+  if (::lstat(path_.c_str(), &before) != 0 || !S_ISREG(before.st_mode)) return false;
+  const int fd = ::open(path_.c_str(), O_RDWR | O_DIRECT | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_ino != before.st_ino ||
+      st.st_dev != before.st_dev || st.st_dev != mount_device || static_cast<std::size_t>(st.st_size) != sd::kFileSize) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  return true;
 }
 
 void SdCommandFile::close() {
@@ -104,6 +123,12 @@ TransmitStatus SdCommandFile::read_fragment(std::uint8_t index, std::uint32_t se
 }
 
 TransmitStatus SdCommandFile::transceive(Bytes command, MutableBytes response, std::size_t& length) {
+  const TransmitStatus status = exchange(command, response, length);
+  agent::secure_zero(MutableBytes(fragment_.get(), sd::kFragmentSize));  // responses carry secrets too
+  return status;
+}
+
+TransmitStatus SdCommandFile::exchange(Bytes command, MutableBytes response, std::size_t& length) {
   length = 0;
   if (fd_ < 0) return TransmitStatus::gone;
   const std::uint32_t sequence = ++sequence_;
@@ -124,7 +149,6 @@ TransmitStatus SdCommandFile::transceive(Bytes command, MutableBytes response, s
       return status == TransmitStatus::ok ? TransmitStatus::failed : status;
     }
   }
-  agent::secure_zero(MutableBytes(fragment_.get(), sd::kFragmentSize));
   if (received != total) return TransmitStatus::failed;
   length = total;
   return TransmitStatus::ok;

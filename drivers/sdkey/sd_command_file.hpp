@@ -2,6 +2,8 @@
 // CERTKEY.CMD and reads the response fragments back, with O_DIRECT and 512-byte aligned
 // buffers so that every read and write reaches the card rather than the page cache.
 #pragma once
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 
@@ -24,7 +26,9 @@ class SdCommandFile {
   SdCommandFile(const SdCommandFile&) = delete;
   SdCommandFile& operator=(const SdCommandFile&) = delete;
 
-  bool open();
+  // Opens the command file itself, never a symbolic link, and only if it is a regular file
+  // of the format's size on the device `mount_device` (the card's file system).
+  bool open(dev_t mount_device);
   void close();
   bool is_open() const { return fd_ >= 0; }
   int fd() const { return fd_; }
@@ -39,6 +43,7 @@ class SdCommandFile {
   };
   using AlignedBlocks = std::unique_ptr<std::uint8_t, FreeAligned>;
 
+  TransmitStatus exchange(Bytes command, MutableBytes response, std::size_t& length);
   TransmitStatus write_command(std::uint32_t sequence, Bytes command);
   // Reads fragment `index` of the answer to `sequence`; fragment 0 waits out the busy marker.
   TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence, agent::transport::SdFragment& out);

@@ -74,11 +74,10 @@ class SdKeyReader final : public IfdReader {
 
   bool find_card() {
     for (const std::string& mount_point : mount_points_under(read_mounts(), root_)) {
-      const std::string path = mount_point + "/" + protocol::sd::kCommandFileName;
-      struct stat st {};
-      if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-      auto file = std::make_unique<SdCommandFile>(path);
-      if (!file->open()) continue;
+      struct stat mount {};
+      if (::stat(mount_point.c_str(), &mount) != 0) continue;
+      auto file = std::make_unique<SdCommandFile>(mount_point + "/" + protocol::sd::kCommandFileName);
+      if (!file->open(mount.st_dev)) continue;
       file_ = std::move(file);
       return true;
     }

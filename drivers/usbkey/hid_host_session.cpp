@@ -13,15 +13,16 @@ using agent::transport::HidAssembler;
 TransmitStatus HidHostSession::send(std::uint32_t channel, hid::Command command, Bytes message) {
   std::uint8_t report[hid::kReportSize];
   if (!segmenter_.start(channel, command, message)) return TransmitStatus::failed;
-  while (segmenter_.next(MutableBytes(report, sizeof report))) {
-    if (!link_.write_report(Bytes(report, sizeof report))) return TransmitStatus::gone;
+  TransmitStatus status = TransmitStatus::ok;
+  while (status == TransmitStatus::ok && segmenter_.next(MutableBytes(report, sizeof report))) {
+    if (!link_.write_report(Bytes(report, sizeof report))) status = TransmitStatus::gone;
   }
-  return TransmitStatus::ok;
+  agent::secure_zero(MutableBytes(report, sizeof report));  // the command may carry a PIN
+  return status;
 }
 
-TransmitStatus HidHostSession::receive(std::uint32_t channel) {
+TransmitStatus HidHostSession::receive(std::uint32_t channel, Deadline deadline) {
   std::uint8_t report[hid::kReportSize];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
   assembler_.reset();
   for (;;) {
     if (std::chrono::steady_clock::now() > deadline) return TransmitStatus::timeout;
@@ -31,6 +32,7 @@ TransmitStatus HidHostSession::receive(std::uint32_t channel) {
       case HidReportLink::Read::report: break;
     }
     const HidAssembler::Result result = assembler_.feed(Bytes(report, sizeof report));
+    agent::secure_zero(MutableBytes(report, sizeof report));
     if (result == HidAssembler::Result::error) return TransmitStatus::failed;  // a broken stream
     if (result != HidAssembler::Result::complete) continue;
     if (assembler_.channel() != channel) continue;  // left over from an earlier session
@@ -43,14 +45,19 @@ TransmitStatus HidHostSession::receive(std::uint32_t channel) {
   }
 }
 
+HidHostSession::Deadline HidHostSession::deadline_from_now() {
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(kCommandTimeoutMs);
+}
+
 TransmitStatus HidHostSession::start() {
   stop();
   std::uint8_t nonce[hid::kInitNonceLength];
   if (::getrandom(nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce)) return TransmitStatus::failed;
+  const Deadline deadline = deadline_from_now();
   TransmitStatus status = send(hid::kBroadcastChannel, hid::Command::init, Bytes(nonce, sizeof nonce));
   // Answers to other INITs (a host that gave up on an earlier one) carry other nonces.
   while (status == TransmitStatus::ok) {
-    status = receive(hid::kBroadcastChannel);
+    status = receive(hid::kBroadcastChannel, deadline);
     if (status != TransmitStatus::ok) break;
     const Bytes answer = assembler_.message();
     if (assembler_.command() != hid::Command::init || answer.size() != sizeof nonce + 4) return TransmitStatus::failed;
@@ -64,15 +71,24 @@ TransmitStatus HidHostSession::start() {
 
 TransmitStatus HidHostSession::transceive(Bytes command, MutableBytes response, std::size_t& length) {
   length = 0;
-  if (!started()) return TransmitStatus::failed;
+  // Refused before anything is sent: the session stays in step.
+  if (!started() || command.size() > hid::kMaxMessage) return TransmitStatus::failed;
   TransmitStatus status = send(channel_, hid::Command::msg, command);
-  if (status == TransmitStatus::ok) status = receive(channel_);
-  if (status != TransmitStatus::ok) {
-    stop();  // out of step with the token: the next power-up starts a new session
-    return status;
-  }
+  if (status == TransmitStatus::ok) status = receive(channel_, deadline_from_now());
   const Bytes message = assembler_.message();
-  if (assembler_.command() != hid::Command::msg || message.size() < 2 || message.size() > response.size()) {
+  if (status == TransmitStatus::ok && (assembler_.command() != hid::Command::msg || message.size() < 2)) {
+    status = TransmitStatus::failed;
+  }
+  if (status != TransmitStatus::ok) {
+    // Out of step with the token (no answer, an error frame, a broken stream), or the key is
+    // gone: its card state is unknown now, so the driver reports it removed, and pcscd powers
+    // it up afresh (a new INIT) when it is seen again.
+    assembler_.reset();
+    stop();
+    return TransmitStatus::gone;
+  }
+  if (message.size() > response.size()) {
+    assembler_.reset();
     return TransmitStatus::failed;
   }
   std::copy(message.begin(), message.end(), response.begin());

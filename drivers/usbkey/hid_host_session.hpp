@@ -2,6 +2,8 @@
 // INIT for a channel (which also resets the card), then one APDU at a time, waiting through
 // keep-alives while the token works.
 #pragma once
+#include <chrono>
+
 #include "hid_report_link.hpp"
 #include "transport/hid_framing.hpp"
 
@@ -20,15 +22,20 @@ class HidHostSession {
 
   // Allocates a channel with INIT; the token resets its card state.
   TransmitStatus start();
+  // One APDU. Anything but a clean answer ends the session and reports the key gone: the
+  // token's state is unknown then, and only a new INIT puts the two back in step.
   TransmitStatus transceive(Bytes command, MutableBytes response, std::size_t& length);
   bool started() const { return channel_ != agent::transport::hid::kReservedChannel; }
   void stop() { channel_ = agent::transport::hid::kReservedChannel; }
   std::uint64_t keepalives() const { return keepalives_; }
 
  private:
+  using Deadline = std::chrono::steady_clock::time_point;
+  static Deadline deadline_from_now();
   TransmitStatus send(std::uint32_t channel, agent::transport::hid::Command command, Bytes message);
-  // Reads reports until a message for `channel` completes; keep-alives extend the wait.
-  TransmitStatus receive(std::uint32_t channel);
+  // Reads reports until a message for `channel` completes; keep-alives extend the wait up to
+  // `deadline`.
+  TransmitStatus receive(std::uint32_t channel, Deadline deadline);
 
   HidReportLink& link_;
   agent::transport::HidAssembler assembler_;

@@ -9,6 +9,7 @@ namespace {
 namespace hid = protocol::hid;
 
 constexpr int kWriteTimeoutMs = 1000;
+constexpr int kShortPacketsTolerated = 16;
 constexpr std::uint8_t kHidSetReport = 0x09;
 // Host to device, class request, to the interface.
 constexpr std::uint8_t kSetReportRequestType = 0x21;
@@ -136,7 +137,8 @@ bool LibusbReportLink::write_report(Bytes report) {
 
 HidReportLink::Read LibusbReportLink::read_report(MutableBytes report, int timeout_ms) {
   if (!handle_ || report.size() < hid::kReportSize) return Read::gone;
-  for (;;) {
+  // A device sending only short packets is given up on like one sending nothing.
+  for (int attempt = 0; attempt < kShortPacketsTolerated; ++attempt) {
     int transferred = 0;
     const int result = libusb_interrupt_transfer(handle_, endpoints_.in_endpoint, report.data(),
                                                  static_cast<int>(hid::kReportSize), &transferred,
@@ -146,6 +148,7 @@ HidReportLink::Read LibusbReportLink::read_report(MutableBytes report, int timeo
     if (transferred == static_cast<int>(hid::kReportSize)) return Read::report;
     // A short packet is no report: dropped, as the HID stack would.
   }
+  return Read::timeout;
 }
 
 }  // namespace certkey::drivers::usbkey

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <certkey/protocol/hid_frame.hpp>
 
+#include "core/bytes.hpp"
+
 namespace certkey::drivers::usbkey {
 
 namespace hid = protocol::hid;
@@ -57,12 +59,15 @@ HidReportLink::Read SocketReportLink::read_report(MutableBytes report, int timeo
     pollfd p{fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, timeout_ms);
     if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return Read::gone;
     if (ready == 0) return Read::timeout;
     std::uint8_t datagram[hid::kReportSize + 1];
-    const ssize_t n = ::recv(fd_, datagram, sizeof datagram, 0);
+    const ssize_t n = ::recv(fd_, datagram, sizeof datagram, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return Read::gone;
     if (static_cast<std::size_t>(n) != hid::kReportSize) continue;  // not a report: dropped, as by a HID stack
     std::copy(datagram, datagram + hid::kReportSize, report.begin());
+    agent::secure_zero(MutableBytes(datagram, sizeof datagram));
     return Read::report;
   }
 }

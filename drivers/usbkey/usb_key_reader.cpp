@@ -31,12 +31,16 @@ class UsbKeyReader final : public IfdReader {
     return true;
   }
 
-  // Powering down ends the session; the next power-up's INIT resets the card state.
-  void power_down() override { session_.stop(); }
+  // Powering down resets the card state at once (a new INIT), as cutting power would, so no
+  // verified PIN outlives it; the session then ends.
+  void power_down() override {
+    if (link_->is_open() && session_.start() != TransmitStatus::ok) link_->close();
+    session_.stop();
+  }
 
   TransmitStatus transmit(Bytes command, MutableBytes response, std::size_t& length) override {
     const TransmitStatus status = session_.transceive(command, response, length);
-    if (status == TransmitStatus::gone) link_->close();
+    if (status == TransmitStatus::gone) link_->close();  // reconnected when the key is seen again
     return status;
   }
 

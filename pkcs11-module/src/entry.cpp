@@ -25,10 +25,17 @@ Module& module() {
   return *instance;
 }
 
+// Whether this thread is inside a C_* call (and so holds the module lock).
+thread_local bool t_inside_module = false;
+
 template <typename F>
 CK_RV guarded(F&& f) noexcept {
   try {
     std::lock_guard<std::mutex> lock(module().mutex());
+    t_inside_module = true;
+    struct Leave {
+      ~Leave() { t_inside_module = false; }
+    } leave;
     return f(module());
   } catch (const Failure& failure) {
     return failure.rv;
@@ -47,10 +54,11 @@ extern "C" CK_RV not_supported() { return CKR_FUNCTION_NOT_SUPPORTED; }
 // its PIN verified on the card and, on a SIM, a logical channel open; a SIM has only three.
 // Finalizing when the library is unloaded or the process exits closes both.
 __attribute__((destructor)) void finalize_at_exit() {
+  if (t_inside_module) return;  // exit() called from inside a C_* call: the lock is ours
   try {
     std::unique_lock<std::mutex> lock(module().mutex(), std::try_to_lock);
     // Another thread inside the module at exit is left alone rather than waited for.
-    if (lock.owns_lock() && module().initialized_in_this_process()) module().finalize();
+    if (lock.owns_lock()) module().release_at_exit();
   } catch (...) {
   }
 }

@@ -156,6 +156,16 @@ CK_RV Module::finalize() {
   return CKR_OK;
 }
 
+void Module::release_at_exit() {
+  if (!initialized_in_this_process()) return;
+  secrets_.clear();  // wiped with OPENSSL_cleanse, which needs no library state
+  for (auto& t : tokens_) {
+    end_login(*t);
+    t->forget_connection();
+  }
+  initialized_ = false;
+}
+
 // Forgets any login (user, SO or unblock context) and tells the card, so that it does not
 // stay PIN-verified for other processes. A token that is gone needs no telling.
 void Module::end_login(Token& token) {

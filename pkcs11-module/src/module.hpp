@@ -73,6 +73,9 @@ class Module {
   // module.cpp
   CK_RV initialize(CK_VOID_PTR args);
   CK_RV finalize();
+  // At process exit without C_Finalize: logs out and closes the connections, but frees no
+  // OpenSSL object (libcrypto's own exit handler has run by then).
+  void release_at_exit();
   CK_RV get_info(CK_INFO* info);
   CK_RV get_slot_list(CK_BBOOL token_present, CK_SLOT_ID* list, CK_ULONG* count);
   CK_RV get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO* info);

@@ -133,9 +133,22 @@ TEST(HidHostSession, ASessionReplacedByANewInitGetsAnErrorFrame) {
   ASSERT_EQ(old_session.start(), TransmitStatus::ok);
   ASSERT_EQ(new_session.start(), TransmitStatus::ok);  // the token resets: the old channel is dead
   Buffer response;
-  EXPECT_EQ(exchange(old_session, {0x00, 0xA4, 0x04, 0x00}, response), TransmitStatus::failed);
+  // Out of step: the old session's card state is gone, so the driver reports the key gone.
+  EXPECT_EQ(exchange(old_session, {0x00, 0xA4, 0x04, 0x00}, response), TransmitStatus::gone);
   EXPECT_FALSE(old_session.started());
   EXPECT_EQ(exchange(new_session, {0x00, 0xA4, 0x04, 0x00}, response), TransmitStatus::ok);
+}
+
+TEST(HidHostSession, AnApduTooLongForTheFraming_IsRefusedAndTheSessionGoesOn) {
+  DeviceEnd device(echo_with_9000);
+  SocketReportLink link(device.path());
+  ASSERT_TRUE(link.open());
+  HidHostSession session(link);
+  ASSERT_EQ(session.start(), TransmitStatus::ok);
+  Buffer response;
+  EXPECT_EQ(exchange(session, Buffer(hid::kMaxMessage + 1, 0x00), response), TransmitStatus::failed);
+  EXPECT_TRUE(session.started());
+  EXPECT_EQ(exchange(session, {0x00, 0xA4, 0x04, 0x00}, response), TransmitStatus::ok);
 }
 
 TEST(HidHostSession, NothingIsSentBeforeInit) {
