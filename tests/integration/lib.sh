@@ -105,3 +105,26 @@ big_certificate() {
   size=$(stat -c %s "$1")
   ((size > 4000)) || fail "certificate is only $size bytes"
 }
+
+# start_daemon ORIGIN: starts certkeyd on a free loopback port, allowing ORIGIN, with the
+# scripted pinentry answering $FAKE_PINENTRY_PIN (default 123456). Sets DAEMON_PORT and API
+# (a curl command with the Host and Origin headers a browser would send); stops it at exit.
+start_daemon() {
+  local origin=$1
+  echo "pinentry = $CERTKEY_ROOT/tests/integration/fake-pinentry" > "$workdir/pkcs11.conf"
+  export CERTKEY_PKCS11_CONF=$workdir/pkcs11.conf FAKE_PINENTRY_PIN=${FAKE_PINENTRY_PIN:-123456}
+  export FAKE_PINENTRY_LOG=$workdir/pinentry.log
+  "$CERTKEY_BUILD/daemon/certkeyd" --allow-origin "$origin" --port 0 --port-file "$workdir/daemon.port" \
+    --state-dir "$workdir/daemon-state" --module "$CERTKEY_MODULE" 2>>"$workdir/daemon.log" &
+  DAEMON_PID=$!
+  trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; rm -rf "$workdir"' EXIT
+  # The daemon writes the port file once it listens; waiting for it is waiting for an event.
+  while [[ ! -s $workdir/daemon.port ]]; do
+    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$workdir/daemon.log" >&2; fail "certkeyd did not start"; }
+    sleep 0.05
+  done
+  DAEMON_PORT=$(cat "$workdir/daemon.port")
+  API=(curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $origin" -H "X-Certkey-Request: 1"
+       -H "Content-Type: application/json")
+  DAEMON_URL=http://127.0.0.1:$DAEMON_PORT
+}

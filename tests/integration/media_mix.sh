@@ -1,69 +1,99 @@
 #!/usr/bin/env bash
 # A USB KEY, an SD KEY and a SIM at once (issue 4), each through its own path (our HID
-# driver, our command-file driver, a vpcd reader with a logical channel): the module lists
-# three tokens with their media, a certificate renewal (new key on the token, CSR signed by
-# the token's key, certificate issued by a CA and written back) works on each, and pulling
-# one leaves the other two working.
+# driver, our command-file driver, a vpcd reader with a logical channel): certkeyd lists
+# three tokens with their media, a certificate renewal through its API (a new key on the
+# token, a CSR signed on the token, the CA's certificate written back) works on each, and
+# pulling one leaves the other two working.
 source "$(dirname "$0")/lib.sh"
 P=(pkcs11-tool --module "$CERTKEY_MODULE")
 SIM=("$CERTKEY_BUILD/agent/sim/certkey-sim" ctl --control "$CERTKEY_SIM_CONTROL")
 WAIT=("$CERTKEY_BUILD/tests/harness/pcsc-wait" --timeout 30)
-ENGINE_CONF=$(engine_config "$CERTKEY_MODULE")
+PORTAL=https://portal.example
 
-step "three tokens, three media"
-declare -A serial
-for model in "USB KEY" "SD KEY" "SIM"; do
-  serial[$model]=$(token_serial "$model")
-  [[ -n ${serial[$model]} ]] || { "${P[@]}" --list-token-slots; fail "no $model token listed"; }
-done
-
-step "a CA for the renewals"
+step "a CA, and a certificate it issued in 9a of each token"
 openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj "/CN=certkey test CA" \
   -days 30 -out ca.pem 2>/dev/null
+ENGINE_CONF=$(engine_config "$CERTKEY_MODULE")
+declare -A serial
+for model in "USB KEY" "SD KEY" "SIM"; do
+  s=$(token_serial "$model")
+  [[ -n $s ]] || { "${P[@]}" --list-token-slots; fail "no $model token listed"; }
+  serial[$model]=$s
+  "${P[@]}" --token-label "certkey $s" --login --pin 123456 --keypairgen --key-type EC:prime256v1 --id 01 >/dev/null 2>&1 ||
+    fail "key on the $model"
+  OPENSSL_CONF=$ENGINE_CONF openssl req -new -subj "/CN=holder $s/O=certkey test" -engine pkcs11 -keyform engine \
+    -key "pkcs11:serial=$s;id=%01;type=private" -passin pass:123456 -out "first-$s.csr" >/dev/null 2>&1 || fail "CSR"
+  openssl x509 -req -in "first-$s.csr" -CA ca.pem -CAkey ca.key -set_serial 1 -days 30 -outform DER \
+    -out "first-$s.der" 2>/dev/null
+  "${P[@]}" --token-label "certkey $s" --login --pin 123456 --write-object "first-$s.der" --type cert --id 01 \
+    >/dev/null 2>&1 || fail "first certificate on the $model"
+done
 
-# renew MODEL: a new P-256 key in 9a, a CSR signed with it on the token, the CA's certificate
-# for it written back to the token.
+start_daemon "$PORTAL"
+
+step "certkeyd lists three tokens with their media"
+"${API[@]}" "$DAEMON_URL/v1/tokens" > tokens.json
+for pair in "USB KEY:usbkey" "SD KEY:sdkey" "SIM:sim"; do
+  model=${pair%%:*} medium=${pair##*:}
+  got=$(jq -r --argjson s "${serial[$model]}" '.tokens[] | select(.serial == $s) | .medium' tokens.json)
+  [[ $got == "$medium" ]] || { cat tokens.json; fail "token ${serial[$model]} is '$got', not $medium"; }
+done
+[[ $(jq '.tokens | length' tokens.json) == 3 ]] || { cat tokens.json; fail "not three tokens"; }
+
+# renew MODEL: renewal through the API: begin (the daemon makes the key and the CSR on the
+# token; the PIN comes from the trusted prompt), the CA issues, complete (the daemon writes
+# and reads back the certificate). Leaves the new key id in RENEWED_KEY.
 renew() {
-  local model=$1 s=${serial[$1]} tag=${1// /}
-  local token=(--token-label "certkey $s")
-  expect_output "Key pair generated" "${P[@]}" "${token[@]}" --login --pin 123456 --keypairgen \
-    --key-type EC:prime256v1 --id 01
-  OPENSSL_CONF=$ENGINE_CONF openssl req -new -subj "/CN=renewed $model $s" -engine pkcs11 -keyform engine \
-    -key "pkcs11:serial=$s;id=%01;type=private" -passin pass:123456 -out "req-$tag.pem" >/dev/null 2>&1 ||
-    fail "CSR on the $model"
-  openssl req -verify -noout -in "req-$tag.pem" 2>&1 | grep -q "verify OK" || fail "the $model's CSR signature"
-  openssl x509 -req -in "req-$tag.pem" -CA ca.pem -CAkey ca.key -set_serial "0x$s" -days 30 -outform DER \
-    -out "cert-$tag.der" 2>/dev/null || fail "issue for the $model"
-  expect_output "Created certificate" "${P[@]}" "${token[@]}" --login --pin 123456 --write-object "cert-$tag.der" \
-    --type cert --id 01
-  expect_output "subject:    DN: CN=renewed $model $s" "${P[@]}" "${token[@]}" --list-objects --type cert
-  openssl x509 -inform DER -in "cert-$tag.der" -pubkey -noout > "pub-$tag.pem"
+  local s=${serial[$1]}
+  "${API[@]}" -X POST -d "{\"token\": $s, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals" > begin.json
+  local id csr
+  id=$(jq -r '.renewal.id // empty' begin.json)
+  [[ -n $id ]] || { cat begin.json; fail "renewal did not begin on the $1"; }
+  jq -r '.renewal.csr' begin.json > "renew-$s.csr"
+  openssl req -in "renew-$s.csr" -verify -noout 2>&1 | grep -q "verify OK" || fail "the $1's CSR signature"
+  openssl req -in "renew-$s.csr" -noout -subject | grep -q "CN = holder $s" || fail "the CSR lost the subject"
+  openssl x509 -req -in "renew-$s.csr" -CA ca.pem -CAkey ca.key -set_serial "$RANDOM" -days 60 -out "renewed-$s.pem" \
+    2>/dev/null
+  jq -n --rawfile c "renewed-$s.pem" '{certificate: $c}' > complete.json
+  "${API[@]}" -X POST --data-binary @complete.json "$DAEMON_URL/v1/renewals/$id/complete" > done.json
+  RENEWED_KEY=$(jq -r '.renewal.key // empty' done.json)
+  [[ -n $RENEWED_KEY ]] || { cat done.json; fail "renewal did not complete on the $1"; }
+  # Both certificates are on the token now: the old one stays until the new one is in use.
+  "${API[@]}" "$DAEMON_URL/v1/tokens" > after.json
+  jq -e --argjson s "$s" --arg k "$RENEWED_KEY" \
+    '.tokens[] | select(.serial == $s) | [.certificates[].id] | index("01") != null and index($k) != null' \
+    after.json >/dev/null || { cat after.json; fail "the $1 does not list the old and the new certificate"; }
 }
 
-# signs MODEL: the token's renewed key signs, and the signature verifies with its certificate.
+# signs MODEL ID: the key with ID signs, and the signature verifies with its certificate.
 signs() {
-  local s=${serial[$1]} tag=${1// /}
-  echo "signed on the $1" > "data-$tag"
-  openssl dgst -sha256 -binary "data-$tag" > "digest-$tag"
-  "${P[@]}" --token-label "certkey $s" --login --pin 123456 --sign --id 01 -m ECDSA --signature-format openssl \
-    -i "digest-$tag" -o "sig-$tag" >/dev/null 2>&1 || fail "sign on the $1"
-  openssl pkeyutl -verify -pubin -inkey "pub-$tag.pem" -in "digest-$tag" -sigfile "sig-$tag" |
-    grep -q "Verified Successfully" || fail "the $1's signature"
+  local s=${serial[$1]}
+  echo "signed on the $1" > "data-$s"
+  openssl dgst -sha256 -binary "data-$s" > "digest-$s"
+  "${P[@]}" --token-label "certkey $s" --login --pin 123456 --sign --id "$2" -m ECDSA --signature-format openssl \
+    -i "digest-$s" -o "sig-$s" >/dev/null 2>&1 || fail "sign on the $1"
+  openssl x509 -in "renewed-$s.pem" -pubkey -noout > "pub-$s.pem"
+  openssl pkeyutl -verify -pubin -inkey "pub-$s.pem" -in "digest-$s" -sigfile "sig-$s" |
+    grep -q "Verified Successfully" || fail "the $1's signature with its renewed key"
 }
 
 for model in "USB KEY" "SD KEY" "SIM"; do
-  step "renew the certificate on the $model (token ${serial[$model]})"
+  step "renew on the $model (token ${serial[$model]}) through certkeyd"
   renew "$model"
-  signs "$model"
+  signs "$model" "$RENEWED_KEY"
 done
+grep -q "to log in" "$FAKE_PINENTRY_LOG" || fail "the PIN was not asked through the trusted prompt"
 
-sd_reader=$(pkcs11-tool --module "$CERTKEY_MODULE" --list-token-slots | awk '/^Slot/ { r = $0 } /token model *: SD KEY/ { print r }' |
+sd_reader=$("${P[@]}" --list-token-slots | awk '/^Slot/ { r = $0 } /token model *: SD KEY/ { print r }' |
   sed 's/^Slot [0-9]* ([^)]*): //')
-step "pull the SD KEY ($sd_reader): the USB KEY and the SIM go on"
+step "pull the SD KEY ($sd_reader): certkeyd lists two tokens, and renewal goes on for the others"
 expect_output "ok" "${SIM[@]}" remove "$(awk '{ print $2 }' <<<"$sd_reader")"
 "${WAIT[@]}" --reader "$sd_reader" --absent || fail "the SD KEY is still there"
-out=$("${P[@]}" --list-token-slots)
-grep -q "SD KEY" <<<"$out" && { echo "$out"; fail "the SD KEY is still listed"; }
-signs "USB KEY"
-signs "SIM"
+"${API[@]}" "$DAEMON_URL/v1/tokens" > tokens.json
+[[ $(jq -r '[.tokens[].medium] | sort | join(",")' tokens.json) == "sim,usbkey" ]] || { cat tokens.json; fail "listing"; }
+"${API[@]}" -X POST -d "{\"token\": ${serial[SD KEY]}, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals" > gone.json
+[[ $(jq -r '.error.code' gone.json) == token_not_found ]] || { cat gone.json; fail "renewal on the pulled SD KEY"; }
+renew "USB KEY"
+signs "USB KEY" "$RENEWED_KEY"
+signs "SIM" 05
 echo "media_mix: all checks passed"
