@@ -106,15 +106,19 @@ big_certificate() {
   ((size > 4000)) || fail "certificate is only $size bytes"
 }
 
-# start_daemon ORIGIN: starts certkeyd on a free loopback port, allowing ORIGIN, with the
-# scripted pinentry answering $FAKE_PINENTRY_PIN (default 123456). Sets DAEMON_PORT and API
-# (a curl command with the Host and Origin headers a browser would send); stops it at exit.
+# start_daemon ORIGIN...: starts certkeyd on a free loopback port, allowing the ORIGINs, with
+# the scripted pinentry answering the contents of $workdir/pin (123456 to begin with; an
+# empty file cancels). Sets DAEMON_URL and API (curl with the Host and Origin headers a
+# browser on the first ORIGIN sends, and the headers a POST needs); stops it at exit.
 start_daemon() {
-  local origin=$1
+  local origins=() origin
+  for origin in "$@"; do origins+=(--allow-origin "$origin"); done
   echo "pinentry = $CERTKEY_ROOT/tests/integration/fake-pinentry" > "$workdir/pkcs11.conf"
-  export CERTKEY_PKCS11_CONF=$workdir/pkcs11.conf FAKE_PINENTRY_PIN=${FAKE_PINENTRY_PIN:-123456}
+  [[ -f $workdir/pin ]] || echo 123456 > "$workdir/pin"
+  export CERTKEY_PKCS11_CONF=$workdir/pkcs11.conf FAKE_PINENTRY_PIN_FILE=$workdir/pin
   export FAKE_PINENTRY_LOG=$workdir/pinentry.log
-  "$CERTKEY_BUILD/daemon/certkeyd" --allow-origin "$origin" --port 0 --port-file "$workdir/daemon.port" \
+  rm -f "$workdir/daemon.port"
+  "$CERTKEY_BUILD/daemon/certkeyd" "${origins[@]}" --port "${DAEMON_PORT:-0}" --port-file "$workdir/daemon.port" \
     --state-dir "$workdir/daemon-state" --module "$CERTKEY_MODULE" 2>>"$workdir/daemon.log" &
   DAEMON_PID=$!
   trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; rm -rf "$workdir"' EXIT
@@ -124,7 +128,11 @@ start_daemon() {
     sleep 0.05
   done
   DAEMON_PORT=$(cat "$workdir/daemon.port")
-  API=(curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $origin" -H "X-Certkey-Request: 1"
+  API=(curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $1" -H "X-Certkey-Request: 1"
        -H "Content-Type: application/json")
   DAEMON_URL=http://127.0.0.1:$DAEMON_PORT
+}
+
+stop_daemon() {
+  kill "$DAEMON_PID" && wait "$DAEMON_PID" 2>/dev/null || true
 }

@@ -39,7 +39,8 @@ RenewalJournal::RenewalJournal(std::string path) : path_(std::move(path)) {
   std::ifstream in(path_);
   if (!in) return;  // no renewal yet
   try {
-    for (const auto& r : nlohmann::json::parse(in).at("renewals")) {
+    const nlohmann::json journal = nlohmann::json::parse(in);  // must outlive the loop
+    for (const auto& r : journal.at("renewals")) {
       Renewal renewal{r.at("id"), r.at("serial"), r.at("certificate_id"), r.at("key_id"),
                       r.at("csr"), r.at("origin"), r.at("created")};
       renewals_[renewal.id] = renewal;

@@ -1,0 +1,107 @@
+// openapi-check: validates a response body against the daemon's OpenAPI description, so the
+// integration tests check the live API against the documented one.
+//
+//   openapi-check SPEC PATH METHOD STATUS BODY_FILE
+//
+// PATH is the template as written in the spec ("/v1/renewals/{id}"), or "#error" for an
+// error answer outside the documented paths (an unknown path): then the body must be the
+// spec's Error schema, whatever METHOD and STATUS. Supports the subset of
+// JSON Schema the spec uses: $ref, type, required, properties, additionalProperties: false,
+// items, enum, pattern, minimum, maximum. Exit status 0 when the body conforms, 1 with the
+// reasons otherwise, 2 on a usage error.
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+using nlohmann::json;
+
+namespace {
+
+const json* g_spec = nullptr;
+std::vector<std::string> g_problems;
+
+const json& resolve(const json& schema) {
+  if (!schema.contains("$ref")) return schema;
+  const std::string ref = schema["$ref"];
+  const json* node = g_spec;
+  std::string rest = ref.substr(2);  // "#/"
+  for (std::size_t slash; !rest.empty(); rest = slash == std::string::npos ? "" : rest.substr(slash + 1)) {
+    slash = rest.find('/');
+    node = &node->at(rest.substr(0, slash));
+  }
+  return resolve(*node);
+}
+
+bool has_type(const json& value, const std::string& type) {
+  if (type == "object") return value.is_object();
+  if (type == "array") return value.is_array();
+  if (type == "string") return value.is_string();
+  if (type == "integer") return value.is_number_integer();
+  if (type == "number") return value.is_number();
+  if (type == "boolean") return value.is_boolean();
+  return false;
+}
+
+void check(const json& value, const json& raw_schema, const std::string& where) {
+  const json& schema = resolve(raw_schema);
+  auto problem = [&](const std::string& what) { g_problems.push_back(where + ": " + what); };
+  if (schema.contains("type") && !has_type(value, schema["type"])) return problem("not of type " + schema["type"].get<std::string>());
+  if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+    problem("value " + value.dump() + " is not in the enum");
+  }
+  if (schema.contains("pattern") && value.is_string() &&
+      !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
+    problem("\"" + value.get<std::string>() + "\" does not match " + schema["pattern"].get<std::string>());
+  }
+  if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) problem("below minimum");
+  if (schema.contains("maximum") && value.is_number() && value.get<double>() > schema["maximum"].get<double>()) problem("above maximum");
+  if (value.is_object()) {
+    for (const auto& name : schema.value("required", json::array())) {
+      if (!value.contains(name.get<std::string>())) problem("missing required member " + name.dump());
+    }
+    const json properties = schema.value("properties", json::object());
+    for (const auto& [name, member] : value.items()) {
+      if (properties.contains(name)) {
+        check(member, properties[name], where + "." + name);
+      } else if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
+        problem("undocumented member \"" + name + "\"");
+      }
+    }
+  }
+  if (value.is_array() && schema.contains("items")) {
+    for (std::size_t i = 0; i < value.size(); ++i) check(value[i], schema["items"], where + "[" + std::to_string(i) + "]");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 6) {
+    std::cerr << "usage: openapi-check SPEC PATH METHOD STATUS BODY_FILE\n";
+    return 2;
+  }
+  try {
+    const json spec = json::parse(std::ifstream(argv[1]));
+    g_spec = &spec;
+    const json body = json::parse(std::ifstream(argv[5]));
+    if (std::string(argv[2]) == "#error") {
+      check(body, spec.at("components").at("schemas").at("Error"), "body");
+      for (const std::string& p : g_problems) std::cerr << "openapi-check: " << p << "\n";
+      return g_problems.empty() ? 0 : 1;
+    }
+    const json& operation = spec.at("paths").at(argv[2]).at(argv[3]);
+    if (!operation.at("responses").contains(argv[4])) {
+      std::cerr << "openapi-check: " << argv[3] << " " << argv[2] << " documents no status " << argv[4] << "\n";
+      return 1;
+    }
+    check(body, operation["responses"][argv[4]].at("content").at("application/json").at("schema"), "body");
+  } catch (const json::exception& e) {
+    std::cerr << "openapi-check: " << e.what() << "\n";
+    return 1;
+  }
+  for (const std::string& p : g_problems) std::cerr << "openapi-check: " << p << "\n";
+  return g_problems.empty() ? 0 : 1;
+}
