@@ -1,12 +1,12 @@
 #include "router.hpp"
 
 #include "error_code.hpp"
+#include "request_body.hpp"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <memory>
-#include <set>
 
 namespace certkey::daemon {
 namespace {
@@ -15,31 +15,6 @@ using nlohmann::json;
 
 constexpr std::string_view kRenewalsPrefix = "/v1/renewals/";
 constexpr std::string_view kCompleteSuffix = "/complete";
-
-// A JSON object with exactly these members (all required), or bad_request.
-json parse_object(const std::string& body, const std::set<std::string>& members) {
-  json value = json::parse(body, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) throw ApiError(ErrorCode::bad_request, "the body is not a JSON object");
-  for (const auto& [key, _] : value.items()) {
-    if (!members.count(key)) throw ApiError(ErrorCode::bad_request, "unknown member \"" + key + "\"");
-  }
-  for (const std::string& key : members) {
-    if (!value.contains(key)) throw ApiError(ErrorCode::bad_request, "missing member \"" + key + "\"");
-  }
-  return value;
-}
-
-std::uint32_t serial_of(const json& value) {
-  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 0xFFFFFFFFu) {
-    throw ApiError(ErrorCode::bad_request, "\"token\" is a token serial number");
-  }
-  return value.get<std::uint32_t>();
-}
-
-std::string string_of(const json& value, const char* name) {
-  if (!value.is_string()) throw ApiError(ErrorCode::bad_request, std::string("\"") + name + "\" is a string");
-  return value.get<std::string>();
-}
 
 // The certificate a CA returned, PEM, as DER.
 Bytes der_of_pem(const std::string& pem) {
