@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -81,7 +82,8 @@ int main(int argc, char** argv) {
   }
   if (guard.allowed_origins.empty() || state_dir.empty()) return usage();
   try {
-    ::mkdir(state_dir.c_str(), 0700);
+    std::filesystem::create_directories(state_dir);
+    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all);
     TokenService tokens(module);
     RenewalJournal journal(state_dir + "/renewals.json");
     Router router(tokens, journal);
@@ -105,6 +107,7 @@ int main(int argc, char** argv) {
     signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
     std::fprintf(stderr, "certkeyd: listening on 127.0.0.1:%u\n", guard.port);
     io.run();
+    worker.stop();  // token work still queued is dropped, not started
     worker.join();
   } catch (const ApiError& e) {
     std::fprintf(stderr, "certkeyd: %s\n", e.what());

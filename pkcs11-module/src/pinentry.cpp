@@ -123,6 +123,8 @@ std::optional<std::string> ask_pin(const std::string& program, const std::string
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  // Nothing else of the application's (its sockets, its files) reaches the prompt program.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   char* argv[] = {const_cast<char*>(program.c_str()), nullptr};
   pid_t pid = 0;
   const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);

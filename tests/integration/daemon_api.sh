@@ -24,7 +24,7 @@ no_cors() { ! grep -qi '^access-control-allow-origin' headers.txt || { cat heade
 
 start_daemon "$PORTAL" "$OTHER"
 serial=$(token_serial "USB KEY")
-BASE=(curl -sS)
+BASE=(env -u LD_PRELOAD curl -sS)
 
 step "an allowed origin lists the tokens; CORS echoes that origin, never *"
 call /v1/tokens get 200 "${API[@]}" "$DAEMON_URL/v1/tokens"
@@ -89,9 +89,14 @@ echo 123456 > "$workdir/pin"
 step "begin a renewal; only its origin sees it"
 call /v1/renewals post 201 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
 id=$(jq -r .renewal.id body.json)
+first_key=$(jq -r .renewal.key body.json)
 jq -r .renewal.csr body.json > renew.csr
 call '/v1/renewals/{id}' get 200 "${API[@]}" "$DAEMON_URL/v1/renewals/$id"
 call '/v1/renewals/{id}' get 404 "${BASE[@]}" -H "Origin: $OTHER" "$DAEMON_URL/v1/renewals/$id"; error_is renewal_not_found
+
+step "a second renewal in progress gets a slot of its own, and leaves the first one's key alone"
+call /v1/renewals post 201 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
+[[ $(jq -r .renewal.key body.json) != "$first_key" ]] || fail "two renewals share the key slot $first_key"
 
 step "the daemon restarts between the two halves; the renewal is still there"
 stop_daemon

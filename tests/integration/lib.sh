@@ -118,7 +118,8 @@ start_daemon() {
   export CERTKEY_PKCS11_CONF=$workdir/pkcs11.conf FAKE_PINENTRY_PIN_FILE=$workdir/pin
   export FAKE_PINENTRY_LOG=$workdir/pinentry.log
   rm -f "$workdir/daemon.port"
-  "$CERTKEY_BUILD/daemon/certkeyd" "${origins[@]}" --port "${DAEMON_PORT:-0}" --port-file "$workdir/daemon.port" \
+  # Neither needs the ASan preload the peer tools get (curl hangs under it).
+  env -u LD_PRELOAD "$CERTKEY_BUILD/daemon/certkeyd" "${origins[@]}" --port "${DAEMON_PORT:-0}" --port-file "$workdir/daemon.port" \
     --state-dir "$workdir/daemon-state" --module "$CERTKEY_MODULE" 2>>"$workdir/daemon.log" &
   DAEMON_PID=$!
   trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; rm -rf "$workdir"' EXIT
@@ -128,7 +129,7 @@ start_daemon() {
     sleep 0.05
   done
   DAEMON_PORT=$(cat "$workdir/daemon.port")
-  API=(curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $1" -H "X-Certkey-Request: 1"
+  API=(env -u LD_PRELOAD curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $1" -H "X-Certkey-Request: 1"
        -H "Content-Type: application/json")
   DAEMON_URL=http://127.0.0.1:$DAEMON_PORT
 }

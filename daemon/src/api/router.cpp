@@ -95,10 +95,21 @@ ApiResponse Router::begin_renewal(const ApiRequest& request) {
   renewal.serial = serial_of(body["token"]);
   renewal.certificate_id = string_of(body["certificate"], "certificate");
   renewal.origin = request.origin;
-  const RenewalKey key = tokens_.begin_renewal(renewal.serial, renewal.certificate_id);
-  renewal.key_id = key.key_id;
-  renewal.csr_pem = key.csr_pem;
-  return {201, {{"renewal", renewal_json(journal_.add(std::move(renewal)))}}};
+  // The journal records the new key's slot before the key exists, so that a crash in
+  // between never leaves a key nobody knows of, and no other renewal takes the slot.
+  std::string id;
+  try {
+    const RenewalKey key = tokens_.begin_renewal(
+        renewal.serial, renewal.certificate_id, journal_.key_ids_of(renewal.serial), [&](const std::string& key_id) {
+          renewal.key_id = key_id;
+          id = journal_.add(renewal).id;
+        });
+    renewal.csr_pem = key.csr_pem;
+    return {201, {{"renewal", renewal_json(journal_.set_csr(id, key.csr_pem))}}};
+  } catch (...) {
+    if (!id.empty()) journal_.remove(id);
+    throw;
+  }
 }
 
 Renewal Router::renewal_of(const std::string& id, const ApiRequest& request) {

@@ -53,6 +53,9 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) return do_close();  // a malformed request gets no answer
 
+  // The request is in. Answering may take as long as the token work does (a PIN prompt the
+  // user takes time over): no timer runs until the answer is written.
+  stream_.expires_never();
   const HttpRequest& request = parser_->get();
   const GuardVerdict verdict = check_request(guard_, request);
   if (verdict.refusal) {
@@ -87,6 +90,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 void HttpSession::send(Response response) {
   in_flight_ = std::make_shared<Response>(std::move(response));
   const bool keep_alive = in_flight_->keep_alive();
+  stream_.expires_after(kWriteTimeout);
   http::async_write(stream_, *in_flight_,
                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }

@@ -15,7 +15,8 @@ namespace certkey::daemon {
 
 inline constexpr std::size_t kHeaderLimit = 8 * 1024;
 inline constexpr std::size_t kBodyLimit = 10000;  // a 4 KiB certificate as PEM in JSON fits
-inline constexpr std::chrono::seconds kReadTimeout{30};
+inline constexpr std::chrono::seconds kReadTimeout{30};   // to send one request
+inline constexpr std::chrono::seconds kWriteTimeout{30};  // to take one answer
 static_assert(kBodyLimit > 4096 * 4 / 3 + 512, "the largest certificate fits a request");
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {

@@ -3,6 +3,7 @@
 #pragma once
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
@@ -24,7 +25,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_;
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;
   const GuardConfig& guard_;
   Router& router_;
   boost::asio::thread_pool& worker_;

@@ -4,7 +4,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -37,7 +39,10 @@ std::string now_iso() {
 
 RenewalJournal::RenewalJournal(std::string path) : path_(std::move(path)) {
   std::ifstream in(path_);
-  if (!in) return;  // no renewal yet
+  if (!in) {
+    if (errno == ENOENT) return;  // no renewal yet; anything else must not be overwritten
+    throw ApiError(ErrorCode::internal_error, "cannot read the renewal journal " + path_);
+  }
   try {
     const nlohmann::json journal = nlohmann::json::parse(in);  // must outlive the loop
     for (const auto& r : journal.at("renewals")) {
@@ -55,8 +60,28 @@ const Renewal& RenewalJournal::add(Renewal renewal) {
   renewal.created = now_iso();
   const std::string id = renewal.id;
   renewals_[id] = std::move(renewal);
-  save();
+  try {
+    save();
+  } catch (...) {
+    renewals_.erase(id);  // what is not on disk is not in progress
+    throw;
+  }
   return renewals_[id];
+}
+
+const Renewal& RenewalJournal::set_csr(const std::string& id, const std::string& csr_pem) {
+  Renewal& renewal = renewals_.at(id);
+  renewal.csr_pem = csr_pem;
+  save();
+  return renewal;
+}
+
+std::vector<std::string> RenewalJournal::key_ids_of(std::uint32_t serial) const {
+  std::vector<std::string> ids;
+  for (const auto& [id, r] : renewals_) {
+    if (r.serial == serial) ids.push_back(r.key_id);
+  }
+  return ids;
 }
 
 std::optional<Renewal> RenewalJournal::find(const std::string& id) const {
@@ -83,6 +108,13 @@ void RenewalJournal::save() const {
   if (!ok || std::rename(temporary.c_str(), path_.c_str()) != 0) {
     ::unlink(temporary.c_str());
     throw ApiError(ErrorCode::internal_error, "cannot write the renewal journal " + path_);
+  }
+  // The rename itself reaches the disk only with the directory.
+  const std::filesystem::path parent = std::filesystem::path(path_).parent_path();
+  const int dir = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
 }
 

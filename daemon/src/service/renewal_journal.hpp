@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace certkey::daemon {
 
@@ -26,6 +27,9 @@ class RenewalJournal {
   explicit RenewalJournal(std::string path);
 
   const Renewal& add(Renewal renewal);  // assigns the id
+  const Renewal& set_csr(const std::string& id, const std::string& csr_pem);
+  // The key slots claimed by renewals in progress on this token.
+  std::vector<std::string> key_ids_of(std::uint32_t serial) const;
   std::optional<Renewal> find(const std::string& id) const;
   void remove(const std::string& id);
 

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -32,17 +33,19 @@ constexpr CK_BYTE kLastRetiredId = 0x18;
 [[noreturn]] void fail(CK_RV rv, const std::string& what) {
   switch (rv) {
     case CKR_FUNCTION_CANCELED: throw ApiError(ErrorCode::pin_cancelled);
-    case CKR_PIN_INCORRECT: throw ApiError(ErrorCode::pin_incorrect);
+    case CKR_PIN_INCORRECT:
+    case CKR_PIN_LEN_RANGE: throw ApiError(ErrorCode::pin_incorrect);
     case CKR_PIN_LOCKED: throw ApiError(ErrorCode::pin_locked);
     case CKR_DEVICE_REMOVED:
     case CKR_TOKEN_NOT_PRESENT:
+    case CKR_SLOT_ID_INVALID:  // a USB KEY or SD KEY reader that went away with its token
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED: throw ApiError(ErrorCode::token_removed, what);
-    default: throw ApiError(ErrorCode::token_error, what + " failed with CKR 0x" + [rv] {
-                          char hex[17];
-                          std::snprintf(hex, sizeof hex, "%lX", rv);
-                          return std::string(hex);
-                        }());
+    default: {
+      char code[32];
+      std::snprintf(code, sizeof code, " failed with CKR 0x%lX", rv);
+      throw ApiError(ErrorCode::token_error, what + code);
+    }
   }
 }
 
@@ -132,12 +135,15 @@ class TokenService::Session {
     CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
                             {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
     check(p11_->C_FindObjectsInit(handle_, query, id ? 2 : 1), "C_FindObjectsInit");
-    std::vector<CK_OBJECT_HANDLE> found(32);
+    std::vector<CK_OBJECT_HANDLE> found;
+    CK_OBJECT_HANDLE batch[32];
     CK_ULONG count = 0;
-    const CK_RV rv = p11_->C_FindObjects(handle_, found.data(), found.size(), &count);
+    CK_RV rv;
+    while ((rv = p11_->C_FindObjects(handle_, batch, 32, &count)) == CKR_OK && count > 0) {
+      found.insert(found.end(), batch, batch + count);
+    }
     p11_->C_FindObjectsFinal(handle_);
     check(rv, "C_FindObjects");
-    found.resize(count);
     return found;
   }
 
@@ -152,6 +158,7 @@ class TokenService::Session {
   }
 
   CK_SESSION_HANDLE handle() const { return handle_; }
+  void destroy(CK_OBJECT_HANDLE object) { p11_->C_DestroyObject(handle_, object); }
 
  private:
   CK_FUNCTION_LIST_PTR p11_;
@@ -181,14 +188,23 @@ TokenService::~TokenService() {
   if (library_) ::dlclose(library_);
 }
 
+std::vector<CK_SLOT_ID> TokenService::slots_with_tokens() {
+  // A token inserted between the two calls makes the list longer: ask again.
+  for (;;) {
+    CK_ULONG count = 0;
+    check(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList");
+    std::vector<CK_SLOT_ID> slots(count);
+    const CK_RV rv = p11_->C_GetSlotList(CK_TRUE, slots.data(), &count);
+    if (rv == CKR_BUFFER_TOO_SMALL) continue;
+    check(rv, "C_GetSlotList");
+    slots.resize(count);
+    return slots;
+  }
+}
+
 std::vector<TokenSummary> TokenService::list_tokens() {
-  CK_ULONG count = 0;
-  check(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList");
-  std::vector<CK_SLOT_ID> slots(count);
-  check(p11_->C_GetSlotList(CK_TRUE, slots.data(), &count), "C_GetSlotList");
-  slots.resize(count);
   std::vector<TokenSummary> tokens;
-  for (CK_SLOT_ID slot : slots) {
+  for (CK_SLOT_ID slot : slots_with_tokens()) {
     // A token pulled while it is being listed is simply not listed.
     try {
       CK_TOKEN_INFO info{};
@@ -228,34 +244,37 @@ std::vector<TokenSummary> TokenService::list_tokens() {
 }
 
 CK_SLOT_ID TokenService::find_slot(std::uint32_t serial) {
-  CK_ULONG count = 0;
-  check(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), "C_GetSlotList");
-  std::vector<CK_SLOT_ID> slots(count);
-  check(p11_->C_GetSlotList(CK_TRUE, slots.data(), &count), "C_GetSlotList");
-  for (CK_ULONG i = 0; i < count; ++i) {
+  for (CK_SLOT_ID slot : slots_with_tokens()) {
     CK_CERTKEY_TOKEN_INFO info{};
-    if (vendor_->C_CertkeyGetTokenInfo(slots[i], &info) == CKR_OK && info.serial == serial) return slots[i];
+    if (vendor_->C_CertkeyGetTokenInfo(slot, &info) == CKR_OK && info.serial == serial) return slot;
   }
   throw ApiError(ErrorCode::token_not_found);
 }
 
-RenewalKey TokenService::begin_renewal(std::uint32_t serial, const std::string& certificate_id) {
+RenewalKey TokenService::begin_renewal(std::uint32_t serial, const std::string& certificate_id,
+                                       const std::vector<std::string>& reserved,
+                                       const std::function<void(const std::string& key_id)>& reserve) {
   const Bytes old_id = key_id_from_hex(certificate_id);
   Session session(p11_, find_slot(serial), true);
   const std::vector<CK_OBJECT_HANDLE> certificates = session.find(CKO_CERTIFICATE, &old_id);
   if (certificates.empty()) throw ApiError(ErrorCode::certificate_not_found);
   const Bytes subject = session.attribute(certificates.front(), CKA_SUBJECT);
 
+  // Logged in first: the module shows private keys only then. A slot is free when it holds
+  // no key and no certificate and no renewal in progress has claimed it.
+  session.login();
   Bytes new_id;
   for (CK_BYTE id = kFirstRetiredId; id <= kLastRetiredId && new_id.empty(); ++id) {
     const Bytes candidate = {id};
-    if (session.find(CKO_PRIVATE_KEY, &candidate).empty() && session.find(CKO_CERTIFICATE, &candidate).empty()) {
+    if (std::find(reserved.begin(), reserved.end(), hex(candidate)) == reserved.end() &&
+        session.find(CKO_PRIVATE_KEY, &candidate).empty() && session.find(CKO_PUBLIC_KEY, &candidate).empty() &&
+        session.find(CKO_CERTIFICATE, &candidate).empty()) {
       new_id = candidate;
     }
   }
   if (new_id.empty()) throw ApiError(ErrorCode::no_free_key_slot);
+  reserve(hex(new_id));
 
-  session.login();
   CK_MECHANISM generation = {CKM_EC_KEY_PAIR_GEN, nullptr, 0};
   CK_BBOOL yes = CK_TRUE;
   CK_ATTRIBUTE public_template[] = {{CKA_EC_PARAMS, const_cast<CK_BYTE*>(kP256Oid), sizeof kP256Oid},
@@ -268,27 +287,33 @@ RenewalKey TokenService::begin_renewal(std::uint32_t serial, const std::string& 
   check(p11_->C_GenerateKeyPair(session.handle(), &generation, public_template, 3, private_template, 3, &public_key,
                                 &private_key),
         "C_GenerateKeyPair");
-
-  // CKA_EC_POINT is the DER OCTET STRING around the uncompressed point.
-  const Bytes point_der = session.attribute(public_key, CKA_EC_POINT);
-  if (point_der.size() != 67 || point_der[0] != 0x04 || point_der[1] != 65) {
-    throw ApiError(ErrorCode::token_error, "unexpected public key encoding");
+  try {
+    // CKA_EC_POINT is the DER OCTET STRING around the uncompressed point.
+    const Bytes point_der = session.attribute(public_key, CKA_EC_POINT);
+    if (point_der.size() != 67 || point_der[0] != 0x04 || point_der[1] != 65) {
+      throw ApiError(ErrorCode::token_error, "unexpected public key encoding");
+    }
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        p256_public_key(Bytes(point_der.begin() + 2, point_der.end())), EVP_PKEY_free);
+    if (!key) throw ApiError(ErrorCode::token_error, "the new public key is not a P-256 point");
+    const std::string csr = make_csr_pem(key.get(), subject, [&](const Bytes& digest) {
+      CK_MECHANISM ecdsa = {CKM_ECDSA, nullptr, 0};
+      check(p11_->C_SignInit(session.handle(), &ecdsa, private_key), "C_SignInit");
+      Bytes signature(64);
+      CK_ULONG length = signature.size();
+      check(p11_->C_Sign(session.handle(), const_cast<std::uint8_t*>(digest.data()), digest.size(), signature.data(),
+                         &length),
+            "C_Sign");
+      signature.resize(length);
+      return signature;
+    });
+    return {hex(new_id), csr};
+  } catch (...) {
+    // No request, no key: the slot is free again.
+    session.destroy(private_key);
+    session.destroy(public_key);
+    throw;
   }
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(p256_public_key(Bytes(point_der.begin() + 2, point_der.end())),
-                                                           EVP_PKEY_free);
-  if (!key) throw ApiError(ErrorCode::token_error, "the new public key is not a P-256 point");
-  const std::string csr = make_csr_pem(key.get(), subject, [&](const Bytes& digest) {
-    CK_MECHANISM ecdsa = {CKM_ECDSA, nullptr, 0};
-    check(p11_->C_SignInit(session.handle(), &ecdsa, private_key), "C_SignInit");
-    Bytes signature(64);
-    CK_ULONG length = signature.size();
-    check(p11_->C_Sign(session.handle(), const_cast<std::uint8_t*>(digest.data()), digest.size(), signature.data(),
-                       &length),
-          "C_Sign");
-    signature.resize(length);
-    return signature;
-  });
-  return {hex(new_id), csr};
 }
 
 void TokenService::complete_renewal(std::uint32_t serial, const std::string& key_id, const Bytes& certificate_der) {

@@ -5,6 +5,7 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,12 @@ class TokenService {
   // a PKCS#10 request for it with the subject of certificate `certificate_id`, signed on the
   // token. The old key and certificate are not touched. The PIN is asked for by the module's
   // trusted prompt (pinentry), never taken from the API.
-  RenewalKey begin_renewal(std::uint32_t serial, const std::string& certificate_id);
+  // `reserve` is called with the new key's id once it is chosen and before the key is made,
+  // so the caller can record it (and refuse, by throwing); ids in `reserved` are never used.
+  // If anything fails after the key pair was made, the key pair is destroyed again.
+  RenewalKey begin_renewal(std::uint32_t serial, const std::string& certificate_id,
+                           const std::vector<std::string>& reserved,
+                           const std::function<void(const std::string& key_id)>& reserve);
   // Second half: writes `certificate_der` beside the new key after checking it certifies
   // that key, and reads it back.
   void complete_renewal(std::uint32_t serial, const std::string& key_id, const Bytes& certificate_der);
@@ -58,6 +64,7 @@ class TokenService {
  private:
   class Session;
   CK_SLOT_ID find_slot(std::uint32_t serial);
+  std::vector<CK_SLOT_ID> slots_with_tokens();
 
   void* library_ = nullptr;
   CK_FUNCTION_LIST_PTR p11_ = nullptr;
