@@ -191,10 +191,11 @@ Buffer pkcs1_sha256_block(const Buffer& message, std::size_t size) {
   static const Buffer kPrefix = {0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
                                  0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
   Buffer hash = sha256(message);
+  const std::size_t t = kPrefix.size() + hash.size();
+  if (size < t + 11) return {};  // RFC 8017 9.2: at least 8 bytes of padding
   Buffer block(size, 0xFF);
   block[0] = 0x00;
   block[1] = 0x01;
-  const std::size_t t = kPrefix.size() + hash.size();
   block[size - t - 1] = 0x00;
   std::copy(kPrefix.begin(), kPrefix.end(), block.end() - static_cast<std::ptrdiff_t>(t));
   std::copy(hash.begin(), hash.end(), block.end() - static_cast<std::ptrdiff_t>(hash.size()));
