@@ -193,12 +193,12 @@ Buffer pkcs1_sha256_block(const Buffer& message, std::size_t size) {
   Buffer hash = sha256(message);
   const std::size_t t = kPrefix.size() + hash.size();
   if (size < t + 11) return {};  // RFC 8017 9.2: at least 8 bytes of padding
-  Buffer block(size, 0xFF);
-  block[0] = 0x00;
-  block[1] = 0x01;
-  block[size - t - 1] = 0x00;
-  std::copy(kPrefix.begin(), kPrefix.end(), block.end() - static_cast<std::ptrdiff_t>(t));
-  std::copy(hash.begin(), hash.end(), block.end() - static_cast<std::ptrdiff_t>(hash.size()));
+  // 00 01 FF..FF 00 || DigestInfo prefix || hash
+  Buffer block = {0x00, 0x01};
+  block.insert(block.end(), size - t - 3, 0xFF);
+  block.push_back(0x00);
+  block.insert(block.end(), kPrefix.begin(), kPrefix.end());
+  block.insert(block.end(), hash.begin(), hash.end());
   return block;
 }
 
