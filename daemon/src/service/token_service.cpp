@@ -4,10 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <set>
 
 #include "../api/error_code.hpp"
 #include "csr.hpp"
@@ -101,6 +101,7 @@ std::string name_text(const X509_NAME* name) {
 }
 
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 X509Ptr parse_certificate(const Bytes& der) {
   const unsigned char* p = der.data();
   return X509Ptr(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
@@ -155,6 +156,14 @@ class TokenService::Session {
     check(p11_->C_GetAttributeValue(handle_, object, &a, 1), "C_GetAttributeValue");
     value.resize(a.ulValueLen);
     return value;
+  }
+
+  // The P-256 public key of a token's public key object; null when it is not one. CKA_EC_POINT
+  // is the DER OCTET STRING (04 41) around the uncompressed point.
+  PkeyPtr p256_key(CK_OBJECT_HANDLE public_key) {
+    const Bytes point_der = attribute(public_key, CKA_EC_POINT);
+    if (point_der.size() != 67 || point_der[0] != 0x04 || point_der[1] != 65) return PkeyPtr(nullptr, EVP_PKEY_free);
+    return PkeyPtr(p256_public_key(Bytes(point_der.begin() + 2, point_der.end())), EVP_PKEY_free);
   }
 
   CK_SESSION_HANDLE handle() const { return handle_; }
@@ -263,14 +272,13 @@ RenewalKey TokenService::begin_renewal(std::uint32_t serial, const std::string& 
   // Logged in first: the module shows private keys only then. A slot is free when it holds
   // no key and no certificate and no renewal in progress has claimed it.
   session.login();
+  std::set<std::string> used(reserved.begin(), reserved.end());
+  for (CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_CERTIFICATE}) {
+    for (CK_OBJECT_HANDLE object : session.find(object_class)) used.insert(hex(session.attribute(object, CKA_ID)));
+  }
   Bytes new_id;
   for (CK_BYTE id = kFirstRetiredId; id <= kLastRetiredId && new_id.empty(); ++id) {
-    const Bytes candidate = {id};
-    if (std::find(reserved.begin(), reserved.end(), hex(candidate)) == reserved.end() &&
-        session.find(CKO_PRIVATE_KEY, &candidate).empty() && session.find(CKO_PUBLIC_KEY, &candidate).empty() &&
-        session.find(CKO_CERTIFICATE, &candidate).empty()) {
-      new_id = candidate;
-    }
+    if (!used.count(hex({id}))) new_id = {id};
   }
   if (new_id.empty()) throw ApiError(ErrorCode::no_free_key_slot);
   reserve(hex(new_id));
@@ -288,13 +296,7 @@ RenewalKey TokenService::begin_renewal(std::uint32_t serial, const std::string& 
                                 &private_key),
         "C_GenerateKeyPair");
   try {
-    // CKA_EC_POINT is the DER OCTET STRING around the uncompressed point.
-    const Bytes point_der = session.attribute(public_key, CKA_EC_POINT);
-    if (point_der.size() != 67 || point_der[0] != 0x04 || point_der[1] != 65) {
-      throw ApiError(ErrorCode::token_error, "unexpected public key encoding");
-    }
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-        p256_public_key(Bytes(point_der.begin() + 2, point_der.end())), EVP_PKEY_free);
+    const PkeyPtr key = session.p256_key(public_key);
     if (!key) throw ApiError(ErrorCode::token_error, "the new public key is not a P-256 point");
     const std::string csr = make_csr_pem(key.get(), subject, [&](const Bytes& digest) {
       CK_MECHANISM ecdsa = {CKM_ECDSA, nullptr, 0};
@@ -323,10 +325,7 @@ void TokenService::complete_renewal(std::uint32_t serial, const std::string& key
   Session session(p11_, find_slot(serial), true);
   const std::vector<CK_OBJECT_HANDLE> public_keys = session.find(CKO_PUBLIC_KEY, &id);
   if (public_keys.empty()) throw ApiError(ErrorCode::renewal_not_found, "the renewal's key is not on the token");
-  const Bytes point_der = session.attribute(public_keys.front(), CKA_EC_POINT);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      point_der.size() == 67 ? p256_public_key(Bytes(point_der.begin() + 2, point_der.end())) : nullptr,
-      EVP_PKEY_free);
+  const PkeyPtr key = session.p256_key(public_keys.front());
   if (!key || EVP_PKEY_eq(key.get(), X509_get0_pubkey(certificate.get())) != 1) {
     throw ApiError(ErrorCode::certificate_mismatch);
   }
