@@ -7,6 +7,7 @@
 #include "encoding.hpp"
 
 #include <certkey/card/openssl_ptr.hpp>
+#include <certkey/protocol/algorithms.hpp>
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
@@ -480,6 +481,12 @@ std::optional<Curve> curve_from_params(const Bytes& der_params) {
 }
 
 std::size_t field_bytes(Curve c) { return c == Curve::p384 ? 48 : 32; }
+
+std::optional<Curve> curve_of_algorithm(std::uint8_t piv_algorithm) {
+  if (piv_algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return Curve::p256;
+  if (piv_algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return Curve::p384;
+  return std::nullopt;
+}
 
 Bytes ec_point_attribute(const Bytes& uncompressed_point) {
   Bytes out;

@@ -58,6 +58,8 @@ enum class Curve { p256, p384 };
 Bytes ec_params(Curve c);
 std::optional<Curve> curve_from_params(const Bytes& der_params);
 std::size_t field_bytes(Curve c);
+// The curve of a PIV algorithm byte (protocol::Algorithm), or nothing for RSA and others.
+std::optional<Curve> curve_of_algorithm(std::uint8_t piv_algorithm);
 // CKA_EC_POINT: the uncompressed point wrapped in a DER OCTET STRING.
 Bytes ec_point_attribute(const Bytes& uncompressed_point);
 // Accepts a point either raw (04 || X || Y) or wrapped in an OCTET STRING (both occur in

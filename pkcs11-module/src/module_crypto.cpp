@@ -71,7 +71,7 @@ const Params* params_of(const CK_MECHANISM* m) {
 
 std::size_t signature_length(const Operation& op) {
   if (op.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) return kRsaBytes;
-  return 2 * field_bytes(op.algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p384) ? Curve::p384 : Curve::p256);
+  return 2 * field_bytes(curve_of_algorithm(op.algorithm).value_or(Curve::p256));
 }
 
 // The block the token signs with raw RSA, or the digest it signs with ECDSA.

@@ -27,12 +27,6 @@ bool is_sim_atr(const std::vector<std::uint8_t>& atr) {
   return atr.size() == sim.size() && std::equal(atr.begin(), atr.end(), sim.begin());
 }
 
-std::optional<Curve> curve_of(std::uint8_t algorithm) {
-  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return Curve::p256;
-  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return Curve::p384;
-  return std::nullopt;
-}
-
 // The certificate inside a PIV certificate object (70 cert, 71 info, FE).
 Bytes certificate_from_object(const Bytes& object) {
   agent::Tlv cert;
@@ -178,7 +172,7 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
     // The key's own public half, asked for: a certificate in the slot may not match the key.
     if (slot.has_key()) {
       const bool rsa = entry.algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
-      auto curve = curve_of(entry.algorithm);
+      auto curve = curve_of_algorithm(entry.algorithm);
       if (!rsa && !curve) continue;  // an algorithm this module does not know
       slot.public_key = parse_public_key_template(client.public_key(entry.slot), rsa, curve.value_or(Curve::p256));
     }
