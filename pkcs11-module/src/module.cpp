@@ -83,7 +83,13 @@ void Operation::wipe() {
 
 void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text) {
   std::memset(out, ' ', width);
-  std::memcpy(out, text.data(), std::min(width, text.size()));
+  // The fields are UTF-8 (PKCS#11 3.0 section 3.2): a long reader name is cut before the
+  // character that does not fit, never inside it.
+  std::size_t length = std::min(width, text.size());
+  if (length < text.size()) {
+    while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
+  }
+  std::memcpy(out, text.data(), length);
 }
 
 std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length) {
@@ -268,10 +274,10 @@ CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
   Token& token = present_token(slot);
   card::TokenInfo ti;
   card::PinState pin, puk;
-  token.run([&](card::TokenClient& c) {  // PIN state is read fresh every time: 3 APDUs
+  token.run([&](card::TokenClient& c) {  // PIN state is read fresh every time, with TOKEN INFO
     ti = c.token_info();
-    pin = c.pin_state(protocol::KeyRef::pin);
-    puk = c.pin_state(protocol::KeyRef::puk);
+    pin = ti.pin ? *ti.pin : c.pin_state(protocol::KeyRef::pin);
+    puk = ti.puk ? *ti.puk : c.pin_state(protocol::KeyRef::puk);
   });
   *info = CK_TOKEN_INFO{};
   pad_copy(info->label, sizeof info->label, "certkey " + std::to_string(ti.serial));

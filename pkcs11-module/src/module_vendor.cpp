@@ -10,13 +10,24 @@ CK_RV Module::vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info) {
   require_initialized();
   if (!info) return CKR_ARGUMENTS_BAD;
   Token& token = present_token(slot);
-  card::TokenInfo ti = token.run([](card::TokenClient& c) { return c.token_info(); });
+  card::TokenInfo ti = token.run([](card::TokenClient& c) {
+    card::TokenInfo read = c.token_info();
+    if (!read.pin) read.pin = c.pin_state(protocol::KeyRef::pin);
+    if (!read.puk) read.puk = c.pin_state(protocol::KeyRef::puk);
+    return read;
+  });
   info->serial = ti.serial;
   info->medium = static_cast<CK_ULONG>(ti.medium);
   info->firmware = {ti.firmware[0], ti.firmware[1]};
   info->firmware_patch = ti.firmware[2];
   info->change_counter = ti.change_counter;
   info->unlock_retries = ti.unlock_retries ? static_cast<CK_ULONG>(ti.unlock_retries->second) : ~CK_ULONG{0};
+  info->pin_retry_limit = static_cast<CK_ULONG>(ti.pin->limit);
+  info->pin_retries = static_cast<CK_ULONG>(ti.pin->remaining);
+  info->pin_is_default = ti.pin->is_default ? CK_TRUE : CK_FALSE;
+  info->puk_retry_limit = static_cast<CK_ULONG>(ti.puk->limit);
+  info->puk_retries = static_cast<CK_ULONG>(ti.puk->remaining);
+  info->puk_is_default = ti.puk->is_default ? CK_TRUE : CK_FALSE;
   return CKR_OK;
 }
 

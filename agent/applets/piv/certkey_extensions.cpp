@@ -27,12 +27,29 @@ Sw PivApplet::token_info(const CommandApdu& c, ResponseWriter& out) {
   out.put(tag::kInfoFirmware, Bytes(kFirmwareVersion, sizeof kFirmwareVersion));
   out.put(tag::kInfoChangeCounter, Bytes(counter.value, sizeof counter.value));
   out.put_u8(tag::kInfoPolicy, config.policy);
+  if (!put_credential_state(tag::kInfoPinState, record::kPinCounter, record::kPinValue, out) ||
+      !put_credential_state(tag::kInfoPukState, record::kPukCounter, record::kPukValue, out)) {
+    return Sw::memory_failure;
+  }
   RetryCounter unlock{};
   if (read_counter(store_, record::kUnlockCounter, unlock)) {
     const std::uint8_t retries[2] = {unlock.limit, unlock.remaining};
     out.put(tag::kInfoUnlockRetries, Bytes(retries, 2));
   }
   return Sw::ok;
+}
+
+// Limit, tries left, is-default: what GET METADATA reports for the PIN or PUK.
+bool PivApplet::put_credential_state(std::uint16_t info_tag, std::uint16_t counter_record,
+                                     std::uint16_t value_record, ResponseWriter& out) const {
+  RetryCounter counter{};
+  SecretHash value{};
+  if (!read_counter(store_, counter_record, counter) || !read_record(value_record, &value, sizeof value)) {
+    return false;
+  }
+  const std::uint8_t state[3] = {counter.limit, counter.remaining, value.is_default};
+  out.put(info_tag, Bytes(state, sizeof state));
+  return true;
 }
 
 Sw PivApplet::unlock_challenge(const CommandApdu& c, ResponseWriter& out) {

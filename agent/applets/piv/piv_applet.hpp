@@ -106,6 +106,8 @@ class PivApplet final : public Applet {
   Sw unlock_response(const CommandApdu& c, ResponseWriter& out);
   Sw set_unlock_key(const CommandApdu& c, ResponseWriter& out);
   Sw list_keys(const CommandApdu& c, ResponseWriter& out);
+  bool put_credential_state(std::uint16_t info_tag, std::uint16_t counter_record, std::uint16_t value_record,
+                            ResponseWriter& out) const;
 
   // Shared helpers (piv_applet.cpp).
   bool read_record(std::uint16_t id, void* image, std::size_t size) const;

@@ -123,6 +123,9 @@ TokenInfo TokenClient::token_info() {
     if (t == tag::kInfoChangeCounter && v.size() == 4) info.change_counter = be32(v, 0);
     if (t == tag::kInfoPolicy && v.size() == 1) info.policy = v[0];
     if (t == tag::kInfoUnlockRetries && v.size() == 2) info.unlock_retries = std::make_pair(int{v[0]}, int{v[1]});
+    if ((t == tag::kInfoPinState || t == tag::kInfoPukState) && v.size() == 3) {
+      (t == tag::kInfoPinState ? info.pin : info.puk) = PinState{v[0], v[1], v[2] != 0};
+    }
   });
   return info;
 }

@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 #define CERTKEY_VENDOR_INTERFACE_NAME "Vendor certkey"
-#define CERTKEY_VENDOR_VERSION_MAJOR 1
+#define CERTKEY_VENDOR_VERSION_MAJOR 2
 #define CERTKEY_VENDOR_VERSION_MINOR 0
 
 /* Media (CK_CERTKEY_TOKEN_INFO.medium). */
@@ -30,6 +30,14 @@ typedef struct CK_CERTKEY_TOKEN_INFO {
   CK_ULONG firmware_patch;
   CK_ULONG change_counter;    /* grows with every change to the token's contents */
   CK_ULONG unlock_retries;    /* remote unlock attempts left; (CK_ULONG)-1 without unlock key */
+  /* Since 2.0: the PIN and PUK state, read in the same APDU as the change counter (PIN
+   * attempts do not advance the counter). */
+  CK_ULONG pin_retry_limit;
+  CK_ULONG pin_retries;       /* tries left; 0: blocked */
+  CK_BBOOL pin_is_default;
+  CK_ULONG puk_retry_limit;
+  CK_ULONG puk_retries;
+  CK_BBOOL puk_is_default;
 } CK_CERTKEY_TOKEN_INFO;
 
 typedef struct CK_CERTKEY_FUNCTION_LIST {

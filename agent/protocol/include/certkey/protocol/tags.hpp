@@ -60,5 +60,9 @@ inline constexpr std::uint16_t kInfoFirmware = 0x03;
 inline constexpr std::uint16_t kInfoChangeCounter = 0x04;
 inline constexpr std::uint16_t kInfoPolicy = 0x05;
 inline constexpr std::uint16_t kInfoUnlockRetries = 0x06;
+// Retry limit, tries left and "still the default" of the PIN and the PUK: PIN attempts do
+// not advance the change counter, so hosts read the PIN state here in the same APDU.
+inline constexpr std::uint16_t kInfoPinState = 0x07;
+inline constexpr std::uint16_t kInfoPukState = 0x08;
 
 }  // namespace certkey::protocol::tag

@@ -42,6 +42,9 @@ struct TokenInfo {
   std::uint32_t change_counter = 0;
   std::uint8_t policy = 0;
   std::optional<std::pair<int, int>> unlock_retries;  // limit, remaining; absent: no unlock key
+  // PIN and PUK state (tags 07, 08); older firmware leaves them out.
+  std::optional<PinState> pin;
+  std::optional<PinState> puk;
 };
 
 class TokenClient {

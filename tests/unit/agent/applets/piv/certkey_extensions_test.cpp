@@ -69,6 +69,19 @@ TEST_F(TokenInfo, ReportsSerialMediumFirmwareCounterAndPolicy) {
   EXPECT_GE(be32(*counter), 1u) << "personalisation is a change";
   EXPECT_EQ(find_value(r.data, tag::kInfoPolicy), Buffer({0x00}));
   EXPECT_FALSE(find_value(r.data, tag::kInfoUnlockRetries)) << "no unlock key yet";
+  EXPECT_EQ(find_value(r.data, tag::kInfoPinState), Buffer({3, 3, 1})) << "limit, left, default";
+  EXPECT_EQ(find_value(r.data, tag::kInfoPukState), Buffer({3, 3, 1}));
+}
+
+// PIN attempts do not advance the change counter, so TOKEN INFO reports them itself: a host
+// sees a wrong PIN typed into another program in the same APDU it revalidates its cache with.
+TEST_F(TokenInfo, PinState_FollowsWrongAndRightPinsAndChanges) {
+  ASSERT_EQ(verify_pin("000000"), protocol::sw_retries_left(2));
+  EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 2, 1}));
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 3, 1}));
+  ASSERT_EQ(send(Ins::change_reference_data, 0x00, 0x80, concat({pin_block(kDefaultPin), pin_block("654321")})).sw, Sw::ok);
+  EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 3, 0})) << "no longer the default";
 }
 
 TEST_F(TokenInfo, SerialMatchesGetSerial) {
