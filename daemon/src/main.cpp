@@ -1,38 +1,54 @@
-// certkeyd: the certkey daemon (docs/daemon.md). A localhost JSON API over HTTP for the
-// CA's service pages: list tokens and certificates, renew a certificate on the token.
-//
-//   certkeyd --allow-origin ORIGIN... [--port N] [--port-file FILE] [--state-dir DIR]
-//            [--module PATH]
+// certkeyd: the certkey daemon (docs/daemon.md). One command core behind four transports:
+// HTTP and WebSocket on loopback for the CA's web pages, a unix socket for the certkey
+// command and the browser extension's native-messaging relay.
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "net/listener.hpp"
+#include "app/options.hpp"
+#include "app/systemd_notify.hpp"
+#include "config/config.hpp"
+#include "core/command_core.hpp"
+#include "ipc/frame_codec.hpp"
+#include "net/envelope.hpp"
+#include "net/listeners.hpp"
+#include "state/audit_log.hpp"
+#include "state/renewal_store.hpp"
+#include "tokens/token_registry.hpp"
+#include "views/json_views.hpp"
+#include "views/text.hpp"
+#include "workflows/pin_prompt.hpp"
 
 namespace {
 
-constexpr unsigned kDefaultPort = 18456;
-constexpr const char* kDefaultModule = "/usr/lib/x86_64-linux-gnu/pkcs11/libcertkey-pkcs11.so";
+using namespace certkey::daemon;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: certkeyd --allow-origin ORIGIN... [--port N] [--port-file FILE] [--state-dir DIR]\n"
-               "                [--module PATH]\n"
-               "  ORIGIN     a web origin that may use the API, e.g. https://ca.example.cn (repeatable)\n"
-               "  --port     the loopback port (default %u; 0 picks a free one)\n"
-               "  --port-file  where to write the port once listening\n"
-               "  --state-dir  where renewals in progress are kept (default $XDG_STATE_HOME/certkey)\n"
-               "  --module   libcertkey-pkcs11.so (default %s)\n",
-               kDefaultPort, kDefaultModule);
-  return 2;
+void say(const std::string& text) { std::fprintf(stderr, "certkeyd: %s\n", text.c_str()); }
+
+// The module holds the PIN while a session is logged in, and the daemon holds it between
+// the prompt and C_Login: no core dumps, no ptrace by other processes of the user.
+void harden_process() {
+  rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Every connection is a descriptor: the soft limit goes up to the hard one.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 }
 
 std::string default_state_dir() {
@@ -41,80 +57,149 @@ std::string default_state_dir() {
   return {};
 }
 
+// The configuration file's settings with the command line's on top.
+Config effective_config(const Options& options) {
+  std::optional<std::string> file = options.config_file ? options.config_file : default_config_file();
+  Config config = file ? load_config(*file) : Config{};
+  if (file) say("configuration from " + *file);
+  if (options.allowed_origins) config.allowed_origins = *options.allowed_origins;
+  if (options.port) config.port = *options.port;
+  return config;
+}
+
+struct Listening {
+  std::vector<std::shared_ptr<TcpListener>> tcp;
+  std::shared_ptr<UnixListener> unix_socket;
+  unsigned port = 0;
+  void stop() {
+    for (auto& l : tcp) l->stop();
+    if (unix_socket) unix_socket->stop();
+  }
+};
+
+// HTTP on 127.0.0.1 and [::1] (same port), and the unix socket. What cannot be bound is said
+// plainly and the rest keeps serving; nothing at all is an error.
+Listening listen(NetContext& net, unsigned port, const std::string& socket_path) {
+  Listening l;
+  for (const char* address : {"127.0.0.1", "::1"}) {
+    const unsigned wanted = l.port ? l.port : port;
+    const std::string shown = std::string(address) == "::1" ? "[::1]" : address;
+    try {
+      auto listener = std::make_shared<TcpListener>(
+          net, asio::ip::tcp::endpoint(asio::ip::make_address(address), static_cast<unsigned short>(wanted)));
+      if (!l.port) l.port = listener->port();
+      l.tcp.push_back(std::move(listener));
+    } catch (const boost::system::system_error& e) {
+      say("cannot listen on " + shown + ":" + std::to_string(wanted) + " (" + e.code().message() + ")" +
+          (e.code() == asio::error::address_in_use
+               ? "; another program, or another user's certkeyd, has this port: give each user a port of their own "
+                 "(port = ... in certkeyd.toml)"
+               : ""));
+    }
+  }
+  for (auto& listener : l.tcp) listener->run(l.port);
+  if (l.tcp.empty()) say("HTTP is off; the unix socket still serves");
+  try {
+    l.unix_socket = std::make_shared<UnixListener>(net, socket_path);
+    l.unix_socket->run();
+  } catch (const std::exception& e) {
+    say(e.what());
+  }
+  return l;
+}
+
+void write_port_file(const std::string& path, unsigned port) {
+  const std::string temporary = path + ".new";
+  std::ofstream(temporary) << port << "\n";
+  fs::rename(temporary, path);  // whoever waits for it sees the whole number
+}
+
+int serve(const Options& options, const Config& config) {
+  const std::string state_dir = options.state_dir.value_or(default_state_dir());
+  if (state_dir.empty()) throw std::runtime_error("no state directory: set XDG_STATE_HOME or HOME, or --state-dir");
+  fs::create_directories(state_dir);
+  fs::permissions(state_dir, fs::perms::owner_all);
+  StateDb db(state_dir + "/certkeyd.db");
+  RenewalStore renewals(db);
+  renewals.import_journal(state_dir + "/renewals.json");
+  AuditLog audit(db);
+  audit.prune(config.audit_retention_days);
+
+  certkey::pkcs11::Module module(options.module.value_or(CERTKEY_DEFAULT_MODULE));
+  if (!module.vendor()) throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
+  auto io = std::make_unique<asio::io_context>(1);
+  EventHub events;
+  TokenRegistry tokens(module, [&events](const char* event, const TokenState& token) {
+    events.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
+  });
+  tokens.start();
+  PinPrompt prompt(config.pinentry, config.pin_timeout);
+  Services services{config, tokens, renewals, audit, prompt};
+  CommandCore core(*io, services);
+  ConnectionRegistry connections(config.limits.max_connections, config.limits.max_websockets);
+  NetContext net{*io, config, core, connections, events};
+  Listening listening = listen(net, config.port, options.socket.value_or(certkey::ipc::default_socket_path()));
+  if (listening.tcp.empty() && !listening.unix_socket) throw std::runtime_error("nothing to listen on");
+  if (!listening.tcp.empty() && !options.port_file.empty()) write_port_file(options.port_file, listening.port);
+  if (!listening.tcp.empty()) say("listening on 127.0.0.1:" + std::to_string(listening.port));
+  if (config.allowed_origins.empty() && !listening.tcp.empty()) say("no web origin is allowed: HTTP refuses every page");
+  notify_supervisor("READY=1");
+
+  // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
+  // deadline, and say what became of each command.
+  asio::signal_set signals(*io, SIGINT, SIGTERM);
+  asio::steady_timer shutdown_deadline(*io);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    notify_supervisor("STOPPING=1");
+    say("stopping");
+    listening.stop();
+    shutdown_deadline.expires_after(config.shutdown_deadline);
+    shutdown_deadline.async_wait([&](const boost::system::error_code& wait) {
+      if (!wait) io->stop();
+    });
+    core.begin_shutdown([&] { io->stop(); });
+  });
+  io->run();
+  for (const std::string& line : core.shutdown_report()) say(line);
+  if (!core.idle()) {
+    say("stopped with token work still running (above); its token keeps its own state");
+    std::fflush(stderr);
+    ::_exit(1);  // a thread is inside the module: no orderly teardown is possible
+  }
+  listening = Listening{};
+  io.reset();  // ends the sessions while what they refer to still exists
+  tokens.stop();
+  say("stopped");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace certkey::daemon;
-  namespace asio = boost::asio;
-  // The module keeps the PIN in this process while a session is logged in: no core dumps.
-  rlimit no_core{0, 0};
-  ::setrlimit(RLIMIT_CORE, &no_core);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-
-  GuardConfig guard;
-  unsigned port = kDefaultPort;
-  std::string port_file, state_dir = default_state_dir(), module = kDefaultModule;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) return usage();
-    const std::string value = argv[++i];
-    if (a == "--allow-origin") {
-      auto origin = Origin::parse(value);
-      if (!origin) {
-        std::fprintf(stderr, "certkeyd: '%s' is not an origin (https://host[:port]; http only for loopback)\n",
-                     value.c_str());
-        return 2;
-      }
-      guard.allowed_origins.push_back(*origin);
-    } else if (a == "--port") {
-      char* end = nullptr;
-      port = static_cast<unsigned>(std::strtoul(value.c_str(), &end, 10));
-      if (value.empty() || *end || port > 65535) return usage();
-    } else if (a == "--port-file") {
-      port_file = value;
-    } else if (a == "--state-dir") {
-      state_dir = value;
-    } else if (a == "--module") {
-      module = value;
-    } else {
-      return usage();
-    }
-  }
-  if (guard.allowed_origins.empty() || state_dir.empty()) return usage();
+  harden_process();
+  Options options;
   try {
-    std::filesystem::create_directories(state_dir);
-    std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all);
-    TokenService tokens(module);
-    RenewalJournal journal(state_dir + "/renewals.json");
-    Router router(tokens, journal);
-    asio::io_context io{1};
-    asio::thread_pool worker{1};  // all token work, in order
-    auto listener = std::make_shared<Listener>(
-        io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), guard,
-        router, worker);
-    guard.port = listener->port();
-    listener->run();
-    // Also on [::1] when the machine has IPv6 loopback, on the same port.
-    std::shared_ptr<Listener> listener6;
-    try {
-      listener6 = std::make_shared<Listener>(io, asio::ip::tcp::endpoint(asio::ip::make_address("::1"), static_cast<unsigned short>(guard.port)),
-                                             guard, router, worker);
-      listener6->run();
-    } catch (const boost::system::system_error&) {
-    }
-    if (!port_file.empty()) std::ofstream(port_file) << guard.port << "\n";
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
-    std::fprintf(stderr, "certkeyd: listening on 127.0.0.1:%u\n", guard.port);
-    io.run();
-    worker.stop();  // token work still queued is dropped, not started
-    worker.join();
-  } catch (const ApiError& e) {
-    std::fprintf(stderr, "certkeyd: %s\n", e.what());
-    return 1;
+    options = parse_options(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "certkeyd: %s\n%s", e.what(), usage_text().c_str());
+    return 2;
+  }
+  if (options.help) {
+    std::fputs(usage_text().c_str(), stdout);
+    return 0;
+  }
+  if (options.version) {
+    std::printf("certkeyd %s\n", CERTKEY_VERSION);
+    return 0;
+  }
+  try {
+    return serve(options, effective_config(options));
+  } catch (const ConfigError& e) {
+    say(e.what());
+    return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "certkeyd: %s\n", e.what());
+    say(e.what());
     return 1;
   }
-  return 0;
 }

@@ -14,7 +14,7 @@
 
 #include "encoding.hpp"
 #include "objects.hpp"
-#include "pinentry.hpp"
+#include "module_config.hpp"
 #include "pkcs11.hpp"
 #include "token.hpp"
 

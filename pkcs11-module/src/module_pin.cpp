@@ -1,12 +1,18 @@
 // C_Login, C_Logout, C_InitPIN, C_SetPIN. The user is the PIV PIN; the security officer is
 // the PUK, which unblocks the PIN either as C_Login(CKU_SO, PUK) + C_InitPIN(new), or as
 // C_SetPIN(PUK, new) in a session that is not logged in while the PIN is blocked.
+#include <certkey/pinentry/pinentry_client.hpp>
 #include <openssl/crypto.h>
+
+#include <chrono>
 
 #include "module.hpp"
 
 namespace certkey::p11 {
 namespace {
+
+// The prompt runs under the module lock: a prompt nobody answers must not hold it forever.
+constexpr std::chrono::minutes kPromptDeadline{5};
 
 void require_ok(const card::Response& r) {
   if (r.ok()) return;
@@ -35,14 +41,15 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     const char* purpose = puk && user == CKU_CONTEXT_SPECIFIC ? "unblock the PIN."
                           : user == CKU_CONTEXT_SPECIFIC      ? "use a key once."
                                                               : "log in.";
-    std::optional<std::string> answer = ask_pin(
-        config_.pinentry,
-        "A program asks for the " + std::string(puk ? "PUK" : "PIN") + " of the certkey token in reader \"" +
-            token.reader() + "\" to " + purpose,
-        puk ? "PUK:" : "PIN:");
-    if (!answer) return CKR_FUNCTION_CANCELED;
-    secret.text.swap(*answer);
-    OPENSSL_cleanse(answer->data(), answer->size());
+    pinentry::Prompt prompt;
+    prompt.title = "certkey";
+    prompt.description = "A program asks for the " + std::string(puk ? "PUK" : "PIN") +
+                         " of the certkey token in reader \"" + token.reader() + "\" to " + purpose;
+    prompt.prompt = puk ? "PUK:" : "PIN:";
+    pinentry::Answer answer =
+        pinentry::ask(config_.pinentry, prompt, std::chrono::steady_clock::now() + kPromptDeadline);
+    if (answer.outcome != pinentry::Outcome::entered) return CKR_FUNCTION_CANCELED;
+    secret.text.assign(answer.secret.data(), answer.secret.size());
     pin_text(reinterpret_cast<const CK_UTF8CHAR*>(secret.text.data()), secret.text.size());  // 6-8 characters
   }
   if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {

@@ -1,46 +1,56 @@
-// One HTTP connection (Beast's advanced server, STYLE rule 12): reads a request with
-// bounded header, body and time, runs the guard on the network thread, hands the request to
-// the token worker, and writes the answer back on the connection's strand.
+// One HTTP connection on loopback (Beast's advanced server, STYLE rule 12): reads one request
+// at a time with bounded header, body and time, passes the request guard, routes it to a
+// command, and writes the command core's reply. GET /v1/events becomes a WsSession.
 #pragma once
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <memory>
 #include <optional>
 
-#include "../api/router.hpp"
+#include "../core/caller.hpp"
+#include "net_context.hpp"
 #include "request_guard.hpp"
 
 namespace certkey::daemon {
 
 inline constexpr std::size_t kHeaderLimit = 8 * 1024;
-inline constexpr std::size_t kBodyLimit = 10000;  // a 4 KiB certificate as PEM in JSON fits
-inline constexpr std::chrono::seconds kReadTimeout{30};   // to send one request
-inline constexpr std::chrono::seconds kWriteTimeout{30};  // to take one answer
-static_assert(kBodyLimit > 4096 * 4 / 3 + 512, "the largest certificate fits a request");
+inline constexpr std::size_t kBodyLimit = 64 * 1024;  // a certificate with its chain fits
+inline constexpr std::chrono::seconds kWriteTimeout{30};
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, const GuardConfig& guard, Router& router,
-              boost::asio::thread_pool& worker);
+  // `peer` carries the transport and the peer's uid; `foreign`: it belongs to another user.
+  HttpSession(boost::asio::ip::tcp::socket&& socket, NetContext& net, unsigned port, Caller peer, bool foreign);
+  ~HttpSession() override;
   void run();
+  // Over the connection cap: reads the request, answers the error, closes.
+  void refuse(ErrorCode code);
+  void close_now() override;
 
  private:
   using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle();
+  void execute(const std::string& command, nlohmann::json args, const std::optional<Origin>& origin, bool keep_alive);
+  void upgrade(const Origin& origin);
+  Response error_response(ErrorCode code, const std::optional<Origin>& cors, const std::string& detail = {}) const;
+  Response response(unsigned status, const std::shared_ptr<const std::string>& body,
+                    const std::optional<Origin>& cors) const;
   void send(Response response);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
-  Response make_response(unsigned status, const nlohmann::json* body, const GuardVerdict& verdict) const;
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  const GuardConfig& guard_;
-  Router& router_;
-  boost::asio::thread_pool& worker_;
+  NetContext& net_;
+  unsigned port_;
+  Caller peer_;
+  bool foreign_;
+  std::optional<ErrorCode> refusal_;
   std::shared_ptr<Response> in_flight_;
 };
 

@@ -1,90 +1,41 @@
 #include "request_guard.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 namespace certkey::daemon {
 namespace http = boost::beast::http;
 namespace {
 
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
-}
-
-bool valid_host_name(std::string_view host) {
-  if (host.empty() || host.size() > 253) return false;
-  if (host.front() == '[') {  // IPv6: hex digits and colons (and dots for a mapped IPv4)
-    return host.size() > 2 && host.back() == ']' &&
-           std::all_of(host.begin() + 1, host.end() - 1,
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
-  }
-  return std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-  });
-}
+std::string_view view(boost::beast::string_view text) { return {text.data(), text.size()}; }
 
 }  // namespace
 
-std::optional<Origin> Origin::parse(std::string_view text) {
-  Origin o;
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos) return std::nullopt;
-  o.scheme = std::string(text.substr(0, scheme_end));
-  if (o.scheme != "https" && o.scheme != "http") return std::nullopt;
-  std::string_view rest = text.substr(scheme_end + 3);
-  // The port is after the last ':' that follows the host (an IPv6 host has its own colons).
-  const auto bracket = rest.rfind(']');
-  const auto colon = rest.rfind(':');
-  std::string_view host = rest;
-  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
-    const std::string_view port = rest.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return std::nullopt;
-    o.port = static_cast<unsigned>(std::stoul(std::string(port)));
-    if (o.port == 0 || o.port > 65535) return std::nullopt;
-    host = rest.substr(0, colon);
-  } else {
-    o.port = o.scheme == "https" ? 443 : 80;
-  }
-  if (!valid_host_name(host)) return std::nullopt;  // also refuses paths, queries, user info
-  o.host = std::string(host);
-  // Plain http only for pages served from this machine (a developer's portal).
-  if (o.scheme == "http" && !is_loopback_host(o.host)) return std::nullopt;
-  return o;
-}
-
-std::string Origin::text() const {
-  const bool default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
-  return scheme + "://" + host + (default_port ? "" : ":" + std::to_string(port));
-}
-
-GuardVerdict check_request(const GuardConfig& config, const HttpRequest& request) {
+GuardVerdict check_request(const Config& config, unsigned port, const HttpRequest& request) {
   GuardVerdict verdict;
   // 1. The Host header names this daemon, on loopback: a page whose name was rebound to
   //    127.0.0.1 still sends its own name here.
-  const std::string host(request[http::field::host]);
-  const std::string port = ":" + std::to_string(config.port);
-  if (host != "127.0.0.1" + port && host != "localhost" + port && host != "[::1]" + port) {
+  const std::string_view host = view(request[http::field::host]);
+  const std::string suffix = ":" + std::to_string(port);
+  if (host != "127.0.0.1" + suffix && host != "localhost" + suffix && host != "[::1]" + suffix) {
     verdict.refusal = ErrorCode::bad_host;
     return verdict;
   }
   // 2. The origin is on the allowlist, exactly. Requests without one (no browser sends
   //    those to another origin) and "null" are refused like any other unknown origin.
-  const std::optional<Origin> origin = Origin::parse(std::string(request[http::field::origin]));
-  if (!origin || std::find(config.allowed_origins.begin(), config.allowed_origins.end(), *origin) ==
-                     config.allowed_origins.end()) {
+  const std::optional<Origin> origin = Origin::parse(view(request[http::field::origin]));
+  if (!origin || !config.allows(*origin)) {
     verdict.refusal = ErrorCode::origin_not_allowed;
     return verdict;
   }
-  verdict.origin = origin->text();
+  verdict.origin = origin;
   if (request.method() == http::verb::options) {
     verdict.preflight = true;
     verdict.private_network = request["Access-Control-Request-Private-Network"] == "true";
     return verdict;
   }
-  // 3. A state-changing request must be one no plain form or CORS-simple fetch can make.
-  if (request.method() == http::verb::post) {
-    const std::string type(request[http::field::content_type]);
-    if (type != "application/json" && type.rfind("application/json;", 0) != 0) {
+  // 3. Anything that may change state must be a request no plain form or CORS-simple fetch
+  //    can make: JSON, with the custom header.
+  if (request.method() != http::verb::get) {
+    const std::string_view type = view(request[http::field::content_type]);
+    if (type != "application/json" && type.substr(0, 17) != "application/json;") {
       verdict.refusal = ErrorCode::unsupported_media_type;
     } else if (request[kRequestHeader] != "1") {
       verdict.refusal = ErrorCode::missing_request_header;

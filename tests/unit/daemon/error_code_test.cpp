@@ -1,6 +1,6 @@
-// The daemon's error table (daemon/src/api/error_code.*): every code has its name, status,
+// The daemon's error table (daemon/src/core/error_code.*): every code has its name, status,
 // both messages and a hint, and the names are unique (clients test for them).
-#include "api/error_code.hpp"
+#include "core/error_code.hpp"
 
 #include <gtest/gtest.h>
 

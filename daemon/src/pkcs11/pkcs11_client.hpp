@@ -1,0 +1,95 @@
+// A PKCS#11 client: loads a module, calls it, and turns its return values into exceptions
+// that keep the CK_RV. certkeyd reaches its tokens only through this and certkey's vendor
+// interface (DESIGN.md section 2); nothing here knows the daemon, so the help-desk tools can
+// drive an HSM's module (SoftHSM2 in tests) with it and benchmarks can time it.
+#pragma once
+#include <p11-kit/pkcs11.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "certkey/pkcs11_vendor.h"
+
+namespace certkey::pkcs11 {
+
+using Bytes = std::vector<std::uint8_t>;
+
+class Error : public std::runtime_error {
+ public:
+  Error(CK_RV rv, const std::string& what);
+  CK_RV rv() const { return rv_; }
+
+ private:
+  CK_RV rv_;
+};
+
+class Module {
+ public:
+  // Loads and initialises the module (with OS locking, as libp11 does). Throws Error
+  // (CKR_GENERAL_ERROR when it cannot be loaded).
+  explicit Module(const std::string& path);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  CK_FUNCTION_LIST_PTR api() const { return api_; }
+  // certkey's vendor interface; null for any other module.
+  const CK_CERTKEY_FUNCTION_LIST* vendor() const { return vendor_; }
+
+  std::vector<CK_SLOT_ID> slots(bool with_token) const;
+  CK_SLOT_INFO slot_info(CK_SLOT_ID slot) const;
+  CK_TOKEN_INFO token_info(CK_SLOT_ID slot) const;
+  CK_CERTKEY_TOKEN_INFO certkey_token_info(CK_SLOT_ID slot) const;  // needs vendor()
+  // Blocks until a slot changes (C_WaitForSlotEvent without CKF_DONT_BLOCK). Returns the
+  // slot, or nothing once the module is finalised (C_Finalize ends the wait).
+  std::optional<CK_SLOT_ID> wait_for_slot_event() const;
+  // The same without blocking: a slot that changed since the last call, or nothing. The
+  // first call only takes note of the present state.
+  std::optional<CK_SLOT_ID> poll_slot_event() const;
+  // Ends the module (C_Finalize), which also ends a wait_for_slot_event in another thread.
+  void finalize();
+
+ private:
+  void* library_ = nullptr;
+  CK_FUNCTION_LIST_PTR api_ = nullptr;
+  const CK_CERTKEY_FUNCTION_LIST* vendor_ = nullptr;
+  bool initialized_ = false;
+};
+
+// The blank-padded text of a fixed-width PKCS#11 field, without the padding.
+std::string field_text(const CK_UTF8CHAR* field, std::size_t width);
+
+// One session, closed (and logged out) when it goes away.
+class Session {
+ public:
+  Session(const Module& module, CK_SLOT_ID slot, bool read_write);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  CK_SESSION_HANDLE handle() const { return handle_; }
+  // C_Login as the user; CKR_USER_ALREADY_LOGGED_IN counts as success.
+  void login(std::string_view pin);
+  std::vector<CK_OBJECT_HANDLE> find(CK_OBJECT_CLASS object_class, const Bytes* id = nullptr);
+  Bytes attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
+  // C_SignInit + C_Sign with a mechanism that takes no parameter.
+  Bytes sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism, const Bytes& data);
+  CK_OBJECT_HANDLE create(std::vector<CK_ATTRIBUTE> attributes);
+  struct KeyPair {
+    CK_OBJECT_HANDLE public_key = 0, private_key = 0;
+  };
+  KeyPair generate_key_pair(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> public_template,
+                            std::vector<CK_ATTRIBUTE> private_template);
+  void destroy(CK_OBJECT_HANDLE object);  // best effort: failures are ignored
+
+ private:
+  CK_FUNCTION_LIST_PTR api_;
+  CK_SESSION_HANDLE handle_ = 0;
+  bool logged_in_ = false;
+};
+
+}  // namespace certkey::pkcs11

@@ -1,0 +1,46 @@
+// What the daemon knows of one token: read through the PKCS#11 module and its vendor
+// interface (token_reader.cpp), kept in the snapshot, shown by the JSON views.
+#pragma once
+#include <p11-kit/pkcs11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace certkey::daemon {
+
+struct PinStatus {
+  int limit = 0;
+  int tries_left = 0;
+  bool is_default = false;
+  bool operator==(const PinStatus&) const = default;
+};
+
+struct CertificateInfo {
+  std::string id;  // CKA_ID, hex: the name the API uses for the certificate and its key
+  std::string label;
+  std::string subject;  // RFC 2253, as the certificate has it (the views sanitise)
+  std::string issuer;
+  std::string serial_number;  // hex
+  std::string not_before;     // ISO 8601, UTC
+  std::string not_after;
+  bool operator==(const CertificateInfo&) const = default;
+};
+
+struct TokenState {
+  CK_SLOT_ID slot = 0;
+  std::uint32_t serial = 0;
+  std::string medium;  // "smartcard", "sim", "usbkey", "sdkey"
+  std::string label;
+  std::string reader;  // as the module names the slot: at most 64 bytes of the reader name
+  PinStatus pin;
+  PinStatus puk;
+  std::uint32_t change_counter = 0;
+  std::vector<CertificateInfo> certificates;
+  bool operator==(const TokenState&) const = default;
+};
+
+// "ok", "count_low", "final_try" or "locked".
+const char* pin_state_name(const PinStatus& pin);
+
+}  // namespace certkey::daemon
