@@ -108,10 +108,16 @@ Listening listen(NetContext& net, unsigned port, const std::string& socket_path)
   return l;
 }
 
+// The port, once listening. A FIFO is written in place, so a script can wait for the daemon
+// by reading it; a file is replaced whole, so a reader never sees half a number.
 void write_port_file(const std::string& path, unsigned port) {
+  if (fs::is_fifo(path)) {
+    std::ofstream(path) << port << "\n";
+    return;
+  }
   const std::string temporary = path + ".new";
   std::ofstream(temporary) << port << "\n";
-  fs::rename(temporary, path);  // whoever waits for it sees the whole number
+  fs::rename(temporary, path);
 }
 
 int serve(const Options& options, const Config& config) {

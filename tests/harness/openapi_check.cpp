@@ -3,12 +3,15 @@
 //
 //   openapi-check SPEC PATH METHOD STATUS BODY_FILE
 //
-// PATH is the template as written in the spec ("/v1/renewals/{id}"), or "#error" for an
-// error answer outside the documented paths (an unknown path): then the body must be the
-// spec's Error schema, whatever METHOD and STATUS. Supports the subset of
-// JSON Schema the spec uses: $ref, type, required, properties, additionalProperties: false,
-// items, enum, pattern, minimum, maximum. Exit status 0 when the body conforms, 1 with the
-// reasons otherwise, 2 on a usage error.
+// PATH is the template as written in the spec ("/v1/renewals/{id}"); "#error" for an error
+// answer outside the documented paths (an unknown path), which must be the spec's Error
+// schema whatever METHOD and STATUS; or a schema's reference ("#/components/schemas/
+// EventMessage") to check a message of the WebSocket or unix socket against it (METHOD and
+// STATUS are then ignored). Supports the subset of JSON Schema the spec uses: $ref (also
+// for responses), type, required, properties, additionalProperties: false, items, enum,
+// pattern, minimum, maximum, maxLength (in bytes: the daemon bounds UTF-8 bytes, which is
+// stricter than characters). Exit status 0 when the body conforms, 1 with the reasons
+// otherwise, 2 on a usage error.
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -56,6 +59,10 @@ void check(const json& value, const json& raw_schema, const std::string& where) 
       !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
     problem("\"" + value.get<std::string>() + "\" does not match " + schema["pattern"].get<std::string>());
   }
+  if (schema.contains("maxLength") && value.is_string() &&
+      value.get<std::string>().size() > schema["maxLength"].get<std::size_t>()) {
+    problem("longer than " + schema["maxLength"].dump());
+  }
   if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) problem("below minimum");
   if (schema.contains("maximum") && value.is_number() && value.get<double>() > schema["maximum"].get<double>()) problem("above maximum");
   if (value.is_object()) {
@@ -87,8 +94,9 @@ int main(int argc, char** argv) {
     const json spec = json::parse(std::ifstream(argv[1]));
     g_spec = &spec;
     const json body = json::parse(std::ifstream(argv[5]));
-    if (std::string(argv[2]) == "#error") {
-      check(body, spec.at("components").at("schemas").at("Error"), "body");
+    const std::string path = argv[2];
+    if (path == "#error" || path.rfind("#/", 0) == 0) {
+      check(body, path == "#error" ? spec.at("components").at("schemas").at("Error") : json{{"$ref", path}}, "body");
       for (const std::string& p : g_problems) std::cerr << "openapi-check: " << p << "\n";
       return g_problems.empty() ? 0 : 1;
     }
@@ -97,7 +105,7 @@ int main(int argc, char** argv) {
       std::cerr << "openapi-check: " << argv[3] << " " << argv[2] << " documents no status " << argv[4] << "\n";
       return 1;
     }
-    check(body, operation["responses"][argv[4]].at("content").at("application/json").at("schema"), "body");
+    check(body, resolve(operation["responses"][argv[4]]).at("content").at("application/json").at("schema"), "body");
   } catch (const json::exception& e) {
     std::cerr << "openapi-check: " << e.what() << "\n";
     return 1;

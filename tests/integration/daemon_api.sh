@@ -47,7 +47,7 @@ error_is unsupported_media_type
 call /v1/renewals post 403 "${BASE[@]}" -H "Origin: $PORTAL" -H "Content-Type: application/json" -d '{}' \
   "$DAEMON_URL/v1/renewals"
 error_is missing_request_header
-head -c 20000 /dev/zero | tr '\0' 'a' > big.txt
+head -c 70000 /dev/zero | tr '\0' 'a' > big.txt
 call /v1/renewals post 413 "${API[@]}" --data-binary @big.txt "$DAEMON_URL/v1/renewals"
 error_is payload_too_large
 
@@ -63,8 +63,8 @@ step "errors for bad requests"
 call '#error' get 404 "${API[@]}" "$DAEMON_URL/v1/nothing"; error_is not_found
 call '#error' post 405 "${API[@]}" -X POST -d '{}' "$DAEMON_URL/v1/tokens"; error_is method_not_allowed
 call /v1/renewals post 400 "${API[@]}" -d 'not json' "$DAEMON_URL/v1/renewals"; error_is bad_request
-call /v1/renewals post 400 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\", \"pin\": \"123456\"}" \
-  "$DAEMON_URL/v1/renewals"; error_is bad_request
+call /v1/renewals post 403 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\", \"pin\": \"123456\"}" \
+  "$DAEMON_URL/v1/renewals"; error_is pin_not_accepted
 call /v1/renewals post 400 "${API[@]}" -d '{"token": "x", "certificate": "01"}' "$DAEMON_URL/v1/renewals"; error_is bad_request
 call /v1/renewals post 404 "${API[@]}" -d '{"token": 1, "certificate": "01"}' "$DAEMON_URL/v1/renewals"; error_is token_not_found
 call /v1/renewals post 404 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
@@ -78,13 +78,13 @@ openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyou
 "${P[@]}" --login --pin 123456 --write-object first.der --type cert --id 01 >/dev/null 2>&1 || fail "first certificate"
 
 step "the PIN comes from the trusted prompt: cancelled, wrong"
-: > "$workdir/pin"
+echo cancel > "$workdir/answers"
 call /v1/renewals post 409 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
 error_is pin_cancelled
-echo 000000 > "$workdir/pin"
+echo pin:000000 > "$workdir/answers"
 call /v1/renewals post 409 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
 error_is pin_incorrect
-echo 123456 > "$workdir/pin"
+echo pin:123456 > "$workdir/answers"
 
 step "begin a renewal; only its origin sees it"
 call /v1/renewals post 201 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
@@ -119,6 +119,6 @@ error_is renewal_not_found
 call /v1/tokens get 200 "${API[@]}" "$DAEMON_URL/v1/tokens"
 jq -e --arg k "$key" '.tokens[0].certificates | map(.id) | index("01") != null and index($k) != null' body.json >/dev/null ||
   { cat body.json; fail "old and new certificate"; }
-grep -q "to log in" "$FAKE_PINENTRY_LOG" || fail "no trusted prompt"
+grep -q "renew the certificate" "$SCRIPTED_PINENTRY_LOG" || fail "no trusted prompt"
 ! grep -q 123456 "$workdir/daemon.log" || fail "the PIN reached the daemon's log"
 echo "daemon_api: all checks passed"

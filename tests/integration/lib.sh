@@ -107,28 +107,25 @@ big_certificate() {
 }
 
 # start_daemon ORIGIN...: starts certkeyd on a free loopback port, allowing the ORIGINs, with
-# the scripted pinentry answering the contents of $workdir/pin (123456 to begin with; an
-# empty file cancels). Sets DAEMON_URL and API (curl with the Host and Origin headers a
-# browser on the first ORIGIN sends, and the headers a POST needs); stops it at exit.
+# the scripted pinentry answering as $workdir/answers says (pin:123456 to begin with; see
+# tests/harness/scripted-pinentry). Sets DAEMON_URL and API (curl with the Host and Origin
+# headers a browser on the first ORIGIN sends, and the headers a POST needs); stops it at exit.
 start_daemon() {
   local origins=() origin
   for origin in "$@"; do origins+=(--allow-origin "$origin"); done
-  echo "pinentry = $CERTKEY_ROOT/tests/integration/fake-pinentry" > "$workdir/pkcs11.conf"
-  [[ -f $workdir/pin ]] || echo 123456 > "$workdir/pin"
-  export CERTKEY_PKCS11_CONF=$workdir/pkcs11.conf FAKE_PINENTRY_PIN_FILE=$workdir/pin
-  export FAKE_PINENTRY_LOG=$workdir/pinentry.log
-  rm -f "$workdir/daemon.port"
+  printf '[pin]\nprogram = "%s"\n' "$CERTKEY_ROOT/tests/harness/scripted-pinentry" > "$workdir/certkeyd.toml"
+  [[ -f $workdir/answers ]] || echo pin:123456 > "$workdir/answers"
+  export SCRIPTED_PINENTRY_ANSWERS=$workdir/answers SCRIPTED_PINENTRY_LOG=$workdir/pinentry.log
+  rm -f "$workdir/daemon.port" && mkfifo "$workdir/daemon.port"
   # Neither needs the ASan preload the peer tools get (curl hangs under it).
-  env -u LD_PRELOAD "$CERTKEY_BUILD/daemon/certkeyd" "${origins[@]}" --port "${DAEMON_PORT:-0}" --port-file "$workdir/daemon.port" \
-    --state-dir "$workdir/daemon-state" --module "$CERTKEY_MODULE" 2>>"$workdir/daemon.log" &
+  env -u LD_PRELOAD "$CERTKEY_BUILD/daemon/certkeyd" --config "$workdir/certkeyd.toml" "${origins[@]}" \
+    --port "${DAEMON_PORT:-0}" --port-file "$workdir/daemon.port" --state-dir "$workdir/daemon-state" \
+    --socket "$workdir/certkeyd.sock" --module "$CERTKEY_MODULE" 2>>"$workdir/daemon.log" &
   DAEMON_PID=$!
   trap 'kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null; rm -rf "$workdir"' EXIT
-  # The daemon writes the port file once it listens; waiting for it is waiting for an event.
-  while [[ ! -s $workdir/daemon.port ]]; do
-    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$workdir/daemon.log" >&2; fail "certkeyd did not start"; }
-    sleep 0.05
-  done
-  DAEMON_PORT=$(cat "$workdir/daemon.port")
+  # The daemon writes its port into the FIFO once it listens: reading it is waiting for that.
+  # (The bound only turns a daemon that died before listening into a failure.)
+  read -r -t 120 DAEMON_PORT <> "$workdir/daemon.port" || { cat "$workdir/daemon.log" >&2; fail "certkeyd did not start"; }
   API=(env -u LD_PRELOAD curl -sS -H "Host: 127.0.0.1:$DAEMON_PORT" -H "Origin: $1" -H "X-Certkey-Request: 1"
        -H "Content-Type: application/json")
   DAEMON_URL=http://127.0.0.1:$DAEMON_PORT

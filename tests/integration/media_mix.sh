@@ -82,7 +82,7 @@ for model in "USB KEY" "SD KEY" "SIM"; do
   renew "$model"
   signs "$model" "$RENEWED_KEY"
 done
-grep -q "to log in" "$FAKE_PINENTRY_LOG" || fail "the PIN was not asked through the trusted prompt"
+grep -q "renew the certificate" "$SCRIPTED_PINENTRY_LOG" || fail "the PIN was not asked through the trusted prompt"
 
 sd_reader=$("${P[@]}" --list-token-slots | awk '/^Slot/ { r = $0 } /token model *: SD KEY/ { print r }' |
   sed 's/^Slot [0-9]* ([^)]*): //')

@@ -71,7 +71,8 @@ std::string usage_text() {
          std::to_string(kDefaultPort) +
          "; 0 picks a free one). Each user of a shared\n"
          "                       machine needs a port of their own\n"
-         "  --port-file FILE     where to write the port once listening\n"
+         "  --port-file FILE     where to write the port once listening (a FIFO is written in place,\n"
+         "                       so a script can wait for the daemon by reading it)\n"
          "  --state-dir DIR      the state database's directory (default $XDG_STATE_HOME/certkey,\n"
          "                       else ~/.local/state/certkey)\n"
          "  --module PATH        the PKCS#11 module (default " CERTKEY_DEFAULT_MODULE ")\n"

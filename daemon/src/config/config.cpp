@@ -134,7 +134,7 @@ Config parse_config(std::string_view text, const std::string& source) {
   const toml::table* pin = r.table("pin");
   if (pin) r.only(*pin, "pin.", {"program", "timeout_seconds", "legacy_origins"});
   r.string(pin, "pin.", "program", c.pinentry);
-  r.seconds(pin, "pin.", "timeout_seconds", c.pin_timeout, 5, 3600);
+  r.seconds(pin, "pin.", "timeout_seconds", c.pin_timeout, 1, 3600);
   c.legacy_pin_origins = r.origins(pin, "pin.", "legacy_origins");
   for (const Origin& o : c.legacy_pin_origins) {
     if (!c.allows(o)) throw ConfigError(source + ": pin.legacy_origins: " + o.text() + " is not in allowed_origins");
@@ -165,7 +165,7 @@ Config parse_config(std::string_view text, const std::string& source) {
 
   const toml::table* deadlines = r.table("deadlines");
   if (deadlines) r.only(*deadlines, "deadlines.", {"operation_seconds", "shutdown_seconds"});
-  r.seconds(deadlines, "deadlines.", "operation_seconds", c.operation_deadline, 5, 3600);
+  r.seconds(deadlines, "deadlines.", "operation_seconds", c.operation_deadline, 1, 3600);
   r.seconds(deadlines, "deadlines.", "shutdown_seconds", c.shutdown_deadline, 1, 300);
   return c;
 }

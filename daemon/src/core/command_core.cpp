@@ -160,6 +160,8 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
   AuditEntry audit = audit_entry_for(job->caller, std::string(job->spec->name));
   audit.token = job->serial;
   CommandReply reply = guarded([&] {
+    // The command sees the token as it is now, not as the last read left it.
+    services_.tokens.revalidate(slot);
     const std::shared_ptr<const TokenSnapshot> snapshot = services_.tokens.snapshot();
     const TokenState* token = snapshot->find(job->serial);
     if (!token) throw ApiError(ErrorCode::token_not_found);

@@ -62,6 +62,9 @@ class TokenRegistry {
   bool run_on(std::uint32_t serial, std::function<void(CK_SLOT_ID)> work);
   // Reads the slot again and publishes what changed. Call on the slot's worker.
   void refresh(CK_SLOT_ID slot);
+  // Brings the slot's view up to date with one TOKEN INFO (a full read when the change
+  // counter moved). Call on the slot's worker, as token commands do before they start.
+  void revalidate(CK_SLOT_ID slot);
   pkcs11::Module& module() { return module_; }
 
  private:
@@ -77,7 +80,6 @@ class TokenRegistry {
   Slot& slot_locked(CK_SLOT_ID slot);
   void post_locked(CK_SLOT_ID slot, std::function<void()> job);
   void publish(CK_SLOT_ID slot, std::optional<TokenState> fresh);
-  void revalidate(CK_SLOT_ID slot);
   void finish_revalidation(CK_SLOT_ID slot);
   void watch();
 
