@@ -16,7 +16,7 @@ done
 expect_output "serial:     5EED" pkcs11-tool --module "$CERTKEY_MODULE" --list-objects --type cert
 
 step "NSS lists the certificate PKCS11_store_certificate wrote (it needs CKA_SERIAL_NUMBER)"
-"$CERTKEY_ROOT/pkcs11-module/register-nss" --dbdir "$workdir/nssdb" --module "$CERTKEY_MODULE" >/dev/null
+"$CERTKEY_BUILD/pkcs11-module/certkey-register-nss" --dbdir "$workdir/nssdb" --module "$CERTKEY_MODULE" >/dev/null
 token=$(pkcs11-tool --module "$CERTKEY_MODULE" -T 2>/dev/null | sed -n 's/^ *token label *: *\(.*\)$/\1/p' | head -1)
 expect_output "$token:PIV Authentication" certutil -d "sql:$workdir/nssdb" -L -h "$token"
 expect_output "CN=certkey libp11 stored" certutil -d "sql:$workdir/nssdb" -L -n "$token:PIV Authentication"

@@ -17,10 +17,10 @@ for spec in "01 EC:prime256v1 certkey-nss-ec" "03 rsa:2048 certkey-nss-rsa"; do
   "${P[@]}" --write-object "$cn.der" --type cert --id "$id" >/dev/null 2>&1 || fail "write cert $id"
 done
 
-step "pkcs11-module/register-nss registers the module with modutil; certutil lists the certificates"
-expect_output "certkey registered" "$CERTKEY_ROOT/pkcs11-module/register-nss" --dbdir "$workdir/nssdb" \
+step "certkey-register-nss registers the module with modutil; certutil lists the certificates"
+expect_output "certkey registered" "$CERTKEY_BUILD/pkcs11-module/certkey-register-nss" --dbdir "$workdir/nssdb" \
   --module "$CERTKEY_MODULE"
-expect_output "already registered" "$CERTKEY_ROOT/pkcs11-module/register-nss" --dbdir "$workdir/nssdb" \
+expect_output "already registered" "$CERTKEY_BUILD/pkcs11-module/certkey-register-nss" --dbdir "$workdir/nssdb" \
   --module "$CERTKEY_MODULE"
 
 expect_output "certkey" modutil -dbdir "$db" -list
