@@ -3,6 +3,7 @@
 // command and the browser extension's native-messaging relay.
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -43,6 +44,13 @@ void harden_process() {
   ::setrlimit(RLIMIT_CORE, &no_core);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::signal(SIGPIPE, SIG_IGN);
+  // SIGINT and SIGTERM wait, blocked, until the shutdown handler exists (serve() unblocks
+  // them); threads started before then never take them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   // Every connection is a descriptor: the soft limit goes up to the hard one.
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -144,13 +152,7 @@ int serve(const Options& options, const Config& config) {
   CommandCore core(*io, services);
   ConnectionRegistry connections(config.limits.max_connections, config.limits.max_websockets);
   NetContext net{*io, config, core, connections, events};
-  Listening listening = listen(net, config.port, options.socket.value_or(certkey::ipc::default_socket_path()));
-  if (listening.tcp.empty() && !listening.unix_socket) throw std::runtime_error("nothing to listen on");
-  if (!listening.tcp.empty() && !options.port_file.empty()) write_port_file(options.port_file, listening.port);
-  if (!listening.tcp.empty()) say("listening on 127.0.0.1:" + std::to_string(listening.port));
-  if (config.allowed_origins.empty() && !listening.tcp.empty()) say("no web origin is allowed: HTTP refuses every page");
-  notify_supervisor("READY=1");
-
+  Listening listening;
   // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
   // deadline, and say what became of each command.
   asio::signal_set signals(*io, SIGINT, SIGTERM);
@@ -166,6 +168,18 @@ int serve(const Options& options, const Config& config) {
     });
     core.begin_shutdown([&] { io->stop(); });
   });
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  ::pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);  // a SIGTERM that came early is handled now
+  listening = listen(net, config.port, options.socket.value_or(certkey::ipc::default_socket_path()));
+  if (listening.tcp.empty() && !listening.unix_socket) throw std::runtime_error("nothing to listen on");
+  if (!listening.tcp.empty() && !options.port_file.empty()) write_port_file(options.port_file, listening.port);
+  if (!listening.tcp.empty()) say("listening on 127.0.0.1:" + std::to_string(listening.port));
+  if (config.allowed_origins.empty() && !listening.tcp.empty()) say("no web origin is allowed: HTTP refuses every page");
+  notify_supervisor("READY=1");
+
   io->run();
   for (const std::string& line : core.shutdown_report()) say(line);
   if (!core.idle()) {

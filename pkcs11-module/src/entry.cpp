@@ -76,7 +76,15 @@ CERTKEY_EXPORT CK_RV C_Initialize(CK_VOID_PTR args) {
 }
 CERTKEY_EXPORT CK_RV C_Finalize(CK_VOID_PTR reserved) {
   if (reserved) return CKR_ARGUMENTS_BAD;
-  return guarded([&](Module& m) { return m.finalize(); });
+  try {
+    // Like C_WaitForSlotEvent, it hands the lock on: it waits for a blocked waiter to leave.
+    std::unique_lock<std::mutex> lock(certkey::p11::module().mutex());
+    return certkey::p11::module().finalize(lock);
+  } catch (const certkey::p11::Failure& f) {
+    return f.rv;
+  } catch (...) {
+    return CKR_GENERAL_ERROR;
+  }
 }
 CERTKEY_EXPORT CK_RV C_GetInfo(CK_INFO_PTR info) {
   return guarded([&](Module& m) { return m.get_info(info); });

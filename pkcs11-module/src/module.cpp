@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace certkey::p11 {
@@ -20,6 +21,8 @@ struct MechanismSpec {
   CK_FLAGS flags;
 };
 constexpr CK_FLAGS kEc = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+// How often C_Finalize repeats SCardCancel while a slot-event waiter has not left.
+constexpr std::chrono::milliseconds kCancelRetry{10};
 // Every mechanism runs its private-key step on the token, so all carry CKF_HW.
 constexpr MechanismSpec kMechanisms[] = {
     {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 2048, CKF_HW | CKF_GENERATE_KEY_PAIR},
@@ -149,9 +152,17 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
   return CKR_OK;
 }
 
-CK_RV Module::finalize() {
+CK_RV Module::finalize(std::unique_lock<std::mutex>& lock) {
   require_initialized();
-  if (wait_context_) SCardCancel(static_cast<SCARDCONTEXT>(wait_context_));
+  // pcsc-lite 1.9.9 cancels only a context already blocked in SCardGetStatusChange; a waiter
+  // between publishing its context and blocking would miss a single SCardCancel. So cancel
+  // until it has left.
+  finalizing_ = true;
+  while (wait_context_) {
+    SCardCancel(static_cast<SCARDCONTEXT>(wait_context_));
+    waiter_left_.wait_for(lock, kCancelRetry);
+  }
+  finalizing_ = false;
   sessions_.clear();
   secrets_.clear();
   for (auto& t : tokens_) {
@@ -439,6 +450,7 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_
     }
     presence_snapshot_taken_ = true;
     if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
+    if (finalizing_) return CKR_CRYPTOKI_NOT_INITIALIZED;  // C_Finalize waits for us to leave
     // Block in pcscd until any reader changes, without holding the module lock.
     SCARDCONTEXT ctx = 0;
     if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return CKR_DEVICE_ERROR;
@@ -455,8 +467,9 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_
     LONG rv = SCardGetStatusChange(ctx, INFINITE, states.data(), static_cast<DWORD>(states.size()));
     lock.lock();
     wait_context_ = 0;
+    waiter_left_.notify_all();
     SCardReleaseContext(ctx);
-    if (rv == SCARD_E_CANCELLED || !initialized_) return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (rv == SCARD_E_CANCELLED || !initialized_ || finalizing_) return CKR_CRYPTOKI_NOT_INITIALIZED;
     // Any other outcome (a change, or pcscd going away) leads to a fresh look at the slots;
     // if pcscd stays away, establishing the next context fails and says so.
   }

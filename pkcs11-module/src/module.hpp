@@ -5,6 +5,7 @@
 // module_objects.cpp (find, attributes, create/destroy, key generation), module_crypto.cpp
 // (sign, decrypt, derive), module_vendor.cpp.
 #pragma once
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,7 +73,9 @@ class Module {
 
   // module.cpp
   CK_RV initialize(CK_VOID_PTR args);
-  CK_RV finalize();
+  // Ends a C_WaitForSlotEvent blocked in another thread before it returns (releasing `lock`
+  // while it waits for that thread to leave).
+  CK_RV finalize(std::unique_lock<std::mutex>& lock);
   // At process exit without C_Finalize: logs out and closes the connections, but frees no
   // OpenSSL object (libcrypto's own exit handler has run by then).
   void release_at_exit();
@@ -156,6 +159,8 @@ class Module {
   std::map<CK_SLOT_ID, bool> reported_presence_;   // for C_WaitForSlotEvent
   bool presence_snapshot_taken_ = false;
   long wait_context_ = 0;                           // SCARDCONTEXT of a blocked waiter
+  bool finalizing_ = false;                         // a waiter must not block again
+  std::condition_variable waiter_left_;
 };
 
 // Serialises a PIN from the API into a string; enforces the token's 6-8 characters.

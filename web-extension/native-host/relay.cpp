@@ -54,14 +54,12 @@ bool pump(int from, ipc::FrameDecoder& decoder, int to, bool& too_large) {
   const ssize_t n = ::read(from, chunk, sizeof chunk);
   if (n < 0 && errno == EINTR) return true;
   if (n <= 0) return false;
-  if (!decoder.feed(chunk, static_cast<std::size_t>(n))) {
-    too_large = true;
-    return false;
-  }
+  decoder.feed(chunk, static_cast<std::size_t>(n));
   while (std::optional<std::string> frame = decoder.next()) {
     if (!write_all(to, ipc::encode_frame(*frame))) return false;
   }
-  return true;
+  too_large = decoder.broken();
+  return !too_large;
 }
 
 }  // namespace

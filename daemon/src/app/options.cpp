@@ -34,7 +34,7 @@ Options parse_options(const std::vector<std::string>& args) {
       if (!o.allowed_origins) o.allowed_origins.emplace();
       o.allowed_origins->push_back(*origin);
     } else if (name == "--port") {
-      if (value.empty() || value.size() > 5 || !std::all_of(value.begin(), value.end(), ::isdigit) ||
+      if (value.empty() || value.size() > 5 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
           std::stoul(value) > 65535) {
         throw UsageError("--port takes 0-65535");
       }

@@ -137,7 +137,10 @@ Config parse_config(std::string_view text, const std::string& source) {
   r.seconds(pin, "pin.", "timeout_seconds", c.pin_timeout, 1, 3600);
   c.legacy_pin_origins = r.origins(pin, "pin.", "legacy_origins");
   for (const Origin& o : c.legacy_pin_origins) {
-    if (!c.allows(o)) throw ConfigError(source + ": pin.legacy_origins: " + o.text() + " is not in allowed_origins");
+    if (!c.allows(o)) {
+      throw ConfigError(at(source, *pin->get("legacy_origins"), "pin.legacy_origins") + ": " + o.text() +
+                        " is not in allowed_origins");
+    }
   }
 
   const toml::table* trust = r.table("trust");

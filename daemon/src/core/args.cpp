@@ -20,7 +20,8 @@ bool lower_hex(const std::string& text) {
 void expect_members(const json& args, std::initializer_list<std::string_view> required,
                     std::initializer_list<std::string_view> optional) {
   if (!args.is_object()) bad("the arguments are not a JSON object");
-  for (const auto& [key, value] : args.items()) {
+  for (const auto& member : args.items()) {
+    const std::string& key = member.key();  // not a structured binding: clang 14 cannot capture those
     const auto known = [&](std::string_view k) { return k == key; };
     if (std::none_of(required.begin(), required.end(), known) && std::none_of(optional.begin(), optional.end(), known)) {
       bad("unknown member \"" + key.substr(0, 64) + "\"");

@@ -18,6 +18,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kMaxPin = 16;  // the token takes 6-8 characters; longer is refused here
+constexpr std::chrono::milliseconds kRevalidationWait{250};
 
 CommandReply reply_of(const CommandResult& result) {
   CommandReply reply;
@@ -122,8 +123,18 @@ void CommandCore::run_now(const CommandSpec& spec, std::unique_ptr<Command> comm
   };
   if (spec.placement != Placement::snapshot) return run();
   // Stale views are revalidated first (at most once per token per second); the answer then
-  // comes from the snapshot, back on the network thread.
-  services_.tokens.refresh_stale([this, run = std::move(run)]() mutable { asio::post(io_, std::move(run)); });
+  // comes from the snapshot, back on the network thread. A revalidation that waits for the
+  // module (another token's key generation holds its lock) holds the read back at most
+  // kRevalidationWait: then the snapshot answers as it is.
+  auto pending = std::make_shared<std::function<void()>>(std::move(run));
+  auto fire = [pending] {
+    if (*pending) std::exchange(*pending, nullptr)();
+  };
+  if (!services_.tokens.refresh_stale([this, fire] { asio::post(io_, fire); })) return fire();  // all fresh
+  auto timer = std::make_shared<asio::steady_timer>(io_, kRevalidationWait);
+  timer->async_wait([fire, timer](const boost::system::error_code& ec) {
+    if (!ec) fire();
+  });
 }
 
 void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> command, Caller caller,

@@ -37,7 +37,7 @@ std::optional<Origin> Origin::parse(std::string_view text) {
   std::string_view host = rest;
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     const std::string_view port = rest.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return std::nullopt;
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
     o.port = static_cast<unsigned>(std::stoul(std::string(port)));
     if (o.port == 0 || o.port > 65535) return std::nullopt;
     host = rest.substr(0, colon);

@@ -27,6 +27,8 @@ class FrameDecoder {
   std::optional<std::string> next();
   // Bytes of an incomplete frame are waiting.
   bool partial() const { return !buffer_.empty(); }
+  // A frame announced more than the limit (seen by feed() or next()): close the stream.
+  bool broken() const { return broken_; }
 
  private:
   std::size_t max_frame_;

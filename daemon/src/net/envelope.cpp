@@ -71,8 +71,8 @@ std::optional<std::string> parse_relay_hello(std::string_view text) {
 
 std::string reply_envelope(const json& id, const CommandReply& reply) {
   std::string out = "{\"id\":" + json_text(id) + ",\"status\":" + std::to_string(reply.status);
-  const std::string& body = *reply.body;
-  if (reply.error) {
+  const std::string body = reply.body && !reply.body->empty() ? *reply.body : std::string("{}");
+  if (reply.error && body.size() > 2) {
     out += "," + body.substr(1);  // {"error": {...}} joins the envelope as its "error" member
   } else {
     out += ",\"result\":" + body + "}";

@@ -51,13 +51,24 @@ void UnixSession::on_read(boost::system::error_code ec, std::size_t bytes) {
   reading_ = false;
   waiting = false;
   if (ec) return close();
-  if (!decoder_.feed(chunk_, bytes)) {
-    send(std::make_shared<const std::string>(ipc::encode_frame(
-        reply_envelope(nullptr, CommandReply::failure(ErrorCode::payload_too_large)))));
-    open_ = false;
+  decoder_.feed(chunk_, bytes);
+  drain();
+}
+
+// Handles the frames that have arrived, up to kMaxPipelined in flight (the rest wait in the
+// decoder), then reads on if there is room.
+void UnixSession::drain() {
+  while (in_flight_ < kMaxPipelined) {
+    std::optional<std::string> frame = decoder_.next();
+    if (!frame) break;
+    handle(*frame);
+  }
+  if (decoder_.broken()) {
+    send(std::make_shared<const std::string>(
+        ipc::encode_frame(reply_envelope(nullptr, CommandReply::failure(ErrorCode::payload_too_large)))));
+    open_ = false;  // closes once that is written
     return;
   }
-  while (std::optional<std::string> frame = decoder_.next()) handle(*frame);
   do_read();
 }
 
@@ -117,7 +128,7 @@ void UnixSession::handle(const std::string& frame) {
         self->net_.events.subscribe(self);
       }
       self->send(std::make_shared<const std::string>(ipc::encode_frame(reply_envelope(id, reply))));
-      self->do_read();
+      self->drain();
     });
   });
 }

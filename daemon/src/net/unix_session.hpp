@@ -33,6 +33,7 @@ class UnixSession : public Connection,
  private:
   void do_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
+  void drain();
   void handle(const std::string& frame);
   Caller caller_for(const Envelope& envelope) const;
   void send(std::shared_ptr<const std::string> frame);

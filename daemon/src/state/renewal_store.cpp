@@ -32,9 +32,12 @@ void RenewalStore::import_journal(const std::string& json_path) {
     std::lock_guard lock(db_.mutex());
     db_.exec("BEGIN IMMEDIATE");
     try {
+      // A crash between this commit and the rename below leaves the journal in place: the
+      // next start imports it again, keeping the rows it already has.
       for (const auto& r : journal.at("renewals")) {
         insert({r.at("id"), r.at("serial"), r.at("certificate_id"), r.at("key_id"), r.at("csr"), r.at("origin"),
-                r.at("created")});
+                r.at("created")},
+               true);
       }
       db_.exec("COMMIT");
     } catch (...) {
@@ -47,10 +50,10 @@ void RenewalStore::import_journal(const std::string& json_path) {
   std::filesystem::rename(json_path, json_path + ".imported");
 }
 
-void RenewalStore::insert(const Renewal& r) {
-  Statement insert(db_,
-                   "INSERT INTO renewals (id, serial, certificate_id, key_id, csr_pem, origin, created)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?)");
+void RenewalStore::insert(const Renewal& r, bool keep_existing) {
+  Statement insert(db_, std::string(keep_existing ? "INSERT OR IGNORE" : "INSERT") +
+                            " INTO renewals (id, serial, certificate_id, key_id, csr_pem, origin, created)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, r.id).bind(2, static_cast<std::int64_t>(r.serial)).bind(3, r.certificate_id).bind(4, r.key_id);
   insert.bind(5, r.csr_pem).bind(6, r.origin).bind(7, r.created).run();
 }

@@ -34,7 +34,7 @@ class RenewalStore {
   void remove(const std::string& id);
 
  private:
-  void insert(const Renewal& r);
+  void insert(const Renewal& r, bool keep_existing = false);  // or leave a row of that id as it is
   StateDb& db_;
 };
 

@@ -55,6 +55,7 @@ StateDb::StateDb(const std::string& path) : path_(path) {
   }
   try {
     check_integrity();
+    check_version();
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
     sqlite3_busy_timeout(db_, 5000);
@@ -94,17 +95,23 @@ void StateDb::check_integrity() {
   }
 }
 
-void StateDb::migrate() {
-  int version = 0;
-  {
-    Statement v(*this, "PRAGMA user_version");
-    if (v.step()) version = static_cast<int>(v.integer(0));
-  }
+int StateDb::schema_version() {
+  Statement v(*this, "PRAGMA user_version");
+  return v.step() ? static_cast<int>(v.integer(0)) : 0;
+}
+
+// Reading, before anything is written: switching to WAL rewrites the file's header, so a
+// newer certkeyd's database is refused before that.
+void StateDb::check_version() {
+  const int version = schema_version();
   if (version > kSchemaVersion) {
     throw StateError("the state database " + path_ + " was written by a newer certkeyd (schema " +
                      std::to_string(version) + "); it was left as it is");
   }
-  for (; version < kSchemaVersion; ++version) {
+}
+
+void StateDb::migrate() {
+  for (int version = schema_version(); version < kSchemaVersion; ++version) {
     exec("BEGIN IMMEDIATE");
     try {
       exec(kMigrations[version]);

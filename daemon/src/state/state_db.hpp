@@ -35,6 +35,8 @@ class StateDb {
 
  private:
   void check_integrity();
+  int schema_version();
+  void check_version();
   void migrate();
 
   std::string path_;

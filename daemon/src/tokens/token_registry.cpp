@@ -162,16 +162,19 @@ void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {
   for (const auto& [name, token] : events) events_(name, token);
 }
 
-void TokenRegistry::refresh_stale(std::function<void()> done) {
-  auto waiter = std::make_shared<Waiter>();
-  waiter->done = std::move(done);
+bool TokenRegistry::refresh_stale(std::function<void()> done) {
   const auto now = Clock::now();
+  std::shared_ptr<Waiter> waiter;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, entry] : slots_) {
       if (!entry.state || stopping_ || now - entry.validated_at < kRevalidateInterval) continue;
+      if (!entry.revalidating && !entry.worker->idle()) continue;
+      if (!waiter) {
+        waiter = std::make_shared<Waiter>();
+        waiter->done = std::move(done);
+      }
       if (!entry.revalidating) {
-        if (!entry.worker->idle()) continue;
         entry.revalidating = true;
         entry.worker->post([this, slot = id] { revalidate(slot); });
       }
@@ -180,7 +183,9 @@ void TokenRegistry::refresh_stale(std::function<void()> done) {
       entry.waiters.push_back(waiter);
     }
   }
-  waiter->finish();
+  if (!waiter) return false;
+  waiter->finish();  // the count started at one
+  return true;
 }
 
 void TokenRegistry::revalidate(CK_SLOT_ID slot) {

@@ -141,3 +141,20 @@ TEST_F(Concurrency, SigtermDuringAPrompt_EndsItAndExitsWithinTheBound) {
 
 }  // namespace
 }  // namespace certkey::test
+
+namespace certkey::test {
+namespace {
+
+// SIGTERM the moment the daemon is ready: its slot-event thread has just begun to wait in
+// the module, and C_Finalize must end that wait however close the two calls come (pcsc-lite
+// cancels only a wait that has begun; docs/pkcs11.md, C_Finalize). A lost cancel hangs the
+// daemon, and ctest's timeout fails the test.
+TEST(Lifecycle, SigtermRightAfterStart_EndsTheDaemonEveryTime) {
+  for (int round = 0; round < 20; ++round) {
+    Daemon daemon;
+    ASSERT_EQ(daemon.terminate(), 0) << "round " << round << "\n" << daemon.log();
+  }
+}
+
+}  // namespace
+}  // namespace certkey::test

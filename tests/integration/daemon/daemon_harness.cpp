@@ -125,9 +125,11 @@ void prepare(Daemon& d) {
   d.set_answers(d.options.answers);
   if (d.options.run_as) {
     // Its own directories, owned by that user; everything else it needs is world-readable.
+    // The test's directory is the user's too: the daemon writes its port file there (a
+    // temporary file renamed into place), and the pinentry it starts writes its log there.
     ::chmod(d.dir.c_str(), 0755);
     shell("mkdir -p " + d.state_dir + " && chown -R " + std::to_string(*d.options.run_as) + " " + d.state_dir + " " +
-          d.runtime_dir);
+          d.runtime_dir + " && chown " + std::to_string(*d.options.run_as) + " " + d.dir);
   }
 }
 
@@ -184,11 +186,15 @@ Daemon::Daemon(DaemonOptions o, Start start) : options(std::move(o)) {
       const ssize_t n = ::recv(notify, message, sizeof message - 1, 0);
       if (n > 0 && std::strstr(message, "READY=1")) break;
     } else if (fds[1].revents) {
-      ::waitpid(pid_, nullptr, 0);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
       pid_ = -1;
       ::close(notify);
       ::close(exited);
-      throw std::runtime_error("certkeyd did not start:\n" + log());
+      // 126: it could not become options.run_as; 127: it could not be executed.
+      const std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                                : "signal " + std::to_string(WTERMSIG(status));
+      throw std::runtime_error("certkeyd did not start (" + how + "):\n" + log());
     }
   }
   ::close(notify);

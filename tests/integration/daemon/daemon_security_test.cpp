@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 #include "daemon_harness.hpp"
@@ -89,9 +90,10 @@ std::string good_get(unsigned port) {
          "\r\nConnection: close\r\n\r\n";
 }
 
-// Sends `request` from a process of user `uid` on a loopback connection of its own; returns
-// what the daemon answered (or what went wrong, prefixed "child:"), reported through a pipe.
-std::string exchange_as_user(uid_t uid, unsigned port, const std::string& request) {
+// Runs `what` in a child process of user `uid` (and its group, no others) and returns what it
+// returned, reported through a pipe; "child: ..." when it could not be done. The child's exit
+// is the event the parent waits for.
+std::string as_user(uid_t uid, const std::function<std::string()>& what) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return "parent: pipe";
   const pid_t pid = ::fork();
@@ -101,11 +103,12 @@ std::string exchange_as_user(uid_t uid, unsigned port, const std::string& reques
     std::string answer;
     if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0 || ::geteuid() != uid) {
       answer = "child: cannot become uid " + std::to_string(uid);
-    } else if (const int fd = connect_loopback(port); fd < 0) {
-      answer = "child: cannot connect";
     } else {
-      answer = send_all(fd, request) ? read_to_eof(fd) : "child: cannot send";
-      ::close(fd);
+      try {
+        answer = what();
+      } catch (const std::exception& e) {
+        answer = std::string("child: ") + e.what();
+      }
     }
     std::size_t done = 0;
     while (done < answer.size()) {
@@ -120,6 +123,15 @@ std::string exchange_as_user(uid_t uid, unsigned port, const std::string& reques
   ::close(report[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  return answer;
+}
+
+// Sends `request` on a loopback connection of its own and returns what the daemon answered.
+std::string exchange(unsigned port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0) return "child: cannot connect";
+  std::string answer = send_all(fd, request) ? read_to_eof(fd) : "child: cannot send";
+  ::close(fd);
   return answer;
 }
 
@@ -207,6 +219,7 @@ TEST_F(Security, ProperRequest_IsAnswered) {
   Http http(port());
   const HttpResponse list = http.get("/v1/tokens");
   EXPECT_EQ(list.status, 200u) << list.body;
+  ASSERT_EQ(list.headers.count("access-control-allow-origin"), 1u);
   EXPECT_EQ(list.headers.at("access-control-allow-origin"), kPortal);
   EXPECT_EQ(list.body_json(), tokens_before_);
   const std::string raw = raw_exchange(port(), good_get(port()));
@@ -421,7 +434,7 @@ TEST_F(Security, LegacyPinMode_IsForItsOriginOnly) {
 TEST_F(Security, LoopbackPeerOfAnotherUser_IsRefused) {
   start();
   ASSERT_EQ(::geteuid(), 0u) << "needs root to act as another user";
-  const std::string raw = exchange_as_user(kNobody, port(), good_get(port()));
+  const std::string raw = as_user(kNobody, [&] { return exchange(port(), good_get(port())); });
   ASSERT_EQ(raw.rfind("child:", 0), std::string::npos) << raw;
   EXPECT_EQ(raw.substr(0, raw.find("\r\n")), "HTTP/1.1 403 Forbidden") << raw;
   expect_refused(parse_response(raw), 403, "foreign_user", "GET from uid 65534");
@@ -439,6 +452,10 @@ TEST_F(Security, UnixSocketPeerOfAnotherUser_IsRefused) {
     FAIL() << e.what();
   }
   EXPECT_EQ(euid_of(nobody->pid()), std::optional<uid_t>(kNobody)) << "the second daemon does not run as nobody";
+  // Its own user is served (the control: the refusal below is about the uid).
+  const std::string own = as_user(kNobody, [&] { return UnixClient(nobody->socket_path).call("listTokens").dump(); });
+  const json own_reply = json::parse(own, nullptr, false);
+  EXPECT_EQ(own_reply["status"], 200) << own << "\n" << nobody->log();
   // Root is another user than the daemon's: the socket's permissions let it connect, the
   // daemon's own check does not let it in.
   UnixClient root(nobody->socket_path);

@@ -1,0 +1,132 @@
+// The HTTP API's routes (daemon/src/net/http_routes.*): each path of
+// daemon/openapi/certkey-v1.json maps to its operationId, with its path arguments; wrong
+// methods, unknown and over-long paths are refused; the body's members join the path's.
+#include "net/http_routes.hpp"
+
+#include <gtest/gtest.h>
+
+namespace certkey::daemon {
+namespace {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+const std::string kId = "0123456789abcdef0123456789abcdef";
+
+HttpRoute route_of(http::verb method, std::string_view path) {
+  RouteOutcome outcome = route_http(method, path);
+  EXPECT_TRUE(outcome.route) << path;
+  return outcome.route.value_or(HttpRoute{});
+}
+
+ErrorCode error_of(http::verb method, std::string_view path) {
+  const RouteOutcome outcome = route_http(method, path);
+  EXPECT_FALSE(outcome.route) << path;
+  return outcome.error;
+}
+
+TEST(HttpRoutes, EveryDocumentedPath_NamesItsCommand) {
+  const HttpRoute tokens = route_of(http::verb::get, "/v1/tokens");
+  EXPECT_EQ(tokens.command, "listTokens");
+  EXPECT_EQ(tokens.path_args, json::object());
+  EXPECT_FALSE(tokens.websocket);
+
+  const HttpRoute events = route_of(http::verb::get, "/v1/events");
+  EXPECT_EQ(events.command, "watchEvents");
+  EXPECT_TRUE(events.websocket);
+
+  const HttpRoute begin = route_of(http::verb::post, "/v1/renewals");
+  EXPECT_EQ(begin.command, "beginRenewal");
+  EXPECT_EQ(begin.path_args, json::object());
+  EXPECT_FALSE(begin.websocket);
+}
+
+TEST(HttpRoutes, RenewalPaths_CarryTheIdAsAPathArgument) {
+  const HttpRoute get = route_of(http::verb::get, "/v1/renewals/" + kId);
+  EXPECT_EQ(get.command, "getRenewal");
+  EXPECT_EQ(get.path_args, json({{"id", kId}}));
+
+  const HttpRoute complete = route_of(http::verb::post, "/v1/renewals/" + kId + "/complete");
+  EXPECT_EQ(complete.command, "completeRenewal");
+  EXPECT_EQ(complete.path_args, json({{"id", kId}}));
+}
+
+TEST(HttpRoutes, WrongMethod_IsMethodNotAllowed_WithThePathsMethods) {
+  RouteOutcome outcome = route_http(http::verb::post, "/v1/tokens");
+  EXPECT_FALSE(outcome.route);
+  EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
+  EXPECT_EQ(outcome.allow, "GET, OPTIONS");
+
+  outcome = route_http(http::verb::get, "/v1/renewals");
+  EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
+  EXPECT_EQ(outcome.allow, "POST, OPTIONS");
+
+  outcome = route_http(http::verb::delete_, "/v1/renewals/" + kId);
+  EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
+  EXPECT_EQ(outcome.allow, "GET, OPTIONS");
+}
+
+TEST(HttpRoutes, UnknownPath_IsNotFound) {
+  for (const char* path : {"", "/", "/v1", "/v2/tokens", "/v1/tokens/", "/v1//tokens", "v1/tokens",
+                           "/v1/renewals/", "/v1/renewals/x/cancel", "/V1/tokens"}) {
+    EXPECT_EQ(error_of(http::verb::get, path), ErrorCode::not_found) << path;
+    EXPECT_TRUE(route_http(http::verb::get, path).allow.empty()) << path;
+  }
+}
+
+TEST(HttpRoutes, TargetOverTheLimit_IsUriTooLong) {
+  const std::string path = "/v1/renewals/" + std::string(kMaxTarget, 'a');
+  EXPECT_EQ(error_of(http::verb::get, path), ErrorCode::uri_too_long);
+  EXPECT_EQ(error_of(http::verb::get, "/v1/tokens" + std::string(kMaxTarget, '/')),
+            ErrorCode::uri_too_long);
+}
+
+TEST(HttpRoutes, PathSegmentOver64Bytes_IsNotMatched) {
+  EXPECT_EQ(route_of(http::verb::get, "/v1/renewals/" + std::string(64, 'a')).command,
+            "getRenewal");
+  EXPECT_EQ(error_of(http::verb::get, "/v1/renewals/" + std::string(65, 'a')),
+            ErrorCode::not_found);
+}
+
+TEST(HttpRoutes, RoutedMethods_AreGetAndPost) { EXPECT_EQ(routed_methods(), "GET, POST"); }
+
+TEST(RequestArgs, EmptyBody_IsThePathArguments) {
+  EXPECT_EQ(request_args(route_of(http::verb::get, "/v1/tokens"), ""), json::object());
+  EXPECT_EQ(request_args(route_of(http::verb::get, "/v1/renewals/" + kId), ""),
+            json({{"id", kId}}));
+}
+
+TEST(RequestArgs, BodyObject_JoinsThePathArguments) {
+  const HttpRoute complete = route_of(http::verb::post, "/v1/renewals/" + kId + "/complete");
+  EXPECT_EQ(request_args(complete, R"({"certificate": "PEM"})"),
+            json({{"id", kId}, {"certificate", "PEM"}}));
+  const HttpRoute begin = route_of(http::verb::post, "/v1/renewals");
+  EXPECT_EQ(request_args(begin, R"({"token": 7, "certificate": "01"})"),
+            json::parse(R"({"token": 7, "certificate": "01"})"));
+}
+
+TEST(RequestArgs, BodyThatIsNotAJsonObject_IsBadRequest) {
+  const HttpRoute begin = route_of(http::verb::post, "/v1/renewals");
+  for (const char* body : {"[]", "1", "\"text\"", "null", "{", "{\"a\":1}x", "\xFF"}) {
+    try {
+      request_args(begin, body);
+      ADD_FAILURE() << body;
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.code(), ErrorCode::bad_request) << body;
+    }
+  }
+}
+
+TEST(RequestArgs, BodyRepeatingAPathArgument_IsBadRequest) {
+  const HttpRoute complete = route_of(http::verb::post, "/v1/renewals/" + kId + "/complete");
+  try {
+    request_args(complete, R"({"id": "ffffffffffffffffffffffffffffffff", "certificate": "PEM"})");
+    ADD_FAILURE() << "a body's \"id\" was taken";
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::bad_request);
+    EXPECT_NE(std::string(e.what()).find("\"id\""), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace certkey::daemon
