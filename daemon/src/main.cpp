@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 
 #include "app/options.hpp"
+#include "app/resident_memory.hpp"
 #include "app/systemd_notify.hpp"
 #include "config/config.hpp"
 #include "core/command_core.hpp"
@@ -146,6 +146,7 @@ int serve(const Options& options, const Config& config) {
   TokenRegistry tokens(module, [&events](const char* event, const TokenState& token) {
     events.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
   });
+  tokens.after_reading(release_clean_file_pages);  // a token read touches OpenSSL's decoders
   tokens.start();
   PinPrompt prompt(config.pinentry, config.pin_timeout);
   Services services{config, tokens, renewals, audit, prompt};
@@ -178,6 +179,7 @@ int serve(const Options& options, const Config& config) {
   if (!listening.tcp.empty() && !options.port_file.empty()) write_port_file(options.port_file, listening.port);
   if (!listening.tcp.empty()) say("listening on 127.0.0.1:" + std::to_string(listening.port));
   if (config.allowed_origins.empty() && !listening.tcp.empty()) say("no web origin is allowed: HTTP refuses every page");
+  release_clean_file_pages();  // what start-up alone needed (docs/daemon.md, "How it runs")
   notify_supervisor("READY=1");
 
   io->run();

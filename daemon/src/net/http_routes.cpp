@@ -1,6 +1,7 @@
 #include "http_routes.hpp"
 
 #include <array>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <vector>
 
 namespace certkey::daemon {
@@ -87,6 +88,44 @@ nlohmann::json request_args(const HttpRoute& route, std::string_view body) {
     args[name] = value;
   }
   return args;
+}
+
+HttpDecision decide(const Config& config, unsigned port, const HttpRequest& request, bool foreign) {
+  HttpDecision d;
+  const std::string_view target(request.target().data(), request.target().size());
+  auto refuse = [&](ErrorCode code, bool close) {
+    d.error = code;
+    d.close = close;
+    return d;
+  };
+  if (foreign) return refuse(ErrorCode::foreign_user, true);
+  if (target.size() > kMaxTarget) return refuse(ErrorCode::uri_too_long, true);
+  const GuardVerdict verdict = check_request(config, port, request);
+  if (verdict.refusal) return refuse(*verdict.refusal, true);
+  d.origin = verdict.origin;
+  if (verdict.preflight) {
+    d.action = HttpDecision::Action::answer_preflight;
+    d.private_network = verdict.private_network;
+    return d;
+  }
+  const RouteOutcome route = route_http(request.method(), target.substr(0, target.find('?')));
+  if (!route.route) {
+    d.allow = route.allow;
+    return refuse(route.error, false);
+  }
+  if (route.route->websocket) {
+    if (boost::beast::websocket::is_upgrade(request)) d.action = HttpDecision::Action::upgrade;
+    return d.action == HttpDecision::Action::upgrade ? d : refuse(ErrorCode::upgrade_required, false);
+  }
+  try {
+    d.args = request_args(*route.route, request.body());
+  } catch (const ApiError& e) {
+    d.detail = e.what();
+    return refuse(e.code(), false);
+  }
+  d.action = HttpDecision::Action::run_command;
+  d.command = route.route->command;
+  return d;
 }
 
 }  // namespace certkey::daemon

@@ -1,6 +1,8 @@
-// The HTTP API's paths (daemon/openapi/certkey-v1.json) as a pure function from a method and
-// a path to a command and its path arguments; the body's members join them. Tested without
-// sockets (tests/unit/daemon/http_routes_test.cpp).
+// The HTTP transport as pure functions, tested without sockets (tests/unit/daemon/
+// http_routes_test.cpp): the API's paths (daemon/openapi/certkey-v1.json) from a method and a
+// path to a command and its path arguments, and a whole request, after the guard, to what
+// the session does with it: answer an error, answer a preflight, upgrade to a WebSocket, or
+// run a command with its arguments for the caller's origin.
 #pragma once
 #include <boost/beast/http/verb.hpp>
 #include <nlohmann/json.hpp>
@@ -8,7 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "../config/config.hpp"
 #include "../core/error_code.hpp"
+#include "../core/origin.hpp"
+#include "request_guard.hpp"
 
 namespace certkey::daemon {
 
@@ -34,5 +39,22 @@ std::string routed_methods();
 // The command's arguments: the body's JSON object (an empty body is {}), with the path
 // arguments added; a body that repeats a path argument is refused. Throws ApiError.
 nlohmann::json request_args(const HttpRoute& route, std::string_view body);
+
+// What HttpSession does with one parsed request.
+struct HttpDecision {
+  enum class Action { answer_error, answer_preflight, run_command, upgrade };
+  Action action = Action::answer_error;
+  ErrorCode error = ErrorCode::internal_error;  // answer_error
+  std::string detail;
+  bool close = false;           // answer_error: and close the connection (guard refusals)
+  std::string allow;            // answer_error 405: the path's methods
+  std::optional<Origin> origin;  // an allowed origin: echoed in CORS headers, the caller's origin
+  bool private_network = false;  // answer_preflight: it asked for Private Network Access
+  std::string command;           // run_command
+  nlohmann::json args;
+};
+
+// `port`: the one the request came to; `foreign`: the peer socket is another user's.
+HttpDecision decide(const Config& config, unsigned port, const HttpRequest& request, bool foreign);
 
 }  // namespace certkey::daemon

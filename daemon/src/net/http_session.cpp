@@ -3,8 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "../views/text.hpp"
 #include "http_routes.hpp"
@@ -26,11 +26,8 @@ void HttpSession::run() {
 
 void HttpSession::refuse(ErrorCode code) {
   // Answered at once, without reading: a flood of refused connections holds nothing.
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), code] {
-    Response r = self->error_response(code, std::nullopt);
-    r.keep_alive(false);
-    self->send(std::move(r));
-  });
+  asio::dispatch(stream_.get_executor(),
+                 [self = shared_from_this(), code] { self->answer_error(code, std::nullopt, false); });
 }
 
 void HttpSession::close_now() {
@@ -55,90 +52,81 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted) {
     return do_close();
   }
-  if (ec == http::error::header_limit || ec == http::error::body_limit || ec) {
-    const ErrorCode code = ec == http::error::header_limit ? ErrorCode::headers_too_large
-                           : ec == http::error::body_limit ? ErrorCode::payload_too_large
-                                                           : ErrorCode::bad_request;
-    Response r = error_response(code, std::nullopt);
-    r.keep_alive(false);
-    return send(std::move(r));
+  if (ec) {
+    return answer_error(ec == http::error::header_limit ? ErrorCode::headers_too_large
+                        : ec == http::error::body_limit ? ErrorCode::payload_too_large
+                                                        : ErrorCode::bad_request,
+                        std::nullopt, false);
   }
-  // The request is in. What follows may take as long as the command's own deadline allows
-  // (a PIN prompt the user takes time over): no read timer runs until the answer is written.
-  stream_.expires_never();
   handle();
 }
 
 void HttpSession::handle() {
   http::request<http::string_body>& request = parser_->get();
-  const std::string_view target(request.target().data(), request.target().size());
-  const std::string_view path = target.substr(0, target.find('?'));
-  auto refuse_and_close = [&](ErrorCode code, const std::optional<Origin>& cors = std::nullopt) {
-    Response r = error_response(code, cors);
-    r.keep_alive(false);
-    send(std::move(r));
-  };
-  if (foreign_) return refuse_and_close(ErrorCode::foreign_user);
-  if (target.size() > kMaxTarget) return refuse_and_close(ErrorCode::uri_too_long);
-  const GuardVerdict verdict = check_request(net_.config, port_, request);
-  if (verdict.refusal) return refuse_and_close(*verdict.refusal);
-  if (verdict.preflight) {
-    Response r = response(204, nullptr, verdict.origin);
-    r.set(http::field::access_control_allow_methods, routed_methods());
-    r.set(http::field::access_control_allow_headers, std::string("Content-Type, ") + kRequestHeader);
-    r.set(http::field::access_control_max_age, "600");
-    // Harmless for browsers that still send the old Private Network Access preflight;
-    // Chromium's Local Network Access asks the user instead (docs/daemon.md).
-    if (verdict.private_network) r.set("Access-Control-Allow-Private-Network", "true");
-    r.keep_alive(request.keep_alive());
-    return send(std::move(r));
-  }
-  const RouteOutcome route = route_http(request.method(), path);
-  if (!route.route) {
-    Response r = error_response(route.error, verdict.origin);
-    if (!route.allow.empty()) r.set(http::field::allow, route.allow);
-    r.keep_alive(request.keep_alive());
-    return send(std::move(r));
-  }
-  if (route.route->websocket) {
-    if (beast::websocket::is_upgrade(request)) return upgrade(*verdict.origin);
-    Response r = error_response(ErrorCode::upgrade_required, verdict.origin);
-    r.set(http::field::upgrade, "websocket");
-    r.keep_alive(request.keep_alive());
-    return send(std::move(r));
-  }
-  nlohmann::json args;
-  try {
-    args = request_args(*route.route, request.body());
-  } catch (const ApiError& e) {
-    Response r = error_response(e.code(), verdict.origin, e.what());
-    r.keep_alive(request.keep_alive());
-    return send(std::move(r));
-  }
+  HttpDecision d = decide(net_.config, port_, request, foreign_);
   // A PIN sent in legacy mode is in the body: it lives no longer than needed.
   OPENSSL_cleanse(request.body().data(), request.body().size());
-  execute(route.route->command, std::move(args), verdict.origin, request.keep_alive());
+  const bool keep_alive = request.keep_alive();
+  switch (d.action) {
+    case HttpDecision::Action::run_command: return execute(d.command, std::move(d.args), d.origin, keep_alive);
+    case HttpDecision::Action::upgrade: return upgrade(*d.origin);
+    case HttpDecision::Action::answer_preflight: {
+      const std::string origin = d.origin->text();
+      HttpAnswer a;
+      a.status = 204;
+      a.cors_origin = origin;
+      a.keep_alive = keep_alive;
+      a.headers = {{"Access-Control-Allow-Methods", routed_methods()},
+                   {"Access-Control-Allow-Headers", std::string("Content-Type, ") + kRequestHeader},
+                   {"Access-Control-Max-Age", "600"}};
+      // Harmless for browsers that still send the old Private Network Access preflight;
+      // Chromium's Local Network Access asks the user instead (docs/daemon.md).
+      if (d.private_network) a.headers.emplace_back("Access-Control-Allow-Private-Network", "true");
+      return send(std::make_shared<const std::string>(serialize(a)), keep_alive);
+    }
+    case HttpDecision::Action::answer_error: break;
+  }
+  // Guard refusals carry no CORS headers (d.origin is unset) and close the connection.
+  std::vector<std::pair<std::string_view, std::string>> headers;
+  if (!d.allow.empty()) headers.emplace_back("Allow", d.allow);
+  if (d.error == ErrorCode::upgrade_required) headers.emplace_back("Upgrade", "websocket");
+  answer_error(d.error, d.origin, !d.close && keep_alive, d.detail, std::move(headers));
 }
 
 void HttpSession::execute(const std::string& command, nlohmann::json args, const std::optional<Origin>& origin,
                           bool keep_alive) {
   CommandRequest request{command, std::move(args), peer_};
   request.caller.origin = origin;
+  in_flight_.reset();
   net_.core.execute(std::move(request), [self = shared_from_this(), origin, keep_alive](CommandReply reply) {
-    asio::dispatch(self->stream_.get_executor(), [self, origin, keep_alive, reply = std::move(reply)] {
-      Response r = self->response(reply.status, reply.body, origin);
-      r.keep_alive(keep_alive);
-      self->send(std::move(r));
-    });
+    asio::dispatch(self->stream_.get_executor(),
+                   [self, origin, keep_alive, reply = std::move(reply)] { self->answer_reply(reply, origin, keep_alive); });
   });
+  // A reply still to come may take as long as the command's own deadline allows (a PIN
+  // prompt the user takes time over): no read timer runs until it is written.
+  if (!in_flight_) stream_.expires_never();
+}
+
+void HttpSession::answer_reply(const CommandReply& reply, const std::optional<Origin>& origin, bool keep_alive) {
+  const std::string origin_text = origin ? origin->text() : std::string();
+  if (!cached_.bytes || cached_.body != reply.body || cached_.status != reply.status || cached_.origin != origin_text ||
+      cached_.keep_alive != keep_alive) {
+    HttpAnswer a;
+    a.status = reply.status;
+    a.body = reply.body.get();
+    a.cors_origin = origin_text;
+    a.keep_alive = keep_alive;
+    if (reply.status == 429) {
+      const unsigned per_minute = net_.config.limits.state_changes_per_minute;
+      a.headers.emplace_back("Retry-After", std::to_string((60 + per_minute - 1) / per_minute));
+    }
+    cached_ = {reply.body, reply.status, origin_text, keep_alive, std::make_shared<const std::string>(serialize(a))};
+  }
+  send(cached_.bytes, keep_alive);
 }
 
 void HttpSession::upgrade(const Origin& origin) {
-  if (!net_.connections.admit_websocket()) {
-    Response r = error_response(ErrorCode::too_many_connections, origin);
-    r.keep_alive(false);
-    return send(std::move(r));
-  }
+  if (!net_.connections.admit_websocket()) return answer_error(ErrorCode::too_many_connections, origin, false);
   Caller caller = peer_;
   caller.transport = Transport::websocket;
   caller.origin = origin;
@@ -146,41 +134,24 @@ void HttpSession::upgrade(const Origin& origin) {
   std::make_shared<WsSession>(stream_.release_socket(), net_, std::move(caller))->run(parser_->release());
 }
 
-HttpSession::Response HttpSession::response(unsigned status, const std::shared_ptr<const std::string>& body,
-                                            const std::optional<Origin>& cors) const {
-  Response r{static_cast<http::status>(status), 11};
-  r.set(http::field::server, "certkeyd");
-  r.set(http::field::cache_control, "no-store");
-  r.set("X-Content-Type-Options", "nosniff");
-  // CORS headers only for an allowed origin, and never "*": other origins learn nothing.
-  if (cors) {
-    r.set(http::field::access_control_allow_origin, cors->text());
-    r.set(http::field::vary, "Origin");
-  }
-  if (status == 429) {
-    const unsigned per_minute = net_.config.limits.state_changes_per_minute;
-    r.set(http::field::retry_after, std::to_string((60 + per_minute - 1) / per_minute));
-  }
-  if (body) {
-    r.set(http::field::content_type, "application/json");
-    r.body() = *body;
-  }
-  r.prepare_payload();
-  return r;
+void HttpSession::answer_error(ErrorCode code, const std::optional<Origin>& cors, bool keep_alive,
+                               const std::string& detail, std::vector<std::pair<std::string_view, std::string>> headers) {
+  const std::string body = json_text(error_body(code, detail));
+  const std::string origin = cors ? cors->text() : std::string();
+  HttpAnswer a;
+  a.status = error_info(code).http_status;
+  a.body = &body;
+  a.cors_origin = origin;
+  a.keep_alive = keep_alive;
+  a.headers = std::move(headers);
+  send(std::make_shared<const std::string>(serialize(a)), keep_alive);
 }
 
-HttpSession::Response HttpSession::error_response(ErrorCode code, const std::optional<Origin>& cors,
-                                                  const std::string& detail) const {
-  return response(error_info(code).http_status, std::make_shared<const std::string>(json_text(error_body(code, detail))),
-                  cors);
-}
-
-void HttpSession::send(Response response) {
+void HttpSession::send(std::shared_ptr<const std::string> bytes, bool keep_alive) {
   waiting = false;
-  in_flight_ = std::make_shared<Response>(std::move(response));
-  const bool keep_alive = in_flight_->keep_alive();
+  in_flight_ = std::move(bytes);
   stream_.expires_after(kWriteTimeout);
-  http::async_write(stream_, *in_flight_,
+  asio::async_write(stream_, asio::buffer(*in_flight_),
                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
 

@@ -10,6 +10,7 @@
 
 #include "../core/caller.hpp"
 #include "net_context.hpp"
+#include "http_answer.hpp"
 #include "request_guard.hpp"
 
 namespace certkey::daemon {
@@ -29,17 +30,15 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void close_now() override;
 
  private:
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
-
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle();
   void execute(const std::string& command, nlohmann::json args, const std::optional<Origin>& origin, bool keep_alive);
+  void answer_reply(const CommandReply& reply, const std::optional<Origin>& origin, bool keep_alive);
   void upgrade(const Origin& origin);
-  Response error_response(ErrorCode code, const std::optional<Origin>& cors, const std::string& detail = {}) const;
-  Response response(unsigned status, const std::shared_ptr<const std::string>& body,
-                    const std::optional<Origin>& cors) const;
-  void send(Response response);
+  void answer_error(ErrorCode code, const std::optional<Origin>& cors, bool keep_alive, const std::string& detail = {},
+                    std::vector<std::pair<std::string_view, std::string>> headers = {});
+  void send(std::shared_ptr<const std::string> bytes, bool keep_alive);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 
@@ -50,8 +49,16 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   unsigned port_;
   Caller peer_;
   bool foreign_;
-  std::optional<ErrorCode> refusal_;
-  std::shared_ptr<Response> in_flight_;
+  std::shared_ptr<const std::string> in_flight_;
+  // The last answer to a command, serialised: written again while the command's reply body
+  // (the snapshot's token list) and the origin are the same.
+  struct Cached {
+    std::shared_ptr<const std::string> body;
+    unsigned status = 0;
+    std::string origin;
+    bool keep_alive = false;
+    std::shared_ptr<const std::string> bytes;
+  } cached_;
 };
 
 }  // namespace certkey::daemon

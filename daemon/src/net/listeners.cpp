@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/strand.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -17,6 +16,9 @@
 namespace certkey::daemon {
 namespace asio = boost::asio;
 namespace {
+
+// Every connection's handlers run on the one network thread (main.cpp runs the io_context on
+// one thread), which serialises them as a strand per connection would, without its cost.
 
 // Out of descriptors, say: accept again a little later rather than spin.
 constexpr std::chrono::milliseconds kAcceptRetry{100};
@@ -33,7 +35,7 @@ sockaddr_storage storage_of(const asio::ip::tcp::endpoint& endpoint) {
 }  // namespace
 
 TcpListener::TcpListener(NetContext& net, const asio::ip::tcp::endpoint& endpoint)
-    : net_(net), acceptor_(asio::make_strand(net.io)), retry_(net.io) {
+    : net_(net), acceptor_(net.io), retry_(net.io) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
@@ -55,7 +57,7 @@ void TcpListener::stop() {
 }
 
 void TcpListener::do_accept() {
-  acceptor_.async_accept(asio::make_strand(net_.io), [self = shared_from_this()](boost::system::error_code ec,
+  acceptor_.async_accept(net_.io, [self = shared_from_this()](boost::system::error_code ec,
                                                                                   asio::ip::tcp::socket socket) {
     self->on_accept(ec, std::move(socket));
   });
@@ -91,7 +93,7 @@ void TcpListener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket 
 }
 
 UnixListener::UnixListener(NetContext& net, const std::string& path)
-    : net_(net), path_(path), acceptor_(asio::make_strand(net.io)), retry_(net.io) {
+    : net_(net), path_(path), acceptor_(net.io), retry_(net.io) {
   const std::filesystem::path directory = std::filesystem::path(path).parent_path();
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
@@ -132,7 +134,7 @@ void UnixListener::stop() {
 }
 
 void UnixListener::do_accept() {
-  acceptor_.async_accept(asio::make_strand(net_.io), [self = shared_from_this()](
+  acceptor_.async_accept(net_.io, [self = shared_from_this()](
                                                          boost::system::error_code ec,
                                                          asio::local::stream_protocol::socket socket) {
     self->on_accept(ec, std::move(socket));

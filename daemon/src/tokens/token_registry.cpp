@@ -137,6 +137,7 @@ void TokenRegistry::refresh(CK_SLOT_ID slot) {
     }
   }
   publish(slot, std::move(fresh));
+  if (after_reading_) after_reading_();
 }
 
 void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {

@@ -67,6 +67,10 @@ class TokenRegistry {
   // counter moved). Call on the slot's worker, as token commands do before they start.
   void revalidate(CK_SLOT_ID slot);
   pkcs11::Module& module() { return module_; }
+  // Called on a worker after it has read a token whole (an insertion, a change, the end of a
+  // token command): rare events, after which certkeyd gives back memory (app/resident_memory).
+  // Set it before start().
+  void after_reading(std::function<void()> hook) { after_reading_ = std::move(hook); }
 
  private:
   struct Waiter;
@@ -86,6 +90,7 @@ class TokenRegistry {
 
   pkcs11::Module& module_;
   TokenEventSink events_;
+  std::function<void()> after_reading_;
   mutable std::mutex mutex_;
   std::map<CK_SLOT_ID, Slot> slots_;
   std::shared_ptr<const TokenSnapshot> snapshot_;
