@@ -45,26 +45,25 @@ std::string strict_dump(const nlohmann::json& value) {
   }
 }
 
+// The session's own decision (decide), with the invariants of each outcome, then the
+// command's argument parser as the core would run it.
 void route_and_parse(const HttpRequest& request) {
-  const std::string_view target(request.target().data(), request.target().size());
-  if (target.size() > kMaxTarget) return;
-  const GuardVerdict verdict = check_request(config(), kPort, request);
-  if (verdict.refusal) return;
-  if (!verdict.origin || !config().allows(*verdict.origin)) __builtin_trap();
-  if (verdict.preflight) return;
-  const RouteOutcome outcome = route_http(request.method(), target.substr(0, target.find('?')));
-  if (!outcome.route) {
-    if (outcome.error == ErrorCode::method_not_allowed && outcome.allow.empty()) __builtin_trap();
-    return;
-  }
-  const CommandSpec* spec = find_command(outcome.route->command);
-  if (!spec) __builtin_trap();
-  if (outcome.route->websocket) return;
-  try {
-    const nlohmann::json args = request_args(*outcome.route, request.body());
-    if (!spec->parse(args)) __builtin_trap();
-  } catch (const ApiError& e) {
-    strict_dump(error_body(e.code(), e.what()));
+  for (const bool foreign : {true, false}) {
+    const HttpDecision d = decide(config(), kPort, request, foreign);
+    if (foreign && (d.action != HttpDecision::Action::answer_error || d.error != ErrorCode::foreign_user)) {
+      __builtin_trap();
+    }
+    if (d.action != HttpDecision::Action::answer_error && (!d.origin || !config().allows(*d.origin))) __builtin_trap();
+    if (d.error == ErrorCode::method_not_allowed && d.allow.empty()) __builtin_trap();
+    if (d.action == HttpDecision::Action::answer_error) strict_dump(error_body(d.error, d.detail));
+    if (d.action != HttpDecision::Action::run_command) continue;
+    const CommandSpec* spec = find_command(d.command);
+    if (!spec) __builtin_trap();
+    try {
+      if (!spec->parse(d.args)) __builtin_trap();
+    } catch (const ApiError& e) {
+      strict_dump(error_body(e.code(), e.what()));
+    }
   }
 }
 

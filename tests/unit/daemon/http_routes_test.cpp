@@ -1,6 +1,7 @@
 // The HTTP API's routes (daemon/src/net/http_routes.*): each path of
 // daemon/openapi/certkey-v1.json maps to its operationId, with its path arguments; wrong
-// methods, unknown and over-long paths are refused; the body's members join the path's.
+// methods, unknown and over-long paths are refused; the body's members join the path's; and
+// a whole request becomes what the session does with it (decide), without a socket.
 #include "net/http_routes.hpp"
 
 #include <gtest/gtest.h>
@@ -126,6 +127,79 @@ TEST(RequestArgs, BodyRepeatingAPathArgument_IsBadRequest) {
     EXPECT_EQ(e.code(), ErrorCode::bad_request);
     EXPECT_NE(std::string(e.what()).find("\"id\""), std::string::npos) << e.what();
   }
+}
+
+// ---- decide: a request, after the guard, to the session's action -----------------------
+
+Config allowing_portal() {
+  Config c;
+  c.allowed_origins = {*Origin::parse("https://portal.example")};
+  return c;
+}
+
+HttpRequest request(http::verb method, const std::string& target, const std::string& body = {}) {
+  HttpRequest r{method, target, 11};
+  r.set(http::field::host, "127.0.0.1:18456");
+  r.set(http::field::origin, "https://portal.example");
+  if (method != http::verb::get && method != http::verb::options) {
+    r.set(http::field::content_type, "application/json");
+    r.set(kRequestHeader, "1");
+  }
+  r.body() = body;
+  return r;
+}
+
+TEST(Decide, GoodRequest_RunsItsCommand_WithBodyAndPathArguments_ForTheOrigin) {
+  const HttpDecision d = decide(allowing_portal(), 18456,
+                                request(http::verb::post, "/v1/renewals/" + kId + "/complete?x=1", R"({"certificate":"P"})"),
+                                false);
+  EXPECT_EQ(d.action, HttpDecision::Action::run_command);
+  EXPECT_EQ(d.command, "completeRenewal");
+  EXPECT_EQ(d.args, json({{"id", kId}, {"certificate", "P"}}));
+  EXPECT_EQ(d.origin, Origin::parse("https://portal.example"));
+}
+
+TEST(Decide, ForeignPeerOrGuardRefusal_IsAnsweredAndClosed_WithoutAnOriginToEcho) {
+  HttpDecision d = decide(allowing_portal(), 18456, request(http::verb::get, "/v1/tokens"), true);
+  EXPECT_EQ(d.action, HttpDecision::Action::answer_error);
+  EXPECT_EQ(d.error, ErrorCode::foreign_user);
+  EXPECT_TRUE(d.close);
+  EXPECT_FALSE(d.origin);
+  d = decide(allowing_portal(), 18457, request(http::verb::get, "/v1/tokens"), false);
+  EXPECT_EQ(d.error, ErrorCode::bad_host);
+  EXPECT_TRUE(d.close);
+  EXPECT_FALSE(d.origin);
+  d = decide(allowing_portal(), 18456, request(http::verb::get, "/v1/" + std::string(kMaxTarget, 'a')), false);
+  EXPECT_EQ(d.error, ErrorCode::uri_too_long);
+}
+
+TEST(Decide, RoutingErrors_KeepTheConnection_AndEchoTheOrigin) {
+  HttpDecision d = decide(allowing_portal(), 18456, request(http::verb::delete_, "/v1/tokens"), false);
+  EXPECT_EQ(d.error, ErrorCode::method_not_allowed);
+  EXPECT_EQ(d.allow, "GET, OPTIONS");
+  EXPECT_FALSE(d.close);
+  EXPECT_TRUE(d.origin);
+  d = decide(allowing_portal(), 18456, request(http::verb::post, "/v1/renewals", "[1]"), false);
+  EXPECT_EQ(d.error, ErrorCode::bad_request);
+  EXPECT_FALSE(d.detail.empty());
+}
+
+TEST(Decide, Events_AreAWebSocketUpgrade_OrUpgradeRequired) {
+  HttpRequest r = request(http::verb::get, "/v1/events");
+  EXPECT_EQ(decide(allowing_portal(), 18456, r, false).error, ErrorCode::upgrade_required);
+  r.set(http::field::connection, "Upgrade");
+  r.set(http::field::upgrade, "websocket");
+  r.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  r.set(http::field::sec_websocket_version, "13");
+  EXPECT_EQ(decide(allowing_portal(), 18456, r, false).action, HttpDecision::Action::upgrade);
+}
+
+TEST(Decide, PreflightFromAnAllowedOrigin_IsAnswered) {
+  HttpRequest r = request(http::verb::options, "/v1/renewals");
+  r.set("Access-Control-Request-Private-Network", "true");
+  const HttpDecision d = decide(allowing_portal(), 18456, r, false);
+  EXPECT_EQ(d.action, HttpDecision::Action::answer_preflight);
+  EXPECT_TRUE(d.private_network);
 }
 
 }  // namespace
