@@ -7,7 +7,6 @@
 source "$(dirname "$0")/lib.sh"
 P=(pkcs11-tool --module "$CERTKEY_MODULE")
 SIM=("$CERTKEY_BUILD/agent/sim/certkey-sim" ctl --control "$CERTKEY_SIM_CONTROL")
-WAIT=("$CERTKEY_BUILD/tests/harness/pcsc-wait" --timeout 30)
 PORTAL=https://portal.example
 
 step "a CA, and a certificate it issued in 9a of each token"
@@ -87,8 +86,10 @@ grep -q "renew the certificate" "$SCRIPTED_PINENTRY_LOG" || fail "the PIN was no
 sd_reader=$("${P[@]}" --list-token-slots | awk '/^Slot/ { r = $0 } /token model *: SD KEY/ { print r }' |
   sed 's/^Slot [0-9]* ([^)]*): //')
 step "pull the SD KEY ($sd_reader): certkeyd lists two tokens, and renewal goes on for the others"
-expect_output "ok" "${SIM[@]}" remove "$(awk '{ print $2 }' <<<"$sd_reader")"
-"${WAIT[@]}" --reader "$sd_reader" --absent || fail "the SD KEY is still there"
+# The daemon's own event says it has seen the removal (pcscd saying so is not enough).
+"$CERTKEY_BUILD/tests/harness/await-event" --socket "$workdir/certkeyd.sock" --event tokenRemoved \
+  --serial "${serial[SD KEY]}" -- "${SIM[@]}" remove "$(awk '{ print $2 }' <<<"$sd_reader")" >/dev/null ||
+  fail "certkeyd did not see the SD KEY go"
 "${API[@]}" "$DAEMON_URL/v1/tokens" > tokens.json
 [[ $(jq -r '[.tokens[].medium] | sort | join(",")' tokens.json) == "sim,usbkey" ]] || { cat tokens.json; fail "listing"; }
 "${API[@]}" -X POST -d "{\"token\": ${serial[SD KEY]}, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals" > gone.json
