@@ -35,6 +35,10 @@ using namespace certkey::daemon;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
+// How long the sessions get to see their sockets closed at shutdown (they need no more than a
+// turn of the network loop each).
+constexpr std::chrono::seconds kDrainTime{2};
+
 void say(const std::string& text) { std::fprintf(stderr, "certkeyd: %s\n", text.c_str()); }
 
 // The module holds the PIN while a session is logged in, and the daemon holds it between
@@ -141,8 +145,10 @@ int serve(const Options& options, const Config& config) {
 
   certkey::pkcs11::Module module(options.module.value_or(CERTKEY_DEFAULT_MODULE));
   if (!module.vendor()) throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
-  auto io = std::make_unique<asio::io_context>(1);
+  // The hub and the connection cap outlive the io_context: sessions leave them when they end.
   EventHub events;
+  ConnectionRegistry connections(config.limits.max_connections, config.limits.max_websockets);
+  auto io = std::make_unique<asio::io_context>(1);
   TokenRegistry tokens(module, [&events](const char* event, const TokenState& token) {
     events.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
   });
@@ -151,7 +157,6 @@ int serve(const Options& options, const Config& config) {
   PinPrompt prompt(config.pinentry, config.pin_timeout);
   Services services{config, tokens, renewals, audit, prompt};
   CommandCore core(*io, services);
-  ConnectionRegistry connections(config.limits.max_connections, config.limits.max_websockets);
   NetContext net{*io, config, core, connections, events};
   Listening listening;
   // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
@@ -189,8 +194,14 @@ int serve(const Options& options, const Config& config) {
     std::fflush(stderr);
     ::_exit(1);  // a thread is inside the module: no orderly teardown is possible
   }
+  // Every connection is closed and its handlers run to their end before the io_context
+  // goes: destroying it with sessions still waiting would free its reactor first (Asio).
+  shutdown_deadline.cancel();
+  connections.close_all();
+  events.close_all();
   listening = Listening{};
-  io.reset();  // ends the sessions while what they refer to still exists
+  io->restart();
+  io->run_for(kDrainTime);
   tokens.stop();
   say("stopped");
   return 0;

@@ -21,6 +21,10 @@ struct MechanismSpec {
   CK_FLAGS flags;
 };
 constexpr CK_FLAGS kEc = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+// A blocking C_WaitForSlotEvent waits this long in pcscd, then looks again. Not INFINITE:
+// libpcsclite turns INFINITE into 60-second waits that it renews with pcscd, waking the
+// waiting thread every minute; a finite wait is one wait (24.8 days, the most poll() takes).
+constexpr DWORD kLongestWait = 0x7FFFFFFF;
 // How often C_Finalize repeats SCardCancel while a slot-event waiter has not left.
 constexpr std::chrono::milliseconds kCancelRetry{10};
 // Every mechanism runs its private-key step on the token, so all carry CKF_HW.
@@ -464,7 +468,7 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_
     for (auto& s : states) s.dwCurrentState = s.dwEventState & ~SCARD_STATE_CHANGED;
     wait_context_ = static_cast<long>(ctx);
     lock.unlock();
-    LONG rv = SCardGetStatusChange(ctx, INFINITE, states.data(), static_cast<DWORD>(states.size()));
+    LONG rv = SCardGetStatusChange(ctx, kLongestWait, states.data(), static_cast<DWORD>(states.size()));
     lock.lock();
     wait_context_ = 0;
     waiter_left_.notify_all();

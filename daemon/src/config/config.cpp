@@ -46,8 +46,11 @@ class Reader {
                long long min, long long max) {
     const toml::node* node = table ? table->get(key) : nullptr;
     if (!node) return;
-    const auto value = node->value<long long>();
-    if (!node->is_integer() || !value || *value < min || *value > max) {
+    // Only an integer node is read as one: toml++ converts a float by casting, which is
+    // undefined for values out of range (found by fuzz.daemon_config).
+    const std::optional<long long> value =
+        node->is_integer() ? std::optional<long long>(node->as_integer()->get()) : std::nullopt;
+    if (!value || *value < min || *value > max) {
       throw ConfigError(at(source_, *node, prefix + key) + " must be a whole number from " + std::to_string(min) +
                         " to " + std::to_string(max));
     }

@@ -152,7 +152,7 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
   }
   jobs_.insert(job);
   job->timer = std::make_unique<asio::steady_timer>(io_, job->deadline);
-  job->timer->async_wait([this, job](const boost::system::error_code& ec) {
+  job->timer->async_wait([job](const boost::system::error_code& ec) {
     if (ec || job->replied) return;
     // The caller hears now; the work, if it started, ends at its next step (a prompt is
     // closed) and is audited with its real result.

@@ -26,6 +26,14 @@ void ConnectionRegistry::leave(const Connection* connection) {
   });
 }
 
+void ConnectionRegistry::close_all() {
+  std::list<std::weak_ptr<Connection>> connections;
+  connections.swap(connections_);
+  for (const auto& weak : connections) {
+    if (auto c = weak.lock()) c->close_now();
+  }
+}
+
 bool ConnectionRegistry::admit_websocket() {
   if (websockets_ >= max_websockets_) return false;
   ++websockets_;

@@ -28,6 +28,8 @@ class ConnectionRegistry {
   bool admit_websocket();
   void leave_websocket() { --websockets_; }
   std::size_t size() const { return connections_.size(); }
+  // Closes every connection (at shutdown).
+  void close_all();
 
  private:
   unsigned max_connections_;

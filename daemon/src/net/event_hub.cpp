@@ -23,4 +23,15 @@ void EventHub::publish(const std::shared_ptr<const std::string>& message) {
   for (const auto& s : live) s->deliver(message);
 }
 
+void EventHub::close_all() {
+  std::vector<std::weak_ptr<EventSubscriber>> subscribers;
+  {
+    std::lock_guard lock(mutex_);
+    subscribers.swap(subscribers_);
+  }
+  for (const auto& weak : subscribers) {
+    if (auto s = weak.lock()) s->close_now();
+  }
+}
+
 }  // namespace certkey::daemon

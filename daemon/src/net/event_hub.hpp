@@ -15,12 +15,15 @@ class EventSubscriber {
   virtual ~EventSubscriber() = default;
   // Called from any thread; the subscriber moves it onto its connection.
   virtual void deliver(std::shared_ptr<const std::string> message) = 0;
+  // Closes the subscriber's connection (at shutdown), from the network thread.
+  virtual void close_now() = 0;
 };
 
 class EventHub {
  public:
   void subscribe(const std::shared_ptr<EventSubscriber>& subscriber);
   void publish(const std::shared_ptr<const std::string>& message);
+  void close_all();
 
  private:
   std::mutex mutex_;

@@ -74,6 +74,14 @@ void WsSession::deliver(std::shared_ptr<const std::string> message) {
   asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] { self->send(message); });
 }
 
+void WsSession::close_now() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->open_ = false;
+    beast::error_code ec;
+    beast::get_lowest_layer(self->ws_).socket().close(ec);
+  });
+}
+
 void WsSession::send(std::shared_ptr<const std::string> message) {
   if (!open_) return;
   if (queue_.size() >= kMaxQueuedMessages) {

@@ -23,6 +23,7 @@ class WsSession : public EventSubscriber, public std::enable_shared_from_this<Ws
   // Completes the handshake for `upgrade`, which has passed the request guard.
   void run(boost::beast::http::request<boost::beast::http::string_body> upgrade);
   void deliver(std::shared_ptr<const std::string> message) override;
+  void close_now() override;
 
  private:
   void on_accept(boost::beast::error_code ec);

@@ -49,7 +49,7 @@ TEST(State, AuditHoldsOneEntryPerStateChange_AndNoPinAppearsAnywhere) {
             std::string::npos)
       << daemon.prompts();
   const std::string state = daemon.state_dir + "/certkeyd.db";
-  EXPECT_EQ(daemon.terminate(), 0);
+  EXPECT_EQ(daemon.terminate(), 0) << daemon.log();
   for (const std::string& file : {state, state + "-wal", daemon.log_path, daemon.pinentry_log}) {
     EXPECT_EQ(read_file(file).find(kPin), std::string::npos) << file;
   }

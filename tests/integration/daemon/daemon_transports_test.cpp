@@ -5,6 +5,10 @@
 // description. Runs in tests/harness/with-tokens --media usbkey,sim.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <functional>
 
 #include "daemon_harness.hpp"
@@ -173,6 +177,34 @@ TEST_F(Transports, UnknownCommandOrMalformedEnvelope_IsAnErrorReply) {
   EXPECT_TRUE(reply["id"].is_null());
   WsClient ws(daemon_->port);
   EXPECT_EQ(ws.call("listTokens", {{"pin", "123456"}})["error"]["code"], "pin_not_accepted");
+}
+
+}  // namespace
+}  // namespace certkey::test
+
+namespace certkey::test {
+namespace {
+
+// A local caller may offer its own terminal for a text-mode prompt, as GnuPG does with
+// GPG_TTY; the daemon passes it to pinentry as OPTION ttyname, and refuses a path that is
+// not a terminal of the caller's.
+TEST_F(Transports, UnixSocketCaller_OffersItsTerminalToThePrompt) {
+  const int terminal = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(terminal, 0);
+  ASSERT_EQ(::grantpt(terminal), 0);
+  ASSERT_EQ(::unlockpt(terminal), 0);
+  const std::string tty = ::ptsname(terminal);
+  UnixClient cli(daemon_->socket_path);
+  const json begun = cli.call("beginRenewal", {{"token", serial_}, {"certificate", "01"}},
+                              {{"tty", tty}, {"term", "xterm"}});
+  EXPECT_EQ(begun["status"], 201) << begun.dump();
+  EXPECT_NE(daemon_->prompts().find("OPTION ttyname=" + tty), std::string::npos) << daemon_->prompts();
+  EXPECT_NE(daemon_->prompts().find("OPTION ttytype=xterm"), std::string::npos);
+  for (const char* not_a_terminal : {"/etc/passwd", "/dev/../etc/passwd", "relative"}) {
+    const json refused = cli.call("listTokens", json::object(), {{"tty", not_a_terminal}});
+    EXPECT_EQ(refused["error"]["code"], "bad_request") << not_a_terminal;
+  }
+  ::close(terminal);
 }
 
 }  // namespace
