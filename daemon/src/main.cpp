@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -21,7 +22,9 @@
 #include "core/command_core.hpp"
 #include "ipc/frame_codec.hpp"
 #include "net/envelope.hpp"
-#include "net/listeners.hpp"
+#include "net/http_session.hpp"
+#include "net/tcp_listener.hpp"
+#include "net/unix_listener.hpp"
 #include "state/audit_log.hpp"
 #include "state/renewal_store.hpp"
 #include "tokens/token_registry.hpp"
@@ -35,9 +38,9 @@ using namespace certkey::daemon;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
-// How long the sessions get to see their sockets closed at shutdown (they need no more than a
-// turn of the network loop each).
-constexpr std::chrono::seconds kDrainTime{2};
+// How long the sessions get to end at shutdown: a turn of the network loop each, or a refused
+// connection's linger (HttpSession::kLingerTimeout).
+constexpr std::chrono::seconds kDrainTime = kLingerTimeout + std::chrono::seconds(1);
 
 void say(const std::string& text) { std::fprintf(stderr, "certkeyd: %s\n", text.c_str()); }
 
@@ -132,79 +135,153 @@ void write_port_file(const std::string& path, unsigned port) {
   fs::rename(temporary, path);
 }
 
-int serve(const Options& options, const Config& config) {
-  const std::string state_dir = options.state_dir.value_or(default_state_dir());
-  if (state_dir.empty()) throw std::runtime_error("no state directory: set XDG_STATE_HOME or HOME, or --state-dir");
-  fs::create_directories(state_dir);
-  fs::permissions(state_dir, fs::perms::owner_all);
-  StateDb db(state_dir + "/certkeyd.db");
-  RenewalStore renewals(db);
-  renewals.import_journal(state_dir + "/renewals.json");
-  AuditLog audit(db);
-  audit.prune(config.audit_retention_days);
+// Whether a daemon answers on the unix socket already: a second one for the same user stops
+// before it touches the state database or the tokens.
+bool another_daemon_on(const std::string& socket_path) {
+  asio::io_context probe_io;
+  asio::local::stream_protocol::socket probe(probe_io);
+  boost::system::error_code ec;
+  probe.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  return !ec;
+}
 
-  certkey::pkcs11::Module module(options.module.value_or(CERTKEY_DEFAULT_MODULE));
-  if (!module.vendor()) throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
-  // The hub and the connection cap outlive the io_context: sessions leave them when they end.
-  EventHub events;
-  ConnectionRegistry connections(config.limits.max_connections, config.limits.max_websockets);
-  auto io = std::make_unique<asio::io_context>(1);
-  TokenRegistry tokens(module, [&events](const char* event, const TokenState& token) {
-    events.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
-  });
-  tokens.after_reading(release_clean_file_pages);  // a token read touches OpenSSL's decoders
-  tokens.start();
-  PinPrompt prompt(config.pinentry, config.pin_timeout);
-  Services services{config, tokens, renewals, audit, prompt};
-  CommandCore core(*io, services);
-  NetContext net{*io, config, core, connections, events};
-  Listening listening;
-  // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
-  // deadline, and say what became of each command.
-  asio::signal_set signals(*io, SIGINT, SIGTERM);
-  asio::steady_timer shutdown_deadline(*io);
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    notify_supervisor("STOPPING=1");
-    say("stopping");
-    listening.stop();
-    shutdown_deadline.expires_after(config.shutdown_deadline);
-    shutdown_deadline.async_wait([&](const boost::system::error_code& wait) {
-      if (!wait) io->stop();
-    });
-    core.begin_shutdown([&] { io->stop(); });
-  });
+std::string checked_state_dir(const Options& options) {
+  const std::string dir = options.state_dir.value_or(default_state_dir());
+  if (dir.empty()) throw std::runtime_error("no state directory: set XDG_STATE_HOME or HOME, or --state-dir");
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all);
+  return dir;
+}
+
+void unblock_stop_signals() {
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   ::pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);  // a SIGTERM that came early is handled now
-  listening = listen(net, config.port, options.socket.value_or(certkey::ipc::default_socket_path()));
-  if (listening.tcp.empty() && !listening.unix_socket) throw std::runtime_error("nothing to listen on");
-  if (!listening.tcp.empty() && !options.port_file.empty()) write_port_file(options.port_file, listening.port);
-  if (!listening.tcp.empty()) say("listening on 127.0.0.1:" + std::to_string(listening.port));
-  if (config.allowed_origins.empty() && !listening.tcp.empty()) say("no web origin is allowed: HTTP refuses every page");
-  release_clean_file_pages();  // what start-up alone needed (docs/daemon.md, "How it runs")
-  notify_supervisor("READY=1");
+}
 
-  io->run();
-  for (const std::string& line : core.shutdown_report()) say(line);
-  if (!core.idle()) {
-    say("stopped with token work still running (above); its token keeps its own state");
-    std::fflush(stderr);
-    ::_exit(1);  // a thread is inside the module: no orderly teardown is possible
+// The running daemon. Members are declared in the order they must outlive each other: the
+// state and the module first; the event hub and the connection cap before the io_context,
+// because sessions leave them when they end.
+class Daemon {
+ public:
+  Daemon(const Options& options, const Config& config)
+      : options_(options),
+        config_(config),
+        state_dir_(checked_state_dir(options)),
+        db_(state_dir_ + "/certkeyd.db"),
+        renewals_(db_),
+        audit_(db_),
+        module_(options.module.value_or(CERTKEY_DEFAULT_MODULE)),
+        connections_(config.limits.max_connections, config.limits.max_websockets),
+        io_(std::make_unique<asio::io_context>(1)),
+        tokens_(module_, [this](const char* event, const TokenState& token) { publish(event, token); }),
+        prompt_(config.pinentry, config.pin_timeout),
+        services_{config, tokens_, renewals_, audit_, prompt_},
+        core_(*io_, services_),
+        net_{*io_, config, core_, connections_, events_},
+        signals_(*io_, SIGINT, SIGTERM),
+        shutdown_deadline_(*io_) {
+    if (!module_.vendor()) throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
+    renewals_.import_journal(state_dir_ + "/renewals.json");
+    audit_.prune(config.audit_retention_days);
+    tokens_.after_reading(release_clean_file_pages);  // a token read touches OpenSSL's decoders
+    tokens_.start();
   }
-  // Every connection is closed and its handlers run to their end before the io_context
-  // goes: destroying it with sessions still waiting would free its reactor first (Asio).
-  shutdown_deadline.cancel();
-  connections.close_all();
-  events.close_all();
-  listening = Listening{};
-  io->restart();
-  io->run_for(kDrainTime);
-  tokens.stop();
-  say("stopped");
-  return 0;
+
+  int run(const std::string& socket_path) {
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) begin_stopping();
+    });
+    unblock_stop_signals();
+    start_listening(socket_path);
+    release_clean_file_pages();  // what start-up alone needed (docs/daemon.md, "How it runs")
+    notify_supervisor("READY=1");
+    io_->run();
+    return stop();
+  }
+
+ private:
+  void publish(const char* event, const TokenState& token) {
+    events_.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
+  }
+
+  void start_listening(const std::string& socket_path) {
+    listening_ = listen(net_, config_.port, socket_path);
+    if (listening_.tcp.empty() && !listening_.unix_socket) throw std::runtime_error("nothing to listen on");
+    if (listening_.tcp.empty()) return;
+    if (!options_.port_file.empty()) write_port_file(options_.port_file, listening_.port);
+    say("listening on 127.0.0.1:" + std::to_string(listening_.port));
+    if (config_.allowed_origins.empty()) say("no web origin is allowed: HTTP refuses every page");
+  }
+
+  // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
+  // deadline.
+  void begin_stopping() {
+    notify_supervisor("STOPPING=1");
+    say("stopping");
+    listening_.stop();
+    shutdown_deadline_.expires_after(config_.shutdown_deadline);
+    shutdown_deadline_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) io_->stop();
+    });
+    core_.begin_shutdown([this] { io_->stop(); });
+  }
+
+  // Says what became of each token command, then closes every connection and lets its
+  // handlers run to their end before the io_context goes: destroying it with sessions still
+  // waiting would free its reactor first (Asio).
+  int stop() {
+    for (const std::string& line : core_.shutdown_report()) say(line);
+    if (!core_.idle()) {
+      say("stopped with token work still running (above); its token keeps its own state");
+      std::fflush(stderr);
+      ::_exit(1);  // a thread is inside the module: no orderly teardown is possible
+    }
+    shutdown_deadline_.cancel();
+    connections_.close_all();
+    events_.close_all();
+    listening_ = Listening{};
+    io_->restart();
+    io_->run_for(kDrainTime);
+    tokens_.stop();
+    if (!io_->stopped()) {
+      // A peer that would not let go: its handlers are left to the process's end rather
+      // than destroyed under the io_context.
+      say("stopped (a connection did not close in time)");
+      std::fflush(stderr);
+      ::_exit(0);
+    }
+    say("stopped");
+    return 0;
+  }
+
+  const Options& options_;
+  const Config& config_;
+  std::string state_dir_;
+  StateDb db_;
+  RenewalStore renewals_;
+  AuditLog audit_;
+  certkey::pkcs11::Module module_;
+  EventHub events_;
+  ConnectionRegistry connections_;
+  std::unique_ptr<asio::io_context> io_;
+  TokenRegistry tokens_;
+  PinPrompt prompt_;
+  Services services_;
+  CommandCore core_;
+  NetContext net_;
+  Listening listening_;
+  asio::signal_set signals_;
+  asio::steady_timer shutdown_deadline_;
+};
+
+int serve(const Options& options, const Config& config) {
+  const std::string socket_path = options.socket.value_or(certkey::ipc::default_socket_path());
+  if (another_daemon_on(socket_path)) throw std::runtime_error("another certkeyd is already running (" + socket_path + ")");
+  Daemon daemon(options, config);
+  return daemon.run(socket_path);
 }
 
 }  // namespace

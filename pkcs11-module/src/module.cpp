@@ -99,10 +99,14 @@ void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text) {
   std::memcpy(out, text.data(), length);
 }
 
-std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length) {
+std::size_t checked_pin_length(const CK_UTF8CHAR* pin, CK_ULONG length) {
   if (!pin && length) throw Failure{CKR_ARGUMENTS_BAD};
   if (length < protocol::kMinPinLength || length > protocol::kPinBlockLength) throw Failure{CKR_PIN_LEN_RANGE};
-  return std::string(reinterpret_cast<const char*>(pin), length);
+  return length;
+}
+
+std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length) {
+  return std::string(reinterpret_cast<const char*>(pin), checked_pin_length(pin, length));
 }
 
 WipedPin::~WipedPin() { OPENSSL_cleanse(text.data(), text.size()); }

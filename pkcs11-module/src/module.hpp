@@ -163,7 +163,9 @@ class Module {
   std::condition_variable waiter_left_;
 };
 
-// Serialises a PIN from the API into a string; enforces the token's 6-8 characters.
+// The PIN's length once checked against the token's 6-8 characters (CKR_PIN_LEN_RANGE).
+std::size_t checked_pin_length(const CK_UTF8CHAR* pin, CK_ULONG length);
+// The PIN as a string, for a WipedPin (initialise with it: no temporary copy is left).
 std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length);
 // A PIN copy that is wiped when the call ends, however it ends.
 struct WipedPin {

@@ -32,7 +32,7 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
   WipedPin secret;
   if (pin) {
-    secret.text = pin_text(pin, length);
+    secret.text.assign(reinterpret_cast<const char*>(pin), checked_pin_length(pin, length));
   } else {
     // No PIN from the application: the configured trusted prompt asks for it.
     if (config_.pinentry.empty()) return CKR_ARGUMENTS_BAD;
@@ -49,8 +49,8 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     pinentry::Answer answer =
         pinentry::ask(config_.pinentry, prompt, std::chrono::steady_clock::now() + kPromptDeadline);
     if (answer.outcome != pinentry::Outcome::entered) return CKR_FUNCTION_CANCELED;
+    checked_pin_length(reinterpret_cast<const CK_UTF8CHAR*>(answer.secret.data()), answer.secret.size());
     secret.text.assign(answer.secret.data(), answer.secret.size());
-    pin_text(reinterpret_cast<const CK_UTF8CHAR*>(secret.text.data()), secret.text.size());  // 6-8 characters
   }
   if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {
     try {

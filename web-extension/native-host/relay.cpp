@@ -27,9 +27,10 @@ bool write_all(int fd, const std::string& data) {
 
 // The relay's own errors, in the daemon's error shape, so the extension reads them alike.
 std::string error_frame(const char* code, const char* message, const char* message_zh, const char* hint) {
+  const bool too_large = std::strcmp(code, "payload_too_large") == 0;
   const nlohmann::json body = {
       {"id", nullptr},
-      {"status", 503},
+      {"status", too_large ? 413 : 503},
       {"error", {{"code", code}, {"message", message}, {"message_zh", message_zh}, {"hint", hint}}}};
   return ipc::encode_frame(body.dump());
 }

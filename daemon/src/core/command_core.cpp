@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <utility>
 
 #include "../config/config.hpp"
 #include "../state/audit_log.hpp"
@@ -48,18 +49,20 @@ CommandReply guarded(Call&& call) {
 std::optional<pinentry::Secret> take_legacy_pin(const Config& config, CommandRequest& request) {
   if (!request.args.is_object() || !request.args.contains("pin")) return std::nullopt;
   nlohmann::json& value = request.args["pin"];
+  std::optional<pinentry::Secret> pin;
+  std::size_t length = 0;
   if (value.is_string()) {
     std::string& text = value.get_ref<std::string&>();
-    std::optional<pinentry::Secret> pin;
-    if (text.size() <= kMaxPin) pin.emplace(text);
+    length = text.size();
+    if (length <= kMaxPin) pin.emplace(text);
     OPENSSL_cleanse(text.data(), text.size());
-    if (request.caller.origin && config.accepts_pin_from(*request.caller.origin) && pin) {
-      request.args.erase("pin");
-      return pin;
-    }
   }
   request.args.erase("pin");
-  throw ApiError(ErrorCode::pin_not_accepted);
+  if (!request.caller.origin || !config.accepts_pin_from(*request.caller.origin)) {
+    throw ApiError(ErrorCode::pin_not_accepted);
+  }
+  if (!pin) throw ApiError(ErrorCode::bad_request, "\"pin\" is a string of at most 16 bytes");
+  return pin;
 }
 
 }  // namespace
@@ -74,6 +77,7 @@ struct CommandCore::Job {
   pinentry::Deadline deadline;
   pinentry::Cancellation cancellation;  // deadline or shutdown: ends a prompt in progress
   std::atomic<bool> started{false};
+  std::atomic<bool> timed_out{false};  // its deadline passed (the cancellation says why)
   bool replied = false;  // network thread only
   std::unique_ptr<asio::steady_timer> timer;
 };
@@ -93,6 +97,8 @@ void CommandCore::execute(CommandRequest request, ReplyHandler done) {
 }
 
 void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
+  // A PIN in the arguments leaves them (and is wiped there) before anything can refuse.
+  std::optional<pinentry::Secret> pin = take_legacy_pin(services_.config, request);
   if (stopping_) throw ApiError(ErrorCode::daemon_stopping);
   const CommandSpec* spec = find_command(request.name);
   if (!spec) throw ApiError(ErrorCode::not_found, "no command \"" + request.name.substr(0, 64) + "\"");
@@ -100,7 +106,6 @@ void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
   if (request.caller.origin && !services_.config.allows(*request.caller.origin)) {
     throw ApiError(ErrorCode::origin_not_allowed);
   }
-  std::optional<pinentry::Secret> pin = take_legacy_pin(services_.config, request);
   if (pin && spec->effect != Effect::change) throw ApiError(ErrorCode::bad_request, "this command takes no PIN");
   std::unique_ptr<Command> command = spec->parse(request.args);
   if (spec->effect == Effect::change && request.caller.origin && !limiter_.allow(request.caller.origin->text())) {
@@ -156,15 +161,17 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
     if (ec || job->replied) return;
     // The caller hears now; the work, if it started, ends at its next step (a prompt is
     // closed) and is audited with its real result.
+    job->timed_out = true;
     job->cancellation.cancel();
     job->replied = true;
-    job->done(CommandReply::failure(ErrorCode::operation_timed_out));
+    std::exchange(job->done, nullptr)(CommandReply::failure(ErrorCode::operation_timed_out));
   });
 }
 
 void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
   if (job->cancellation.cancelled()) {  // timed out or stopping before it started
-    asio::post(io_, [this, job] { finish(job, CommandReply::failure(ErrorCode::daemon_stopping)); });
+    const ErrorCode why = job->timed_out ? ErrorCode::operation_timed_out : ErrorCode::daemon_stopping;
+    asio::post(io_, [this, job, why] { finish(job, CommandReply::failure(why)); });
     return;
   }
   job->started = true;
@@ -176,6 +183,8 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
     const std::shared_ptr<const TokenSnapshot> snapshot = services_.tokens.snapshot();
     const TokenState* token = snapshot->find(job->serial);
     if (!token) throw ApiError(ErrorCode::token_not_found);
+    // Moved to another reader while the job was queued: this slot holds another token now.
+    if (token->slot != slot) throw ApiError(ErrorCode::token_removed, "the token moved to another reader");
     TokenWork work{services_.tokens.module(), slot, *token, job->caller, [&](const OperationText& operation) {
                      if (job->pin) {
                        pinentry::Secret pin = std::move(*job->pin);
@@ -188,6 +197,8 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
     return reply_of(job->command->run(context));
   });
   job->pin.reset();
+  // A prompt the deadline closed was not cancelled by the user.
+  if (reply.error == ErrorCode::pin_cancelled && job->timed_out) reply = CommandReply::failure(ErrorCode::operation_timed_out);
   audit.result = reply.error ? std::string(error_info(*reply.error).name) : "ok";
   if (job->spec->effect == Effect::change) {
     try {
@@ -215,7 +226,8 @@ void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
   }
   if (!job->replied) {
     job->replied = true;
-    job->done(std::move(reply));
+    // The handler holds the caller's session: it goes here, on the network thread.
+    std::exchange(job->done, nullptr)(std::move(reply));
   }
   if (stopping_ && jobs_.empty() && on_idle_) std::exchange(on_idle_, nullptr)();
 }
@@ -231,7 +243,7 @@ std::vector<std::string> CommandCore::shutdown_report() const {
   std::vector<std::string> report = report_;
   for (const auto& job : jobs_) {
     report.push_back(std::string(job->spec->name) + " on token " + std::to_string(job->serial) +
-                     ": still running, abandoned");
+                     (job->started ? ": still running, abandoned" : ": queued behind it, not started"));
   }
   return report;
 }

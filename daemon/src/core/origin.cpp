@@ -6,7 +6,6 @@
 namespace certkey::daemon {
 namespace {
 
-constexpr std::size_t kMaxOrigin = 300;
 
 bool is_loopback_host(const std::string& host) { return host == "localhost" || host == "127.0.0.1" || host == "[::1]"; }
 
@@ -24,7 +23,7 @@ bool valid_host_name(std::string_view host) {
 }  // namespace
 
 std::optional<Origin> Origin::parse(std::string_view text) {
-  if (text.size() > kMaxOrigin) return std::nullopt;
+  if (text.size() > kMaxOriginLength) return std::nullopt;
   Origin o;
   const auto scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) return std::nullopt;

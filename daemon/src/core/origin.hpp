@@ -9,6 +9,8 @@
 
 namespace certkey::daemon {
 
+inline constexpr std::size_t kMaxOriginLength = 300;  // bytes of an origin's text
+
 struct Origin {
   std::string scheme;
   std::string host;

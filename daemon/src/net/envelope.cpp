@@ -1,5 +1,6 @@
 #include "envelope.hpp"
 
+#include "../core/origin.hpp"
 #include "../views/text.hpp"
 
 namespace certkey::daemon {
@@ -53,7 +54,7 @@ Envelope parse_envelope(std::string_view text, EnvelopeSource source) {
     if (!message["args"].is_object()) throw EnvelopeError(e.id, ErrorCode::bad_request, "\"args\" is an object");
     e.args = std::move(message["args"]);
   }
-  if (message.contains("origin")) e.origin = string_member(message, e.id, "origin", 300);
+  if (message.contains("origin")) e.origin = string_member(message, e.id, "origin", kMaxOriginLength);
   if (message.contains("tty")) e.tty_name = string_member(message, e.id, "tty", kMaxTty);
   if (message.contains("term")) e.tty_type = string_member(message, e.id, "term", kMaxTty);
   return e;

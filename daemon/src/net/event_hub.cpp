@@ -5,7 +5,11 @@
 namespace certkey::daemon {
 
 void EventHub::subscribe(const std::shared_ptr<EventSubscriber>& subscriber) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  if (closed_) {
+    lock.unlock();
+    return subscriber->close_now();
+  }
   subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                     [](const std::weak_ptr<EventSubscriber>& s) { return s.expired(); }),
                      subscribers_.end());
@@ -27,6 +31,7 @@ void EventHub::close_all() {
   std::vector<std::weak_ptr<EventSubscriber>> subscribers;
   {
     std::lock_guard lock(mutex_);
+    closed_ = true;
     subscribers.swap(subscribers_);
   }
   for (const auto& weak : subscribers) {

@@ -21,6 +21,7 @@ class EventSubscriber {
 
 class EventHub {
  public:
+  // After close_all(), a new subscriber is closed at once (shutdown).
   void subscribe(const std::shared_ptr<EventSubscriber>& subscriber);
   void publish(const std::shared_ptr<const std::string>& message);
   void close_all();
@@ -28,6 +29,7 @@ class EventHub {
  private:
   std::mutex mutex_;
   std::vector<std::weak_ptr<EventSubscriber>> subscribers_;
+  bool closed_ = false;
 };
 
 }  // namespace certkey::daemon

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <array>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/post.hpp>
@@ -16,7 +18,7 @@ namespace http = beast::http;
 namespace asio = boost::asio;
 
 HttpSession::HttpSession(asio::ip::tcp::socket&& socket, NetContext& net, unsigned port, Caller peer, bool foreign)
-    : stream_(std::move(socket)), net_(net), port_(port), peer_(std::move(peer)), foreign_(foreign) {}
+    : Connection(Kind::tcp), stream_(std::move(socket)), net_(net), port_(port), peer_(std::move(peer)), foreign_(foreign) {}
 
 HttpSession::~HttpSession() { net_.connections.leave(this); }
 
@@ -97,14 +99,14 @@ void HttpSession::execute(const std::string& command, nlohmann::json args, const
                           bool keep_alive) {
   CommandRequest request{command, std::move(args), peer_};
   request.caller.origin = origin;
-  in_flight_.reset();
+  writing_.reset();
   net_.core.execute(std::move(request), [self = shared_from_this(), origin, keep_alive](CommandReply reply) {
     asio::dispatch(self->stream_.get_executor(),
                    [self, origin, keep_alive, reply = std::move(reply)] { self->answer_reply(reply, origin, keep_alive); });
   });
   // A reply still to come may take as long as the command's own deadline allows (a PIN
   // prompt the user takes time over): no read timer runs until it is written.
-  if (!in_flight_) stream_.expires_never();
+  if (!writing_) stream_.expires_never();
 }
 
 void HttpSession::answer_reply(const CommandReply& reply, const std::optional<Origin>& origin, bool keep_alive) {
@@ -149,22 +151,41 @@ void HttpSession::answer_error(ErrorCode code, const std::optional<Origin>& cors
 
 void HttpSession::send(std::shared_ptr<const std::string> bytes, bool keep_alive) {
   waiting = false;
-  in_flight_ = std::move(bytes);
+  writing_ = std::move(bytes);
   stream_.expires_after(kWriteTimeout);
-  asio::async_write(stream_, asio::buffer(*in_flight_),
+  asio::async_write(stream_, asio::buffer(*writing_),
                     beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
-  in_flight_.reset();
+  writing_.reset();
   if (ec || !keep_alive) return do_close();
   do_read();
 }
 
+// Closes gracefully: the answer is sent, then what the peer still sends is read and dropped
+// until it closes too (or kLingerTimeout). Closing with unread data would make the kernel
+// reset the connection, and a client could lose the answer it was about to read.
 void HttpSession::do_close() {
   beast::error_code ec;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  if (ec) return;
+  if (net_.connections.closed()) {  // shutting down: no lingering
+    stream_.socket().close(ec);
+    return;
+  }
+  waiting = true;  // a connection on its way out may be closed to make room
+  stream_.expires_after(kLingerTimeout);
+  drain();
+}
+
+void HttpSession::drain() {
+  auto scratch = std::make_shared<std::array<char, 512>>();
+  stream_.async_read_some(asio::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec, std::size_t) {
+    if (!ec) return self->drain();
+    beast::error_code ignored;
+    self->stream_.socket().close(ignored);
+  });
 }
 
 }  // namespace certkey::daemon

@@ -18,6 +18,7 @@ namespace certkey::daemon {
 inline constexpr std::size_t kHeaderLimit = 8 * 1024;
 inline constexpr std::size_t kBodyLimit = 64 * 1024;  // a certificate with its chain fits
 inline constexpr std::chrono::seconds kWriteTimeout{30};
+inline constexpr std::chrono::seconds kLingerTimeout{5};  // for the peer to close after a refusal
 
 class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
  public:
@@ -25,7 +26,8 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   HttpSession(boost::asio::ip::tcp::socket&& socket, NetContext& net, unsigned port, Caller peer, bool foreign);
   ~HttpSession() override;
   void run();
-  // Over the connection cap: reads the request, answers the error, closes.
+  // Refused (over the connection cap, another user's peer): answers the error at once,
+  // without reading, and closes.
   void refuse(ErrorCode code);
   void close_now() override;
 
@@ -41,6 +43,7 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void send(std::shared_ptr<const std::string> bytes, bool keep_alive);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
+  void drain();
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
@@ -49,7 +52,7 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   unsigned port_;
   Caller peer_;
   bool foreign_;
-  std::shared_ptr<const std::string> in_flight_;
+  std::shared_ptr<const std::string> writing_;
   // The last answer to a command, serialised: written again while the command's reply body
   // (the snapshot's token list) and the origin are the same.
   struct Cached {

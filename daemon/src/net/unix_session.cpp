@@ -12,7 +12,7 @@ namespace certkey::daemon {
 namespace asio = boost::asio;
 
 UnixSession::UnixSession(asio::local::stream_protocol::socket&& socket, NetContext& net, PeerCredentials peer)
-    : socket_(std::move(socket)), net_(net), peer_(peer) {}
+    : Connection(Kind::unix_socket), socket_(std::move(socket)), net_(net), peer_(peer) {}
 
 UnixSession::~UnixSession() { net_.connections.leave(this); }
 
@@ -41,7 +41,8 @@ void UnixSession::close() {
 void UnixSession::do_read() {
   if (reading_ || !open_ || in_flight_ >= kMaxPipelined) return;
   reading_ = true;
-  waiting = in_flight_ == 0 && !decoder_.partial() && !subscribed_;
+  // A peer with nothing in flight may be closed to make room, even halfway through a frame.
+  waiting = in_flight_ == 0 && !subscribed_;
   socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
     self->on_read(ec, n);
   });
@@ -84,6 +85,10 @@ Caller UnixSession::caller_for(const Envelope& envelope) const {
   } else if (relay_) {
     // The extension always names the page it speaks for; without one, nobody may act.
     throw ApiError(ErrorCode::bad_request, "a relayed message names its origin");
+  }
+  if (relay_ && (!envelope.tty_name.empty() || !envelope.tty_type.empty())) {
+    // A relayed message comes from a web page, which has no terminal to offer.
+    throw ApiError(ErrorCode::bad_request, "a relayed message names no terminal");
   }
   if (!envelope.tty_name.empty()) {
     // A terminal of the caller's own, for a text-mode PIN prompt (GnuPG's GPG_TTY).

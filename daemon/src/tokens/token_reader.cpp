@@ -8,20 +8,12 @@
 #include <ctime>
 #include <memory>
 
+#include "../core/hex.hpp"
+
 namespace certkey::daemon {
 namespace {
 
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
-
-std::string hex(const pkcs11::Bytes& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
 
 std::string medium_name(CK_ULONG medium) {
   switch (medium) {

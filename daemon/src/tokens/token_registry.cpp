@@ -143,6 +143,8 @@ void TokenRegistry::refresh(CK_SLOT_ID slot) {
 void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {
   std::vector<std::pair<const char*, TokenState>> events;
   {
+    // Events go out under the lock, so that subscribers hear them in the order the snapshot
+    // changed (a token moved between readers: removed, then inserted). The sink only queues.
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     Slot& entry = slot_locked(slot);
@@ -159,8 +161,8 @@ void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {
       if (e.state) next->tokens.push_back(*e.state);
     }
     snapshot_ = std::move(next);
+    for (const auto& [name, token] : events) events_(name, token);
   }
-  for (const auto& [name, token] : events) events_(name, token);
 }
 
 bool TokenRegistry::refresh_stale(std::function<void()> done) {
@@ -190,6 +192,12 @@ bool TokenRegistry::refresh_stale(std::function<void()> done) {
 }
 
 void TokenRegistry::revalidate(CK_SLOT_ID slot) {
+  // However this ends, the reads waiting for it are told (else every later read would wait).
+  struct Finish {
+    TokenRegistry* registry;
+    CK_SLOT_ID slot;
+    ~Finish() { registry->finish_revalidation(slot); }
+  } finish{this, slot};
   std::optional<TokenState> state;
   {
     std::lock_guard lock(mutex_);
@@ -207,7 +215,6 @@ void TokenRegistry::revalidate(CK_SLOT_ID slot) {
   } catch (const pkcs11::Error&) {
     refresh(slot);  // pulled, most likely: a full look says so
   }
-  finish_revalidation(slot);
 }
 
 void TokenRegistry::finish_revalidation(CK_SLOT_ID slot) {
@@ -232,7 +239,7 @@ void TokenRegistry::watch() {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
       post_locked(*slot, [this, slot = *slot] { refresh(slot); });
-    } catch (const pkcs11::Error& e) {
+    } catch (const std::exception& e) {  // PC/SC failing (pcscd gone), or no thread for a new slot
       std::fprintf(stderr, "certkeyd: waiting for tokens: %s; trying again in %llds\n", e.what(),
                    static_cast<long long>(retry.count()));
       std::unique_lock lock(mutex_);

@@ -40,6 +40,7 @@ struct TokenSnapshot {
 };
 
 // tokenInserted / tokenRemoved / tokenChanged, with the token (docs/daemon.md, "Events").
+// Called with the registry's lock held: it must only queue (EventHub::publish does).
 using TokenEventSink = std::function<void(const char* event, const TokenState& token)>;
 
 class TokenRegistry {

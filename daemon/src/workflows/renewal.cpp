@@ -7,6 +7,7 @@
 #include <set>
 
 #include "../core/error_code.hpp"
+#include "../core/hex.hpp"
 #include "csr.hpp"
 
 namespace certkey::daemon {
@@ -21,16 +22,6 @@ constexpr CK_BYTE kP256Oid[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 
 // key there, so the key being renewed stays usable until its successor is certified.
 constexpr CK_BYTE kFirstRetiredId = 0x05;
 constexpr CK_BYTE kLastRetiredId = 0x18;
-
-std::string hex(const Bytes& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
 
 Bytes key_id_from_hex(const std::string& text) {
   if (text.size() != 2 || text.find_first_not_of("0123456789abcdef") != std::string::npos) {

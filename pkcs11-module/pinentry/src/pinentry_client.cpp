@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -51,6 +52,7 @@ class Conversation {
   Outcome outcome() const { return outcome_; }
   // The last command was answered with ERR (as opposed to the conversation breaking).
   bool refused() const { return refused_; }
+  void fail_as(Outcome outcome) { outcome_ = outcome; }
 
   // MSG_NOSIGNAL: a pinentry that died must not kill the caller with SIGPIPE.
   bool send(const std::string& line) {
@@ -195,25 +197,51 @@ void reap(pid_t pid, bool polite) {
   }
 }
 
-// The commands before GETPIN. SETTIMEOUT lets a graphical pinentry close its own dialog
-// when the deadline passes; the OPTIONs point a curses pinentry at the caller's terminal.
-std::vector<std::string> setup_commands(const Prompt& prompt, Deadline deadline) {
+// The commands before GETPIN, and whether the prompt may go on if the program refuses one.
+// SETTIMEOUT lets a graphical pinentry close its own dialog when the deadline passes, and the
+// OPTIONs point a curses pinentry at the caller's terminal: an old pinentry may lack them.
+// The texts may not be refused: a prompt that cannot say who asks is no trusted prompt.
+struct SetupCommand {
+  std::string line;
+  bool optional;
+};
+
+std::vector<SetupCommand> setup_commands(const Prompt& prompt, Deadline deadline) {
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
-  std::vector<std::string> commands;
-  if (!prompt.tty_name.empty()) commands.push_back("OPTION ttyname=" + assuan_escape(prompt.tty_name));
-  if (!prompt.tty_type.empty()) commands.push_back("OPTION ttytype=" + assuan_escape(prompt.tty_type));
-  commands.push_back("SETTIMEOUT " + std::to_string(std::max<long long>(1, seconds.count())));
-  commands.push_back("SETTITLE " + assuan_escape(prompt.title));
-  commands.push_back("SETDESC " + assuan_escape(prompt.description));
-  commands.push_back("SETPROMPT " + assuan_escape(prompt.prompt));
+  std::vector<SetupCommand> commands;
+  if (!prompt.tty_name.empty()) commands.push_back({"OPTION ttyname=" + assuan_escape(prompt.tty_name), true});
+  if (!prompt.tty_type.empty()) commands.push_back({"OPTION ttytype=" + assuan_escape(prompt.tty_type), true});
+  commands.push_back({"SETTIMEOUT " + std::to_string(std::max<long long>(1, seconds.count())), true});
+  commands.push_back({"SETTITLE " + assuan_escape(prompt.title), false});
+  commands.push_back({"SETDESC " + assuan_escape(prompt.description), false});
+  commands.push_back({"SETPROMPT " + assuan_escape(prompt.prompt), false});
   return commands;
 }
 
 }  // namespace
 
+Secret::Secret(std::string_view text) : size_(std::min(text.size(), kCapacity)) {
+  std::memcpy(bytes_.data(), text.data(), size_);
+}
+
+Secret::Secret(Secret&& other) noexcept : size_(other.size_) {
+  std::memcpy(bytes_.data(), other.bytes_.data(), size_);
+  other.wipe();
+}
+
+Secret& Secret::operator=(Secret&& other) noexcept {
+  if (this != &other) {
+    wipe();
+    size_ = other.size_;
+    std::memcpy(bytes_.data(), other.bytes_.data(), size_);
+    other.wipe();
+  }
+  return *this;
+}
+
 void Secret::wipe() {
-  if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
-  value_.clear();
+  OPENSSL_cleanse(bytes_.data(), bytes_.size());
+  size_ = 0;
 }
 
 Cancellation::Cancellation() {
@@ -271,14 +299,14 @@ Answer ask(const std::string& program, const Prompt& prompt, Deadline deadline, 
   bool entered = false;
   {
     Conversation talk(fds[0], deadline, cancellation);
-    // The greeting, then one command at a time. A refusal before GETPIN (an old pinentry
-    // without SETTIMEOUT, say) is harmless; a broken conversation, a timeout or a
-    // cancellation ends it.
+    // The greeting, then one command at a time; a broken conversation, a timeout, a
+    // cancellation or a refused text ends it.
     bool talking = talk.until_ok();
-    for (const std::string& command : setup_commands(prompt, deadline)) {
+    for (const SetupCommand& command : setup_commands(prompt, deadline)) {
       if (!talking) break;
-      talking = talk.send(command) && (talk.until_ok() || talk.refused());
+      talking = talk.send(command.line) && (talk.until_ok() || (command.optional && talk.refused()));
     }
+    if (!talking && talk.refused()) talk.fail_as(Outcome::failed);
     entered = talking && talk.send("GETPIN") && talk.until_ok(&answer.secret);
     answer.outcome = entered ? Outcome::entered : talk.outcome();
     if (entered) talk.send("BYE");

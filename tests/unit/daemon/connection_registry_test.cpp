@@ -11,12 +11,13 @@ namespace {
 // A connection whose close_now() only records that it was called.
 class RecordingConnection : public Connection {
  public:
+  explicit RecordingConnection(Kind kind) : Connection(kind) {}
   void close_now() override { closed = true; }
   bool closed = false;
 };
 
-std::shared_ptr<RecordingConnection> connection(bool waiting = true) {
-  auto c = std::make_shared<RecordingConnection>();
+std::shared_ptr<RecordingConnection> connection(bool waiting = true, Connection::Kind kind = Connection::Kind::tcp) {
+  auto c = std::make_shared<RecordingConnection>(kind);
   c->waiting = waiting;
   return c;
 }
@@ -95,6 +96,29 @@ TEST(ConnectionRegistry, WebSockets_HaveACapOfTheirOwn) {
   registry.leave_websocket();
   EXPECT_TRUE(registry.admit_websocket());
   EXPECT_EQ(registry.size(), 0u);
+}
+
+// A flood on loopback cannot push out the CLI or the extension's relay: each kind has the cap
+// to itself, and makes room only among its own.
+TEST(ConnectionRegistry, TcpFlood_NeverClosesAUnixSocketConnection) {
+  ConnectionRegistry registry(2, 1);
+  auto relay = connection(true, Connection::Kind::unix_socket);
+  ASSERT_TRUE(registry.admit(relay));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(registry.admit(connection()));
+  EXPECT_FALSE(relay->closed);
+  EXPECT_TRUE(registry.admit(connection(true, Connection::Kind::unix_socket)));
+}
+
+TEST(ConnectionRegistry, AfterCloseAll_EveryConnectionIsClosed_AndNoneIsAdmitted) {
+  ConnectionRegistry registry(4, 1);
+  auto a = connection(false), b = connection();
+  ASSERT_TRUE(registry.admit(a));
+  ASSERT_TRUE(registry.admit(b));
+  registry.close_all();
+  EXPECT_TRUE(a->closed && b->closed);
+  EXPECT_TRUE(registry.closed());
+  EXPECT_FALSE(registry.admit(connection()));
+  EXPECT_FALSE(registry.admit_websocket());
 }
 
 }  // namespace

@@ -19,8 +19,10 @@ class RecordingSubscriber : public EventSubscriber {
     last = message;
     if (on_deliver) on_deliver();
   }
+  void close_now() override { closed = true; }
   std::shared_ptr<const std::string> last;
   std::function<void()> on_deliver;
+  bool closed = false;
 
  private:
   std::vector<std::string>& received_;

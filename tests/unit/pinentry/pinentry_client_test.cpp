@@ -114,6 +114,16 @@ TEST_F(PinentryClient, EscapedData_IsUnescaped) {
   EXPECT_EQ(ask_scripted().secret.view(), "12%34");
 }
 
+// A pinentry that cannot show who asks is no trusted prompt; one without SETTIMEOUT is.
+TEST_F(PinentryClient, RefusedDescription_FailsThePrompt_RefusedTimeoutDoesNot) {
+  answers("pin:123456\n");
+  ::setenv("SCRIPTED_PINENTRY_REFUSE", "SETDESC", 1);
+  EXPECT_EQ(ask_scripted().outcome, Outcome::failed);
+  ::setenv("SCRIPTED_PINENTRY_REFUSE", "SETTIMEOUT", 1);
+  EXPECT_EQ(ask_scripted().outcome, Outcome::entered);
+  ::unsetenv("SCRIPTED_PINENTRY_REFUSE");
+}
+
 TEST_F(PinentryClient, UserCancels_IsCancelled) {
   answers("cancel\n");
   const Answer answer = ask_scripted();
@@ -200,6 +210,28 @@ TEST_F(PinentryClient, Pin_IsNeverOnTheProgramsCommandLine) {
   EXPECT_EQ(argv_line.rfind("argv: ", 0), 0u) << argv_line;
   EXPECT_EQ(argv_line.find("918273"), std::string::npos) << argv_line;
   EXPECT_EQ(text.find("918273"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace certkey::pinentry
+
+namespace certkey::pinentry {
+namespace {
+
+// A moved-from secret keeps no byte of the PIN (a std::string would: moving a short string
+// copies its characters and leaves them in the source).
+TEST(Secret, MovedFromOrAssignedOver_KeepsNoByteOfIt) {
+  Secret first("86420975");
+  Secret second(std::move(first));
+  EXPECT_EQ(second.view(), "86420975");
+  EXPECT_TRUE(first.empty());
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(first.data()[i], '\0') << i;
+  Secret third("123456");
+  third = std::move(second);
+  EXPECT_EQ(third.view(), "86420975");
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(second.data()[i], '\0') << i;
+  third.wipe();
+  for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(third.data()[i], '\0') << i;
 }
 
 }  // namespace

@@ -1,35 +1,35 @@
-// A secret (a PIN or a PUK) that wipes its bytes when it goes away. Move-only, so no copy
-// is ever left behind unwiped (STYLE rule 9).
+// A secret (a PIN or a PUK) in fixed storage that is wiped when the secret goes away or is
+// moved from (STYLE rule 9). Fixed, not a std::string: moving a short string copies its
+// characters and leaves them behind in the source, unwiped.
 #pragma once
-#include <string>
+#include <array>
+#include <cstddef>
 #include <string_view>
 
 namespace certkey::pinentry {
 
 class Secret {
  public:
+  static constexpr std::size_t kCapacity = 1024;  // an Assuan line holds at most 1000 bytes
+
   Secret() = default;
-  explicit Secret(std::string_view text) { value_.assign(text.data(), text.size()); }
+  // Keeps the first kCapacity bytes of `text`.
+  explicit Secret(std::string_view text);
   ~Secret() { wipe(); }
-  Secret(Secret&& other) noexcept { value_.swap(other.value_); }
-  Secret& operator=(Secret&& other) noexcept {
-    if (this != &other) {
-      wipe();
-      value_.swap(other.value_);
-    }
-    return *this;
-  }
+  Secret(Secret&& other) noexcept;
+  Secret& operator=(Secret&& other) noexcept;
   Secret(const Secret&) = delete;
   Secret& operator=(const Secret&) = delete;
 
-  const char* data() const { return value_.data(); }
-  std::size_t size() const { return value_.size(); }
-  bool empty() const { return value_.empty(); }
-  std::string_view view() const { return value_; }
+  const char* data() const { return bytes_.data(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view view() const { return {bytes_.data(), size_}; }
   void wipe();
 
  private:
-  std::string value_;
+  std::array<char, kCapacity> bytes_{};
+  std::size_t size_ = 0;
 };
 
 }  // namespace certkey::pinentry
