@@ -7,7 +7,6 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 
-#include "accepting.hpp"
 #include "http_session.hpp"
 #include "peer_identity.hpp"
 
@@ -27,7 +26,7 @@ sockaddr_storage storage_of(const asio::ip::tcp::endpoint& endpoint) {
 }  // namespace
 
 TcpListener::TcpListener(NetContext& net, const asio::ip::tcp::endpoint& endpoint)
-    : net_(net), acceptor_(net.io), retry_(net.io) {
+    : AcceptLoop(net.io), net_(net) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   if (endpoint.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
@@ -42,29 +41,7 @@ void TcpListener::run(unsigned host_port) {
   do_accept();
 }
 
-void TcpListener::stop() {
-  boost::system::error_code ec;
-  acceptor_.close(ec);
-  retry_.cancel();
-}
-
-void TcpListener::do_accept() {
-  acceptor_.async_accept(net_.io, [self = shared_from_this()](boost::system::error_code ec,
-                                                                                  asio::ip::tcp::socket socket) {
-    self->on_accept(ec, std::move(socket));
-  });
-}
-
-void TcpListener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket socket) {
-  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-  if (ec) {
-    retry_.expires_after(kAcceptRetry);
-    retry_.async_wait([self = shared_from_this()](boost::system::error_code wait) {
-      if (!wait) self->do_accept();
-    });
-    return;
-  }
-  close_on_exec(socket.native_handle());
+void TcpListener::take(asio::ip::tcp::socket socket) {
   boost::system::error_code local_ec, remote_ec;
   const auto local = socket.local_endpoint(local_ec), remote = socket.remote_endpoint(remote_ec);
   // The other end must be a socket of this daemon's own user (another user's browser on the
@@ -84,7 +61,6 @@ void TcpListener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket 
   } else {
     session->refuse(ErrorCode::too_many_connections);
   }
-  do_accept();
 }
 
 }  // namespace certkey::daemon

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "accepting.hpp"
 #include "peer_identity.hpp"
 #include "unix_session.hpp"
 
@@ -15,7 +14,7 @@ namespace certkey::daemon {
 namespace asio = boost::asio;
 
 UnixListener::UnixListener(NetContext& net, const std::string& path)
-    : net_(net), path_(path), acceptor_(net.io), retry_(net.io) {
+    : AcceptLoop(net.io), net_(net), path_(path) {
   const std::filesystem::path directory = std::filesystem::path(path).parent_path();
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
@@ -47,32 +46,7 @@ UnixListener::~UnixListener() {
   std::filesystem::remove(path_, ec);
 }
 
-void UnixListener::run() { do_accept(); }
-
-void UnixListener::stop() {
-  boost::system::error_code ec;
-  acceptor_.close(ec);
-  retry_.cancel();
-}
-
-void UnixListener::do_accept() {
-  acceptor_.async_accept(net_.io, [self = shared_from_this()](
-                                                         boost::system::error_code ec,
-                                                         asio::local::stream_protocol::socket socket) {
-    self->on_accept(ec, std::move(socket));
-  });
-}
-
-void UnixListener::on_accept(boost::system::error_code ec, asio::local::stream_protocol::socket socket) {
-  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-  if (ec) {
-    retry_.expires_after(kAcceptRetry);
-    retry_.async_wait([self = shared_from_this()](boost::system::error_code wait) {
-      if (!wait) self->do_accept();
-    });
-    return;
-  }
-  close_on_exec(socket.native_handle());
+void UnixListener::take(asio::local::stream_protocol::socket socket) {
   const std::optional<PeerCredentials> peer = unix_peer(socket.native_handle());
   auto session = std::make_shared<UnixSession>(std::move(socket), net_, peer.value_or(PeerCredentials{~uid_t{0}, 0}));
   if (!peer || peer->uid != ::geteuid()) {
@@ -82,7 +56,6 @@ void UnixListener::on_accept(boost::system::error_code ec, asio::local::stream_p
   } else {
     session->run();
   }
-  do_accept();
 }
 
 }  // namespace certkey::daemon

@@ -2,31 +2,26 @@
 // the connection cap, and starts a UnixSession.
 #pragma once
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <memory>
 #include <string>
 
+#include "accepting.hpp"
 #include "net_context.hpp"
 
 namespace certkey::daemon {
 
-class UnixListener : public std::enable_shared_from_this<UnixListener> {
+class UnixListener : public AcceptLoop<boost::asio::local::stream_protocol> {
  public:
   // Creates the socket's directory (mode 0700) and the socket (0600). Refuses to start when
   // another daemon answers there; a stale socket file is replaced. Throws std::runtime_error.
   UnixListener(NetContext& net, const std::string& path);
-  ~UnixListener();
-  void run();
-  void stop();
+  ~UnixListener() override;
+  void run() { do_accept(); }
 
  private:
-  void do_accept();
-  void on_accept(boost::system::error_code ec, boost::asio::local::stream_protocol::socket socket);
+  void take(boost::asio::local::stream_protocol::socket socket) override;
 
   NetContext& net_;
   std::string path_;
-  boost::asio::local::stream_protocol::acceptor acceptor_;
-  boost::asio::steady_timer retry_;
 };
 
 }  // namespace certkey::daemon
