@@ -12,8 +12,6 @@
 // Prints one JSON object: median and p90 (ms) of T_pcsc - T0, T_ws - T_pcsc and T_ws - T0.
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +27,8 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "control_client.hpp"
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -116,23 +116,9 @@ struct Observed {
 
 // One line to certkey-sim's control socket ("remove token1"); the reply starts with "ok".
 void control(const std::string& path, const std::string& command) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("control socket path too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot reach the simulator at " + path);
-  }
-  const std::string line = command + "\n";
-  ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  if (reply.rfind("ok", 0) != 0) throw std::runtime_error("certkey-sim " + command + ": " + reply);
+  const std::optional<std::string> reply = certkey::sim::control_request(path, command);
+  if (!reply) throw std::runtime_error("cannot reach the simulator at " + path);
+  if (reply->rfind("ok", 0) != 0) throw std::runtime_error("certkey-sim " + command + ": " + *reply);
 }
 
 // pcscd's view of one reader, from a PC/SC context of this thread's own.

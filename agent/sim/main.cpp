@@ -4,14 +4,13 @@
 //   certkey-sim ctl --control SOCKET COMMAND [TOKEN]
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "control_client.hpp"
 #include "simulator.hpp"
 
 namespace {
@@ -109,27 +108,16 @@ int serve(int argc, char** argv) {
 
 int ctl(int argc, char** argv) {
   if (argc < 5 || std::strcmp(argv[2], "--control") != 0) return usage();
-  std::string path = argv[3];
+  const std::string path = argv[3];
   std::string line = argv[4];
   for (int i = 5; i < argc; ++i) line += std::string(" ") + argv[i];
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return usage();
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  const std::optional<std::string> reply = certkey::sim::control_request(path, line);
+  if (!reply) {
     std::fprintf(stderr, "certkey-sim: cannot reach the simulator at %s\n", path.c_str());
     return 1;
   }
-  line += "\n";
-  ::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buf[256];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  std::fputs(reply.c_str(), stdout);
-  return reply.rfind("ok", 0) == 0 ? 0 : 1;
+  std::fputs(reply->c_str(), stdout);
+  return reply->rfind("ok", 0) == 0 ? 0 : 1;
 }
 
 }  // namespace
