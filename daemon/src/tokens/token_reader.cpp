@@ -86,10 +86,11 @@ const char* pin_state_name(const PinStatus& pin) {
   return "ok";
 }
 
-TokenState read_token(const pkcs11::Module& module, CK_SLOT_ID slot) {
+std::optional<TokenState> read_token(const pkcs11::Module& module, CK_SLOT_ID slot) {
+  const CK_SLOT_INFO slot_info = module.slot_info(slot);
+  if (!(slot_info.flags & CKF_TOKEN_PRESENT)) return std::nullopt;
   TokenState state;
   state.slot = slot;
-  const CK_SLOT_INFO slot_info = module.slot_info(slot);
   state.reader = pkcs11::field_text(slot_info.slotDescription, sizeof slot_info.slotDescription);
   apply_token_info(module.certkey_token_info(slot), state);
   const CK_TOKEN_INFO token_info = module.token_info(slot);
@@ -101,9 +102,10 @@ TokenState read_token(const pkcs11::Module& module, CK_SLOT_ID slot) {
 bool revalidate_token(const pkcs11::Module& module, TokenState& state) {
   const CK_CERTKEY_TOKEN_INFO info = module.certkey_token_info(state.slot);
   if (info.serial != state.serial || info.change_counter != state.change_counter) {
-    TokenState fresh = read_token(module, state.slot);
-    const bool changed = !(fresh == state);
-    state = std::move(fresh);
+    std::optional<TokenState> fresh = read_token(module, state.slot);
+    if (!fresh) throw pkcs11::Error(CKR_TOKEN_NOT_PRESENT, "C_GetSlotInfo");
+    const bool changed = !(*fresh == state);
+    state = std::move(*fresh);
     return changed;
   }
   const TokenState before = state;

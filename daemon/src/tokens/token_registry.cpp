@@ -122,7 +122,7 @@ bool TokenRegistry::run_on(std::uint32_t serial, std::function<void(CK_SLOT_ID)>
 void TokenRegistry::refresh(CK_SLOT_ID slot) {
   std::optional<TokenState> fresh;
   try {
-    if (module_.slot_info(slot).flags & CKF_TOKEN_PRESENT) fresh = read_token(module_, slot);
+    fresh = read_token(module_, slot);
   } catch (const pkcs11::Error& e) {
     if (!token_gone(e.rv())) {
       // The token answers but cannot be read: keep what was known rather than hide it.
