@@ -59,12 +59,12 @@ Sw PivApplet::unlock_challenge(const CommandApdu& c, ResponseWriter& out) {
     return Sw::reference_not_found;
   }
   if (counter.remaining == 0) return Sw::authentication_blocked;
-  if (!board_.random.fill(MutableBytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge))) {
+  clear_pending_unlock();  // a new challenge replaces the old one, which is then gone
+  if (!board_.random.fill(MutableBytes(pending_unlock_.challenge, sizeof pending_unlock_.challenge))) {
     return Sw::unknown;
   }
-  volatile_.unlock_pending = true;
-  volatile_.unlock_issued_ms = board_.clock.monotonic_ms();
-  out.put_raw(Bytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge));
+  pending_unlock_.pending = true;
+  out.put_raw(Bytes(pending_unlock_.challenge, sizeof pending_unlock_.challenge));
   return Sw::ok;
 }
 
@@ -83,18 +83,14 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
   }
   if (pin_length < protocol::kMinPinLength) return Sw::incorrect_data;
 
-  if (!volatile_.unlock_pending) return Sw::conditions_not_satisfied;
+  if (!pending_unlock_.pending) return Sw::conditions_not_satisfied;
   std::uint8_t message[sizeof kUnlockResponseLabel + 4 + protocol::kUnlockChallengeLength];
   for (std::size_t i = 0; i < sizeof kUnlockResponseLabel; ++i) message[i] = kUnlockResponseLabel[i];
   store_be32(message + 4, serial());
   for (std::size_t i = 0; i < protocol::kUnlockChallengeLength; ++i) {
-    message[8 + i] = volatile_.unlock_challenge[i];
+    message[8 + i] = pending_unlock_.challenge[i];
   }
-  const bool expired =
-      board_.clock.monotonic_ms() - volatile_.unlock_issued_ms > kUnlockChallengeLifetimeMs;
-  volatile_.unlock_pending = false;
-  secure_zero(MutableBytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge));
-  if (expired) return Sw::conditions_not_satisfied;
+  clear_pending_unlock();  // one try per challenge, whatever follows
 
   UnlockKey key{};
   TokenConfig config{};

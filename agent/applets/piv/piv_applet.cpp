@@ -67,11 +67,19 @@ Sw PivApplet::select(ResponseWriter& out) {
 }
 
 void PivApplet::deselect() { clear_volatile(); }
-void PivApplet::power_off() { clear_volatile(); }
+
+void PivApplet::power_off() {
+  clear_volatile();
+  clear_pending_unlock();
+}
+
+void PivApplet::clear_pending_unlock() {
+  secure_zero(MutableBytes(pending_unlock_.challenge, sizeof pending_unlock_.challenge));
+  pending_unlock_.pending = false;
+}
 
 void PivApplet::clear_volatile() {
   secure_zero(MutableBytes(volatile_.management_expected, sizeof volatile_.management_expected));
-  secure_zero(MutableBytes(volatile_.unlock_challenge, sizeof volatile_.unlock_challenge));
   volatile_ = Volatile{};
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&key_work_), sizeof key_work_));
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&signer_work_), sizeof signer_work_));

@@ -34,7 +34,6 @@ inline constexpr std::uint8_t kFirmwareVersion[3] = {0, 1, 0};
 inline constexpr std::uint8_t kDefaultPinRetries = 3;
 inline constexpr std::uint8_t kDefaultPukRetries = 3;
 inline constexpr std::uint8_t kManagementKeyRetries = 10;
-inline constexpr std::uint64_t kUnlockChallengeLifetimeMs = 10 * 60 * 1000;
 
 // The key algorithms a slot can hold (protocol::Algorithm): RSA-2048 or one of two curves.
 inline bool is_rsa(std::uint8_t algorithm) {
@@ -153,11 +152,16 @@ class PivApplet final : public Applet {
     std::uint8_t management_expected[16] = {};  // witness or challenge awaiting the host
     std::uint8_t management_expected_length = 0;
     bool management_witness_issued = false;  // false: a plain challenge was issued
-    std::uint8_t unlock_challenge[protocol::kUnlockChallengeLength] = {};
-    bool unlock_pending = false;
-    std::uint64_t unlock_issued_ms = 0;
   } volatile_;
   void clear_volatile();
+  // The remote-unlock challenge (docs/unlock.md) outlives deselection: a phone's modem or
+  // another application selecting its own applet during the help-desk call must not erase
+  // it. It ends at its one use, at a new challenge, or at power-off.
+  struct PendingUnlock {
+    std::uint8_t challenge[protocol::kUnlockChallengeLength] = {};
+    bool pending = false;
+  } pending_unlock_;
+  void clear_pending_unlock();
 
   // Work areas in static storage: the command path never allocates.
   KeyRecord key_work_{};

@@ -72,7 +72,7 @@ struct Response {
   Sw sw = Sw::unknown;
 };
 
-// Time under the test's control (the unlock challenge expires).
+// Time under the test's control.
 class FakeClock final : public hal::Clock {
  public:
   std::uint64_t monotonic_ms() override { return now_ms; }
