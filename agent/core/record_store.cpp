@@ -38,6 +38,13 @@ const RecordStore::IndexEntry* RecordStore::find(std::uint16_t id) const {
   return nullptr;
 }
 
+RecordStore::IndexEntry* RecordStore::find(std::uint16_t id) {
+  for (std::size_t i = 0; i < index_count_; ++i) {
+    if (index_[i].id == id) return &index_[i];
+  }
+  return nullptr;
+}
+
 bool RecordStore::index_put(std::uint16_t id, std::uint16_t length, std::uint32_t offset) {
   for (std::size_t i = 0; i < index_count_; ++i) {
     if (index_[i].id == id) {
@@ -58,6 +65,15 @@ void RecordStore::index_remove(std::uint16_t id) {
       return;
     }
   }
+}
+
+// The records trade ids; the data stays where it is on flash. One record alone takes the
+// other id, and with neither (or a == b) nothing changes.
+void RecordStore::index_swap(std::uint16_t a, std::uint16_t b) {
+  IndexEntry* record_a = find(a);
+  IndexEntry* record_b = find(b);
+  if (record_a) record_a->id = b;
+  if (record_b) record_b->id = a;
 }
 
 std::size_t RecordStore::length(std::uint16_t id) const {
@@ -177,7 +193,7 @@ StoreResult RecordStore::check_entry(std::size_t offset, std::uint16_t& payload_
     r = from_flash(flash_.read(base + kEntryHeaderSize + pos, MutableBytes(chunk, 4)));
     if (r != StoreResult::ok) return r;
     std::uint16_t len = load_be16(chunk + 2);
-    std::size_t data_len = len == kDeleteMarker ? 0 : len;
+    std::size_t data_len = len == kDeleteMarker ? 0 : len == kSwapMarker ? kSwapDataSize : len;
     if (payload_length - pos - kRecordHeaderSize < data_len) return StoreResult::not_found;
     pos += kRecordHeaderSize + data_len;
   }
@@ -195,6 +211,14 @@ void RecordStore::index_entry_payload(std::size_t payload_offset, std::uint16_t 
     if (len == kDeleteMarker) {
       index_remove(id);
       pos += kRecordHeaderSize;
+    } else if (len == kSwapMarker) {
+      std::uint8_t other[kSwapDataSize];
+      if (flash_.read(base + pos + kRecordHeaderSize, MutableBytes(other, sizeof other)) !=
+          hal::FlashResult::ok) {
+        return;
+      }
+      index_swap(id, load_be16(other));
+      pos += kRecordHeaderSize + kSwapDataSize;
     } else {
       index_put(id, len, static_cast<std::uint32_t>(base + pos + kRecordHeaderSize));
       pos += kRecordHeaderSize + len;
@@ -329,23 +353,48 @@ std::size_t RecordStore::live_size() const {
   return size;
 }
 
-// The live size after this payload is applied must fit a bank; if the payload adds live
-// data, it must also leave the reserve free.
-bool RecordStore::fits(Bytes payload) const {
-  std::size_t before = live_size(), after = before, new_ids = 0;
-  for (std::size_t pos = 0; pos < payload.size();) {
-    std::uint16_t id = load_be16(&payload[pos]);
-    std::uint16_t len = load_be16(&payload[pos + 2]);
-    const IndexEntry* old = find(id);
-    if (old) after -= compacted_record_size(old->length);
-    if (len != kDeleteMarker) {
-      after += compacted_record_size(len);
-      new_ids += old == nullptr;
+// The payload is applied to a copy of the index's ids and lengths, update by update as
+// index_entry_payload will apply it, so puts, removals and swaps in any order are counted
+// exactly. The records must stay within kMaxRecords at every step (the index has no room for
+// more), the live size after the commit must fit a bank, and if the commit adds live data it
+// must also leave the reserve free. A swap renames records, so it never changes the size.
+bool RecordStore::fits(Bytes payload) {
+  std::size_t count = index_count_;
+  for (std::size_t i = 0; i < count; ++i) fit_work_[i] = Sizing{index_[i].id, index_[i].length};
+  auto lookup = [&](std::uint16_t id) -> Sizing* {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (fit_work_[i].id == id) return &fit_work_[i];
     }
-    pos += kRecordHeaderSize + (len == kDeleteMarker ? 0 : len);
+    return nullptr;
+  };
+  for (std::size_t pos = 0; pos < payload.size();) {
+    const std::uint16_t id = load_be16(&payload[pos]);
+    const std::uint16_t len = load_be16(&payload[pos + 2]);
+    if (len == kDeleteMarker) {
+      if (Sizing* record = lookup(id)) *record = fit_work_[--count];
+      pos += kRecordHeaderSize;
+    } else if (len == kSwapMarker) {
+      const std::uint16_t other = load_be16(&payload[pos + kRecordHeaderSize]);
+      Sizing* record_a = lookup(id);
+      Sizing* record_b = lookup(other);
+      if (record_a) record_a->id = other;
+      if (record_b) record_b->id = id;
+      pos += kRecordHeaderSize + kSwapDataSize;
+    } else {
+      if (Sizing* record = lookup(id)) {
+        record->length = len;
+      } else if (count == kMaxRecords) {
+        return false;
+      } else {
+        fit_work_[count++] = Sizing{id, len};
+      }
+      pos += kRecordHeaderSize + len;
+    }
   }
-  if (index_count_ + new_ids > kMaxRecords || after > bank_size()) return false;
-  return after <= before || after + kReserve <= bank_size();
+  std::size_t after = kBankHeaderSize;
+  for (std::size_t i = 0; i < count; ++i) after += compacted_record_size(fit_work_[i].length);
+  if (after > bank_size()) return false;
+  return after <= live_size() || after + kReserve <= bank_size();
 }
 
 // ---- transactions ------------------------------------------------------------------------
@@ -378,6 +427,12 @@ void RecordStore::Transaction::put(std::uint16_t id, Bytes data) {
 }
 
 void RecordStore::Transaction::remove(std::uint16_t id) { append(id, kDeleteMarker, Bytes()); }
+
+void RecordStore::Transaction::swap(std::uint16_t a, std::uint16_t b) {
+  std::uint8_t other[kSwapDataSize];
+  store_be16(other, b);
+  append(a, kSwapMarker, Bytes(other, sizeof other));
+}
 
 StoreResult RecordStore::commit(Transaction& tx) {
   Bytes payload(staging_, staging_used_);

@@ -6,6 +6,10 @@
 // entry is either whole (CRC valid) or ignored. When a bank fills up, or mount finds a torn
 // tail, the live records are copied into the other bank, whose header (with a higher
 // generation) is written last; until that header is whole the old bank stays active.
+//
+// Besides putting and removing records, a transaction can swap the identities of two records.
+// A swap is logged as metadata (the two ids, no data), so it costs a few bytes however large
+// the records are, and it is as atomic as any other update of its entry.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -43,11 +47,16 @@ class RecordStore {
   // Reads the first out.size() bytes of a record (for headers of large records).
   StoreResult read_prefix(std::uint16_t id, MutableBytes out) const;
 
-  // Stages updates for one atomic commit. Only one transaction exists at a time.
+  // Stages updates for one atomic commit. Only one transaction exists at a time. Updates
+  // apply in the order they were staged.
   class Transaction {
    public:
     void put(std::uint16_t id, Bytes data);
     void remove(std::uint16_t id);
+    // Exchanges the identities of records a and b: what was stored under a is then stored
+    // under b, and the reverse. Absence swaps too: if only one exists, it is renamed to the
+    // other id; if neither exists (or a == b), nothing changes. No record data is copied.
+    void swap(std::uint16_t a, std::uint16_t b);
     bool overflowed() const { return overflow_; }
 
    private:
@@ -72,16 +81,27 @@ class RecordStore {
     std::uint16_t length;
     std::uint32_t offset;  // absolute flash offset of the data
   };
+  // Length-field values that are not lengths (docs/storage.md 3.3).
   static constexpr std::uint16_t kDeleteMarker = 0xFFFF;
+  static constexpr std::uint16_t kSwapMarker = 0xFFFE;  // data: the other record's id
+  static constexpr std::size_t kSwapDataSize = 2;
+  static_assert(kMaxRecordLength < kSwapMarker, "a record length never reads as a marker");
+  // A record's id and length, for working out the effect of a commit before it is written.
+  struct Sizing {
+    std::uint16_t id;
+    std::uint16_t length;
+  };
 
   std::size_t bank_size() const { return flash_.size() / 2; }
   std::size_t bank_base(int bank) const { return static_cast<std::size_t>(bank) * bank_size(); }
   const IndexEntry* find(std::uint16_t id) const;
+  IndexEntry* find(std::uint16_t id);
   bool index_put(std::uint16_t id, std::uint16_t length, std::uint32_t offset);
   void index_remove(std::uint16_t id);
+  void index_swap(std::uint16_t a, std::uint16_t b);
 
   StoreResult format_bank(int bank, std::uint32_t generation);
-  bool fits(Bytes payload) const;
+  bool fits(Bytes payload);
   bool read_bank_header(int bank, std::uint32_t& generation, std::uint32_t& sequence_base);
   StoreResult write_bank_header(int bank, std::uint32_t generation, std::uint32_t sequence_base);
   // Bytes the live records take once compacted (each record in an entry of its own).
@@ -108,6 +128,7 @@ class RecordStore {
   std::uint32_t flash_writes_ = 0;
   std::uint8_t staging_[kMaxEntryPayload] = {};
   std::size_t staging_used_ = 0;
+  Sizing fit_work_[kMaxRecords] = {};  // fits(): the index as the staged commit would leave it
 };
 
 }  // namespace certkey::agent

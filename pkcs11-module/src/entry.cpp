@@ -288,8 +288,15 @@ CK_RV vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge) {
 CK_RV vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
   return guarded([&](Module& m) { return m.vendor_unlock_response(slot, response, pin, len); });
 }
-CK_CERTKEY_FUNCTION_LIST kVendorFunctions = {{CERTKEY_VENDOR_VERSION_MAJOR, CERTKEY_VENDOR_VERSION_MINOR},
-                                             vendor_token_info, vendor_unlock_challenge, vendor_unlock_response};
+CK_RV vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_id_b) {
+  return guarded([&](Module& m) { return m.vendor_swap_slots(slot, key_id_a, key_id_b); });
+}
+CK_CERTKEY_FUNCTION_LIST kVendorFunctions = {
+    {CERTKEY_VENDOR_VERSION_MAJOR, CERTKEY_VENDOR_VERSION_MINOR},
+    vendor_token_info,
+    vendor_unlock_challenge,
+    vendor_unlock_response,
+    vendor_swap_slots};
 
 CK_CHAR kPkcs11Name[] = "PKCS 11";
 CK_CHAR kVendorName[] = CERTKEY_VENDOR_INTERFACE_NAME;
@@ -302,6 +309,16 @@ Interface kInterfaces[] = {
 constexpr CK_ULONG kInterfaceCount = sizeof kInterfaces / sizeof kInterfaces[0];
 
 CK_VERSION interface_version(const Interface& i) { return *static_cast<const CK_VERSION*>(i.pFunctionList); }
+
+// Whether interface `i` answers a request for `wanted`. The PKCS#11 lists match exactly (3.0
+// and 2.40 differ). The vendor list only grows at its end within a major version, so it also
+// answers a request for an older minor version: a host built against 2.0 gets the 2.1 list
+// and uses its first three functions.
+bool answers_version(const Interface& i, const CK_VERSION& wanted) {
+  const CK_VERSION v = interface_version(i);
+  const bool vendor = i.pFunctionList == &kVendorFunctions;
+  return v.major == wanted.major && (vendor ? wanted.minor <= v.minor : wanted.minor == v.minor);
+}
 
 }  // namespace
 }  // namespace certkey::p11
@@ -337,8 +354,7 @@ CERTKEY_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version
     if (name && std::strcmp(reinterpret_cast<const char*>(name), reinterpret_cast<const char*>(i.pInterfaceName)) != 0) {
       continue;
     }
-    const CK_VERSION v = interface_version(i);
-    if (version && (v.major != version->major || v.minor != version->minor)) continue;
+    if (version && !answers_version(i, *version)) continue;
     if ((i.flags & flags) != flags) continue;
     *iface = &i;
     return CKR_OK;

@@ -128,6 +128,7 @@ class Module {
   CK_RV vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info);
   CK_RV vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge);
   CK_RV vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin, CK_ULONG length);
+  CK_RV vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_id_b);
 
  private:
   void require_initialized() const;

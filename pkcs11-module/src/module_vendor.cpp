@@ -1,5 +1,5 @@
-// The vendor interface (include/certkey/pkcs11_vendor.h): token information and remote
-// unlock, which PKCS#11 has no calls for.
+// The vendor interface (include/certkey/pkcs11_vendor.h): token information, remote unlock
+// and the swap of two key slots, which PKCS#11 has no calls for.
 #include <certkey/card/error.hpp>
 
 #include "module.hpp"
@@ -64,6 +64,34 @@ CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, c
     case 0x6A80: return CKR_PIN_INVALID;
     default: return CKR_DEVICE_ERROR;
   }
+}
+
+// Renewal's "make current": two key slots exchange keys and certificates in one commit on
+// the token (SWAP SLOTS, docs/protocol.md 7.6). A write like C_CreateObject: the user logged
+// in, then the management key and the swap in one PC/SC transaction.
+CK_RV Module::vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_id_b) {
+  require_initialized();
+  // Slots are named as PKCS#11 applications know them, by CKA_ID (section 6.2).
+  const std::optional<std::uint8_t> piv_slot_a = slot_for_key_id({key_id_a});
+  const std::optional<std::uint8_t> piv_slot_b = slot_for_key_id({key_id_b});
+  if (!piv_slot_a || !piv_slot_b || key_id_a == key_id_b) return CKR_ARGUMENTS_BAD;
+  Token& token = present_token(slot);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  try {
+    token.run([&](card::TokenClient& c) {
+      authenticate_management(c);
+      c.swap_slots(*piv_slot_a, *piv_slot_b);
+    });
+  } catch (const card::Error& e) {
+    token.invalidate_cache();  // an answer lost on the way may hide a swap that happened
+    if (e.sw() == 0x6D00) return CKR_FUNCTION_NOT_SUPPORTED;  // firmware without SWAP SLOTS
+    throw;
+  } catch (...) {
+    token.invalidate_cache();
+    throw;
+  }
+  token.invalidate_cache();
+  return CKR_OK;
 }
 
 }  // namespace certkey::p11

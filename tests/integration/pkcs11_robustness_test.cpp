@@ -1,19 +1,25 @@
 // libcertkey-pkcs11.so under the conditions real desks produce (issue 3): tokens pulled and
 // put back, pcscd restarting, other processes resetting the card or signing at the same
-// time, other processes changing the token, slot events, and remote unlock through the
-// vendor interface. Runs inside tests/harness/with-tokens (see CMakeLists.txt): it uses the
-// simulator's control socket, pcsc-wait and the harness's pcscd restart command.
+// time, other processes changing the token, slot events, and remote unlock and the swap of
+// two key slots through the vendor interface. Runs inside tests/harness/with-tokens (see
+// CMakeLists.txt): it uses the simulator's control socket, pcsc-wait and the harness's pcscd
+// restart command.
 #include <PCSC/winscard.h>
+#include <certkey/card/openssl_ptr.hpp>
 #include <certkey/card/token_client.hpp>
 #include <certkey/card/unlock.hpp>
 #include <certkey/protocol/defaults.hpp>
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/pem.h>
 #include <p11-kit/pkcs11.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +65,73 @@ void wait_reader(bool present) {
 std::uint64_t apdu_count() {
   std::string out = sim("stats token1");  // "ok apdus=N"
   return std::stoull(out.substr(out.find('=') + 1));
+}
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A P-256 public key from its uncompressed point (CKA_EC_POINT, with or without its DER
+// OCTET STRING wrapper).
+certkey::card::PkeyPtr p256_public_key(Bytes point) {
+  if (point.size() == 67 && point[0] == 0x04 && point[1] == 65) {
+    point.erase(point.begin(), point.begin() + 2);
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("P-256"), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+      OSSL_PARAM_construct_end()};
+  certkey::card::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    return nullptr;
+  }
+  return certkey::card::PkeyPtr(key);
+}
+
+// A DER certificate for `subject` named CN=`cn`, issued by a throwaway CA key.
+Bytes issue_certificate(EVP_PKEY* subject, const char* cn) {
+  certkey::card::X509Ptr x(X509_new());
+  certkey::card::PkeyPtr ca(EVP_EC_gen("P-256"));
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 0x5A5A);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 86400);
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
+                             -1, -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  X509_set_pubkey(x.get(), subject);
+  if (!ca || X509_sign(x.get(), ca.get(), EVP_sha256()) <= 0) return {};
+  int n = i2d_X509(x.get(), nullptr);
+  Bytes der(static_cast<std::size_t>(n > 0 ? n : 0));
+  unsigned char* out = der.data();
+  i2d_X509(x.get(), &out);
+  return der;
+}
+
+// An ECDSA P-256 signature as PKCS#11 returns it (r || s) over SHA-256(data), checked by OpenSSL.
+bool verifies(EVP_PKEY* key, const Bytes& data, const Bytes& raw_signature) {
+  if (raw_signature.size() != 64) return false;
+  certkey::card::EcdsaSigPtr sig(ECDSA_SIG_new());
+  ECDSA_SIG_set0(sig.get(), BN_bin2bn(raw_signature.data(), 32, nullptr),
+                 BN_bin2bn(raw_signature.data() + 32, 32, nullptr));
+  int n = i2d_ECDSA_SIG(sig.get(), nullptr);
+  Bytes der(static_cast<std::size_t>(n > 0 ? n : 0));
+  unsigned char* out = der.data();
+  i2d_ECDSA_SIG(sig.get(), &out);
+  certkey::card::MdCtxPtr md(EVP_MD_CTX_new());
+  return EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key) == 1 &&
+         EVP_DigestVerify(md.get(), der.data(), der.size(), data.data(), data.size()) == 1;
+}
+
+Bytes read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_file(const std::string& path, const Bytes& data) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
 class Module : public ::testing::Test {
@@ -132,6 +205,74 @@ class Module : public ::testing::Test {
     found.resize(n);
     return found;
   }
+  // The vendor interface at the version this test was built against.
+  CK_CERTKEY_FUNCTION_LIST* vendor_interface(CK_VERSION version = {CERTKEY_VENDOR_VERSION_MAJOR,
+                                                                   CERTKEY_VENDOR_VERSION_MINOR}) {
+    auto get_interface =
+        reinterpret_cast<CK_RV (*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, void**, CK_FLAGS)>(
+            dlsym(handle_, "C_GetInterface"));
+    if (!get_interface) return nullptr;
+    struct Interface {
+      CK_CHAR* name;
+      void* functions;
+      CK_FLAGS flags;
+    }* iface = nullptr;
+    if (get_interface(
+            reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
+            &version, reinterpret_cast<void**>(&iface), 0) != CKR_OK) {
+      return nullptr;
+    }
+    return static_cast<CK_CERTKEY_FUNCTION_LIST*>(iface->functions);
+  }
+  // The one object of `cls` with CKA_ID `id`, found afresh.
+  CK_OBJECT_HANDLE find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_BYTE id) {
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_ID, &id, 1}};
+    CK_OBJECT_HANDLE found[2] = {};
+    CK_ULONG n = 0;
+    EXPECT_EQ(p11_->C_FindObjectsInit(s, t, 2), CKR_OK);
+    EXPECT_EQ(p11_->C_FindObjects(s, found, 2, &n), CKR_OK);
+    EXPECT_EQ(p11_->C_FindObjectsFinal(s), CKR_OK);
+    EXPECT_EQ(n, 1u) << "class " << cls << ", id " << int{id};
+    return n == 1 ? found[0] : CK_INVALID_HANDLE;
+  }
+  Bytes attribute(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type) {
+    CK_ATTRIBUTE a{type, nullptr, 0};
+    if (p11_->C_GetAttributeValue(s, h, &a, 1) != CKR_OK) return {};
+    Bytes value(a.ulValueLen);
+    a.pValue = value.data();
+    EXPECT_EQ(p11_->C_GetAttributeValue(s, h, &a, 1), CKR_OK);
+    return value;
+  }
+  // A P-256 key pair generated on the token under CKA_ID `id`; returns its public key.
+  certkey::card::PkeyPtr generate_p256(CK_SESSION_HANDLE s, CK_BYTE id) {
+    CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+    CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}};
+    CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
+    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, nullptr, 0, &pub_h, &priv_h), CKR_OK);
+    return p256_public_key(attribute(s, pub_h, CKA_EC_POINT));
+  }
+  CK_RV store_certificate(CK_SESSION_HANDLE s, CK_BYTE id, const Bytes& der) {
+    CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+    CK_CERTIFICATE_TYPE type = CKC_X_509;
+    CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof cls},
+                        {CKA_CERTIFICATE_TYPE, &type, sizeof type},
+                        {CKA_ID, &id, 1},
+                        {CKA_VALUE, const_cast<CK_BYTE*>(der.data()), der.size()}};
+    CK_OBJECT_HANDLE h = 0;
+    return p11_->C_CreateObject(s, t, 4, &h);
+  }
+  Bytes sign_with(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const Bytes& data) {
+    CK_MECHANISM mech{CKM_ECDSA_SHA256, nullptr, 0};
+    EXPECT_EQ(p11_->C_SignInit(s, &mech, key), CKR_OK);
+    Bytes sig(128);
+    CK_ULONG len = sig.size();
+    EXPECT_EQ(p11_->C_Sign(s, const_cast<CK_BYTE*>(data.data()), data.size(), sig.data(), &len),
+              CKR_OK);
+    sig.resize(len);
+    return sig;
+  }
+
   void* handle_ = nullptr;
   CK_FUNCTION_LIST_PTR p11_ = nullptr;
   CK_SLOT_ID slot_ = 0;
@@ -292,6 +433,89 @@ TEST_F(Module, VendorInterface_RemoteUnlockEndToEnd) {
   EXPECT_EQ(p11_->C_Login(s, CKU_USER, pin, 6), CKR_OK);
   // A second answer to the same challenge is refused.
   EXPECT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+TEST_F(Module, VendorInterface_SwapSlotsMakesTheRenewedPairCurrent) {
+  // The current key and certificate in 9A (CKA_ID 01); the renewed pair in retired slot 82
+  // (CKA_ID 05), as a renewal leaves them before "make current".
+  CK_SESSION_HANDLE s = open_logged_in();
+  certkey::card::PkeyPtr current = generate_p256(s, 0x01);
+  certkey::card::PkeyPtr renewed = generate_p256(s, 0x05);
+  ASSERT_TRUE(current && renewed);
+  const Bytes current_certificate = issue_certificate(current.get(), "current");
+  const Bytes renewed_certificate = issue_certificate(renewed.get(), "renewed");
+  ASSERT_EQ(store_certificate(s, 0x01, current_certificate), CKR_OK);
+  ASSERT_EQ(store_certificate(s, 0x05, renewed_certificate), CKR_OK);
+  ASSERT_EQ(attribute(s, find(s, CKO_CERTIFICATE, 0x01), CKA_VALUE),
+            current_certificate);  // cache warm
+
+  // The vendor interface answers a request for its current version, and one for 2.0 (an
+  // older host) with the same, longer list.
+  CK_CERTKEY_FUNCTION_LIST* vendor = vendor_interface();
+  ASSERT_NE(vendor, nullptr);
+  EXPECT_EQ(vendor->version.major, CERTKEY_VENDOR_VERSION_MAJOR);
+  EXPECT_EQ(vendor->version.minor, CERTKEY_VENDOR_VERSION_MINOR);
+  EXPECT_EQ(vendor_interface({2, 0}), vendor);
+  EXPECT_EQ(vendor_interface({3, 0}), nullptr);
+  CK_CERTKEY_TOKEN_INFO before{};
+  ASSERT_EQ(vendor->C_CertkeyGetTokenInfo(slot_, &before), CKR_OK);
+
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x01), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x00), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x19, 0x05), CKR_ARGUMENTS_BAD) << "no CKA_ID 19";
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x9A, 0x05), CKR_ARGUMENTS_BAD) << "a PIV reference is no CKA_ID";
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x03, 0x04), CKR_KEY_HANDLE_INVALID)
+      << "both slots empty";
+  ASSERT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x05), CKR_OK);
+  CK_CERTKEY_TOKEN_INFO after{};
+  ASSERT_EQ(vendor->C_CertkeyGetTokenInfo(slot_, &after), CKR_OK);
+  EXPECT_EQ(after.change_counter, before.change_counter + 1);
+
+  // A fresh search: id 01 is now the renewed pair, id 05 the former one.
+  EXPECT_EQ(attribute(s, find(s, CKO_CERTIFICATE, 0x01), CKA_VALUE), renewed_certificate);
+  EXPECT_EQ(attribute(s, find(s, CKO_CERTIFICATE, 0x05), CKA_VALUE), current_certificate);
+  certkey::card::PkeyPtr in_01 =
+      p256_public_key(attribute(s, find(s, CKO_PUBLIC_KEY, 0x01), CKA_EC_POINT));
+  certkey::card::PkeyPtr in_05 =
+      p256_public_key(attribute(s, find(s, CKO_PUBLIC_KEY, 0x05), CKA_EC_POINT));
+  ASSERT_TRUE(in_01 && in_05);
+  EXPECT_EQ(EVP_PKEY_eq(in_01.get(), renewed.get()), 1);
+  EXPECT_EQ(EVP_PKEY_eq(in_05.get(), current.get()), 1);
+  const Bytes data = {'m', 'a', 'k', 'e', ' ', 'c', 'u', 'r', 'r', 'e', 'n', 't'};
+  EXPECT_TRUE(verifies(renewed.get(), data, sign_with(s, find(s, CKO_PRIVATE_KEY, 0x01), data)));
+  EXPECT_TRUE(verifies(current.get(), data, sign_with(s, find(s, CKO_PRIVATE_KEY, 0x05), data)));
+
+  // Without a login the swap is refused, like any write.
+  ASSERT_EQ(p11_->C_Logout(s), CKR_OK);
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x05), CKR_USER_NOT_LOGGED_IN);
+
+  // Another process sees the same: its certificate for id 01, and a signature with id 01
+  // that verifies with the renewed public key.
+  char dir_template[] = "/tmp/certkey-swap-XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  ASSERT_NE(dir, nullptr);
+  const std::string d = dir;
+  write_file(d + "/data", data);
+  {
+    FILE* pem = std::fopen((d + "/renewed.pem").c_str(), "w");
+    ASSERT_NE(pem, nullptr);
+    PEM_write_PUBKEY(pem, renewed.get());
+    std::fclose(pem);
+  }
+  const std::string tool = preload_asan() + "pkcs11-tool --module \"$CERTKEY_MODULE\" ";
+  ASSERT_EQ(run(tool + "--read-object --type cert --id 01 -o " + d + "/cert01.der >/dev/null 2>&1"),
+            0);
+  EXPECT_EQ(read_file(d + "/cert01.der"), renewed_certificate);
+  ASSERT_EQ(
+      run(tool +
+          "--login --pin 123456 --sign --id 01 --mechanism ECDSA-SHA256 --signature-format openssl "
+          "-i " +
+          d + "/data -o " + d + "/sig >/dev/null 2>&1"),
+      0);
+  EXPECT_EQ(run("openssl dgst -sha256 -verify " + d + "/renewed.pem -signature " + d + "/sig " + d +
+                "/data >/dev/null 2>&1"),
+            0);
+  run("rm -rf " + d);
 }
 
 }  // namespace

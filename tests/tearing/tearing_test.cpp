@@ -196,6 +196,55 @@ TEST_F(Tearing, MoveKey_KeyIsInExactlyOneSlot) {
   });
 }
 
+TEST_F(Tearing, SwapSlots_SlotsHoldTheOldOrTheSwappedPairsNeverAMix) {
+  // Keys and certificates in 9A and 82; SWAP SLOTS exchanges both pairs in one commit. A
+  // VERIFY after it adds writes, so that some cut points fall after the swap's commit and
+  // the swapped arrangement is checked too, not only the old one.
+  constexpr std::uint8_t kRetired = 0x82;
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9a, Algorithm::ecc_p256).sw, Sw::ok);
+  ASSERT_EQ(generate(kRetired, Algorithm::ecc_p256).sw, Sw::ok);
+  const Buffer key_9a = public_key_of(k9a), key_82 = public_key_of(kRetired);
+  const Buffer certificate_9a = random_bytes(2500), certificate_82 = random_bytes(3000);
+  ASSERT_EQ(put_object(protocol::object::kAuthenticationCert, certificate_9a).sw, Sw::ok);
+  ASSERT_EQ(put_object(protocol::object::kRetiredCertFirst, certificate_82).sw, Sw::ok);
+  const std::uint32_t counter = change_counter();
+  int old_seen = 0, swapped_seen = 0;
+  cut_everywhere(
+      "swap slots",
+      [&] {
+        if (authenticate() == Sw::ok) send(CertkeyIns::swap_slots, k9a, kRetired);
+        verify_pin(kDefaultPin);
+      },
+      [&] {
+        const Buffer in_9a = public_key_of(k9a), in_82 = public_key_of(kRetired);
+        const Buffer certificate_in_9a = get_object(protocol::object::kAuthenticationCert).data;
+        const Buffer certificate_in_82 = get_object(protocol::object::kRetiredCertFirst).data;
+        const std::uint32_t now = change_counter();
+        if (in_9a == key_9a) {  // the old arrangement, all of it
+          ++old_seen;
+          EXPECT_EQ(in_82, key_82);
+          EXPECT_EQ(certificate_in_9a, certificate_9a);
+          EXPECT_EQ(certificate_in_82, certificate_82);
+          EXPECT_EQ(now, counter);
+        } else {  // the swapped one, all of it
+          ++swapped_seen;
+          EXPECT_EQ(in_9a, key_82);
+          EXPECT_EQ(in_82, key_9a);
+          EXPECT_EQ(certificate_in_9a, certificate_82);
+          EXPECT_EQ(certificate_in_82, certificate_9a);
+          EXPECT_EQ(now, counter + 1);
+        }
+        // Each slot's key is whole: it signs, and the signature verifies with its public key.
+        expect_consistent_p256(k9a, in_9a);
+        expect_consistent_p256(kRetired, in_82);
+      });
+  EXPECT_GT(old_seen, 0);
+  EXPECT_GT(swapped_seen, 0);
+  std::cout << "[tearing] swap slots: old arrangement after " << old_seen << " cuts, swapped after "
+            << swapped_seen << "\n";
+}
+
 TEST_F(Tearing, Compaction_LiveRecordsSurviveBankSwitch) {
   // Overwrite one object until the log is nearly full, so the next write compacts.
   ASSERT_EQ(authenticate(), Sw::ok);

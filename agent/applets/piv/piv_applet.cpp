@@ -47,6 +47,7 @@ const PivApplet::Command PivApplet::kCommands[] = {
     {kExt, ext(CertkeyIns::unlock_response), &PivApplet::unlock_response},
     {kExt, ext(CertkeyIns::set_unlock_key), &PivApplet::set_unlock_key},
     {kExt, ext(CertkeyIns::list_keys), &PivApplet::list_keys},
+    {kExt, ext(CertkeyIns::swap_slots), &PivApplet::swap_slots},
 };
 
 PivApplet::PivApplet(const hal::Board& board, RecordStore& store, const Identity& identity)

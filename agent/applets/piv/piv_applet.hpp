@@ -4,7 +4,7 @@
 //   piv_auth.cpp        VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, management key
 //   piv_objects.cpp     GET DATA, PUT DATA
 //   piv_crypto.cpp      GENERAL AUTHENTICATE with the asymmetric keys
-//   piv_keys.cpp        GENERATE, IMPORT, MOVE/DELETE, METADATA, ATTEST
+//   piv_keys.cpp        GENERATE, IMPORT, MOVE/DELETE, METADATA, ATTEST, SWAP SLOTS
 //   piv_admin.cpp       VERSION, SERIAL, RESET, SET PIN RETRIES
 //   certkey_extensions.cpp   TOKEN INFO and remote unlock
 #pragma once
@@ -92,6 +92,7 @@ class PivApplet final : public Applet {
   Sw generate_key(const CommandApdu& c, ResponseWriter& out);
   Sw import_key(const CommandApdu& c, ResponseWriter& out);
   Sw move_key(const CommandApdu& c, ResponseWriter& out);
+  Sw swap_slots(const CommandApdu& c, ResponseWriter& out);
   Sw get_metadata(const CommandApdu& c, ResponseWriter& out);
   Sw attest(const CommandApdu& c, ResponseWriter& out);
   // piv_admin.cpp

@@ -1,6 +1,7 @@
-// Key management: GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 3.3.2) and the Yubico-compatible
-// IMPORT KEY, MOVE/DELETE KEY, GET METADATA and ATTEST.
+// Key management: GENERATE ASYMMETRIC KEY PAIR (SP 800-73-4 3.3.2), the Yubico-compatible
+// IMPORT KEY, MOVE/DELETE KEY, GET METADATA and ATTEST, and certkey's SWAP SLOTS.
 #include <certkey/protocol/ins.hpp>
+#include <certkey/protocol/objects.hpp>
 #include <certkey/protocol/tags.hpp>
 
 #include "piv_applet.hpp"
@@ -19,9 +20,7 @@ std::size_t key_record_length(std::uint8_t algorithm) {
 }
 
 // Key slots that hold user keys; F9 is written only by IMPORT.
-bool is_user_slot(std::uint8_t slot) {
-  return protocol::is_asymmetric_slot(slot) && slot != kAttestationSlot;
-}
+constexpr bool is_user_slot(std::uint8_t slot) { return protocol::is_user_key_slot(slot); }
 
 // AA (PIN policy) and AB (touch policy) are optional one-byte fields.
 bool parse_policy(const Tlv& field, std::uint8_t& out) {
@@ -168,6 +167,31 @@ Sw PivApplet::move_key(const CommandApdu& c, ResponseWriter&) {
   }
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&key_work_), sizeof key_work_));
   return sw;
+}
+
+// SWAP SLOTS (certkey, CLA 80): the slots in P1 and P2 exchange their key records and their
+// certificate objects in one commit, so that renewal can make a new key current: the new pair
+// takes the old one's slot, the old pair the retired slot the new one came from. The store
+// swaps record ids, so no key or certificate is copied and the entry is a few bytes long,
+// however large the certificates are. A key's algorithm, policies and origin live in its
+// record and go with it. An empty side is fine: the other side's key or certificate moves
+// over, and its slot is left empty.
+Sw PivApplet::swap_slots(const CommandApdu& c, ResponseWriter&) {
+  if (!is_user_slot(c.p1) || !is_user_slot(c.p2) || c.p1 == c.p2) return Sw::incorrect_p1p2;
+  if (!volatile_.management_authenticated) return Sw::security_status_not_satisfied;
+  if (!c.data.empty()) return Sw::wrong_length;
+  const std::uint16_t key_a = record::key(c.p1), key_b = record::key(c.p2);
+  const std::uint16_t certificate_a = record::object(protocol::certificate_object_for_slot(c.p1));
+  const std::uint16_t certificate_b = record::object(protocol::certificate_object_for_slot(c.p2));
+  if (!store_.contains(key_a) && !store_.contains(key_b) && !store_.contains(certificate_a) &&
+      !store_.contains(certificate_b)) {
+    return Sw::reference_not_found;  // nothing to swap
+  }
+  RecordStore::Transaction tx = store_.begin();
+  tx.swap(key_a, key_b);
+  tx.swap(certificate_a, certificate_b);
+  stage_content_change(tx);
+  return commit(tx);
 }
 
 Sw PivApplet::get_metadata(const CommandApdu& c, ResponseWriter& out) {

@@ -168,6 +168,14 @@ void TokenClient::set_unlock_key(const Bytes& key, std::uint8_t retries) {
   require_ok(send(protocol::kClaCertkey, ext(CertkeyIns::set_unlock_key), retries, 0, key), "SET UNLOCK KEY");
 }
 
+void TokenClient::swap_slots(std::uint8_t a, std::uint8_t b) {
+  if (!protocol::is_user_key_slot(a) || !protocol::is_user_key_slot(b) || a == b) {
+    throw Error(Error::Kind::bad_input,
+                "SWAP SLOTS takes two different key slots: 9A, 9C, 9D, 9E or 82-95");
+  }
+  require_ok(send(protocol::kClaCertkey, ext(CertkeyIns::swap_slots), a, b), "SWAP SLOTS");
+}
+
 unlock::Code TokenClient::unlock_challenge() {
   Response r = send(protocol::kClaCertkey, ext(CertkeyIns::unlock_challenge), 0, 0);
   require_ok(r, "UNLOCK CHALLENGE");

@@ -2,8 +2,12 @@
  *
  * Obtain it with C_GetInterface((CK_UTF8CHAR_PTR)"Vendor certkey", NULL, &iface, 0); the
  * interface's pFunctionList points to a CK_CERTKEY_FUNCTION_LIST. It covers what PKCS#11 has
- * no call for: token information beyond CK_TOKEN_INFO, and remote PIN unlock by
- * challenge/response (docs/unlock.md). Include a PKCS#11 header (pkcs11.h) first. */
+ * no call for: token information beyond CK_TOKEN_INFO, remote PIN unlock by
+ * challenge/response (docs/unlock.md), and swapping two key slots' contents in one atomic
+ * step (renewal's "make current"). Include a PKCS#11 header (pkcs11.h) first.
+ *
+ * Versions: a new minor version only appends functions, so a request for an older minor
+ * version of the same major version is answered with the current list. */
 #ifndef CERTKEY_PKCS11_VENDOR_H
 #define CERTKEY_PKCS11_VENDOR_H
 
@@ -13,7 +17,7 @@ extern "C" {
 
 #define CERTKEY_VENDOR_INTERFACE_NAME "Vendor certkey"
 #define CERTKEY_VENDOR_VERSION_MAJOR 2
-#define CERTKEY_VENDOR_VERSION_MINOR 0
+#define CERTKEY_VENDOR_VERSION_MINOR 1
 
 /* Media (CK_CERTKEY_TOKEN_INFO.medium). */
 #define CERTKEY_MEDIUM_SMARTCARD 0UL
@@ -50,6 +54,13 @@ typedef struct CK_CERTKEY_FUNCTION_LIST {
    * blocked, CKR_OPERATION_NOT_INITIALIZED without a pending challenge. */
   CK_RV (*C_CertkeyUnlockResponse)(CK_SLOT_ID slot, const CK_BYTE response[CERTKEY_UNLOCK_CODE_LENGTH],
                                    CK_UTF8CHAR_PTR new_pin, CK_ULONG new_pin_length);
+  /* Since 2.1. The key slots with CKA_IDs key_id_a and key_id_b (01-18: 9A, 9C, 9D, 9E and the
+   * retired slots 82-95; different) exchange their keys and certificates in one atomic write
+   * on the token: a power cut leaves the old or the new arrangement, never a mix. Needs the
+   * user logged in (C_Login) and authenticates the management key as the module's writes do.
+   * CKR_ARGUMENTS_BAD for other ids, CKR_KEY_HANDLE_INVALID when both slots are empty,
+   * CKR_FUNCTION_NOT_SUPPORTED when the token's firmware has no SWAP SLOTS. */
+  CK_RV (*C_CertkeySwapSlots)(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_id_b);
 } CK_CERTKEY_FUNCTION_LIST;
 
 #ifdef __cplusplus

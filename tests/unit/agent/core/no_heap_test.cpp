@@ -145,6 +145,9 @@ TEST_F(NoHeap, KeyManagementAndAdministration_NoAllocationInTransmit) {
   ASSERT_EQ(metadata(k9A).sw, Sw::ok);
   ASSERT_EQ(metadata(u8(KeyRef::pin)).sw, Sw::ok);
   ASSERT_EQ(metadata(u8(KeyRef::management)).sw, Sw::ok);
+  ASSERT_EQ(put_object(protocol::object::kAuthenticationCert, random_bytes(700)).sw, Sw::ok);
+  ASSERT_EQ(send(CertkeyIns::swap_slots, k9A, u8(KeyRef::retired_first)).sw, Sw::ok);
+  ASSERT_EQ(send(CertkeyIns::swap_slots, u8(KeyRef::retired_first), k9A).sw, Sw::ok);
   ASSERT_EQ(send(Ins::move_key, u8(KeyRef::retired_first), k9A).sw, Sw::ok);
   ASSERT_EQ(send(Ins::move_key, protocol::kMoveKeyDelete, u8(KeyRef::retired_first)).sw, Sw::ok);
 
@@ -196,6 +199,7 @@ TEST_F(NoHeap, ErrorPathsAndReset_NoAllocationInTransmit) {
   EXPECT_EQ(transmit({0x00, 0x02, 0x00, 0x00}).sw, Sw::ins_not_supported);
   EXPECT_EQ(send(Ins::general_authenticate, 0x11, k9A, {0x7C, 0x05, 0x82}).sw, Sw::incorrect_data);
   EXPECT_EQ(get_object(protocol::object::kSignatureCert).sw, Sw::not_found);
+  EXPECT_EQ(send(CertkeyIns::swap_slots, k9A, k9D).sw, Sw::security_status_not_satisfied);
   for (int i = 0; i < 3; ++i) verify_pin("000000");
   for (int i = 0; i < 3; ++i) {
     send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin), concat({pin_block("00000000"), pin_block("000000")}));

@@ -77,6 +77,11 @@ class RecordStoreTest : public ::testing::Test {
     tx.remove(id);
     return store_->commit(tx);
   }
+  StoreResult swap(std::uint16_t a, std::uint16_t b) {
+    RecordStore::Transaction tx = store_->begin();
+    tx.swap(a, b);
+    return store_->commit(tx);
+  }
   std::optional<Buffer> read(std::uint16_t id) {
     Buffer out(RecordStore::kMaxRecordLength);
     std::size_t length = 0;
@@ -298,6 +303,213 @@ TEST_F(RecordStoreTest, IoErrorAfterEntryHeader_CommitFailsAndLaterCommitsWork) 
   remount();
   EXPECT_EQ(read(1), pattern(30, 3));
 }
+
+// ---- swap -----------------------------------------------------------------------------
+
+TEST_F(RecordStoreTest, Swap_BothPresent_RecordsExchangeIds) {
+  ASSERT_EQ(put(1, pattern(300, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(20, 2)), StoreResult::ok);
+  ASSERT_EQ(swap(1, 2), StoreResult::ok);
+  EXPECT_EQ(read(1), pattern(20, 2));
+  EXPECT_EQ(read(2), pattern(300, 1));
+  EXPECT_EQ(store_->length(1), 20u);
+  EXPECT_EQ(store_->length(2), 300u);
+}
+
+TEST_F(RecordStoreTest, Swap_OnlyOnePresent_IsRenamedToTheOtherId) {
+  ASSERT_EQ(put(1, pattern(50, 1)), StoreResult::ok);
+  ASSERT_EQ(swap(1, 2), StoreResult::ok);
+  EXPECT_FALSE(store_->contains(1));
+  EXPECT_EQ(read(2), pattern(50, 1));
+  // And back, naming the present record second this time.
+  ASSERT_EQ(swap(1, 2), StoreResult::ok);
+  EXPECT_EQ(read(1), pattern(50, 1));
+  EXPECT_FALSE(store_->contains(2));
+  remount();
+  EXPECT_EQ(read(1), pattern(50, 1));
+  EXPECT_FALSE(store_->contains(2));
+}
+
+// Decided: a swap of two absent records is a no-op, not an error. Absence is swapped like a
+// value, so "neither present" has nothing to exchange; the commit succeeds and writes its
+// entry (its other updates, if any, apply as usual). The same holds for swap(a, a).
+TEST_F(RecordStoreTest, Swap_NeitherPresentOrSameId_NoOpCommitSucceeds) {
+  ASSERT_EQ(put(3, pattern(10, 3)), StoreResult::ok);
+  const std::uint32_t sequence = store_->sequence();
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(1, 2);
+  tx.swap(3, 3);
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  EXPECT_GT(store_->sequence(), sequence) << "the entry is written";
+  EXPECT_FALSE(store_->contains(1));
+  EXPECT_FALSE(store_->contains(2));
+  EXPECT_EQ(read(3), pattern(10, 3));
+  remount();
+  EXPECT_FALSE(store_->contains(1));
+  EXPECT_FALSE(store_->contains(2));
+  EXPECT_EQ(read(3), pattern(10, 3));
+}
+
+TEST_F(RecordStoreTest, Swap_ReplayedAfterRemount) {
+  ASSERT_EQ(put(1, pattern(300, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(20, 2)), StoreResult::ok);
+  ASSERT_EQ(put(3, pattern(40, 3)), StoreResult::ok);
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(1, 2);
+  tx.swap(3, 4);
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  ASSERT_EQ(put(1, pattern(25, 5)), StoreResult::ok);  // a later entry on a swapped id
+  remount();
+  EXPECT_EQ(read(1), pattern(25, 5));
+  EXPECT_EQ(read(2), pattern(300, 1));
+  EXPECT_FALSE(store_->contains(3));
+  EXPECT_EQ(read(4), pattern(40, 3));
+}
+
+TEST_F(RecordStoreTest, Swap_CombinedWithPutsAndRemovesInOneCommit_AppliesInOrder) {
+  ASSERT_EQ(put(1, pattern(100, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(200, 2)), StoreResult::ok);
+  ASSERT_EQ(put(5, pattern(10, 5)), StoreResult::ok);
+  RecordStore::Transaction tx = store_->begin();
+  tx.put(1, view(pattern(30, 9)));  // 1 = new value, then it moves to 2
+  tx.swap(1, 2);                    // 1 = old 2, 2 = new value
+  tx.put(3, view(pattern(40, 3)));  // a new record, then it moves to 4
+  tx.swap(3, 4);
+  tx.swap(5, 6);  // 5 moves to 6, then 5 is written again
+  tx.put(5, view(pattern(12, 7)));
+  tx.remove(6);  // and the record that came from 5 goes
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  auto check = [&] {
+    EXPECT_EQ(read(1), pattern(200, 2));
+    EXPECT_EQ(read(2), pattern(30, 9));
+    EXPECT_FALSE(store_->contains(3));
+    EXPECT_EQ(read(4), pattern(40, 3));
+    EXPECT_EQ(read(5), pattern(12, 7));
+    EXPECT_FALSE(store_->contains(6));
+  };
+  check();
+  remount();
+  check();
+}
+
+TEST_F(RecordStoreTest, Swap_EntryFormat_IdSwapMarkerOtherId) {
+  // A fresh store: bank 0 holds its header (16 bytes), then this commit's entry.
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(0x0101, 0x0182);
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  std::uint8_t entry[RecordStore::kEntryHeaderSize + 6];
+  ASSERT_EQ(flash_->read(RecordStore::kBankHeaderSize, MutableBytes(entry, sizeof entry)),
+            hal::FlashResult::ok);
+  EXPECT_EQ(Buffer(entry, entry + 4), Buffer({0xCE, 0x57, 0x00, 0x06}))
+      << "magic, payload length 6";
+  EXPECT_EQ(Buffer(entry + 12, entry + sizeof entry), Buffer({0x01, 0x01, 0xFF, 0xFE, 0x01, 0x82}));
+}
+
+TEST_F(RecordStoreTest, Swap_ThenCompaction_RecordsKeepTheirNewIds) {
+  ASSERT_EQ(put(1, pattern(64, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(900, 2)), StoreResult::ok);
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(1, 2);
+  tx.swap(3, 1);  // 3 is absent: record 1 (old 2) is renamed 3, and 1 is left empty
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  bool compacted = false;
+  std::size_t free_before = store_->free_bytes();
+  for (std::uint8_t i = 0; i < 40 && !compacted; ++i) {
+    ASSERT_EQ(put(7, pattern(1000, i)), StoreResult::ok);
+    compacted = store_->free_bytes() > free_before;
+    free_before = store_->free_bytes();
+  }
+  ASSERT_TRUE(compacted);
+  auto check = [&] {
+    EXPECT_FALSE(store_->contains(1));
+    EXPECT_EQ(read(2), pattern(64, 1));
+    EXPECT_EQ(read(3), pattern(900, 2));
+  };
+  check();
+  remount();
+  check();
+}
+
+TEST_F(RecordStoreTest, Swap_OnAFullStore_UsesTheReserveLikeOtherCommitsThatAddNothing) {
+  // Fill until the store refuses to grow; a swap adds no live data, so it still commits.
+  std::uint16_t id = 0;
+  for (std::size_t length = 4000; length >= 4;) {
+    StoreResult r = put(id, pattern(length, static_cast<std::uint8_t>(id)));
+    if (r == StoreResult::ok) {
+      ++id;
+    } else {
+      ASSERT_EQ(r, StoreResult::no_space);
+      length /= 2;
+    }
+  }
+  ASSERT_GT(id, 2);
+  const std::uint16_t last = static_cast<std::uint16_t>(id - 1);  // the smallest record
+  const Buffer first = *read(0), small = *read(last);
+  ASSERT_NE(first.size(), small.size());
+  EXPECT_EQ(swap(0, last), StoreResult::ok);
+  remount();
+  EXPECT_EQ(read(0), small);
+  EXPECT_EQ(read(last), first);
+}
+
+TEST_F(RecordStoreTest, Swap_ThenPutOfTheSwappedId_SizedAgainstTheRecordItReplaces) {
+  // The reserve check must count a put after a swap against the record the swap left under
+  // that id: here a put that replaces the big record by a small one frees space.
+  std::uint16_t id = 10;
+  ASSERT_EQ(put(1, pattern(3000, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(8, 2)), StoreResult::ok);
+  for (std::size_t length = 2000; length >= 4;) {
+    if (put(id, pattern(length, 3)) == StoreResult::ok) {
+      ++id;
+    } else {
+      length /= 2;
+    }
+  }
+  ASSERT_EQ(put(id, pattern(100, 4)), StoreResult::no_space) << "the store is full";
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(1, 2);                     // 2 = the 3000 bytes, 1 = the 8 bytes
+  tx.put(2, view(pattern(100, 5)));  // replaces the 3000 bytes: the live size shrinks
+  ASSERT_EQ(store_->commit(tx), StoreResult::ok);
+  EXPECT_EQ(read(1), pattern(8, 2));
+  EXPECT_EQ(read(2), pattern(100, 5));
+}
+
+// Power cut at each write of a commit that swaps two records and puts a third: afterwards
+// the store shows all of the commit or none of it.
+class RecordStoreSwapTearing
+    : public RecordStoreTest,
+      public ::testing::WithParamInterface<std::tuple<std::uint32_t, CutMode>> {};
+
+TEST_P(RecordStoreSwapTearing, TornSwapEntry_AllOrNothing) {
+  const auto [write_number, mode] = GetParam();
+  ASSERT_EQ(put(1, pattern(300, 1)), StoreResult::ok);
+  ASSERT_EQ(put(2, pattern(20, 2)), StoreResult::ok);
+  ASSERT_EQ(put(3, pattern(4, 3)), StoreResult::ok);
+  flash_->cut_power_at(write_number, mode);
+  RecordStore::Transaction tx = store_->begin();
+  tx.swap(1, 2);
+  tx.put(3, view(pattern(400, 4)));  // a payload of two program chunks: three writes in all
+  EXPECT_EQ(store_->commit(tx), StoreResult::power_lost);
+  remount();
+  EXPECT_EQ(read(1), pattern(300, 1));
+  EXPECT_EQ(read(2), pattern(20, 2));
+  EXPECT_EQ(read(3), pattern(4, 3));
+  // The store works on: the same swap commits now.
+  ASSERT_EQ(swap(1, 2), StoreResult::ok);
+  remount();
+  EXPECT_EQ(read(1), pattern(20, 2));
+  EXPECT_EQ(read(2), pattern(300, 1));
+}
+
+INSTANTIATE_TEST_SUITE_P(EachWriteOfACommit, RecordStoreSwapTearing,
+                         ::testing::Combine(::testing::Values(1u, 2u, 3u),
+                                            ::testing::Values(CutMode::torn_write,
+                                                              CutMode::before_write)),
+                         [](const ::testing::TestParamInfo<RecordStoreSwapTearing::ParamType>& p) {
+                           return "Write" + std::to_string(std::get<0>(p.param)) +
+                                  (std::get<1>(p.param) == CutMode::torn_write ? "_Torn"
+                                                                               : "_Before");
+                         });
 
 // Power cut during the N-th flash write of a commit whose payload takes three writes
 // (entry header, then two program chunks), before the write or half-way through it.

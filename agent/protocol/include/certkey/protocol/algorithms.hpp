@@ -45,4 +45,10 @@ constexpr bool is_asymmetric_slot(std::uint8_t ref) {
          (ref >= 0x82 && ref <= 0x95);
 }
 
+// The slots that hold the holder's keys: every asymmetric slot but the attestation slot F9,
+// which belongs to the token. GENERATE, MOVE KEY, ATTEST and SWAP SLOTS take these.
+constexpr bool is_user_key_slot(std::uint8_t ref) {
+  return is_asymmetric_slot(ref) && ref != static_cast<std::uint8_t>(KeyRef::attestation);
+}
+
 }  // namespace certkey::protocol

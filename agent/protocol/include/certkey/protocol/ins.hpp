@@ -45,6 +45,7 @@ enum class CertkeyIns : std::uint8_t {
   unlock_response = 0xD4,   // help-desk response + new PIN
   set_unlock_key = 0xD6,    // issuance: per-token unlock key (needs management key)
   list_keys = 0xD8,         // every occupied key slot and certificate, in one response
+  swap_slots = 0xDA,        // P1, P2: two key slots exchange keys and certificates (one commit)
 };
 
 // LIST KEYS answers with one fixed-size entry per slot that holds a key or a certificate:

@@ -83,6 +83,10 @@ class TokenClient {
   Response ecdh(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& peer_point);
   void delete_key(std::uint8_t slot);
   void move_key(std::uint8_t from, std::uint8_t to);
+  // SWAP SLOTS: the two key slots exchange their keys and certificates in one commit on the
+  // token (renewal's "make current"). Needs the management key. Not idempotent: after a lost
+  // answer, read the slots before sending it again.
+  void swap_slots(std::uint8_t a, std::uint8_t b);
 
   // Remote unlock (docs/unlock.md).
   void set_unlock_key(const Bytes& key, std::uint8_t retries);

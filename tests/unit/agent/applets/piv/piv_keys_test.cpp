@@ -1,6 +1,10 @@
 // Key management (agent/applets/piv/piv_keys.cpp): GENERATE ASYMMETRIC KEY PAIR, IMPORT
-// KEY, MOVE/DELETE KEY and GET METADATA. ATTEST is in attestation_test.cpp.
+// KEY, MOVE/DELETE KEY, SWAP SLOTS and GET METADATA. ATTEST is in attestation_test.cpp.
 #include <openssl/core_names.h>
+
+#include <certkey/protocol/objects.hpp>
+#include <map>
+#include <utility>
 
 #include "support/token_fixture.hpp"
 
@@ -44,6 +48,29 @@ class GenerateKey : public KeyTest {};
 class ImportKey : public KeyTest {};
 class MoveKey : public KeyTest {};
 class GetMetadata : public KeyTest {};
+
+class SwapSlots : public KeyTest {
+ protected:
+  static constexpr std::uint8_t k83 = 0x83;
+  static constexpr std::uint8_t k94 = 0x94;
+  static constexpr std::uint8_t k9D = u8(KeyRef::key_management);
+  static constexpr std::uint8_t k9E = u8(KeyRef::card_authentication);
+
+  Sw swap(std::uint8_t a, std::uint8_t b) { return send(CertkeyIns::swap_slots, a, b).sw; }
+  static std::uint32_t certificate_of(std::uint8_t slot) {
+    return protocol::certificate_object_for_slot(slot);
+  }
+  // The slot's key signs (the PIN verified just before, for keys with PIN policy always), and
+  // the signature verifies with `expected`.
+  void expect_signs_for(std::uint8_t slot, Algorithm algorithm, EVP_PKEY* expected) {
+    ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+    const Buffer digest =
+        algorithm == Algorithm::ecc_p384 ? sha384({'s', 'w'}) : sha256({'s', 'w'});
+    Response r = sign(slot, algorithm, digest);
+    ASSERT_EQ(r.sw, Sw::ok) << "slot " << std::hex << int{slot};
+    EXPECT_TRUE(ecdsa_verify(expected, digest, r.data)) << "slot " << std::hex << int{slot};
+  }
+};
 
 // ---- GENERATE ----------------------------------------------------------------------------
 
@@ -267,6 +294,185 @@ TEST_F(MoveKey, WithoutManagementKeyOrBadSlots_Refused) {
   EXPECT_EQ(move(k82, kF9), Sw::incorrect_p1p2) << "the attestation key stays";
   EXPECT_EQ(move(protocol::kMoveKeyDelete, kF9), Sw::incorrect_p1p2);
   EXPECT_EQ(move(0x42, k9A), Sw::incorrect_p1p2);
+}
+
+// ---- SWAP SLOTS --------------------------------------------------------------------------
+
+TEST_F(SwapSlots, BothSlotsFull_KeysCertificatesAndMetadataExchangeInOneCommit) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  // 9A: an imported P-256 key with touch policy "cached"; 82: a generated P-384 key with PIN
+  // policy "never". Different algorithms, policies and origins, so that each visibly follows
+  // its key.
+  Pkey host = ec_generate("P-256");
+  ASSERT_EQ(import_ec(k9A, Algorithm::ecc_p256, ec_private_scalar(host.get(), 32),
+                      tlv(tag::kTouchPolicy, {u8(TouchPolicy::cached)})),
+            Sw::ok);
+  Response generated =
+      generate(k82, Algorithm::ecc_p384, tlv(tag::kPinPolicy, {u8(PinPolicy::never)}));
+  ASSERT_EQ(generated.sw, Sw::ok);
+  Pkey retired = public_key(Algorithm::ecc_p384, generated.data);
+  ASSERT_TRUE(retired);
+  const Buffer certificate_9a = random_bytes(1500), certificate_82 = random_bytes(3000);
+  ASSERT_EQ(put_object(certificate_of(k9A), certificate_9a).sw, Sw::ok);
+  ASSERT_EQ(put_object(certificate_of(k82), certificate_82).sw, Sw::ok);
+  const Buffer metadata_9a = metadata(k9A).data, metadata_82 = metadata(k82).data;
+  const std::uint32_t before = change_counter();
+
+  ASSERT_EQ(swap(k9A, k82), Sw::ok);
+
+  EXPECT_EQ(change_counter(), before + 1) << "one commit, one step of the change counter";
+  auto check = [&] {
+    // 9A and 82 both default to PIN policy "once", so the metadata moves unchanged.
+    EXPECT_EQ(metadata(k9A).data, metadata_82);
+    EXPECT_EQ(metadata(k82).data, metadata_9a);
+    EXPECT_EQ(meta(k9A, tag::kMetaOrigin), Buffer({u8(KeyOrigin::generated)}));
+    EXPECT_EQ(meta(k82, tag::kMetaPolicy), Buffer({u8(PinPolicy::once), u8(TouchPolicy::cached)}));
+    EXPECT_EQ(get_object(certificate_of(k9A)).data, certificate_82);
+    EXPECT_EQ(get_object(certificate_of(k82)).data, certificate_9a);
+    expect_signs_for(k9A, Algorithm::ecc_p384, retired.get());
+    expect_signs_for(k82, Algorithm::ecc_p256, host.get());
+  };
+  check();
+  reboot();
+  check();
+  EXPECT_EQ(change_counter(), before + 1);
+}
+
+TEST_F(SwapSlots, OneSideEmpty_PairMovesOverAndItsSlotIsLeftEmpty) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response generated = generate(k83, Algorithm::ecc_p256);
+  ASSERT_EQ(generated.sw, Sw::ok);
+  const Buffer certificate = random_bytes(800);
+  ASSERT_EQ(put_object(certificate_of(k83), certificate).sw, Sw::ok);
+  const std::uint32_t before = change_counter();
+
+  ASSERT_EQ(swap(k9C, k83), Sw::ok);
+  EXPECT_EQ(change_counter(), before + 1);
+  EXPECT_EQ(point_of(k9C), find_value(generated.data, tag::kEcPoint));
+  EXPECT_EQ(get_object(certificate_of(k9C)).data, certificate);
+  EXPECT_EQ(metadata(k83).sw, Sw::reference_not_found);
+  EXPECT_EQ(get_object(certificate_of(k83)).sw, Sw::not_found);
+  expect_signs_for(k9C, Algorithm::ecc_p256, public_key(Algorithm::ecc_p256, generated.data).get());
+
+  // Swapping again, naming the slots the other way round, undoes it.
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(swap(k83, k9C), Sw::ok);
+  EXPECT_EQ(change_counter(), before + 2);
+  EXPECT_EQ(point_of(k83), find_value(generated.data, tag::kEcPoint));
+  EXPECT_EQ(get_object(certificate_of(k83)).data, certificate);
+  EXPECT_EQ(metadata(k9C).sw, Sw::reference_not_found);
+  EXPECT_EQ(get_object(certificate_of(k9C)).sw, Sw::not_found);
+}
+
+TEST_F(SwapSlots, KeyOnOneSideCertificateOnTheOther_EachMovesAcross) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  Response generated = generate(k9D, Algorithm::ecc_p256);
+  ASSERT_EQ(generated.sw, Sw::ok);
+  const Buffer certificate = random_bytes(600);
+  ASSERT_EQ(put_object(certificate_of(k9E), certificate).sw, Sw::ok);
+  ASSERT_EQ(swap(k9D, k9E), Sw::ok);
+  EXPECT_EQ(metadata(k9D).sw, Sw::reference_not_found);
+  EXPECT_EQ(get_object(certificate_of(k9D)).data, certificate);
+  EXPECT_EQ(point_of(k9E), find_value(generated.data, tag::kEcPoint));
+  EXPECT_EQ(get_object(certificate_of(k9E)).sw, Sw::not_found);
+}
+
+TEST_F(SwapSlots, CertificatesFollowTheirSlotsObjects) {
+  // The certificate object of each slot (5FC105, 5FC10A, 5FC10B, 5FC101, 5FC10D-5FC120).
+  ASSERT_EQ(authenticate(), Sw::ok);
+  const std::pair<std::uint8_t, std::uint8_t> pairs[] = {
+      {k9A, k9C}, {k9D, k9E}, {k82, k95}, {k83, k94}};
+  std::map<std::uint8_t, Buffer> content;
+  for (auto [a, b] : pairs) {
+    for (std::uint8_t slot : {a, b}) {
+      content[slot] = random_bytes(40);
+      ASSERT_EQ(put_object(certificate_of(slot), content[slot]).sw, Sw::ok);
+    }
+  }
+  const Buffer chuid = get_object(protocol::object::kChuid).data;
+  for (auto [a, b] : pairs) ASSERT_EQ(swap(a, b), Sw::ok);
+  for (auto [a, b] : pairs) {
+    EXPECT_EQ(get_object(certificate_of(a)).data, content[b]) << std::hex << int{a};
+    EXPECT_EQ(get_object(certificate_of(b)).data, content[a]) << std::hex << int{b};
+  }
+  EXPECT_EQ(get_object(protocol::object::kChuid).data, chuid) << "other objects stay";
+  EXPECT_EQ(get_object(protocol::object::kAttestationCert).sw, Sw::ok);
+}
+
+TEST_F(SwapSlots, DefaultPinPolicy_IsThatOfTheSlotTheKeyIsIn) {
+  // A key generated without a PIN policy keeps "default", which each slot resolves its own
+  // way (as after MOVE KEY): a new key swapped into 9C takes 9C's "always".
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k82, Algorithm::ecc_p256).sw, Sw::ok);
+  EXPECT_EQ(meta(k82, tag::kMetaPolicy), Buffer({u8(PinPolicy::once), u8(TouchPolicy::never)}));
+  ASSERT_EQ(swap(k9C, k82), Sw::ok);
+  EXPECT_EQ(meta(k9C, tag::kMetaPolicy), Buffer({u8(PinPolicy::always), u8(TouchPolicy::never)}));
+}
+
+TEST_F(SwapSlots, BothSlotsEmpty_Returns6A88AndWritesNothing) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  const std::uint32_t before = change_counter();
+  const std::uint32_t sequence = token().store().sequence();
+  EXPECT_EQ(swap(k9A, k82), Sw::reference_not_found);
+  EXPECT_EQ(change_counter(), before);
+  EXPECT_EQ(token().store().sequence(), sequence);
+}
+
+TEST_F(SwapSlots, WithoutManagementKey_Returns6982AndNothingMoves) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  const Buffer point = point_of(k9A);
+  reboot();  // the management key's authentication ends with the power
+  ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
+  const std::uint32_t before = change_counter();
+  EXPECT_EQ(swap(k9A, k82), Sw::security_status_not_satisfied);
+  EXPECT_EQ(point_of(k9A), point);
+  EXPECT_EQ(metadata(k82).sw, Sw::reference_not_found);
+  EXPECT_EQ(change_counter(), before);
+}
+
+TEST_F(SwapSlots, BadReferencesOrData_Refused) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  const std::uint32_t before = change_counter();
+  for (std::uint8_t bad :
+       {u8(KeyRef::management), kF9, u8(KeyRef::pin), u8(KeyRef::puk), std::uint8_t{0x81},
+        std::uint8_t{0x96}, std::uint8_t{0x9B}, std::uint8_t{0x00}, std::uint8_t{0xFF}}) {
+    EXPECT_EQ(swap(k9A, bad), Sw::incorrect_p1p2) << std::hex << int{bad};
+    EXPECT_EQ(swap(bad, k9A), Sw::incorrect_p1p2) << std::hex << int{bad};
+  }
+  EXPECT_EQ(swap(k9A, k9A), Sw::incorrect_p1p2) << "equal references";
+  EXPECT_EQ(swap(k82, k82), Sw::incorrect_p1p2) << "equal references";
+  EXPECT_EQ(send(CertkeyIns::swap_slots, k9A, k82, {0x00}).sw, Sw::wrong_length)
+      << "the command has no data";
+  EXPECT_EQ(change_counter(), before);
+  EXPECT_EQ(metadata(k82).sw, Sw::reference_not_found);
+  EXPECT_EQ(metadata(k9A).sw, Sw::ok);
+}
+
+TEST_F(SwapSlots, StorageFailure_Returns6581AndNothingMoves) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  const Buffer point = point_of(k9A);
+  token().flash().fail_writes_from(1);
+  EXPECT_EQ(swap(k9A, k82), Sw::memory_failure);
+  reboot();
+  EXPECT_EQ(point_of(k9A), point);
+  EXPECT_EQ(metadata(k82).sw, Sw::reference_not_found);
+}
+
+TEST_F(SwapSlots, ListKeys_ShowsTheSwappedSlots) {
+  ASSERT_EQ(authenticate(), Sw::ok);
+  ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
+  ASSERT_EQ(put_object(certificate_of(k9A), random_bytes(300)).sw, Sw::ok);
+  ASSERT_EQ(swap(k95, k9A), Sw::ok);
+  Response r = send(CertkeyIns::list_keys);
+  ASSERT_EQ(r.sw, Sw::ok);
+  ASSERT_EQ(r.data.size(), 2 * protocol::kListKeysEntrySize) << "95 and F9";
+  EXPECT_EQ(r.data[0], k95);
+  EXPECT_EQ(r.data[1], u8(Algorithm::ecc_p256));
+  EXPECT_EQ(r.data[5] * 256 + r.data[6], 300);
+  EXPECT_EQ(r.data[protocol::kListKeysEntrySize], kF9);
 }
 
 // ---- GET METADATA ------------------------------------------------------------------------
