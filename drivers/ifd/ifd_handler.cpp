@@ -33,6 +33,7 @@ std::mutex g_table_mutex;
 std::map<DWORD, std::shared_ptr<Reader>> g_readers;
 
 constexpr DWORD kMaxReaders = 16;  // what pcscd can hold
+constexpr std::uint8_t kVendor[] = "certkey";  // SCARD_ATTR_VENDOR_NAME, with its NUL
 
 std::shared_ptr<Reader> find(DWORD lun) {
   std::lock_guard lock(g_table_mutex);
@@ -79,6 +80,9 @@ RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Val
       std::lock_guard lock(r->mutex);
       return give_bytes(r->atr.data(), r->atr.size(), Length, Value);
     }
+    case SCARD_ATTR_VENDOR_NAME: return give_bytes(kVendor, sizeof kVendor, Length, Value);
+    case SCARD_ATTR_VENDOR_IFD_TYPE:
+      return give_bytes(reinterpret_cast<const std::uint8_t*>(certkey::drivers::kIfdType), std::strlen(certkey::drivers::kIfdType) + 1, Length, Value);
     case TAG_IFD_SIMULTANEOUS_ACCESS: one_byte = kMaxReaders; break;
     case TAG_IFD_SLOTS_NUMBER: one_byte = 1; break;
     case TAG_IFD_THREAD_SAFE: one_byte = 1; break;

@@ -34,6 +34,11 @@ class IfdReader {
   virtual TransmitStatus transmit(Bytes command, MutableBytes response, std::size_t& length) = 0;
 };
 
+// Defined by each driver: what it serves ("certkey USB KEY", "certkey SD KEY"), which pcscd
+// gives applications as the reader's SCARD_ATTR_VENDOR_IFD_TYPE, so a diagnosis can tell
+// which of a machine's readers certkey's drivers serve whatever their names.
+extern const char* const kIfdType;
+
 // Defined by each driver: a reader for the DEVICENAME of its reader.conf.d entry or of
 // pcscd's USB hotplug. Null when the name is not one this driver understands.
 std::unique_ptr<IfdReader> create_reader(const std::string& device_name);

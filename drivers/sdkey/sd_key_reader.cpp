@@ -93,6 +93,8 @@ class SdKeyReader final : public IfdReader {
 
 namespace certkey::drivers {
 
+const char* const kIfdType = "certkey SD KEY";
+
 std::unique_ptr<IfdReader> create_reader(const std::string& device_name) {
   if (device_name.empty() || device_name.front() != '/') return nullptr;  // an absolute directory
   return std::make_unique<sdkey::SdKeyReader>(device_name);

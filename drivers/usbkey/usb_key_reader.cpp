@@ -56,6 +56,8 @@ namespace certkey::drivers {
 
 // "socket:PATH" reaches a simulated key; anything pcscd's USB hotplug or a reader.conf.d
 // entry calls "usb:VVVV/PPPP..." is hardware.
+const char* const kIfdType = "certkey USB KEY";
+
 std::unique_ptr<IfdReader> create_reader(const std::string& device_name) {
   using namespace usbkey;
   constexpr std::string_view kSocket = "socket:";

@@ -5,6 +5,7 @@
 
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
+#include <PCSC/reader.h>
 
 #include <cstring>
 
@@ -25,6 +26,49 @@ std::vector<std::string> reader_names(long context) {
   if (SCardListReaders(ctx, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
   for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
   return names;
+}
+
+namespace {
+
+// A direct connection needs no card; the attribute comes from the reader's driver.
+std::string driver_of(SCARDCONTEXT context, const std::string& reader) {
+  SCARDHANDLE card = 0;
+  DWORD protocol = 0;
+  if (SCardConnect(context, reader.c_str(), SCARD_SHARE_DIRECT, 0, &card, &protocol) != SCARD_S_SUCCESS) return {};
+  unsigned char value[128] = {};
+  DWORD length = sizeof value;
+  const LONG rv = SCardGetAttrib(card, SCARD_ATTR_VENDOR_IFD_TYPE, value, &length);
+  SCardDisconnect(card, SCARD_LEAVE_CARD);
+  if (rv != SCARD_S_SUCCESS || length == 0 || length > sizeof value) return {};
+  return std::string(reinterpret_cast<const char*>(value), strnlen(reinterpret_cast<const char*>(value), length));
+}
+
+}  // namespace
+
+ReaderSurvey survey_readers() {
+  ReaderSurvey survey;
+  SCARDCONTEXT context = 0;
+  const LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context);
+  if (rv != SCARD_S_SUCCESS) {
+    survey.error = pcsc_stringify_error(rv);
+    return survey;
+  }
+  survey.reachable = true;
+  const std::vector<std::string> names = reader_names(static_cast<long>(context));
+  std::vector<SCARD_READERSTATE> states(names.size());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    states[i].szReader = names[i].c_str();
+    states[i].dwCurrentState = SCARD_STATE_UNAWARE;
+  }
+  // Timeout 0: the current state of each reader, at once.
+  const bool known = !states.empty() && SCardGetStatusChange(context, 0, states.data(), static_cast<DWORD>(states.size())) ==
+                                            SCARD_S_SUCCESS;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    survey.readers.push_back(
+        {names[i], known && (states[i].dwEventState & SCARD_STATE_PRESENT) != 0, driver_of(context, names[i])});
+  }
+  SCardReleaseContext(context);
+  return survey;
 }
 
 void throw_pcsc(long rv, const std::string& what) {

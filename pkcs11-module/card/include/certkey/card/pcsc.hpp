@@ -58,6 +58,19 @@ class PcscConnection {
 // SCARDCONTEXT.
 std::vector<std::string> reader_names(long context);
 
+// What pcscd says about its readers, without connecting to any card: for a diagnosis.
+struct ReaderSurvey {
+  bool reachable = false;  // a PC/SC context could be established
+  std::string error;       // why not, when it could not
+  struct Reader {
+    std::string name;
+    bool card_present = false;
+    std::string driver;  // the driver's SCARD_ATTR_VENDOR_IFD_TYPE ("certkey USB KEY"), "" if it gives none
+  };
+  std::vector<Reader> readers;
+};
+ReaderSurvey survey_readers();
+
 // Maps a PC/SC status to the card library's error kinds.
 [[noreturn]] void throw_pcsc(long rv, const std::string& what);
 
