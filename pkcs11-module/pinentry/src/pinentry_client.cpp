@@ -214,7 +214,9 @@ std::vector<SetupCommand> setup_commands(const Prompt& prompt, Deadline deadline
   commands.push_back({"SETTIMEOUT " + std::to_string(std::max<long long>(1, seconds.count())), true});
   commands.push_back({"SETTITLE " + assuan_escape(prompt.title), false});
   commands.push_back({"SETDESC " + assuan_escape(prompt.description), false});
-  commands.push_back({"SETPROMPT " + assuan_escape(prompt.prompt), false});
+  if (!prompt.confirm) commands.push_back({"SETPROMPT " + assuan_escape(prompt.prompt), false});
+  if (!prompt.ok_label.empty()) commands.push_back({"SETOK " + assuan_escape(prompt.ok_label), true});
+  if (!prompt.cancel_label.empty()) commands.push_back({"SETCANCEL " + assuan_escape(prompt.cancel_label), true});
   return commands;
 }
 
@@ -307,7 +309,8 @@ Answer ask(const std::string& program, const Prompt& prompt, Deadline deadline, 
       talking = talk.send(command.line) && (talk.until_ok() || (command.optional && talk.refused()));
     }
     if (!talking && talk.refused()) talk.fail_as(Outcome::failed);
-    entered = talking && talk.send("GETPIN") && talk.until_ok(&answer.secret);
+    entered = talking && talk.send(prompt.confirm ? "CONFIRM" : "GETPIN") &&
+              talk.until_ok(prompt.confirm ? nullptr : &answer.secret);
     answer.outcome = entered ? Outcome::entered : talk.outcome();
     if (entered) talk.send("BYE");
   }

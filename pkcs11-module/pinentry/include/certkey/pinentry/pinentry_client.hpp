@@ -19,6 +19,11 @@ struct Prompt {
   std::string prompt;       // the label before the entry field, e.g. "PIN:"
   std::string tty_name;     // a terminal for a curses pinentry (GnuPG's GPG_TTY); optional
   std::string tty_type;     // its TERM; optional
+  // A yes-or-no question instead of a secret (Assuan CONFIRM): Outcome::entered is "yes",
+  // with an empty secret; cancelled is "no". The buttons say `ok_label` and `cancel_label`.
+  bool confirm = false;
+  std::string ok_label;
+  std::string cancel_label;
 };
 
 enum class Outcome {
