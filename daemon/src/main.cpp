@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -27,6 +28,11 @@
 #include "net/unix_listener.hpp"
 #include "state/audit_log.hpp"
 #include "state/renewal_store.hpp"
+#include "state/slot_change_store.hpp"
+#include "certs/certificate_status.hpp"
+#include "certs/revocation.hpp"
+#include "certs/trust_store.hpp"
+#include "handlers/handlers.hpp"
 #include "tokens/token_registry.hpp"
 #include "views/json_views.hpp"
 #include "views/text.hpp"
@@ -172,13 +178,16 @@ class Daemon {
         state_dir_(checked_state_dir(options)),
         db_(state_dir_ + "/certkeyd.db"),
         renewals_(db_),
+        slot_changes_(db_),
         audit_(db_),
+        trust_(config.trust_anchors, config.intermediates),
+        certificates_(trust_, revocation_),
         module_(options.module.value_or(CERTKEY_DEFAULT_MODULE)),
         connections_(config.limits.max_connections, config.limits.max_websockets),
         io_(std::make_unique<asio::io_context>(1)),
         tokens_(module_, [this](const char* event, const TokenState& token) { publish(event, token); }),
         prompt_(config.pinentry, config.pin_timeout),
-        services_{config, tokens_, renewals_, audit_, prompt_},
+        services_{config, tokens_, renewals_, slot_changes_, audit_, prompt_, trust_, certificates_},
         core_(*io_, services_),
         net_{*io_, config, core_, connections_, events_},
         signals_(*io_, SIGINT, SIGTERM),
@@ -203,8 +212,31 @@ class Daemon {
   }
 
  private:
+  // Called with the registry's lock held: it only queues.
   void publish(const char* event, const TokenState& token) {
     events_.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
+    // An inserted token (at start-up: every token present) gets its interrupted work finished.
+    if (std::string_view(event) == "tokenInserted") {
+      asio::post(*io_, [this, serial = token.serial] {
+        if (has_records(services_, serial)) core_.reconcile(serial, [this, serial](CommandReply r) { reconciled(serial, r); });
+      });
+    }
+  }
+
+  // tokenReconciled: what the daemon finished or undid on the token, or why it could not. A
+  // token that went away first says nothing: its next insertion tries again.
+  void reconciled(std::uint32_t serial, const CommandReply& reply) {
+    if (reply.error == ErrorCode::token_not_found || reply.error == ErrorCode::token_removed) return;
+    nlohmann::json body = reply.body ? nlohmann::json::parse(*reply.body, nullptr, false) : nlohmann::json();
+    nlohmann::json payload = {{"token", serial}};
+    if (reply.error) {
+      payload["error"] = body.contains("error") ? body["error"] : nlohmann::json(error_info(*reply.error).name);
+      say("token " + std::to_string(serial) + ": interrupted work not finished (" +
+          std::string(error_info(*reply.error).name) + "); tried again at its next insertion");
+    } else {
+      payload["reconciled"] = body.value("reconciled", nlohmann::json::array());
+    }
+    events_.publish(std::make_shared<const std::string>(event_envelope("tokenReconciled", json_text(payload))));
   }
 
   void start_listening(const std::string& socket_path) {
@@ -262,7 +294,11 @@ class Daemon {
   std::string state_dir_;
   StateDb db_;
   RenewalStore renewals_;
+  SlotChangeStore slot_changes_;
   AuditLog audit_;
+  TrustStore trust_;
+  RevocationChecker revocation_;
+  CertificateChecker certificates_;
   certkey::pkcs11::Module module_;
   EventHub events_;
   ConnectionRegistry connections_;

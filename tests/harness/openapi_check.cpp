@@ -48,9 +48,30 @@ bool has_type(const json& value, const std::string& type) {
   return false;
 }
 
+void check(const json& value, const json& raw_schema, const std::string& where);
+
+// oneOf: exactly one alternative fits (each is checked on its own, its problems set aside).
+void check_one_of(const json& value, const json& alternatives, const std::string& where) {
+  std::vector<std::string> kept;
+  kept.swap(g_problems);
+  std::size_t fitting = 0;
+  std::vector<std::string> reasons;
+  for (std::size_t i = 0; i < alternatives.size(); ++i) {
+    check(value, alternatives[i], where + "<" + std::to_string(i) + ">");
+    if (g_problems.empty()) ++fitting;
+    reasons.insert(reasons.end(), g_problems.begin(), g_problems.end());
+    g_problems.clear();
+  }
+  kept.swap(g_problems);
+  if (fitting == 1) return;
+  g_problems.push_back(where + ": fits " + std::to_string(fitting) + " of the oneOf alternatives");
+  if (fitting == 0) g_problems.insert(g_problems.end(), reasons.begin(), reasons.end());
+}
+
 void check(const json& value, const json& raw_schema, const std::string& where) {
   const json& schema = resolve(raw_schema);
   auto problem = [&](const std::string& what) { g_problems.push_back(where + ": " + what); };
+  if (schema.contains("oneOf")) return check_one_of(value, schema["oneOf"], where);
   if (schema.contains("type") && !has_type(value, schema["type"])) return problem("not of type " + schema["type"].get<std::string>());
   if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
     problem("value " + value.dump() + " is not in the enum");

@@ -70,12 +70,16 @@ call /v1/renewals post 404 "${API[@]}" -d '{"token": 1, "certificate": "01"}' "$
 call /v1/renewals post 404 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
 error_is certificate_not_found
 
-step "a certificate to renew in 9a"
+step "a certificate to renew in 9a: a key made on the token, a request it signs, a CA's certificate"
 openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -subj "/CN=certkey test CA" \
   -days 30 -out ca.pem 2>/dev/null
-openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=api holder" \
-  -days 10 -outform DER -out first.der 2>/dev/null
+"${P[@]}" --login --pin 123456 --keypairgen --key-type EC:prime256v1 --id 01 >/dev/null 2>&1 || fail "first key"
+OPENSSL_CONF=$(engine_config "$CERTKEY_MODULE") openssl req -new -subj "/CN=api holder" -engine pkcs11 -keyform engine \
+  -key "pkcs11:serial=$serial;id=%01;type=private" -passin pass:123456 -out first.csr >/dev/null 2>&1 || fail "first CSR"
+openssl x509 -req -in first.csr -CA ca.pem -CAkey ca.key -set_serial 1 -days 10 -outform DER -out first.der 2>/dev/null
 "${P[@]}" --login --pin 123456 --write-object first.der --type cert --id 01 >/dev/null 2>&1 || fail "first certificate"
+stop_daemon
+DAEMON_TRUST=ca.pem start_daemon "$PORTAL" "$OTHER"
 
 step "the PIN comes from the trusted prompt: cancelled, wrong"
 echo cancel > "$workdir/answers"
@@ -89,19 +93,23 @@ echo pin:123456 > "$workdir/answers"
 step "begin a renewal; only its origin sees it"
 call /v1/renewals post 201 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
 id=$(jq -r .renewal.id body.json)
-first_key=$(jq -r .renewal.key body.json)
 jq -r .renewal.csr body.json > renew.csr
 call '/v1/renewals/{id}' get 200 "${API[@]}" "$DAEMON_URL/v1/renewals/$id"
 call '/v1/renewals/{id}' get 404 "${BASE[@]}" -H "Origin: $OTHER" "$DAEMON_URL/v1/renewals/$id"; error_is renewal_not_found
 
-step "a second renewal in progress gets a slot of its own, and leaves the first one's key alone"
-call /v1/renewals post 201 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
-[[ $(jq -r .renewal.key body.json) != "$first_key" ]] || fail "two renewals share the key slot $first_key"
+step "a second renewal of the same certificate is refused while the first is in progress"
+call /v1/renewals post 409 "${API[@]}" -d "{\"token\": $serial, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals"
+error_is renewal_in_progress
 
-step "the daemon restarts between the two halves; the renewal is still there"
+step "the daemon restarts between the two halves; the renewal is still there, and listed"
 stop_daemon
-start_daemon "$PORTAL" "$OTHER"
+DAEMON_TRUST=ca.pem start_daemon "$PORTAL" "$OTHER"
 call '/v1/renewals/{id}' get 200 "${API[@]}" "$DAEMON_URL/v1/renewals/$id"
+call /v1/renewals get 200 "${API[@]}" "$DAEMON_URL/v1/renewals"
+[[ $(jq -r '.renewals[0].id' body.json) == "$id" && $(jq -r '.renewals[0].state' body.json) == awaiting_certificate ]] ||
+  fail "listRenewals"
+call /v1/renewals get 200 "${BASE[@]}" -H "Origin: $OTHER" "$DAEMON_URL/v1/renewals"
+[[ $(jq '.renewals | length' body.json) == 0 ]] || fail "another origin sees the renewal"
 
 step "a certificate for another key is refused; the right one completes the renewal"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/CN=api holder" \
@@ -114,11 +122,13 @@ openssl x509 -req -in renew.csr -CA ca.pem -CAkey ca.key -set_serial 8 -days 60 
 jq -n --rawfile c renewed.pem '{certificate: $c}' > right.json
 call '/v1/renewals/{id}/complete' post 200 "${API[@]}" --data-binary @right.json "$DAEMON_URL/v1/renewals/$id/complete"
 key=$(jq -r .renewal.key body.json)
+[[ $(jq -r .renewal.state body.json) == current ]] || fail "the renewed certificate is not current"
 call '/v1/renewals/{id}/complete' post 404 "${API[@]}" --data-binary @right.json "$DAEMON_URL/v1/renewals/$id/complete"
 error_is renewal_not_found
 call /v1/tokens get 200 "${API[@]}" "$DAEMON_URL/v1/tokens"
-jq -e --arg k "$key" '.tokens[0].certificates | map(.id) | index("01") != null and index($k) != null' body.json >/dev/null ||
-  { cat body.json; fail "old and new certificate"; }
+# The renewed certificate where the old one was (01), the old one in the retired slot.
+jq -e --arg k "$key" '.tokens[0].certificates | (map(select(.id == "01"))[0].serial_number == "08") and
+  (map(select(.id == $k))[0].serial_number == "01")' body.json >/dev/null || { cat body.json; fail "old and new certificate"; }
 grep -q "renew the certificate" "$SCRIPTED_PINENTRY_LOG" || fail "no trusted prompt"
 ! grep -q 123456 "$workdir/daemon.log" || fail "the PIN reached the daemon's log"
 echo "daemon_api: all checks passed"

@@ -114,6 +114,8 @@ start_daemon() {
   local origins=() origin
   for origin in "$@"; do origins+=(--allow-origin "$origin"); done
   printf '[pin]\nprogram = "%s"\n' "$CERTKEY_ROOT/tests/harness/scripted-pinentry" > "$workdir/certkeyd.toml"
+  # DAEMON_TRUST: a PEM file of the CA whose certificates renewals accept.
+  [[ -z ${DAEMON_TRUST:-} ]] || printf '[trust]\nanchors = ["%s"]\n' "$(realpath "$DAEMON_TRUST")" >> "$workdir/certkeyd.toml"
   [[ -f $workdir/answers ]] || echo pin:123456 > "$workdir/answers"
   export SCRIPTED_PINENTRY_ANSWERS=$workdir/answers SCRIPTED_PINENTRY_LOG=$workdir/pinentry.log
   rm -f "$workdir/daemon.port" && mkfifo "$workdir/daemon.port"

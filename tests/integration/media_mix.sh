@@ -28,7 +28,7 @@ for model in "USB KEY" "SD KEY" "SIM"; do
     >/dev/null 2>&1 || fail "first certificate on the $model"
 done
 
-start_daemon "$PORTAL"
+DAEMON_TRUST=ca.pem start_daemon "$PORTAL"
 
 step "certkeyd lists three tokens with their media"
 "${API[@]}" "$DAEMON_URL/v1/tokens" > tokens.json
@@ -41,7 +41,8 @@ done
 
 # renew MODEL: renewal through the API: begin (the daemon makes the key and the CSR on the
 # token; the PIN comes from the trusted prompt), the CA issues, complete (the daemon writes
-# and reads back the certificate). Leaves the new key id in RENEWED_KEY.
+# and reads back the certificate, and makes it current in 01). Leaves the retired slot, where
+# the old key and certificate now wait, in RENEWED_KEY.
 renew() {
   local s=${serial[$1]}
   "${API[@]}" -X POST -d "{\"token\": $s, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals" > begin.json
@@ -57,7 +58,7 @@ renew() {
   "${API[@]}" -X POST --data-binary @complete.json "$DAEMON_URL/v1/renewals/$id/complete" > done.json
   RENEWED_KEY=$(jq -r '.renewal.key // empty' done.json)
   [[ -n $RENEWED_KEY ]] || { cat done.json; fail "renewal did not complete on the $1"; }
-  # Both certificates are on the token now: the old one stays until the new one is in use.
+  # Both certificates are on the token now: the renewed one in 01, the old one retired.
   "${API[@]}" "$DAEMON_URL/v1/tokens" > after.json
   jq -e --argjson s "$s" --arg k "$RENEWED_KEY" \
     '.tokens[] | select(.serial == $s) | [.certificates[].id] | index("01") != null and index($k) != null' \
@@ -79,7 +80,7 @@ signs() {
 for model in "USB KEY" "SD KEY" "SIM"; do
   step "renew on the $model (token ${serial[$model]}) through certkeyd"
   renew "$model"
-  signs "$model" "$RENEWED_KEY"
+  signs "$model" 01
 done
 grep -q "renew the certificate" "$SCRIPTED_PINENTRY_LOG" || fail "the PIN was not asked through the trusted prompt"
 
@@ -95,6 +96,6 @@ step "pull the SD KEY ($sd_reader): certkeyd lists two tokens, and renewal goes 
 "${API[@]}" -X POST -d "{\"token\": ${serial[SD KEY]}, \"certificate\": \"01\"}" "$DAEMON_URL/v1/renewals" > gone.json
 [[ $(jq -r '.error.code' gone.json) == token_not_found ]] || { cat gone.json; fail "renewal on the pulled SD KEY"; }
 renew "USB KEY"
-signs "USB KEY" "$RENEWED_KEY"
-signs "SIM" 05
+signs "USB KEY" 01
+signs "SIM" 01
 echo "media_mix: all checks passed"

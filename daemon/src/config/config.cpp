@@ -156,8 +156,11 @@ Config parse_config(std::string_view text, const std::string& source) {
   r.integer(reminders, "reminders.", "days_before_expiry", c.reminder_days, 1, 365);
 
   const toml::table* retention = r.table("retention");
-  if (retention) r.only(*retention, "retention.", {"audit_days"});
+  if (retention) r.only(*retention, "retention.", {"audit_days", "superseded_days"});
   r.integer(retention, "retention.", "audit_days", c.audit_retention_days, 1, 36500);
+  unsigned superseded_days = 0;
+  r.integer(retention, "retention.", "superseded_days", superseded_days, 0, 36500);
+  c.superseded_retention = std::chrono::days(superseded_days);
 
   const toml::table* limits = r.table("limits");
   if (limits) {

@@ -32,6 +32,9 @@ struct Config {
   std::vector<std::string> intermediates;
   unsigned reminder_days = 30;
   unsigned audit_retention_days = 365;
+  // How long a renewal's superseded key and certificate stay in their retired slot after
+  // that certificate expired (0: until it expires).
+  std::chrono::days superseded_retention{0};
   Limits limits;
   std::chrono::seconds operation_deadline{300};
   std::chrono::seconds shutdown_deadline{10};

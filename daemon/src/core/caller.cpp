@@ -8,6 +8,7 @@ std::string_view transport_name(Transport transport) {
     case Transport::websocket: return "websocket";
     case Transport::unix_socket: return "unix_socket";
     case Transport::native_messaging: return "native_messaging";
+    case Transport::certkeyd: return "certkeyd";
   }
   return "unknown";
 }

@@ -12,7 +12,8 @@
 
 namespace certkey::daemon {
 
-enum class Transport { http, websocket, unix_socket, native_messaging };
+// `certkeyd`: the daemon's own housekeeping (finishing interrupted renewals, retention).
+enum class Transport { http, websocket, unix_socket, native_messaging, certkeyd };
 
 std::string_view transport_name(Transport transport);
 

@@ -20,8 +20,11 @@ namespace certkey::daemon {
 
 class TokenRegistry;
 class RenewalStore;
+class SlotChangeStore;
 class AuditLog;
 class PinPrompt;
+class TrustStore;
+class CertificateChecker;
 struct Config;
 struct TokenWork;
 struct AuditEntry;
@@ -46,8 +49,11 @@ struct Services {
   const Config& config;
   TokenRegistry& tokens;
   RenewalStore& renewals;
+  SlotChangeStore& slot_changes;
   AuditLog& audit;
   const PinPrompt& prompt;
+  const TrustStore& trust;  // the configured anchors and intermediates
+  const CertificateChecker& certificates;  // chain and revocation status
 };
 
 struct CommandContext {
@@ -70,7 +76,7 @@ class Command {
  public:
   virtual ~Command() = default;
   // The token it works on, found without touching a token (on the network thread); none
-  // for commands that run on the network thread. Throws ApiError.
+  // for commands that do not run on a token's worker. Throws ApiError.
   virtual std::optional<std::uint32_t> token(Services&, const Caller&) const { return std::nullopt; }
   // Throws ApiError.
   virtual CommandResult run(CommandContext& context) = 0;
@@ -85,6 +91,8 @@ enum class Placement {
   network,   // on the network thread, touching no token (state database reads)
   snapshot,  // on the network thread, from the token snapshot after stale views are revalidated
   token,     // on the worker of the token the command names
+  background,  // on the daemon's background worker: waits on the network (OCSP, CRL) or on
+               // pcscd, never on a token's worker and never on the network thread
 };
 
 struct CommandSpec {
@@ -93,6 +101,10 @@ struct CommandSpec {
   Placement placement;
   std::unique_ptr<Command> (*parse)(const nlohmann::json& args);
 };
+
+// The daemon's own housekeeping command for one token (handlers/renewals.cpp): not in the
+// table, so no transport can name it.
+std::unique_ptr<Command> reconcile_command(std::uint32_t serial);
 
 // The one command table (handlers/command_table.cpp).
 std::span<const CommandSpec> all_commands();

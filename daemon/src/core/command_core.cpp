@@ -111,7 +111,7 @@ void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
   if (spec->effect == Effect::change && request.caller.origin && !limiter_.allow(request.caller.origin->text())) {
     throw ApiError(ErrorCode::rate_limited);
   }
-  if (spec->placement == Placement::token) {
+  if (spec->placement == Placement::token || spec->placement == Placement::background) {
     queue(*spec, std::move(command), std::move(request.caller), std::move(pin), done);
   } else {
     run_now(*spec, std::move(command), request.caller, done);
@@ -146,13 +146,15 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
                         std::optional<pinentry::Secret> pin, const ReplyHandler& done) {
   auto job = std::make_shared<Job>();
   job->spec = &spec;
-  job->serial = command->token(services_, caller).value();  // token commands name one
+  if (spec.placement == Placement::token) job->serial = command->token(services_, caller).value();  // they name one
   job->command = std::move(command);
   job->caller = std::move(caller);
   job->pin = std::move(pin);
   job->done = done;
   job->deadline = std::chrono::steady_clock::now() + services_.config.operation_deadline;
-  if (!services_.tokens.run_on(job->serial, [this, job](CK_SLOT_ID slot) { run_job(job, slot); })) {
+  if (spec.placement == Placement::background) {
+    background_.post([this, job] { run_background(job); });
+  } else if (!services_.tokens.run_on(job->serial, [this, job](CK_SLOT_ID slot) { run_job(job, slot); })) {
     throw ApiError(ErrorCode::token_not_found);
   }
   jobs_.insert(job);
@@ -185,13 +187,18 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
     if (!token) throw ApiError(ErrorCode::token_not_found);
     // Moved to another reader while the job was queued: this slot holds another token now.
     if (token->slot != slot) throw ApiError(ErrorCode::token_removed, "the token moved to another reader");
-    TokenWork work{services_.tokens.module(), slot, *token, job->caller, [&](const OperationText& operation) {
-                     if (job->pin) {
+    TokenWork work{services_.tokens.module(), slot, *token, job->caller,
+                   [&](SecretKind kind, const OperationText& operation) {
+                     if (kind == SecretKind::pin && job->pin) {
                        pinentry::Secret pin = std::move(*job->pin);
                        job->pin.reset();
                        return pin;
                      }
-                     return services_.prompt.ask(job->caller, operation, *token, job->deadline, job->cancellation);
+                     return services_.prompt.ask(job->caller, kind, operation, *token, job->deadline,
+                                                 job->cancellation);
+                   },
+                   [&](const OperationText& operation) {
+                     return services_.prompt.confirm(job->caller, operation, *token, job->deadline, job->cancellation);
                    }};
     CommandContext context{services_, job->caller, &work, &audit};
     return reply_of(job->command->run(context));
@@ -211,6 +218,15 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
   asio::post(io_, [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
 }
 
+void CommandCore::run_background(const std::shared_ptr<Job>& job) {
+  job->started = true;
+  CommandReply reply = guarded([&] {
+    CommandContext context{services_, job->caller};
+    return reply_of(job->command->run(context));
+  });
+  asio::post(io_, [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
+}
+
 void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
   jobs_.erase(job);
   if (job->timer) job->timer->cancel();
@@ -218,7 +234,8 @@ void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
     // A prompt closed by the shutdown is the shutdown's doing, not the user's.
     const bool closed = reply.error == ErrorCode::pin_cancelled && job->cancellation.cancelled();
     if (closed) reply = CommandReply::failure(ErrorCode::daemon_stopping);
-    const std::string what = std::string(job->spec->name) + " on token " + std::to_string(job->serial);
+    const std::string what =
+        std::string(job->spec->name) + (job->serial ? " on token " + std::to_string(job->serial) : std::string());
     report_.push_back(!job->started ? what + ": cancelled before it started"
                       : closed      ? what + ": cancelled (its PIN prompt was closed)"
                                     : what + ": finished (" +
@@ -232,6 +249,18 @@ void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
   if (stopping_ && jobs_.empty() && on_idle_) std::exchange(on_idle_, nullptr)();
 }
 
+void CommandCore::reconcile(std::uint32_t serial, ReplyHandler done) {
+  static constexpr CommandSpec kSpec{"reconcileToken", Effect::change, Placement::token, nullptr};
+  if (stopping_) return;
+  Caller daemon_itself;
+  daemon_itself.transport = Transport::certkeyd;
+  try {
+    queue(kSpec, reconcile_command(serial), std::move(daemon_itself), std::nullopt, std::move(done));
+  } catch (const ApiError&) {
+    // The token went away meanwhile: its next insertion brings it back here.
+  }
+}
+
 void CommandCore::begin_shutdown(std::function<void()> idle) {
   stopping_ = true;
   on_idle_ = std::move(idle);
@@ -242,7 +271,8 @@ void CommandCore::begin_shutdown(std::function<void()> idle) {
 std::vector<std::string> CommandCore::shutdown_report() const {
   std::vector<std::string> report = report_;
   for (const auto& job : jobs_) {
-    report.push_back(std::string(job->spec->name) + " on token " + std::to_string(job->serial) +
+    report.push_back(std::string(job->spec->name) +
+                     (job->serial ? " on token " + std::to_string(job->serial) : std::string()) +
                      (job->started ? ": still running, abandoned" : ": queued behind it, not started"));
   }
   return report;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../tokens/token_worker.hpp"
 #include "command.hpp"
 #include "rate_limiter.hpp"
 
@@ -27,6 +28,12 @@ class CommandCore {
 
   // Call on the network thread; `done` is called once, on the network thread.
   void execute(CommandRequest request, ReplyHandler done);
+
+  // Queues the daemon's own housekeeping on a token (handlers/reconcile.cpp, "reconcileToken"
+  // in the audit log): on the token's worker like any token command, with its deadline,
+  // audit and PIN prompt. Call on the network thread.
+  // `done` gets its reply (on the network thread), unless the token went away first.
+  void reconcile(std::uint32_t serial, ReplyHandler done);
 
   // SIGTERM: new commands are refused, PIN prompts end, queued token work is not started.
   // `idle` is called (on the network thread) once no token command is in flight.
@@ -43,6 +50,7 @@ class CommandCore {
   void queue(const CommandSpec& spec, std::unique_ptr<Command> command, Caller caller,
              std::optional<pinentry::Secret> pin, const ReplyHandler& done);
   void run_job(const std::shared_ptr<Job>& job, unsigned long slot);
+  void run_background(const std::shared_ptr<Job>& job);
   void finish(const std::shared_ptr<Job>& job, CommandReply reply);
 
   boost::asio::io_context& io_;
@@ -52,6 +60,7 @@ class CommandCore {
   bool stopping_ = false;
   std::function<void()> on_idle_;
   std::vector<std::string> report_;
+  TokenWorker background_;  // last: its destructor runs what is queued, which uses the above
 };
 
 }  // namespace certkey::daemon

@@ -37,6 +37,21 @@ enum class ErrorCode {
   pin_incorrect,
   pin_locked,
   certificate_mismatch,
+  renewal_in_progress,
+  renewal_state_conflict,
+  certificate_untrusted,
+  certificate_wrong_subject,
+  certificate_not_valid_now,
+  revoke_declined,
+  new_pin_invalid,
+  new_pin_mismatch,
+  puk_incorrect,
+  puk_locked,
+  unlock_code_invalid,
+  unlock_response_incorrect,
+  unlock_blocked,
+  no_unlock_challenge,
+  unlock_not_available,
   token_removed,
   token_error,
   operation_timed_out,
@@ -50,14 +65,15 @@ struct ErrorInfo {
   unsigned http_status;
   std::string_view message_en;
   std::string_view message_zh;
-  std::string_view hint;
+  std::string_view hint_en;
+  std::string_view hint_zh;
 };
 
 const ErrorInfo& error_info(ErrorCode code);
 // Every entry, in table order (for the OpenAPI check and the docs).
 std::span<const ErrorInfo> all_errors();
 
-// {"error": {"code", "message", "message_zh", "hint"[, "detail"]}}; `detail` says what
+// {"error": {"code", "message", "message_zh", "hint", "hint_zh"[, "detail"]}}; `detail` says what
 // exactly failed. It is cut to a bounded length and made valid UTF-8.
 nlohmann::json error_body(ErrorCode code, const std::string& detail = {});
 

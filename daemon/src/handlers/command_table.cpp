@@ -9,12 +9,22 @@
 namespace certkey::daemon {
 namespace {
 
-constexpr std::array<CommandSpec, 5> kCommands = {{
+constexpr std::array<CommandSpec, 15> kCommands = {{
     {"listTokens", Effect::read, Placement::snapshot, parse_list_tokens},
     {"watchEvents", Effect::read, Placement::network, parse_watch_events},
     {"beginRenewal", Effect::change, Placement::token, parse_begin_renewal},
     {"getRenewal", Effect::read, Placement::network, parse_get_renewal},
+    {"listRenewals", Effect::read, Placement::network, parse_list_renewals},
     {"completeRenewal", Effect::change, Placement::token, parse_complete_renewal},
+    {"cancelRenewal", Effect::change, Placement::token, parse_cancel_renewal},
+    {"changeCertificate", Effect::change, Placement::token, parse_change_certificate},
+    {"revokeCertificate", Effect::change, Placement::token, parse_revoke_certificate},
+    {"changePin", Effect::change, Placement::token, parse_change_pin},
+    {"unblockPin", Effect::change, Placement::token, parse_unblock_pin},
+    {"beginRemoteUnlock", Effect::change, Placement::token, parse_begin_remote_unlock},
+    {"completeRemoteUnlock", Effect::change, Placement::token, parse_complete_remote_unlock},
+    {"diagnose", Effect::read, Placement::background, parse_diagnose},
+    {"queryCertificates", Effect::read, Placement::background, parse_query_certificates},
 }};
 
 }  // namespace

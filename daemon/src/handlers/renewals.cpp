@@ -1,9 +1,8 @@
-// beginRenewal, getRenewal, completeRenewal (docs/daemon.md, "Renewals"). A renewal belongs
-// to the origin that began it: another origin is told it does not exist. A program on this
-// computer (no origin) sees every renewal: it could reach the token through PC/SC anyway.
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
+// beginRenewal, getRenewal, listRenewals, completeRenewal, cancelRenewal (docs/daemon.md,
+// "Renewals"). A renewal belongs to the origin that began it: another origin is told it
+// does not exist. A program on this computer (no origin) sees every renewal: it could reach
+// the token through PC/SC anyway.
+#include "../config/config.hpp"
 #include "../core/args.hpp"
 #include "../state/audit_log.hpp"
 #include "../views/json_views.hpp"
@@ -14,76 +13,114 @@ namespace certkey::daemon {
 namespace {
 
 constexpr std::size_t kMaxCertificatePem = 8192;  // a 4 KiB certificate as PEM, with room
+constexpr std::size_t kMaxChainPem = 65536;
+
+bool visible_to(const Renewal& renewal, const Caller& caller) {
+  return !caller.origin || renewal.origin == caller.origin_text();
+}
 
 Renewal renewal_for(Services& services, const Caller& caller, const std::string& id) {
   std::optional<Renewal> renewal = services.renewals.find(id);
-  if (!renewal || (caller.origin && renewal->origin != caller.origin_text())) throw ApiError(ErrorCode::renewal_not_found);
+  if (!renewal || !in_progress(renewal->state) || !visible_to(*renewal, caller)) {
+    throw ApiError(ErrorCode::renewal_not_found);
+  }
   return *renewal;
 }
 
-std::vector<std::uint8_t> der_of_pem(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> certificate(
-      bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
-  if (!certificate) throw ApiError(ErrorCode::bad_request, "\"certificate\" is not a PEM X.509 certificate");
-  const int n = i2d_X509(certificate.get(), nullptr);
-  std::vector<std::uint8_t> der(static_cast<std::size_t>(n));
-  unsigned char* p = der.data();
-  i2d_X509(certificate.get(), &p);
-  return der;
+RenewalContext renewal_context(CommandContext& context) {
+  return {*context.work, context.services.renewals, context.services.trust, context.services.config.superseded_retention};
 }
 
 class BeginRenewal : public Command {
  public:
-  BeginRenewal(std::uint32_t serial, std::string certificate) : serial_(serial), certificate_(std::move(certificate)) {}
+  BeginRenewal(std::uint32_t serial, std::string certificate, std::optional<KeyAlgorithm> algorithm)
+      : serial_(serial), certificate_(std::move(certificate)), algorithm_(algorithm) {}
   std::optional<std::uint32_t> token(Services&, const Caller&) const override { return serial_; }
   CommandResult run(CommandContext& context) override {
-    const Renewal renewal =
-        begin_renewal(*context.work, context.services.renewals, certificate_, context.caller.origin_text());
+    RenewalContext workflow = renewal_context(context);
+    const Renewal renewal = begin_renewal(workflow, certificate_, algorithm_);
     context.audit->reference = renewal.id;
-    return json_result({{"renewal", renewal_json(renewal, true)}}, 201);
+    return json_result({{"renewal", renewal_json(renewal)}}, 201);
   }
 
  private:
   std::uint32_t serial_;
   std::string certificate_;
+  std::optional<KeyAlgorithm> algorithm_;
 };
 
 class GetRenewal : public Command {
  public:
   explicit GetRenewal(std::string id) : id_(std::move(id)) {}
   CommandResult run(CommandContext& context) override {
-    return json_result({{"renewal", renewal_json(renewal_for(context.services, context.caller, id_), true)}});
+    return json_result({{"renewal", renewal_json(renewal_for(context.services, context.caller, id_))}});
   }
 
  private:
   std::string id_;
 };
 
+class ListRenewals : public Command {
+ public:
+  CommandResult run(CommandContext& context) override {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Renewal& r : context.services.renewals.all()) {
+      if (in_progress(r.state) && visible_to(r, context.caller)) list.push_back(renewal_json(r));
+    }
+    return json_result({{"renewals", list}});
+  }
+};
+
 class CompleteRenewal : public Command {
  public:
-  CompleteRenewal(std::string id, std::vector<std::uint8_t> certificate)
-      : id_(std::move(id)), certificate_(std::move(certificate)) {}
+  CompleteRenewal(std::string id, IssuedCertificate issued) : id_(std::move(id)), issued_(std::move(issued)) {}
   std::optional<std::uint32_t> token(Services& services, const Caller& caller) const override {
     return renewal_for(services, caller, id_).serial;
   }
   CommandResult run(CommandContext& context) override {
     context.audit->reference = id_;
-    const Renewal renewal = renewal_for(context.services, context.caller, id_);
-    complete_renewal(*context.work, context.services.renewals, renewal, certificate_);
-    return json_result({{"renewal", renewal_json(renewal, false)}});
+    RenewalContext workflow = renewal_context(context);
+    const Renewal done =
+        complete_renewal(workflow, renewal_for(context.services, context.caller, id_), issued_);
+    return json_result({{"renewal", renewal_json(done)}});
   }
 
  private:
   std::string id_;
-  std::vector<std::uint8_t> certificate_;
+  IssuedCertificate issued_;
+};
+
+class CancelRenewal : public Command {
+ public:
+  explicit CancelRenewal(std::string id) : id_(std::move(id)) {}
+  std::optional<std::uint32_t> token(Services& services, const Caller& caller) const override {
+    return renewal_for(services, caller, id_).serial;
+  }
+  CommandResult run(CommandContext& context) override {
+    context.audit->reference = id_;
+    Renewal renewal = renewal_for(context.services, context.caller, id_);
+    RenewalContext workflow = renewal_context(context);
+    cancel_renewal(workflow, renewal);
+    nlohmann::json view = renewal_json(renewal);
+    view["state"] = "cancelled";
+    view["updated"] = utc_now_iso();
+    return json_result({{"renewal", view}});
+  }
+
+ private:
+  std::string id_;
 };
 
 }  // namespace
 
 std::unique_ptr<Command> parse_begin_renewal(const nlohmann::json& args) {
-  expect_members(args, {"token", "certificate"});
-  return std::make_unique<BeginRenewal>(serial_arg(args, "token"), key_id_arg(args, "certificate"));
+  expect_members(args, {"token", "certificate"}, {"algorithm"});
+  std::optional<KeyAlgorithm> algorithm;
+  if (args.contains("algorithm")) {
+    algorithm = algorithm_from_name(string_arg(args, "algorithm", 16));
+    if (!algorithm) throw ApiError(ErrorCode::bad_request, "\"algorithm\" is ecc-p256, ecc-p384 or rsa-2048");
+  }
+  return std::make_unique<BeginRenewal>(serial_arg(args, "token"), key_id_arg(args, "certificate"), algorithm);
 }
 
 std::unique_ptr<Command> parse_get_renewal(const nlohmann::json& args) {
@@ -91,10 +128,21 @@ std::unique_ptr<Command> parse_get_renewal(const nlohmann::json& args) {
   return std::make_unique<GetRenewal>(renewal_id_arg(args, "id"));
 }
 
+std::unique_ptr<Command> parse_list_renewals(const nlohmann::json& args) {
+  expect_members(args, {});
+  return std::make_unique<ListRenewals>();
+}
+
 std::unique_ptr<Command> parse_complete_renewal(const nlohmann::json& args) {
-  expect_members(args, {"id", "certificate"});
+  expect_members(args, {"id", "certificate"}, {"chain"});
+  const std::string chain = args.contains("chain") ? string_arg(args, "chain", kMaxChainPem) : std::string();
   return std::make_unique<CompleteRenewal>(renewal_id_arg(args, "id"),
-                                           der_of_pem(string_arg(args, "certificate", kMaxCertificatePem)));
+                                           parse_issued(string_arg(args, "certificate", kMaxCertificatePem), chain));
+}
+
+std::unique_ptr<Command> parse_cancel_renewal(const nlohmann::json& args) {
+  expect_members(args, {"id"});
+  return std::make_unique<CancelRenewal>(renewal_id_arg(args, "id"));
 }
 
 }  // namespace certkey::daemon

@@ -17,12 +17,22 @@ struct RouteSpec {
   bool websocket;
 };
 
-constexpr std::array<RouteSpec, 5> kRoutes = {{
+constexpr std::array<RouteSpec, 15> kRoutes = {{
     {http::verb::get, "/v1/tokens", "listTokens", false},
     {http::verb::get, "/v1/events", "watchEvents", true},
     {http::verb::post, "/v1/renewals", "beginRenewal", false},
     {http::verb::get, "/v1/renewals/{id}", "getRenewal", false},
+    {http::verb::get, "/v1/renewals", "listRenewals", false},
     {http::verb::post, "/v1/renewals/{id}/complete", "completeRenewal", false},
+    {http::verb::post, "/v1/renewals/{id}/cancel", "cancelRenewal", false},
+    {http::verb::post, "/v1/certificates/change", "changeCertificate", false},
+    {http::verb::post, "/v1/certificates/revoke", "revokeCertificate", false},
+    {http::verb::post, "/v1/pin/change", "changePin", false},
+    {http::verb::post, "/v1/pin/unblock", "unblockPin", false},
+    {http::verb::post, "/v1/pin/remote-unlock", "beginRemoteUnlock", false},
+    {http::verb::post, "/v1/pin/remote-unlock/response", "completeRemoteUnlock", false},
+    {http::verb::get, "/v1/diagnosis", "diagnose", false},
+    {http::verb::get, "/v1/certificates", "queryCertificates", false},
 }};
 
 std::vector<std::string_view> segments(std::string_view path) {
@@ -65,8 +75,9 @@ RouteOutcome route_http(http::verb method, std::string_view path) {
     std::optional<nlohmann::json> args = match(spec.pattern, path);
     if (!args) continue;
     if (spec.method == method) {
-      outcome.route = HttpRoute{std::string(spec.command), std::move(*args), spec.websocket};
-      return outcome;
+      RouteOutcome found;  // another method's spec for this path may have come first
+      found.route = HttpRoute{std::string(spec.command), std::move(*args), spec.websocket};
+      return found;
     }
     outcome.error = ErrorCode::method_not_allowed;
     outcome.allow += std::string(http::to_string(spec.method)) + ", ";

@@ -105,6 +105,27 @@ CK_CERTKEY_TOKEN_INFO Module::certkey_token_info(CK_SLOT_ID slot) const {
   return info;
 }
 
+void Module::swap_slots(CK_SLOT_ID slot, CK_BYTE a, CK_BYTE b) const {
+  if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeySwapSlots");
+  check(vendor_->C_CertkeySwapSlots(slot, a, b), "C_CertkeySwapSlots");
+}
+
+Bytes Module::unlock_challenge(CK_SLOT_ID slot) const {
+  if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeyUnlockChallenge");
+  Bytes challenge(CERTKEY_UNLOCK_CODE_LENGTH);
+  check(vendor_->C_CertkeyUnlockChallenge(slot, challenge.data()), "C_CertkeyUnlockChallenge");
+  return challenge;
+}
+
+void Module::unlock_response(CK_SLOT_ID slot, const Bytes& response, std::string_view new_pin) const {
+  if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeyUnlockResponse");
+  if (response.size() != CERTKEY_UNLOCK_CODE_LENGTH) throw Error(CKR_ARGUMENTS_BAD, "C_CertkeyUnlockResponse");
+  check(vendor_->C_CertkeyUnlockResponse(slot, response.data(),
+                                         reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(new_pin.data())),
+                                         static_cast<CK_ULONG>(new_pin.size())),
+        "C_CertkeyUnlockResponse");
+}
+
 std::optional<CK_SLOT_ID> Module::wait_for_slot_event() const {
   CK_SLOT_ID slot = 0;
   const CK_RV rv = api_->C_WaitForSlotEvent(0, &slot, nullptr);
@@ -139,6 +160,25 @@ void Session::login(std::string_view pin) {
   logged_in_ = true;
 }
 
+namespace {
+CK_UTF8CHAR_PTR utf8(std::string_view text) { return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(text.data())); }
+}  // namespace
+
+void Session::login_so(std::string_view puk) {
+  check(api_->C_Login(handle_, CKU_SO, utf8(puk), static_cast<CK_ULONG>(puk.size())), "C_Login");
+  logged_in_ = true;
+}
+
+void Session::init_pin(std::string_view new_pin) {
+  check(api_->C_InitPIN(handle_, utf8(new_pin), static_cast<CK_ULONG>(new_pin.size())), "C_InitPIN");
+}
+
+void Session::set_pin(std::string_view old_pin, std::string_view new_pin) {
+  check(api_->C_SetPIN(handle_, utf8(old_pin), static_cast<CK_ULONG>(old_pin.size()), utf8(new_pin),
+                       static_cast<CK_ULONG>(new_pin.size())),
+        "C_SetPIN");
+}
+
 std::vector<CK_OBJECT_HANDLE> Session::find(CK_OBJECT_CLASS object_class, const Bytes* id) {
   CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
                           {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
@@ -166,9 +206,14 @@ Bytes Session::attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
   return value;
 }
 
-Bytes Session::sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism_type, const Bytes& data) {
+Bytes Session::sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism_type, const Bytes& data,
+                    std::optional<std::string_view> context_pin) {
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   check(api_->C_SignInit(handle_, &mechanism, key), "C_SignInit");
+  if (context_pin) {
+    check(api_->C_Login(handle_, CKU_CONTEXT_SPECIFIC, utf8(*context_pin), static_cast<CK_ULONG>(context_pin->size())),
+          "C_Login");
+  }
   CK_ULONG length = 0;
   auto* input = const_cast<std::uint8_t*>(data.data());
   check(api_->C_Sign(handle_, input, data.size(), nullptr, &length), "C_Sign");
@@ -194,6 +239,6 @@ Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type, st
   return pair;
 }
 
-void Session::destroy(CK_OBJECT_HANDLE object) { api_->C_DestroyObject(handle_, object); }
+void Session::destroy(CK_OBJECT_HANDLE object) { check(api_->C_DestroyObject(handle_, object), "C_DestroyObject"); }
 
 }  // namespace certkey::pkcs11

@@ -44,6 +44,13 @@ class Module {
   CK_SLOT_INFO slot_info(CK_SLOT_ID slot) const;
   CK_TOKEN_INFO token_info(CK_SLOT_ID slot) const;
   CK_CERTKEY_TOKEN_INFO certkey_token_info(CK_SLOT_ID slot) const;  // needs vendor()
+  // Swaps the keys and certificates of the slots with CKA_IDs `a` and `b` in one commit on
+  // the token (docs/pkcs11.md section 13). Needs vendor() and the user logged in.
+  void swap_slots(CK_SLOT_ID slot, CK_BYTE a, CK_BYTE b) const;
+  // A fresh remote-unlock challenge (docs/unlock.md). Needs vendor().
+  Bytes unlock_challenge(CK_SLOT_ID slot) const;
+  // The help desk's response and the new PIN. Needs vendor().
+  void unlock_response(CK_SLOT_ID slot, const Bytes& response, std::string_view new_pin) const;
   // Blocks until a slot changes (C_WaitForSlotEvent without CKF_DONT_BLOCK). Returns the
   // slot, or nothing once the module is finalised (C_Finalize ends the wait).
   std::optional<CK_SLOT_ID> wait_for_slot_event() const;
@@ -74,17 +81,26 @@ class Session {
   CK_SESSION_HANDLE handle() const { return handle_; }
   // C_Login as the user; CKR_USER_ALREADY_LOGGED_IN counts as success.
   void login(std::string_view pin);
+  // C_Login as the security officer (the PUK, docs/pkcs11.md section 10.1).
+  void login_so(std::string_view puk);
+  // C_InitPIN: a new user PIN, after login_so (the PUK unblocks the PIN).
+  void init_pin(std::string_view new_pin);
+  // C_SetPIN: the user's PIN from `old_pin` to `new_pin`.
+  void set_pin(std::string_view old_pin, std::string_view new_pin);
   std::vector<CK_OBJECT_HANDLE> find(CK_OBJECT_CLASS object_class, const Bytes* id = nullptr);
   Bytes attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
-  // C_SignInit + C_Sign with a mechanism that takes no parameter.
-  Bytes sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism, const Bytes& data);
+  // C_SignInit + C_Sign with a mechanism that takes no parameter. For a key that needs the
+  // PIN for each use (CKA_ALWAYS_AUTHENTICATE), `context_pin` is given to
+  // C_Login(CKU_CONTEXT_SPECIFIC) between the two.
+  Bytes sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism, const Bytes& data,
+             std::optional<std::string_view> context_pin = std::nullopt);
   CK_OBJECT_HANDLE create(std::vector<CK_ATTRIBUTE> attributes);
   struct KeyPair {
     CK_OBJECT_HANDLE public_key = 0, private_key = 0;
   };
   KeyPair generate_key_pair(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> public_template,
                             std::vector<CK_ATTRIBUTE> private_template);
-  void destroy(CK_OBJECT_HANDLE object);  // best effort: failures are ignored
+  void destroy(CK_OBJECT_HANDLE object);
 
  private:
   CK_FUNCTION_LIST_PTR api_;

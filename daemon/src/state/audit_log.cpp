@@ -2,16 +2,11 @@
 
 #include <ctime>
 
+#include "../core/x509_text.hpp"
+
 namespace certkey::daemon {
 
-std::string utc_now_iso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
+std::string utc_now_iso() { return iso_time(std::time(nullptr)); }
 
 AuditEntry audit_entry_for(const Caller& caller, const std::string& command) {
   AuditEntry e;

@@ -35,6 +35,29 @@ constexpr const char* kMigrations[] = {
     "  csr_pem TEXT NOT NULL,"
     "  origin TEXT NOT NULL,"
     "  created TEXT NOT NULL);",
+    // 2: a renewal is a state machine (docs/daemon.md, "Renewals"): its state, the key's
+    //    algorithm, the authorization (JWS), the CA's certificate once given, and, after it
+    //    became current, when the superseded certificate expires. A version-1 row without a
+    //    request was interrupted before its key was made.
+    "ALTER TABLE renewals ADD COLUMN state TEXT NOT NULL DEFAULT 'awaiting_certificate';"
+    "ALTER TABLE renewals ADD COLUMN algorithm TEXT NOT NULL DEFAULT 'ecc-p256';"
+    "ALTER TABLE renewals ADD COLUMN authorization TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE renewals ADD COLUMN certificate_pem TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE renewals ADD COLUMN superseded_expiry TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE renewals ADD COLUMN updated TEXT NOT NULL DEFAULT '';"
+    "UPDATE renewals SET state = 'generating' WHERE csr_pem = '';"
+    "UPDATE renewals SET updated = created;"
+    // ... and a change or deletion of one slot's certificate (changeCertificate,
+    // revokeCertificate), recorded with what the slot held before it is written.
+    "CREATE TABLE slot_changes ("
+    "  id TEXT PRIMARY KEY,"
+    "  serial INTEGER NOT NULL,"
+    "  slot TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  previous_pem TEXT NOT NULL,"
+    "  next_pem TEXT NOT NULL,"
+    "  origin TEXT NOT NULL,"
+    "  created TEXT NOT NULL);",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 

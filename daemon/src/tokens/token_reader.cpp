@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "../core/hex.hpp"
+#include "../core/x509_text.hpp"
 
 namespace certkey::daemon {
 namespace {
@@ -22,22 +23,6 @@ std::string medium_name(CK_ULONG medium) {
     case CERTKEY_MEDIUM_SD_KEY: return "sdkey";
     default: return "smartcard";
   }
-}
-
-std::string iso_time(const ASN1_TIME* time) {
-  std::tm tm{};
-  if (!time || ASN1_TIME_to_tm(time, &tm) != 1) return {};
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
-
-std::string name_text(const X509_NAME* name) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) return {};
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
 }
 
 std::string serial_text(const X509* certificate) {
@@ -72,7 +57,7 @@ std::vector<CertificateInfo> read_certificates(const pkcs11::Module& module, CK_
                             name_text(X509_get_subject_name(certificate.get())),
                             name_text(X509_get_issuer_name(certificate.get())), serial_text(certificate.get()),
                             iso_time(X509_get0_notBefore(certificate.get())),
-                            iso_time(X509_get0_notAfter(certificate.get()))});
+                            iso_time(X509_get0_notAfter(certificate.get())), der});
   }
   return certificates;
 }

@@ -24,6 +24,7 @@ struct CertificateInfo {
   std::string serial_number;  // hex
   std::string not_before;     // ISO 8601, UTC
   std::string not_after;
+  std::vector<std::uint8_t> der;  // for chain and revocation checks (not shown by the views)
   bool operator==(const CertificateInfo&) const = default;
 };
 

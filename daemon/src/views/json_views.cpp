@@ -43,10 +43,12 @@ std::shared_ptr<const std::string> token_list_text(const std::shared_ptr<const T
   return snapshot->list_text;
 }
 
-json renewal_json(const Renewal& r, bool with_request) {
-  json view = {{"id", r.id}, {"token", r.serial}, {"certificate", r.certificate_id}, {"key", r.key_id},
-               {"created", r.created}};
-  if (with_request) view["csr"] = r.csr_pem;
+json renewal_json(const Renewal& r) {
+  json view = {{"id", r.id},       {"token", r.serial},         {"certificate", r.certificate_id},
+               {"key", r.key_id},  {"algorithm", r.algorithm},  {"state", state_name(r.state)},
+               {"origin", r.origin}, {"created", r.created},    {"updated", r.updated}};
+  if (!r.csr_pem.empty()) view["csr"] = r.csr_pem;
+  if (!r.authorization.empty()) view["authorization"] = r.authorization;
   return view;
 }
 

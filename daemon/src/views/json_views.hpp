@@ -20,6 +20,7 @@ inline constexpr std::size_t kMaxShortText = 64;
 nlohmann::json token_json(const TokenState& token);
 // {"tokens": [...]} as text, made once per snapshot version.
 std::shared_ptr<const std::string> token_list_text(const std::shared_ptr<const TokenSnapshot>& snapshot);
-nlohmann::json renewal_json(const Renewal& renewal, bool with_request);
+// A renewal with its request and authorization once they exist (the Renewal schema).
+nlohmann::json renewal_json(const Renewal& renewal);
 
 }  // namespace certkey::daemon

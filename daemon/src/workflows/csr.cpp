@@ -1,10 +1,8 @@
 #include "csr.hpp"
 
-#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -26,12 +24,59 @@ using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
 [[noreturn]] void fail(const std::string& what) { throw ApiError(ErrorCode::internal_error, "CSR: " + what); }
 
-// r || s from the token, as the DER ECDSA-Sig-Value a certificate request carries.
-std::vector<std::uint8_t> der_signature(const std::vector<std::uint8_t>& raw) {
-  if (raw.size() != 64) fail("the token's signature has the wrong length");
+int signature_nid(KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case KeyAlgorithm::ec_p256: return NID_ecdsa_with_SHA256;
+    case KeyAlgorithm::ec_p384: return NID_ecdsa_with_SHA384;
+    case KeyAlgorithm::rsa_2048: break;
+  }
+  return NID_sha256WithRSAEncryption;
+}
+
+void set_signature_algorithm(X509_REQ* req, KeyAlgorithm algorithm) {
+  // The signature algorithm is part of what is signed: set it before taking the body. RSA's
+  // identifier carries an explicit NULL parameter (RFC 4055), ECDSA's none (RFC 5758).
+  X509_ALGOR* identifier = X509_ALGOR_new();
+  const bool rsa = algorithm == KeyAlgorithm::rsa_2048;
+  if (!identifier ||
+      X509_ALGOR_set0(identifier, OBJ_nid2obj(signature_nid(algorithm)), rsa ? V_ASN1_NULL : V_ASN1_UNDEF,
+                      nullptr) != 1 ||
+      X509_REQ_set1_signature_algo(req, identifier) != 1) {
+    X509_ALGOR_free(identifier);
+    fail("cannot set the signature algorithm");
+  }
+  X509_ALGOR_free(identifier);
+}
+
+std::vector<std::uint8_t> body_of(X509_REQ* req) {
+  unsigned char* body = nullptr;
+  const int length = i2d_re_X509_REQ_tbs(req, &body);
+  if (length <= 0) fail("cannot encode the request body");
+  std::vector<std::uint8_t> out(body, body + length);
+  OPENSSL_free(body);
+  return out;
+}
+
+void set_signature(X509_REQ* req, const std::vector<std::uint8_t>& signature) {
+  ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
+  if (!bits ||
+      ASN1_BIT_STRING_set(bits, const_cast<unsigned char*>(signature.data()), static_cast<int>(signature.size())) != 1) {
+    ASN1_BIT_STRING_free(bits);
+    fail("cannot store the signature");
+  }
+  bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+  bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  X509_REQ_set0_signature(req, bits);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> der_ecdsa_signature(const std::vector<std::uint8_t>& raw) {
+  if (raw.empty() || raw.size() % 2 != 0) fail("the token's signature has the wrong length");
+  const int half = static_cast<int>(raw.size() / 2);
   Sig sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(raw.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + 32, 32, nullptr);
+  BIGNUM* r = BN_bin2bn(raw.data(), half, nullptr);
+  BIGNUM* s = BN_bin2bn(raw.data() + half, half, nullptr);
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
     BN_free(r);
     BN_free(s);
@@ -45,26 +90,8 @@ std::vector<std::uint8_t> der_signature(const std::vector<std::uint8_t>& raw) {
   return out;
 }
 
-}  // namespace
-
-EVP_PKEY* p256_public_key(const std::vector<std::uint8_t>& point) {
-  std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>> build(OSSL_PARAM_BLD_new());
-  if (!build || OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()) != 1) {
-    return nullptr;
-  }
-  std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM, OSSL_PARAM_free>> params(OSSL_PARAM_BLD_to_param(build.get()));
-  std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX, EVP_PKEY_CTX_free>> ctx(
-      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
-    return nullptr;
-  }
-  return key;
-}
-
-std::string make_csr_pem(EVP_PKEY* key, const std::vector<std::uint8_t>& subject_der, const EcdsaSigner& sign) {
+Csr make_csr(EVP_PKEY* key, KeyAlgorithm algorithm, const std::vector<std::uint8_t>& subject_der,
+             const MessageSigner& sign) {
   const unsigned char* p = subject_der.data();
   Name subject(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject_der.size())));
   Req req(X509_REQ_new());
@@ -72,39 +99,22 @@ std::string make_csr_pem(EVP_PKEY* key, const std::vector<std::uint8_t>& subject
       X509_REQ_set_subject_name(req.get(), subject.get()) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1) {
     fail("cannot build the request");
   }
-  // The signature algorithm is part of what is signed: set it before taking the body.
-  X509_ALGOR* algorithm = X509_ALGOR_new();
-  if (!algorithm || X509_ALGOR_set0(algorithm, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, nullptr) != 1 ||
-      X509_REQ_set1_signature_algo(req.get(), algorithm) != 1) {
-    X509_ALGOR_free(algorithm);
-    fail("cannot set the signature algorithm");
-  }
-  X509_ALGOR_free(algorithm);
-  unsigned char* body = nullptr;
-  const int body_length = i2d_re_X509_REQ_tbs(req.get(), &body);
-  if (body_length <= 0) fail("cannot encode the request body");
-  std::vector<std::uint8_t> digest(32);
-  unsigned digest_length = 0;
-  const bool hashed = EVP_Digest(body, static_cast<std::size_t>(body_length), digest.data(), &digest_length,
-                                 EVP_sha256(), nullptr) == 1;
-  OPENSSL_free(body);
-  if (!hashed) fail("cannot hash the request body");
-  const std::vector<std::uint8_t> signature = der_signature(sign(digest));
-  ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
-  if (!bits || ASN1_BIT_STRING_set(bits, const_cast<unsigned char*>(signature.data()),
-                                   static_cast<int>(signature.size())) != 1) {
-    ASN1_BIT_STRING_free(bits);
-    fail("cannot store the signature");
-  }
-  bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-  bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-  X509_REQ_set0_signature(req.get(), bits);
+  set_signature_algorithm(req.get(), algorithm);
+  const std::vector<std::uint8_t> signature = sign(body_of(req.get()));
+  set_signature(req.get(), algorithm == KeyAlgorithm::rsa_2048 ? signature : der_ecdsa_signature(signature));
   if (X509_REQ_verify(req.get(), key) != 1) fail("the token's signature does not verify");
+  Csr csr;
+  unsigned char* der = nullptr;
+  const int der_length = i2d_X509_REQ(req.get(), &der);
+  if (der_length <= 0) fail("cannot encode the request");
+  csr.der.assign(der, der + der_length);
+  OPENSSL_free(der);
   Bio out(BIO_new(BIO_s_mem()));
   if (!out || PEM_write_bio_X509_REQ(out.get(), req.get()) != 1) fail("cannot write PEM");
   char* data = nullptr;
   const long n = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  csr.pem.assign(data, static_cast<std::size_t>(n));
+  return csr;
 }
 
 }  // namespace certkey::daemon

@@ -1,6 +1,7 @@
 // What a workflow needs to act on one token: the module, the slot, the token as the snapshot
-// has it, who asks, and a way to get the PIN (the trusted prompt, or the request's PIN for
-// an origin configured for legacy mode). Built by the command core on the token's worker.
+// has it, who asks, and a way to get PINs and confirmations (the trusted prompt, or the
+// request's PIN for an origin configured for legacy mode). Built by the command core on the
+// token's worker.
 #pragma once
 #include <certkey/pinentry/secret.hpp>
 #include <functional>
@@ -17,7 +18,12 @@ struct TokenWork {
   CK_SLOT_ID slot;
   const TokenState& token;
   const Caller& caller;
-  std::function<pinentry::Secret(const OperationText&)> pin;
+  // Asks the trusted prompt (for SecretKind::pin, a legacy-mode request's PIN comes first).
+  std::function<pinentry::Secret(SecretKind, const OperationText&)> secret;
+  // Asks the trusted prompt a yes-or-no question; true for yes.
+  std::function<bool(const OperationText&)> confirm;
+
+  pinentry::Secret pin(const OperationText& operation) const { return secret(SecretKind::pin, operation); }
 };
 
 // A failed PKCS#11 call as the API error the caller should see (one total mapping).

@@ -36,6 +36,12 @@ std::string env(const char* name) {
 }
 
 std::string build_dir() { return env("CERTKEY_BUILD"); }
+
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 std::string source_dir() { return CERTKEY_SOURCE_DIR; }
 
 namespace {
@@ -47,12 +53,6 @@ std::string preload_asan() {
 #else
   return "";
 #endif
-}
-
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 std::string toml_list(const std::vector<std::string>& items) {
@@ -70,7 +70,8 @@ void write_config(const Daemon& d) {
     << "[limits]\nrequest_timeout_seconds = " << o.request_timeout_seconds
     << "\nstate_changes_per_minute = " << o.state_changes_per_minute << "\nmax_connections = " << o.max_connections
     << "\n[deadlines]\noperation_seconds = " << o.operation_seconds << "\nshutdown_seconds = " << o.shutdown_seconds
-    << "\n";
+    << "\n[trust]\nanchors = " << toml_list(o.trust_anchors) << "\nintermediates = " << toml_list(o.intermediates)
+    << "\n[retention]\nsuperseded_days = " << o.superseded_days << "\n";
   write_file(d.config_path, c.str());
 }
 
@@ -100,6 +101,8 @@ pid_t spawn_daemon(const Daemon& d, const std::string& notify, const std::vector
   ::setenv("SCRIPTED_PINENTRY_ANSWERS", d.answers_path.c_str(), 1);
   ::setenv("SCRIPTED_PINENTRY_LOG", d.pinentry_log.c_str(), 1);
   if (!d.options.shown_fifo.empty()) ::setenv("SCRIPTED_PINENTRY_SHOWN", d.options.shown_fifo.c_str(), 1);
+  if (!d.options.fault_point.empty()) ::setenv("CERTKEY_FAULT_POINT", d.options.fault_point.c_str(), 1);
+  if (!d.options.fault_action.empty()) ::setenv("CERTKEY_FAULT_ACTION", d.options.fault_action.c_str(), 1);
   if (d.options.run_as) {
     ::setgroups(0, nullptr);
     if (::setgid(*d.options.run_as) != 0 || ::setuid(*d.options.run_as) != 0) ::_exit(126);
@@ -221,6 +224,19 @@ int Daemon::terminate(std::chrono::milliseconds* elapsed) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int Daemon::wait_exit() {
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void Daemon::kill() {
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
 namespace {
 
 // The rows of a query on the state database, each row's columns joined by spaces.
@@ -254,6 +270,10 @@ std::vector<std::string> Daemon::audit() const {
 
 std::vector<std::string> Daemon::renewals() const {
   return state_rows(state_dir, "SELECT id, serial, certificate_id, origin FROM renewals ORDER BY rowid", 4);
+}
+
+std::vector<std::string> Daemon::renewal_states() const {
+  return state_rows(state_dir, "SELECT id, state, certificate_id, key_id FROM renewals ORDER BY rowid", 4);
 }
 
 Exited run_until_exit(const DaemonOptions& options, const std::vector<std::string>& extra_args) {
@@ -533,18 +553,59 @@ int Relay::close_and_wait() {
   return conforms("#/components/schemas/" + schema, "-", 0, body);
 }
 
-TestCa::TestCa() : dir(temp_dir()) {
-  shell("cd " + dir +
-        " && openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
-        "-subj '/CN=certkey test CA' -days 30 -out ca.pem 2>/dev/null");
+TestCa::TestCa(const std::string& name) : dir(temp_dir()) {
+  write_file(dir + "/ca.cnf",
+             "[ca]\ndefault_ca = issuing\n"
+             "[issuing]\ndir = " + dir + "\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/issued\n"
+             "serial = $dir/serial\ncrlnumber = $dir/crlnumber\ncertificate = $dir/issuing.pem\n"
+             "private_key = $dir/issuing.key\ndefault_md = sha256\ndefault_days = 60\ndefault_crl_days = 7\n"
+             "policy = any\nunique_subject = no\ncopy_extensions = none\n"
+             "[any]\ncommonName = supplied\n"
+             "[ca_extensions]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign,digitalSignature\n"
+             "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n");
+  const int rc = shell("cd " + dir + " && mkdir issued && touch index.txt && echo 1000 > serial && echo 01 > crlnumber && "
+                       "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key "
+                       "-subj " + quoted("/CN=" + name + " root CA") + " -days 3650 -out root.pem "
+                       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
+                       "2>/dev/null && "
+                       "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout issuing.key "
+                       "-subj " + quoted("/CN=" + name + " issuing CA") + " -out issuing.csr 2>/dev/null && "
+                       "openssl x509 -req -in issuing.csr -CA root.pem -CAkey root.key -set_serial 2 -days 3650 "
+                       "-extfile ca.cnf -extensions ca_extensions -out issuing.pem 2>/dev/null");
+  if (rc != 0) throw std::runtime_error("the test CA could not be made in " + dir);
 }
 
-std::string TestCa::issue(const std::string& csr_pem) const {
-  static int serial = 100;
-  write_file(dir + "/request.csr", csr_pem);
-  shell("cd " + dir + " && openssl x509 -req -in request.csr -CA ca.pem -CAkey ca.key -set_serial " +
-        std::to_string(serial++) + " -days 60 -out issued.pem 2>/dev/null");
-  return read_file(dir + "/issued.pem");
+std::string TestCa::issue(const std::string& csr_pem, const Options& o) const {
+  static int counter = 0;
+  const std::string n = std::to_string(++counter);
+  std::string extensions = "[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n"
+                           "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+  if (!o.ocsp_url.empty()) extensions += "authorityInfoAccess = OCSP;URI:" + o.ocsp_url + "\n";
+  if (!o.crl_url.empty()) extensions += "crlDistributionPoints = URI:" + o.crl_url + "\n";
+  write_file(dir + "/leaf" + n + ".cnf", extensions);
+  write_file(dir + "/request" + n + ".csr", csr_pem);
+  std::string command = "cd " + dir + " && openssl ca -batch -config ca.cnf -preserveDN -notext -in request" + n +
+                        ".csr -extfile leaf" + n + ".cnf -extensions leaf -out leaf" + n + ".pem";
+  if (!o.subject.empty()) command += " -subj " + quoted(o.subject);
+  if (!o.start.empty()) command += " -startdate " + o.start;
+  if (!o.end.empty()) command += " -enddate " + o.end;
+  if (shell(command + " 2>" + dir + "/issue.log") != 0) {
+    throw std::runtime_error("the test CA refused to issue: " + read_file(dir + "/issue.log"));
+  }
+  return read_file(dir + "/leaf" + n + ".pem");
+}
+
+void TestCa::revoke(const std::string& certificate_pem) const {
+  write_file(dir + "/revoke.pem", certificate_pem);
+  if (shell("cd " + dir + " && openssl ca -batch -config ca.cnf -revoke revoke.pem 2>/dev/null") != 0) {
+    throw std::runtime_error("the test CA could not revoke");
+  }
+}
+
+std::string TestCa::crl_der() const {
+  shell("cd " + dir + " && openssl ca -batch -config ca.cnf -gencrl -out crl.pem 2>/dev/null && "
+        "openssl crl -in crl.pem -outform DER -out crl.der");
+  return read_file(dir + "/crl.der");
 }
 
 std::uint32_t serial_on(const json& token_list, const std::string& medium) {
@@ -554,15 +615,33 @@ std::uint32_t serial_on(const json& token_list, const std::string& medium) {
   return 0;
 }
 
-void provision_certificate(std::uint32_t serial, const std::string& name) {
+std::string provision_certificate(std::uint32_t serial, const std::string& name, const TestCa& ca,
+                                  const TestCa::Options& options, const std::string& id, const std::string& key_type) {
   const std::string dir = temp_dir();
-  ASSERT_EQ(shell("cd " + dir +
-                  " && openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null "
-                  "-subj '/CN=" + name + "' -days 10 -outform DER -out cert.der 2>/dev/null && "
-                  "pkcs11-tool --module " + build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so --token-label "
-                  "'certkey " + std::to_string(serial) + "' --login --pin 123456 --write-object cert.der --type cert "
-                  "--id 01 >/dev/null 2>&1"),
-            0);
+  const std::string module = build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so";
+  const std::string label = "certkey " + std::to_string(serial);
+  write_file(dir + "/engine.cnf", "openssl_conf = init\n[init]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
+                                  "[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = " + module + "\ninit = 0\n");
+  const std::string uri = "pkcs11:token=certkey%20" + std::to_string(serial) + ";id=%" + id + ";type=private";
+  const int made = shell("cd " + dir + " && pkcs11-tool --module " + module + " --token-label " +
+                         quoted(label) + " --login --pin 123456 --keypairgen --key-type " + key_type + " --id " + id +
+                         " >/dev/null 2>&1 && OPENSSL_CONF=engine.cnf openssl req -new -subj " + quoted("/CN=" + name) +
+                         " -engine pkcs11 -keyform engine -key " + quoted(uri) +
+                         " -passin pass:123456 -out request.csr >/dev/null 2>&1");
+  if (made != 0) throw std::runtime_error("could not make a key and request on token " + std::to_string(serial));
+  const std::string certificate = ca.issue(read_file(dir + "/request.csr"), options);
+  write_file(dir + "/certificate.pem", certificate);
+  const int written = shell("cd " + dir + " && openssl x509 -in certificate.pem -outform DER -out "
+                            "certificate.der && pkcs11-tool --module " + module + " --token-label " + quoted(label) +
+                            " --login --pin 123456 --write-object certificate.der --type cert --id " + id +
+                            " >/dev/null 2>&1");
+  if (written != 0) throw std::runtime_error("could not write the certificate to token " + std::to_string(serial));
+  return certificate;
+}
+
+std::string provision_certificate(std::uint32_t serial, const std::string& name) {
+  static const TestCa ca("provisioning");
+  return provision_certificate(serial, name, ca);
 }
 
 }  // namespace certkey::test

@@ -26,6 +26,8 @@ inline constexpr char kOtherSite[] = "https://other.example";
 
 std::string env(const char* name);
 std::string build_dir();
+// `text` as one shell word.
+std::string quoted(const std::string& text);
 std::string source_dir();
 // A shell command; peer tools get the sanitizer runtime they need to load our module.
 int shell(const std::string& command);
@@ -49,6 +51,11 @@ struct DaemonOptions {
   std::string state_dir;               // default: a fresh directory
   std::string shown_fifo;              // SCRIPTED_PINENTRY_SHOWN for the prompts
   std::optional<uid_t> run_as;         // start it as this user (with its own directories)
+  std::vector<std::string> trust_anchors;  // [trust] anchors, PEM files
+  std::vector<std::string> intermediates;
+  unsigned superseded_days = 0;        // [retention] superseded_days
+  std::string fault_point;             // CERTKEY_FAULT_POINT: it exits (status 86) at that step
+  std::string fault_action;            // CERTKEY_FAULT_ACTION ("pause:DIR"); default: exit
 };
 
 class Daemon {
@@ -63,14 +70,20 @@ class Daemon {
 
   // SIGTERM, then waits for the exit. Returns the exit status; `elapsed` how long it took.
   int terminate(std::chrono::milliseconds* elapsed = nullptr);
+  // Waits for the daemon to exit on its own (a fault point); returns the exit status.
+  int wait_exit();
+  // SIGKILL, as a crash would end it.
+  void kill();
   bool running() const { return pid_ > 0; }
   void set_answers(const std::string& rules) { write_file(answers_path, rules + "\n"); }
   std::string log() const { return read_file(log_path); }
   std::string prompts() const { return read_file(pinentry_log); }
   // The audit log's rows, oldest first: "command origin result token".
   std::vector<std::string> audit() const;
-  // The renewals in progress, oldest first: "id serial certificate origin".
+  // The renewals in the state database, oldest first: "id serial certificate origin".
   std::vector<std::string> renewals() const;
+  // The same as "id state certificate key".
+  std::vector<std::string> renewal_states() const;
 
   DaemonOptions options;
   unsigned port = 0;
@@ -168,17 +181,38 @@ class Relay {
                                     const json& body);
 ::testing::AssertionResult conforms_to_schema(const std::string& schema, const json& body);
 
-// A test CA (openssl): issues certificates for requests.
+// A test CA on the openssl command line: a root, and an issuing CA under it that signs with
+// `openssl ca`, whose database lets a test revoke certificates, publish a CRL and run
+// `openssl ocsp` as a responder.
 class TestCa {
  public:
-  TestCa();
-  std::string issue(const std::string& csr_pem) const;  // PEM
+  explicit TestCa(const std::string& name = "certkey test");
+  struct Options {
+    std::string subject;     // overrides the request's ("/CN=other")
+    std::string start, end;  // YYYYMMDDHHMMSSZ; default: now, for 60 days
+    std::string ocsp_url;    // authorityInfoAccess OCSP
+    std::string crl_url;     // crlDistributionPoints
+  };
+  std::string issue(const std::string& csr_pem, const Options& options) const;  // PEM
+  std::string issue(const std::string& csr_pem) const { return issue(csr_pem, Options{}); }
+  void revoke(const std::string& certificate_pem) const;
+  std::string crl_der() const;  // a fresh CRL, DER
+  std::string root_path() const { return dir + "/root.pem"; }
+  std::string issuing_path() const { return dir + "/issuing.pem"; }
+  std::string chain_pem() const { return read_file(issuing_path()); }
   std::string dir;
 };
 
 // The serial of the token on `medium` in a listTokens result.
 std::uint32_t serial_on(const json& token_list, const std::string& medium);
-// Puts a certificate for subject CN=`name` in PIV 9A (id 01) of the token with `serial`.
-void provision_certificate(std::uint32_t serial, const std::string& name);
+// Makes a key pair in slot `id` (01 = PIV 9A) of the token with `serial` (pkcs11-tool through
+// certkey's module), has `ca` issue a certificate for subject CN=`name` from a request the
+// token signs (openssl req through libp11's engine), and writes it beside the key. `key_type`
+// as pkcs11-tool names it. Returns the certificate (PEM).
+std::string provision_certificate(std::uint32_t serial, const std::string& name, const TestCa& ca,
+                                  const TestCa::Options& options = {}, const std::string& id = "01",
+                                  const std::string& key_type = "EC:prime256v1");
+// The same, from a CA of its own (a test that does not care who issued it).
+std::string provision_certificate(std::uint32_t serial, const std::string& name);
 
 }  // namespace certkey::test

@@ -14,12 +14,15 @@ namespace {
 constexpr char kPin[] = "86420975";
 
 TEST(State, AuditHoldsOneEntryPerStateChange_AndNoPinAppearsAnywhere) {
+  TestCa ca;
   DaemonOptions options;
   options.answers = std::string("pin:") + kPin;
+  options.trust_anchors = {ca.root_path()};
+  options.intermediates = {ca.issuing_path()};
   Daemon daemon(options);
   Http page(daemon.port);
   const std::uint32_t serial = serial_on(page.get("/v1/tokens").body_json(), "usbkey");
-  provision_certificate(serial, "audited holder");
+  provision_certificate(serial, "audited holder", ca);
   ASSERT_EQ(shell("pkcs11-tool --module " + build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so --token-label "
                   "'certkey " + std::to_string(serial) + "' --login --pin 123456 --change-pin --new-pin " + kPin +
                   " >/dev/null 2>&1"),
@@ -27,21 +30,18 @@ TEST(State, AuditHoldsOneEntryPerStateChange_AndNoPinAppearsAnywhere) {
 
   const HttpResponse begun = page.post("/v1/renewals", {{"token", serial}, {"certificate", "01"}});
   ASSERT_EQ(begun.status, 201u) << begun.body;
-  daemon.set_answers("cancel");
-  EXPECT_EQ(page.post("/v1/renewals", {{"token", serial}, {"certificate", "01"}}).error_code(), "pin_cancelled");
-  daemon.set_answers(std::string("pin:") + kPin);
-  TestCa ca;
   const std::string id = begun.body_json()["renewal"]["id"];
-  EXPECT_EQ(page.post("/v1/renewals/" + id + "/complete",
-                      {{"certificate", ca.issue(begun.body_json()["renewal"]["csr"])}})
-                .status,
-            200u);
+  const json completion = {{"certificate", ca.issue(begun.body_json()["renewal"]["csr"])}};
+  daemon.set_answers("cancel");
+  EXPECT_EQ(page.post("/v1/renewals/" + id + "/complete", completion).error_code(), "pin_cancelled");
+  daemon.set_answers(std::string("pin:") + kPin);
+  EXPECT_EQ(page.post("/v1/renewals/" + id + "/complete", completion).status, 200u);
   page.get("/v1/tokens");  // reads are not audited
   page.get("/v1/renewals/" + id);
 
   const std::string token = std::to_string(serial);
   EXPECT_EQ(daemon.audit(), (std::vector<std::string>{"beginRenewal " + std::string(kPortal) + " ok " + token,
-                                                      "beginRenewal " + std::string(kPortal) + " pin_cancelled " + token,
+                                                      "completeRenewal " + std::string(kPortal) + " pin_cancelled " + token,
                                                       "completeRenewal " + std::string(kPortal) + " ok " + token}));
   // The prompt named the site and the operation.
   EXPECT_NE(daemon.prompts().find("The web site https://portal.example asks for the PIN of your USB KEY to renew "

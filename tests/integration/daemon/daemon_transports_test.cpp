@@ -82,10 +82,29 @@ Transport over_relay(const std::string& runtime_dir) {
 class Transports : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_ = std::make_unique<Daemon>();
+    DaemonOptions options;
+    options.trust_anchors = {ca_.root_path()};
+    options.intermediates = {ca_.issuing_path()};
+    daemon_ = std::make_unique<Daemon>(options);
     serial_ = serial_on(Http(daemon_->port).get("/v1/tokens").body_json(), "usbkey");
     ASSERT_NE(serial_, 0u);
-    provision_certificate(serial_, "transport holder");
+    const std::string provisioned = provision_certificate(serial_, "transport holder", ca_);
+    write_file(daemon_->dir + "/provisioned.pem", provisioned);
+    // "serial=1000": the API shows it in lower-case hex without the prefix.
+    provisioned_serial_ = shell_output("openssl x509 -noout -serial -in " + daemon_->dir + "/provisioned.pem");
+    provisioned_serial_ = provisioned_serial_.substr(provisioned_serial_.find('=') + 1);
+    while (!provisioned_serial_.empty() && provisioned_serial_.back() == '\n') provisioned_serial_.pop_back();
+    for (char& c : provisioned_serial_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+
+  // The serial number of the certificate in `slot` of the test's token, as listTokens shows it.
+  static std::string serial_number_in(const json& list, std::uint32_t token, const std::string& slot) {
+    for (const json& t : list["tokens"]) {
+      for (const json& c : t["certificates"]) {
+        if (t["serial"] == token && c["id"] == slot) return c["serial_number"];
+      }
+    }
+    return "";
   }
 
   // The whole renewal through one transport; every answer as the description says.
@@ -99,26 +118,26 @@ class Transports : public ::testing::Test {
     };
     const json before = checked("listTokens", json::object(), 200);
     ASSERT_EQ(serial_on(before, "usbkey"), serial_);
+    const std::string old_serial_number = provisioned_serial_;
     const json begun = checked("beginRenewal", {{"token", serial_}, {"certificate", "01"}}, 201);
     const std::string id = begun["renewal"]["id"];
     const std::string key = begun["renewal"]["key"];
     EXPECT_EQ(checked("getRenewal", {{"id", id}}, 200)["renewal"]["csr"], begun["renewal"]["csr"]);
     const std::string certificate = ca_.issue(begun["renewal"]["csr"]);
-    checked("completeRenewal", {{"id", id}, {"certificate", certificate}}, 200);
+    EXPECT_EQ(checked("completeRenewal", {{"id", id}, {"certificate", certificate}}, 200)["renewal"]["state"], "current");
     EXPECT_EQ(call("getRenewal", {{"id", id}}).status, 404u) << "a completed renewal is over";
-    // What the daemon changed shows in the next list, without waiting.
+    // What the daemon changed shows in the next list, without waiting: the new certificate
+    // where the old one was, the old one in the retired slot.
     const json after = checked("listTokens", json::object(), 200);
-    bool found = false;
-    for (const json& t : after["tokens"]) {
-      for (const json& c : t["certificates"]) found = found || (t["serial"] == serial_ && c["id"] == key);
-    }
-    EXPECT_TRUE(found) << after.dump();
+    EXPECT_NE(serial_number_in(after, serial_, "01"), old_serial_number) << after.dump();
+    EXPECT_EQ(serial_number_in(after, serial_, key), old_serial_number) << after.dump();
     EXPECT_NE(daemon_->prompts().find("renew the certificate"), std::string::npos) << daemon_->prompts();
   }
 
   std::unique_ptr<Daemon> daemon_;
   std::uint32_t serial_ = 0;
   TestCa ca_;
+  std::string provisioned_serial_;
 };
 
 TEST_F(Transports, Http_ListsAndRenews) { renew_through(over_http(daemon_->port)); }

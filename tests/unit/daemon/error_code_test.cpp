@@ -1,5 +1,5 @@
 // The daemon's error table (daemon/src/core/error_code.*): every code has its name, status,
-// both messages and a hint, and the names are unique (clients test for them).
+// both messages and both hints, and the names are unique (clients test for them).
 #include "core/error_code.hpp"
 
 #include <gtest/gtest.h>
@@ -19,7 +19,8 @@ TEST(ErrorTable, EveryCodeIsComplete_AndNamesAreUnique) {
     EXPECT_LT(e.http_status, 600u) << e.name;
     EXPECT_FALSE(e.message_en.empty()) << e.name;
     EXPECT_FALSE(e.message_zh.empty()) << e.name;
-    EXPECT_FALSE(e.hint.empty()) << e.name;
+    EXPECT_FALSE(e.hint_en.empty()) << e.name;
+    EXPECT_FALSE(e.hint_zh.empty()) << e.name;
     EXPECT_EQ(&error_info(e.code), &e);
   }
 }
@@ -29,6 +30,7 @@ TEST(ErrorTable, BodyCarriesCodeMessagesHintAndDetail) {
   EXPECT_EQ(body["error"]["code"], "pin_locked");
   EXPECT_EQ(body["error"]["message_zh"], "PIN 码已锁定。");
   EXPECT_EQ(body["error"]["detail"], "slot 9a");
+  EXPECT_EQ(body["error"]["hint_zh"], "请用 PUK 码或通过证书颁发机构的客服解锁 PIN 码。");
   EXPECT_FALSE(error_body(ErrorCode::not_found)["error"].contains("detail"));
 }
 

@@ -58,9 +58,12 @@ TEST(HttpRoutes, WrongMethod_IsMethodNotAllowed_WithThePathsMethods) {
   EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
   EXPECT_EQ(outcome.allow, "GET, OPTIONS");
 
-  outcome = route_http(http::verb::get, "/v1/renewals");
+  outcome = route_http(http::verb::put, "/v1/renewals");
   EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
-  EXPECT_EQ(outcome.allow, "POST, OPTIONS");
+  EXPECT_EQ(outcome.allow, "POST, GET, OPTIONS");
+
+  EXPECT_EQ(route_of(http::verb::get, "/v1/renewals").command, "listRenewals");
+  EXPECT_EQ(route_of(http::verb::post, "/v1/renewals").command, "beginRenewal");
 
   outcome = route_http(http::verb::delete_, "/v1/renewals/" + kId);
   EXPECT_EQ(outcome.error, ErrorCode::method_not_allowed);
@@ -69,7 +72,7 @@ TEST(HttpRoutes, WrongMethod_IsMethodNotAllowed_WithThePathsMethods) {
 
 TEST(HttpRoutes, UnknownPath_IsNotFound) {
   for (const char* path : {"", "/", "/v1", "/v2/tokens", "/v1/tokens/", "/v1//tokens", "v1/tokens",
-                           "/v1/renewals/", "/v1/renewals/x/cancel", "/V1/tokens"}) {
+                           "/v1/renewals/", "/v1/renewals/x/abandon", "/V1/tokens"}) {
     EXPECT_EQ(error_of(http::verb::get, path), ErrorCode::not_found) << path;
     EXPECT_TRUE(route_http(http::verb::get, path).allow.empty()) << path;
   }

@@ -75,12 +75,46 @@ TEST_F(DaemonState, FreshDatabase_GetsTheSchema) {
   StateDb db((dir_ / "state.db").string());
   Statement version(db, "PRAGMA user_version");
   ASSERT_TRUE(version.step());
-  EXPECT_EQ(version.integer(0), 1);
+  EXPECT_EQ(version.integer(0), 2);
   Statement objects(db, "SELECT name FROM sqlite_master ORDER BY name");
   std::vector<std::string> names;
   while (objects.step()) names.push_back(objects.text(0));
-  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "renewals",
-                                             "sqlite_autoindex_renewals_1"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "renewals", "slot_changes",
+                                             "sqlite_autoindex_renewals_1", "sqlite_autoindex_slot_changes_1"}));
+}
+
+// A version-1 database (the renewals before they were a state machine) is brought up to
+// date: a row with a request waits for its certificate; one without was interrupted before
+// its key was made, and is rolled back at the token's next insertion.
+TEST_F(DaemonState, VersionOneDatabase_IsMigrated_AndItsRenewalsGetTheirStates) {
+  const std::string path = (dir_ / "state.db").string();
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    const std::string schema_1 =
+                           "CREATE TABLE audit (id INTEGER PRIMARY KEY, time TEXT NOT NULL, transport TEXT NOT NULL,"
+                           " origin TEXT NOT NULL, uid INTEGER, pid INTEGER, extension TEXT NOT NULL,"
+                           " command TEXT NOT NULL, token INTEGER, result TEXT NOT NULL, reference TEXT NOT NULL);"
+                           "CREATE TABLE renewals (id TEXT PRIMARY KEY, serial INTEGER NOT NULL,"
+                           " certificate_id TEXT NOT NULL, key_id TEXT NOT NULL, csr_pem TEXT NOT NULL,"
+                           " origin TEXT NOT NULL, created TEXT NOT NULL);"
+                           "INSERT INTO renewals VALUES ('" + std::string(32, 'a') + "', 7, '01', '05', 'CSR', '',"
+                           " '2026-01-01T00:00:00Z');"
+                           "INSERT INTO renewals VALUES ('" + std::string(32, 'b') + "', 7, '02', '06', '', '',"
+                           " '2026-01-02T00:00:00Z');"
+                           "PRAGMA user_version=1;";
+    ASSERT_EQ(sqlite3_exec(raw, schema_1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  StateDb db(path);
+  RenewalStore store(db);
+  const std::optional<Renewal> waiting = store.find(std::string(32, 'a'));
+  const std::optional<Renewal> interrupted = store.find(std::string(32, 'b'));
+  ASSERT_TRUE(waiting && interrupted);
+  EXPECT_EQ(waiting->state, RenewalState::awaiting_certificate);
+  EXPECT_EQ(waiting->algorithm, "ecc-p256");
+  EXPECT_EQ(waiting->updated, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(interrupted->state, RenewalState::generating);
 }
 
 TEST_F(DaemonState, ReopenedDatabase_KeepsItsContents) {
@@ -184,7 +218,7 @@ TEST_F(DaemonState, AuditLog_RefusesUpdates) {
   EXPECT_EQ(AuditLog(db).recent(1).at(0).result, "ok");
 }
 
-TEST_F(DaemonState, Renewals_AddFindSetCsrKeyIdsRemove) {
+TEST_F(DaemonState, Renewals_AddFindRecordKeyIdsRemove) {
   StateDb db((dir_ / "state.db").string());
   RenewalStore store(db);
   const Renewal added = store.add(renewal(7, "01", "05", "https://ca.example.cn"));
@@ -194,9 +228,18 @@ TEST_F(DaemonState, Renewals_AddFindSetCsrKeyIdsRemove) {
   store.add(renewal(7, "02", "06"));
   store.add(renewal(8, "01", "05"));
 
-  store.set_csr(added.id, "-----BEGIN CERTIFICATE REQUEST-----");
+  EXPECT_EQ(added.state, RenewalState::generating);
+  Renewal next = added;
+  next.state = RenewalState::awaiting_certificate;
+  next.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----";
+  next.authorization = "header.payload.signature";
+  store.record(next);
   const std::optional<Renewal> found = store.find(added.id);
   ASSERT_TRUE(found);
+  EXPECT_EQ(found->state, RenewalState::awaiting_certificate);
+  EXPECT_EQ(found->authorization, "header.payload.signature");
+  EXPECT_EQ(store.of_token(7).size(), 2u);
+  EXPECT_EQ(store.all().size(), 3u);
   EXPECT_EQ(found->serial, 7u);
   EXPECT_EQ(found->certificate_id, "01");
   EXPECT_EQ(found->key_id, "05");
@@ -211,6 +254,8 @@ TEST_F(DaemonState, Renewals_AddFindSetCsrKeyIdsRemove) {
   EXPECT_FALSE(store.find(added.id));
   EXPECT_EQ(store.key_ids_of(7), std::vector<std::string>{"06"});
   EXPECT_FALSE(store.find(std::string(32, '0')));
+  Renewal gone = added;
+  EXPECT_THROW(store.record(gone), StateError) << "a step of a renewal that is not recorded is not taken";
 }
 
 TEST_F(DaemonState, OldJournal_IsImportedOnce_AndRenamed) {
