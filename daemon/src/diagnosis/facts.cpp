@@ -54,7 +54,9 @@ DiagnosisFacts::Token probe(Services& services, const TokenState& token) {
   }
   result.answered = probe->problem.empty();
   result.problem = probe->problem;
-  if (const TokenState* fresh = services.tokens.snapshot()->find(token.serial)) result.state = *fresh;
+  // The snapshot is held while its token is copied: find() points into it.
+  const std::shared_ptr<const TokenSnapshot> snapshot = services.tokens.snapshot();
+  if (const TokenState* fresh = snapshot->find(token.serial)) result.state = *fresh;
   return result;
 }
 
@@ -83,7 +85,8 @@ DiagnosisFacts gather_facts(Services& services) {
   for (const auto& r : survey.readers) facts.readers.push_back({r.name, r.card_present, r.driver});
   facts.usb_key_plugged_in = usb_key_plugged_in();
   std::vector<TokenState> answered;
-  for (const TokenState& token : services.tokens.snapshot()->tokens) {
+  const std::shared_ptr<const TokenSnapshot> snapshot = services.tokens.snapshot();
+  for (const TokenState& token : snapshot->tokens) {
     facts.tokens.push_back(probe(services, token));
     if (facts.tokens.back().answered) answered.push_back(facts.tokens.back().state);
   }
