@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <future>
 #include <utility>
 
 #include "../config/config.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr std::size_t kMaxPin = 16;  // the token takes 6-8 characters; longer is refused here
 constexpr std::chrono::milliseconds kRevalidationWait{250};
+constexpr std::chrono::seconds kBackgroundRevalidationWait{2};
 
 CommandReply reply_of(const CommandResult& result) {
   CommandReply reply;
@@ -220,6 +222,13 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
 
 void CommandCore::run_background(const std::shared_ptr<Job>& job) {
   job->started = true;
+  // Background reads (the diagnosis, the certificates' status) are slow anyway and must see
+  // what another program changed a moment ago: every idle token is revalidated first,
+  // however fresh its view.
+  auto revalidated = std::make_shared<std::promise<void>>();
+  if (services_.tokens.refresh_stale([revalidated] { revalidated->set_value(); }, std::chrono::seconds(0))) {
+    revalidated->get_future().wait_for(kBackgroundRevalidationWait);
+  }
   CommandReply reply = guarded([&] {
     CommandContext context{services_, job->caller};
     return reply_of(job->command->run(context));

@@ -165,13 +165,13 @@ void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {
   }
 }
 
-bool TokenRegistry::refresh_stale(std::function<void()> done) {
+bool TokenRegistry::refresh_stale(std::function<void()> done, Clock::duration max_age) {
   const auto now = Clock::now();
   std::shared_ptr<Waiter> waiter;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, entry] : slots_) {
-      if (!entry.state || stopping_ || now - entry.validated_at < kRevalidateInterval) continue;
+      if (!entry.state || stopping_ || now - entry.validated_at < max_age) continue;
       if (!entry.revalidating && !entry.worker->idle()) continue;
       if (!waiter) {
         waiter = std::make_shared<Waiter>();

@@ -56,10 +56,11 @@ class TokenRegistry {
   void stop();
 
   std::shared_ptr<const TokenSnapshot> snapshot() const;
-  // Revalidates every token whose view is older than kRevalidateInterval and whose worker is
-  // idle. False: none needed it, and `done` is not called. True: `done` is called (on a
-  // worker thread) once they all were.
-  bool refresh_stale(std::function<void()> done);
+  // Revalidates every token whose view is older than `max_age` and whose worker is idle.
+  // False: none needed it, and `done` is not called. True: `done` is called (on a worker
+  // thread) once they all were.
+  bool refresh_stale(std::function<void()> done,
+                     std::chrono::steady_clock::duration max_age = kRevalidateInterval);
   // Queues `work` on the worker of the token with this serial. False if it is not here.
   bool run_on(std::uint32_t serial, std::function<void(CK_SLOT_ID)> work);
   // Reads the slot again and publishes what changed. Call on the slot's worker.
