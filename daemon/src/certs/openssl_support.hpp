@@ -11,17 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "../core/c_free.hpp"
+
 namespace certkey::daemon {
 
 // Spelled as in workflows/issued_certificate.hpp, so that both headers can meet in one file.
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 
 namespace certs {
-
-template <typename T, void (*F)(T*)>
-struct Free {
-  void operator()(T* p) const { F(p); }
-};
 
 // The stack only: its certificates belong to someone else.
 inline void free_x509_stack(STACK_OF(X509)* stack) { sk_X509_free(stack); }

@@ -8,19 +8,16 @@
 
 #include <memory>
 
+#include "../core/c_free.hpp"
 #include "../core/error_code.hpp"
 
 namespace certkey::daemon {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using Req = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-using Name = std::unique_ptr<X509_NAME, Deleter<X509_NAME, X509_NAME_free>>;
-using Sig = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using Req = std::unique_ptr<X509_REQ, Free<X509_REQ, X509_REQ_free>>;
+using Name = std::unique_ptr<X509_NAME, Free<X509_NAME, X509_NAME_free>>;
+using Sig = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG, ECDSA_SIG_free>>;
+using Bio = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
 
 [[noreturn]] void fail(const std::string& what) { throw ApiError(ErrorCode::internal_error, "CSR: " + what); }
 

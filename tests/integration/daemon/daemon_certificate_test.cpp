@@ -7,7 +7,6 @@
 // recorded is finished when the token comes back. Every result is checked from outside the
 // daemon, in fresh pkcs11-tool and openssl processes. Runs in tests/harness/with-tokens
 // --media usbkey,sim,sdkey.
-#include <sqlite3.h>
 
 #include <future>
 
@@ -47,26 +46,6 @@ class CertificateFixture : public RenewalFixture, public ::testing::WithParamInt
 
   bool prompted(const std::string& text) const { return daemon_->prompts().find(text) != std::string::npos; }
 
-  // The slot changes recorded in the state database: "serial slot kind".
-  std::vector<std::string> slot_changes() const {
-    std::vector<std::string> rows;
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2((daemon_->state_dir + "/certkeyd.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-      sqlite3_stmt* s = nullptr;
-      sqlite3_prepare_v2(db, "SELECT serial, slot, kind FROM slot_changes", -1, &s, nullptr);
-      while (s && sqlite3_step(s) == SQLITE_ROW) {
-        std::string row;
-        for (int c = 0; c < 3; ++c) {
-          const auto* text = sqlite3_column_text(s, c);
-          row += (c ? " " : "") + std::string(text ? reinterpret_cast<const char*>(text) : "");
-        }
-        rows.push_back(row);
-      }
-      sqlite3_finalize(s);
-    }
-    sqlite3_close(db);
-    return rows;
-  }
 
   // The old certificate and its key are where they were, and sign.
   void expect_unchanged() {
@@ -209,7 +188,7 @@ TEST_P(RevokeCertificate, CrashAfterTheRevocationIsRecorded_TheDeletionIsFinishe
   EXPECT_EQ(certificate_in("01"), "");
   EXPECT_FALSE(has_key("01"));
 
-  EXPECT_EQ(slot_changes(), std::vector<std::string>{}) << "nothing is left to finish";
+  EXPECT_EQ(daemon_->slot_changes(), std::vector<std::string>{}) << "nothing is left to finish";
 }
 
 INSTANTIATE_TEST_SUITE_P(Media, RevokeCertificate, ::testing::Values("usbkey", "sim", "sdkey"));

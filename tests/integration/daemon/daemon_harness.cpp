@@ -276,6 +276,10 @@ std::vector<std::string> Daemon::renewal_states() const {
   return state_rows(state_dir, "SELECT id, state, certificate_id, key_id FROM renewals ORDER BY rowid", 4);
 }
 
+std::vector<std::string> Daemon::slot_changes() const {
+  return state_rows(state_dir, "SELECT serial, slot, kind FROM slot_changes", 3);
+}
+
 Exited run_until_exit(const DaemonOptions& options, const std::vector<std::string>& extra_args) {
   Daemon d(options, Daemon::Start::later);
   const pid_t pid = spawn_daemon(d, d.dir + "/notify.unused", extra_args);

@@ -84,6 +84,8 @@ class Daemon {
   std::vector<std::string> renewals() const;
   // The same as "id state certificate key".
   std::vector<std::string> renewal_states() const;
+  // The slot changes (change, revoke) not yet finished: "serial slot kind".
+  std::vector<std::string> slot_changes() const;
 
   DaemonOptions options;
   unsigned port = 0;
