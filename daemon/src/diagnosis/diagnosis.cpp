@@ -124,6 +124,13 @@ Finding certificate_finding(const CertificateFacts& c, const DiagnosisFacts& fac
   const std::string subject = "\"" + shown(c.subject) + "\"";
   const std::string now = iso_time(facts.now);
   const std::string soon = iso_time(facts.now + static_cast<std::time_t>(facts.reminder_days) * 86400);
+  // A superseded certificate waits in a retired slot until retention removes it: its expiry
+  // is expected, and nothing uses it.
+  if (is_retired_id(c.id)) {
+    return finding("certificate", FindingStatus::ok,
+                   "The certificate " + subject + " in retired slot " + c.id + " is an earlier one, kept but no longer used.",
+                   "证书" + subject + "位于备用槽位 " + c.id + "，是保留的旧证书，已不再使用。");
+  }
   if (c.not_after < now) {
     return finding("certificate", FindingStatus::error, "The certificate " + subject + " expired on " + c.not_after + ".",
                    "证书" + subject + "已于 " + c.not_after + " 过期。",

@@ -9,6 +9,19 @@
 
 namespace certkey::daemon {
 
+// The PIV retired key slots (82-95) as the module names them in CKA_ID (docs/pkcs11.md
+// section 6.2): a renewal makes its new key there, and the superseded key and certificate
+// wait there afterwards until retention removes them.
+inline constexpr std::uint8_t kFirstRetiredId = 0x05;
+inline constexpr std::uint8_t kLastRetiredId = 0x18;
+
+// `id` as the API writes it: two lower-case hex digits.
+inline bool is_retired_id(const std::string& id) {
+  if (id.size() != 2 || id.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  const unsigned long value = std::stoul(id, nullptr, 16);
+  return value >= kFirstRetiredId && value <= kLastRetiredId;
+}
+
 struct PinStatus {
   int limit = 0;
   int tries_left = 0;

@@ -18,11 +18,6 @@ namespace {
 using pkcs11::Bytes;
 using RequestPtr = std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)>;
 
-// The PIV retired key slots (82-95) as the module names them in CKA_ID (docs/pkcs11.md
-// section 6.2): the new key is made there, and the superseded one waits there afterwards.
-constexpr CK_BYTE kFirstRetiredId = 0x05;
-constexpr CK_BYTE kLastRetiredId = 0x18;
-
 const OperationText kFinishText{"finish an interrupted certificate renewal", "完成中断的证书更新"};
 const OperationText kRetentionText{"remove a superseded certificate that has expired", "删除已过期的旧证书"};
 
