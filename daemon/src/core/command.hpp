@@ -100,6 +100,9 @@ struct CommandSpec {
   Effect effect;
   Placement placement;
   std::unique_ptr<Command> (*parse)(const nlohmann::json& args);
+  // It logs in with the holder's PIN, so a legacy-mode origin's `pin` stands in for the
+  // prompt. Commands that ask only for a PUK or a new PIN refuse a `pin` rather than drop it.
+  bool asks_pin = false;
 };
 
 // The daemon's own housekeeping command for one token (handlers/renewals.cpp): not in the

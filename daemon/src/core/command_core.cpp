@@ -108,7 +108,7 @@ void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
   if (request.caller.origin && !services_.config.allows(*request.caller.origin)) {
     throw ApiError(ErrorCode::origin_not_allowed);
   }
-  if (pin && spec->effect != Effect::change) throw ApiError(ErrorCode::bad_request, "this command takes no PIN");
+  if (pin && !spec->asks_pin) throw ApiError(ErrorCode::bad_request, "this command asks for no PIN");
   std::unique_ptr<Command> command = spec->parse(request.args);
   if (spec->effect == Effect::change && request.caller.origin && !limiter_.allow(request.caller.origin->text())) {
     throw ApiError(ErrorCode::rate_limited);

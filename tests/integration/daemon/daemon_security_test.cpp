@@ -429,6 +429,30 @@ TEST_F(Security, LegacyPinMode_IsForItsOriginOnly) {
   EXPECT_NE(renewals[0].find(" " + std::string(kOtherSite)), std::string::npos) << renewals[0];
 }
 
+// A legacy origin's PIN goes only to commands that log in with it. The unblock and the remote
+// unlock ask for a PUK or a new PIN, never the PIN: a `pin` sent to them is refused, not
+// dropped, so the page learns at once that the prompt will ask.
+TEST_F(Security, LegacyPin_ToACommandThatAsksForNoPin_IsRefused) {
+  DaemonOptions options;
+  options.origins = {kPortal, kOtherSite};
+  options.legacy_origins = {kOtherSite};
+  options.answers = "cancel";
+  start(options);
+  const std::vector<std::pair<std::string, json>> requests = {
+      {"/v1/pin/unblock", {{"token", serial_}, {"pin", "123456"}}},
+      {"/v1/pin/remote-unlock", {{"token", serial_}, {"pin", "123456"}}},
+      {"/v1/pin/remote-unlock/response",
+       {{"token", serial_}, {"response", "22222-22222-22222-22222"}, {"pin", "123456"}}}};
+  for (const auto& [target, body] : requests) {
+    const HttpResponse r = Http(port(), kOtherSite).post(target, body);
+    EXPECT_EQ(r.status, 400u) << target << ": " << r.body;
+    EXPECT_EQ(r.error_code(), "bad_request") << target << ": " << r.body;
+    EXPECT_NE(r.body.find("asks for no PIN"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(daemon_->prompts(), "") << "nothing was asked";
+  expect_untouched();
+}
+
 // --- item 1: local peers of another user ----------------------------------------------------------
 
 TEST_F(Security, LoopbackPeerOfAnotherUser_IsRefused) {

@@ -92,6 +92,19 @@ TEST(CommandTable, PostOperations_AreTheStateChangingCommands) {
   }
 }
 
+// A legacy origin's `pin` stands in for the prompt only where the holder's PIN logs in;
+// the unblock and the remote unlock ask for a PUK or a new PIN and refuse it.
+TEST(CommandTable, ThePinIsAskedOnlyByCommandsThatLogIn) {
+  std::set<std::string> asking;
+  for (const CommandSpec& spec : all_commands()) {
+    if (!spec.asks_pin) continue;
+    asking.insert(std::string(spec.name));
+    EXPECT_EQ(spec.effect, Effect::change) << spec.name;
+  }
+  EXPECT_EQ(asking, (std::set<std::string>{"beginRenewal", "completeRenewal", "cancelRenewal", "changeCertificate",
+                                           "revokeCertificate", "changePin"}));
+}
+
 TEST(CommandTable, EveryParser_RefusesArgumentsThatAreNotAnObject) {
   for (const CommandSpec& spec : all_commands()) {
     for (const json& args : {json::array(), json(nullptr), json("x"), json(1)}) {
