@@ -5,10 +5,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace certkey::cli {
 namespace {
+
+// The terminal the user types on: GPG_TTY, else standard input's.
+std::optional<std::string> own_terminal() {
+  if (const char* tty = std::getenv("GPG_TTY"); tty && *tty) return std::string(tty);
+  char name[256];
+  if (!::isatty(STDIN_FILENO) || ::ttyname_r(STDIN_FILENO, name, sizeof name) != 0) return std::nullopt;
+  return std::string(name);
+}
 
 void write_all(int fd, const std::string& bytes) {
   std::size_t sent = 0;
@@ -42,8 +51,21 @@ DaemonClient::~DaemonClient() {
 }
 
 nlohmann::json DaemonClient::call(const std::string& command, const nlohmann::json& args) {
+  return send({{"command", command}, {"args", args}});
+}
+
+nlohmann::json DaemonClient::call_with_terminal(const std::string& command, const nlohmann::json& args) {
+  nlohmann::json message = {{"command", command}, {"args", args}};
+  if (const std::optional<std::string> tty = own_terminal()) {
+    message["tty"] = *tty;
+    if (const char* term = std::getenv("TERM"); term && *term) message["term"] = term;
+  }
+  return send(std::move(message));
+}
+
+nlohmann::json DaemonClient::send(nlohmann::json message) {
   const int id = next_id_++;
-  const nlohmann::json message = {{"id", id}, {"command", command}, {"args", args}};
+  message["id"] = id;
   write_all(fd_, ipc::encode_frame(message.dump()));
   while (std::optional<nlohmann::json> reply = next_message()) {
     if (reply->contains("event")) continue;  // a subscription's event, not our answer

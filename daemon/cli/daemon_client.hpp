@@ -30,12 +30,16 @@ class DaemonClient {
 
   // Sends the command and returns its reply envelope ({"id", "status", "result" | "error"}).
   nlohmann::json call(const std::string& command, const nlohmann::json& args = nlohmann::json::object());
+  // The same for a command whose PIN prompt may appear on the caller's terminal (standard
+  // input's, or GPG_TTY), as GnuPG's pinentry does; the daemon checks it is the caller's.
+  nlohmann::json call_with_terminal(const std::string& command, const nlohmann::json& args);
   // The next event of a subscription (after call("watchEvents")); nothing once the daemon
   // closed the connection.
   std::optional<nlohmann::json> next_event();
 
  private:
   std::optional<nlohmann::json> next_message();
+  nlohmann::json send(nlohmann::json message);
 
   int fd_ = -1;
   int next_id_ = 1;

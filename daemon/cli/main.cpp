@@ -6,8 +6,10 @@
 // 4 certkeyd refused or failed the command.
 #include <csignal>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,18 +23,21 @@ using nlohmann::json;
 
 enum Exit { kDone = 0, kProblemFound = 1, kUsage = 2, kNotRunning = 3, kRefused = 4 };
 
-// certkeyd answered with an error, which has been printed.
+// certkeyd answered with an error, or the command cannot go on; the reason has been printed.
 struct Refused {};
+// The command needs something the user did not give (which token); said on stderr.
+struct UsageError {};
 
 struct Options {
   std::string subcommand;
+  std::string token;  // --token SERIAL: which token, when more than one is plugged in
   std::string socket_path = ipc::default_socket_path();
   bool json = false;
   bool help = false;
 };
 
 const char* const kUsageText =
-    "usage: certkey [--json] [--socket PATH] COMMAND\n"
+    "usage: certkey [--json] [--socket PATH] [--token SERIAL] COMMAND\n"
     "\n"
     "Commands:\n"
     "  status     your tokens, their PIN state and certificates: days left, renewal due,\n"
@@ -41,14 +46,20 @@ const char* const kUsageText =
     "  diagnose   find out why \"it doesn't work\": pcscd, readers, drivers, tokens, PINs,\n"
     "             certificates, the clock; exits 1 when something is wrong\n"
     "  events     follow tokens being plugged in, pulled out and changed (Ctrl-C ends)\n"
+    "  change-pin change the PIN: the old one, then the new one twice, in certkey's prompt\n"
+    "  unblock    unblock a blocked PIN with the PUK, and choose a new PIN\n"
+    "  unlock     unblock a blocked PIN with the help desk, over the phone: read them the\n"
+    "             challenge, type the response they read back, choose a new PIN\n"
     "\n"
     "Options:\n"
     "  --json         print the daemon's answer as JSON (the API's schemas, docs/cli.md)\n"
     "  --socket PATH  certkeyd's socket (default $XDG_RUNTIME_DIR/certkey/certkeyd.sock)\n"
+    "  --token SERIAL the token to work on, when more than one is plugged in\n"
     "  --help         this text; `certkey COMMAND --help` for one command\n"
     "\n"
     "Exit status: 0 done, 1 the diagnosis found an error, 2 usage, 3 certkeyd is not\n"
     "running, 4 certkeyd refused or failed the command.\n"
+    "PINs are never taken on the command line: certkeyd asks for them in its own prompt.\n"
     "Language: Chinese when LANGUAGE, LC_ALL, LC_MESSAGES or LANG says zh, else English.\n";
 
 const char* command_help(const std::string& command) {
@@ -70,6 +81,21 @@ const char* command_help(const std::string& command) {
            "Prints each event as it happens until certkeyd stops or Ctrl-C. --json prints each\n"
            "event message on a line of its own.\n";
   }
+  if (command == "change-pin") {
+    return "usage: certkey [--token SERIAL] change-pin\n"
+           "certkeyd's prompt asks for the current PIN, then for the new one twice.\n";
+  }
+  if (command == "unblock") {
+    return "usage: certkey [--token SERIAL] unblock\n"
+           "For a blocked PIN: certkeyd's prompt asks for the PUK, then for a new PIN twice.\n";
+  }
+  if (command == "unlock") {
+    return "usage: certkey [--token SERIAL] unlock\n"
+           "For a blocked PIN, with the help desk on the phone: certkey shows a challenge to read\n"
+           "to them, then takes the response code they read back (spaces, dashes and lower case\n"
+           "do not matter; a mistyped code is refused without using up a try). certkeyd's prompt\n"
+           "then asks for a new PIN twice.\n";
+  }
   return nullptr;
 }
 
@@ -80,6 +106,7 @@ bool parse(int argc, char** argv, Options& o) {
     if (a == "--json") o.json = true;
     else if (a == "--help" || a == "-h") o.help = true;
     else if (a == "--socket" && i + 1 < argc) o.socket_path = argv[++i];
+    else if (a == "--token" && i + 1 < argc) o.token = argv[++i];
     else if (!a.empty() && a[0] != '-' && o.subcommand.empty()) o.subcommand = a;
     else return false;
   }
@@ -101,7 +128,9 @@ int status(DaemonClient& daemon, const Options& o, Language l) {
   const json certificates = result_of(daemon.call("queryCertificates"), l);
   const json tokens = result_of(daemon.call("listTokens"), l);
   if (o.json) {
-    print(json{{"tokens", tokens["tokens"]}, {"certificates", certificates["certificates"]}}.dump(2) + "\n");
+    const json both = {{"tokens", tokens.value("tokens", json::array())},
+                       {"certificates", certificates.value("certificates", json::array())}};
+    print(both.dump(2) + "\n");
   } else {
     print(status_text(tokens, certificates, l, std::time(nullptr)));
   }
@@ -136,6 +165,98 @@ int events(DaemonClient& daemon, const Options& o, Language l) {
   return kDone;
 }
 
+void say(const std::string& text) { std::fputs(text.c_str(), stderr); }
+
+// The token a command works on: --token, or the only one plugged in.
+std::uint64_t chosen_token(DaemonClient& daemon, const Options& o, Language l) {
+  const json listed = result_of(daemon.call("listTokens"), l);
+  const json tokens = listed.value("tokens", json::array());
+  for (const json& t : tokens) {
+    if (!o.token.empty() && std::to_string(t.value("serial", std::uint64_t{0})) == o.token) return t["serial"];
+  }
+  if (o.token.empty() && tokens.size() == 1) return tokens[0]["serial"];
+  if (!o.token.empty()) {
+    say(l == Language::zh ? "未找到序列号为 " + o.token + " 的介质。\n" : "No token with serial " + o.token + " is plugged in.\n");
+    throw Refused{};
+  }
+  if (tokens.empty()) {
+    say(list_text(listed, l));
+    throw Refused{};
+  }
+  say(std::string(l == Language::zh ? "插入了多个介质，请用 --token 序列号 选择一个：\n"
+                                    : "Several tokens are plugged in; choose one with --token SERIAL:\n") +
+      list_text(listed, l));
+  throw UsageError{};
+}
+
+int change_pin(DaemonClient& daemon, const Options& o, Language l) {
+  const std::uint64_t serial = chosen_token(daemon, o, l);
+  print(l == Language::zh ? "请在 certkey 的提示框中输入当前 PIN，再输入两次新 PIN。\n"
+                          : "certkey's prompt asks for the current PIN, then for the new one twice.\n");
+  result_of(daemon.call_with_terminal("changePin", {{"token", serial}}), l);
+  print(l == Language::zh ? "PIN 已修改。\n" : "The PIN is changed.\n");
+  return kDone;
+}
+
+int unblock(DaemonClient& daemon, const Options& o, Language l) {
+  const std::uint64_t serial = chosen_token(daemon, o, l);
+  print(l == Language::zh ? "请在 certkey 的提示框中输入 PUK，再输入两次新 PIN。\n"
+                          : "certkey's prompt asks for the PUK, then for a new PIN twice.\n");
+  result_of(daemon.call_with_terminal("unblockPin", {{"token", serial}}), l);
+  print(l == Language::zh ? "PIN 已解锁并设置为新 PIN。\n" : "The PIN is unblocked and set to the new one.\n");
+  return kDone;
+}
+
+// Misread response codes typed again before certkey gives up (the challenge stays valid).
+constexpr int kResponseAttempts = 5;
+
+// One line from standard input, without its line end; nothing at the end of input.
+std::optional<std::string> typed_line() {
+  char line[256];
+  if (!std::fgets(line, sizeof line, stdin)) return std::nullopt;
+  std::string text = line;
+  text.erase(text.find_last_not_of("\r\n") + 1);
+  return text;
+}
+
+// "ABCDE-FGHJK-..." as the groups a person reads out, spaced.
+std::string spoken(std::string code) {
+  for (char& c : code) c = c == '-' ? ' ' : c;
+  return code;
+}
+
+int unlock(DaemonClient& daemon, const Options& o, Language l) {
+  const std::uint64_t serial = chosen_token(daemon, o, l);
+  const json challenge = result_of(daemon.call("beginRemoteUnlock", {{"token", serial}}), l);
+  print((l == Language::zh ? "请将以下挑战码读给服务台：\n\n    " : "Read this challenge to the help desk:\n\n    ") +
+        spoken(challenge.value("challenge", "")) +
+        (l == Language::zh ? "\n\n请输入服务台读回的应答码（空格、短横线和大小写均可）：\n"
+                           : "\n\nType the response code the help desk reads back (spaces, dashes and case do not "
+                             "matter):\n"));
+  // A code misheard or mistyped is refused before the token is asked (no try is used) and
+  // the challenge stays: the user types it again as the help desk reads it again.
+  for (int attempt = 1;; ++attempt) {
+    std::fflush(stdout);
+    const std::optional<std::string> response = typed_line();
+    if (!response) {
+      say(l == Language::zh ? "未输入应答码。请再次运行 certkey unlock 获取新的挑战码。\n"
+                            : "No response was typed. Run certkey unlock again for a new challenge.\n");
+      throw Refused{};
+    }
+    // The daemon checks the code before its prompt asks for the new PIN.
+    const json reply = daemon.call_with_terminal("completeRemoteUnlock", {{"token", serial}, {"response", *response}});
+    const bool misread = reply.contains("error") && reply["error"].value("code", "") == "unlock_code_invalid";
+    if (!misread || attempt == kResponseAttempts) {
+      result_of(reply, l);
+      break;
+    }
+    say(error_text(reply["error"], l));
+    print(l == Language::zh ? "请再次输入应答码：\n" : "Type the response code again:\n");
+  }
+  print(l == Language::zh ? "PIN 已解锁并设置为新 PIN。\n" : "The PIN is unblocked and set to the new one.\n");
+  return kDone;
+}
+
 void say_not_running(const NotRunning& e, Language l) {
   if (l == Language::zh) {
     std::fprintf(stderr, "certkeyd 未运行（%s）。\n请先启动它：certkeyd &\n", e.what());
@@ -161,6 +282,9 @@ int run(int argc, char** argv) {
     if (o.subcommand == "status") return status(daemon, o, l);
     if (o.subcommand == "list") return list(daemon, o, l);
     if (o.subcommand == "diagnose") return diagnose(daemon, o, l);
+    if (o.subcommand == "change-pin") return change_pin(daemon, o, l);
+    if (o.subcommand == "unblock") return unblock(daemon, o, l);
+    if (o.subcommand == "unlock") return unlock(daemon, o, l);
     return events(daemon, o, l);
   } catch (const NotRunning& e) {
     say_not_running(e, l);
@@ -170,6 +294,8 @@ int run(int argc, char** argv) {
     return kRefused;
   } catch (const Refused&) {
     return kRefused;
+  } catch (const UsageError&) {
+    return kUsage;
   }
 }
 

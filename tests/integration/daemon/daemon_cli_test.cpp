@@ -117,6 +117,20 @@ TEST_F(Cli, Usage_ExitTwo_AndHelpForEachCommand) {
     EXPECT_EQ(one.status, 0);
     EXPECT_TRUE(has(one.out, std::string("usage: certkey [--json] ") + command)) << one.out;
   }
+  for (const char* command : {"change-pin", "unblock", "unlock"}) {
+    const CliResult one = certkey(std::string(command) + " --help");
+    EXPECT_EQ(one.status, 0);
+    EXPECT_TRUE(has(one.out, std::string("usage: certkey [--token SERIAL] ") + command)) << one.out;
+  }
+  // Three tokens are plugged in here: a token command must be told which.
+  const CliResult which = certkey("change-pin");
+  EXPECT_EQ(which.status, 2) << which.err;
+  EXPECT_TRUE(has(which.err, "Several tokens are plugged in; choose one with --token SERIAL:")) << which.err;
+  EXPECT_TRUE(has(which.err, "USB KEY " + std::to_string(serial_))) << which.err;
+  const CliResult unknown = certkey("--token 1 change-pin");
+  EXPECT_EQ(unknown.status, 4) << unknown.err;
+  EXPECT_TRUE(has(unknown.err, "No token with serial 1 is plugged in.")) << unknown.err;
+  EXPECT_EQ(daemon_->prompts(), "") << "nothing was asked";
 }
 
 TEST_F(Cli, Diagnose_BlockedPin_IsAnErrorWithItsHint_ExitOne) {

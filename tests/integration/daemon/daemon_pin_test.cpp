@@ -10,6 +10,11 @@
 #include <certkey/card/token_client.hpp>
 #include <certkey/card/unlock.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <functional>
 #include <regex>
 
 #include "daemon_renewal_fixture.hpp"
@@ -398,6 +403,131 @@ TEST_P(RemoteUnlockAfterReset, AResetEndsTheChallenge_TheDaemonSaysSo_AndANewCha
 }
 
 INSTANTIATE_TEST_SUITE_P(Media, RemoteUnlockAfterReset, ::testing::Values("usbkey", "sdkey"));
+
+// ---------------------------------------------------------------------------------------
+// The same through certkey, the desk user's command (docs/cli.md): the CLI names the token
+// with --token (three are plugged in here), shows the challenge in spoken groups and takes the
+// response from its input; every secret comes from the daemon's prompt, never from argv.
+
+class CliPin : public RemoteUnlock {
+ protected:
+  struct Run {
+    int status = -1;
+    std::string out, err;
+  };
+
+  // certkey ARGS with `input` on its standard input.
+  Run certkey(const std::string& args, const std::string& input = "") {
+    const std::string dir = temp_dir();
+    write_file(dir + "/in", input);
+    Run r;
+    r.status = shell("env LANG=C.UTF-8 XDG_RUNTIME_DIR=" + daemon_->runtime_dir + " " + build_dir() +
+                     "/daemon/certkey --token " + std::to_string(serial_) + " " + args + " <" + dir + "/in >" + dir +
+                     "/out 2>" + dir + "/err");
+    r.out = read_file(dir + "/out");
+    r.err = read_file(dir + "/err");
+    return r;
+  }
+
+  // certkey unlock, answering its challenge with what `answer` makes of the right response
+  // (lines, each ending in a newline).
+  Run unlock_answering(const std::function<std::string(const std::string&)>& answer) {
+    int in[2], out[2];
+    EXPECT_EQ(::pipe(in), 0);
+    EXPECT_EQ(::pipe(out), 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      ::dup2(in[0], STDIN_FILENO);
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(in[1]);
+      ::close(out[0]);
+      ::setenv("LANG", "C.UTF-8", 1);
+      ::setenv("XDG_RUNTIME_DIR", daemon_->runtime_dir.c_str(), 1);
+      const std::string program = build_dir() + "/daemon/certkey", serial = std::to_string(serial_);
+      ::execl(program.c_str(), program.c_str(), "--token", serial.c_str(), "unlock", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    Run r;
+    FILE* lines = ::fdopen(out[0], "r");
+    char line[512];
+    std::string challenge;
+    while (challenge.empty() && std::fgets(line, sizeof line, lines)) {
+      r.out += line;
+      if (std::regex_match(line, std::regex("^    [2-9A-HJ-NP-Z]{5}( [2-9A-HJ-NP-Z]{5}){3}\n$"))) {
+        challenge = std::regex_replace(std::string(line).substr(4, 23), std::regex(" "), "-");
+      }
+    }
+    EXPECT_FALSE(challenge.empty()) << r.out;
+    const std::string typed = answer(help_desk_answer(challenge));
+    EXPECT_EQ(::write(in[1], typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
+    ::close(in[1]);
+    while (std::fgets(line, sizeof line, lines)) r.out += line;
+    std::fclose(lines);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+};
+
+TEST_P(CliPin, ChangePin_TheDaemonsPromptAsksOldThenNewTwice) {
+  options_.answers = rules(kPin, kNewPin, kNewPin);
+  start_daemon();
+  const Run r = certkey("change-pin");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("The PIN is changed."), std::string::npos) << r.out;
+  EXPECT_TRUE(prompted("choose a new PIN")) << daemon_->prompts();
+  EXPECT_TRUE(logs_in_with(kNewPin));
+}
+
+TEST_P(CliPin, Unblock_WithThePukThroughThePrompt) {
+  ASSERT_NO_FATAL_FAILURE(block_pin());
+  options_.answers = rules(kPin, kNewPin, kNewPin);
+  start_daemon();
+  const Run r = certkey("unblock");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(prompted("asks for the PUK")) << daemon_->prompts();
+  EXPECT_TRUE(logs_in_with(kNewPin));
+}
+
+std::string mistyped(std::string right) {
+  const std::string alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+  right[6] = alphabet[(alphabet.find(right[6]) + 1) % alphabet.size()];
+  return right;
+}
+
+// As a person types what they hear: lower case, spaces for dashes.
+std::string typed_loosely(std::string code) {
+  for (char& c : code) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return code;
+}
+
+TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTheNewPin) {
+  ASSERT_NO_FATAL_FAILURE(block_pin());
+  options_.answers = rules(kPin, kNewPin, kNewPin);
+  start_daemon();
+
+  // A mistyped code, then the end of input: refused, nothing asked, no try spent.
+  const Run gave_up = unlock_answering([](const std::string& right) { return mistyped(right) + "\n"; });
+  EXPECT_EQ(gave_up.status, 4) << gave_up.out;
+  EXPECT_NE(gave_up.out.find("Type the response code again:"), std::string::npos) << gave_up.out;
+  EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "a mistyped code reaches no token";
+  EXPECT_EQ(pin_tries_left(), 0);
+  EXPECT_FALSE(prompted("choose a new PIN")) << daemon_->prompts();
+
+  // A mistyped code, then the right one typed loosely, in one run on one challenge.
+  const Run right = unlock_answering(
+      [](const std::string& right) { return mistyped(right) + "\n" + typed_loosely(right) + "\n"; });
+  EXPECT_EQ(right.status, 0) << right.out << daemon_->log();
+  EXPECT_NE(right.out.find("Read this challenge to the help desk:"), std::string::npos) << right.out;
+  EXPECT_NE(right.out.find("The PIN is unblocked and set to the new one."), std::string::npos) << right.out;
+  EXPECT_TRUE(logs_in_with(kNewPin));
+  EXPECT_EQ(unlock_tries_left(), kUnlockLimit);
+}
+
+INSTANTIATE_TEST_SUITE_P(Media, CliPin, ::testing::Values("usbkey"));
 
 }  // namespace
 }  // namespace certkey::test
