@@ -159,7 +159,7 @@ int events(DaemonClient& daemon, const Options& o, Language l) {
   }
   std::fflush(stdout);
   while (const std::optional<json> event = daemon.next_event()) {
-    print((o.json ? event->dump() : event_text(*event, l)) + "\n");
+    print((o.json ? event->dump() : event_text(*event, l, std::time(nullptr))) + "\n");
     std::fflush(stdout);
   }
   return kDone;

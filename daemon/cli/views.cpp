@@ -192,12 +192,25 @@ std::string diagnosis_text(const json& diagnosis, Language l) {
   return out;
 }
 
-std::string event_text(const json& event, Language l) {
+std::string event_text(const json& event, Language l, std::time_t now) {
+  static const std::map<std::string, Text> what = {{"tokenInserted", {"plugged in", "已插入"}},
+                                                   {"tokenRemoved", {"pulled out", "已拔出"}},
+                                                   {"tokenChanged", {"changed", "已变更"}},
+                                                   {"tokenReconciled", {"interrupted work finished", "中断的操作已完成"}}};
+  char clock[16];
+  std::tm local{};
+  std::strftime(clock, sizeof clock, "%H:%M:%S", ::localtime_r(&now, &local));
   const std::string name = text_of(event, "event");
-  const json& data = event.contains("data") ? event["data"] : json::object();
-  if (data.contains("token") && data["token"].is_object()) return name + "  " + token_heading(data["token"], l);
-  if (data.contains("token")) return name + "  " + std::to_string(data.value("token", std::uint64_t{0}));
-  return name;
+  const json& data = event.contains("data") && event["data"].is_object() ? event["data"] : json::object();
+  std::string subject;
+  if (data.contains("token") && data["token"].is_object()) subject = token_heading(data["token"], l);
+  else subject = (l == Language::zh ? "介质 " : "token ") + std::to_string(data.value("token", std::uint64_t{0}));
+  const auto it = what.find(name);
+  std::string happened = it == what.end() ? name : it->second.in(l);
+  if (name == "tokenReconciled" && data.contains("error")) {
+    happened = l == Language::zh ? "中断的操作未能完成，下次插入时重试" : "interrupted work not finished; tried again at its next insertion";
+  }
+  return std::string(clock) + "  " + subject + (l == Language::zh ? "：" : ": ") + happened;
 }
 
 std::string error_text(const json& error, Language l) {

@@ -23,8 +23,8 @@ std::string status_text(const nlohmann::json& tokens, const nlohmann::json& cert
 std::string list_text(const nlohmann::json& tokens, Language l);
 // diagnose's result.
 std::string diagnosis_text(const nlohmann::json& diagnosis, Language l);
-// One event message (watchEvents), on one line.
-std::string event_text(const nlohmann::json& event, Language l);
+// One event message (watchEvents), on one line, with the local time `now`.
+std::string event_text(const nlohmann::json& event, Language l, std::time_t now);
 // A reply's error member: message and hint, in the language.
 std::string error_text(const nlohmann::json& error, Language l);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <regex>
 
 #include "daemon_harness.hpp"
 
@@ -169,9 +170,11 @@ TEST_F(Cli, Events_FollowsAPulledToken) {
   EXPECT_STREQ(line, "Waiting for events (Ctrl-C ends)...\n");
   sim("remove token1");
   std::string heard;
-  while (std::fgets(line, sizeof line, lines) && !has(heard = line, "tokenRemoved")) {
+  while (std::fgets(line, sizeof line, lines) && !has(heard = line, "pulled out")) {
   }
-  EXPECT_EQ(heard, "tokenRemoved  USB KEY " + std::to_string(serial_) + " in \"certkey token1 00 00\"\n");
+  EXPECT_TRUE(std::regex_match(heard, std::regex("^[0-9]{2}:[0-9]{2}:[0-9]{2}  USB KEY " + std::to_string(serial_) +
+                                                  " in \"certkey token1 00 00\": pulled out\n$")))
+      << heard;
   ::kill(child, SIGTERM);
   ::waitpid(child, nullptr, 0);
   std::fclose(lines);

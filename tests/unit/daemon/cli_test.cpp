@@ -2,6 +2,8 @@
 // environment, and text from tokens and certificates made safe for a terminal.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <map>
 #include <string>
 
@@ -73,6 +75,19 @@ TEST(CliStatus, RenewalIsDueFrom30DaysBeforeExpiry_AndARetiredCertificateIsNotJu
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("expired"), std::string::npos) << text;
+}
+
+TEST(CliEvents, OneLineWithTheTimeTheTokenAndWhatHappened_InBothLanguages) {
+  const nlohmann::json removed = {
+      {"event", "tokenRemoved"},
+      {"data", {{"token", {{"serial", 42}, {"medium", "sim"}, {"reader", "r\x1b[2J"}}}}}};
+  ::setenv("TZ", "UTC", 1);
+  ::tzset();
+  EXPECT_EQ(event_text(removed, Language::en, 1796649231), "13:13:51  SIM 42 in \"r?[2J\": pulled out");
+  EXPECT_EQ(event_text(removed, Language::zh, 1796649231), "13:13:51  SIM 卡 42，读卡器「r?[2J」：已拔出");
+  const nlohmann::json failed = {{"event", "tokenReconciled"}, {"data", {{"token", 42}, {"error", "token_error"}}}};
+  EXPECT_EQ(event_text(failed, Language::en, 1796649231),
+            "13:13:51  token 42: interrupted work not finished; tried again at its next insertion");
 }
 
 }  // namespace
