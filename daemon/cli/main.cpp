@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ struct UsageError {};
 struct Options {
   std::string subcommand;
   std::string token;  // --token SERIAL: which token, when more than one is plugged in
+  std::string certificate = "01";      // --certificate ID: which certificate to renew
+  std::string csr_out, cert_in, chain;  // renew's files
   std::string socket_path = ipc::default_socket_path();
   bool json = false;
   bool help = false;
@@ -50,6 +53,8 @@ const char* const kUsageText =
     "  unblock    unblock a blocked PIN with the PUK, and choose a new PIN\n"
     "  unlock     unblock a blocked PIN with the help desk, over the phone: read them the\n"
     "             challenge, type the response they read back, choose a new PIN\n"
+    "  renew      renew a certificate with a CA that takes a request file:\n"
+    "             --csr-out FILE, then --cert-in FILE [--chain FILE]\n"
     "\n"
     "Options:\n"
     "  --json         print the daemon's answer as JSON (the API's schemas, docs/cli.md)\n"
@@ -96,6 +101,16 @@ const char* command_help(const std::string& command) {
            "do not matter; a mistyped code is refused without using up a try). certkeyd's prompt\n"
            "then asks for a new PIN twice.\n";
   }
+  if (command == "renew") {
+    return "usage: certkey [--token SERIAL] renew [--certificate ID] --csr-out FILE\n"
+           "       certkey [--token SERIAL] renew [--certificate ID] --cert-in FILE [--chain FILE]\n"
+           "Renews the certificate in slot ID (default 01) with a CA that takes a request file.\n"
+           "--csr-out: a new key is made on the token and the request, signed on the token, is\n"
+           "written to FILE (with its authorization, signed by the current key, in FILE.jws);\n"
+           "give it to your CA. --cert-in: the certificate the CA issued (PEM), with its\n"
+           "intermediate CAs in --chain if the daemon is not configured with them, is checked,\n"
+           "written and made current in slot ID; the old one moves to a retired slot.\n";
+  }
   return nullptr;
 }
 
@@ -107,9 +122,14 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--help" || a == "-h") o.help = true;
     else if (a == "--socket" && i + 1 < argc) o.socket_path = argv[++i];
     else if (a == "--token" && i + 1 < argc) o.token = argv[++i];
+    else if (a == "--certificate" && i + 1 < argc) o.certificate = argv[++i];
+    else if (a == "--csr-out" && i + 1 < argc) o.csr_out = argv[++i];
+    else if (a == "--cert-in" && i + 1 < argc) o.cert_in = argv[++i];
+    else if (a == "--chain" && i + 1 < argc) o.chain = argv[++i];
     else if (!a.empty() && a[0] != '-' && o.subcommand.empty()) o.subcommand = a;
     else return false;
   }
+  if (o.subcommand == "renew" && !o.help && o.csr_out.empty() == o.cert_in.empty()) return false;  // one step
   return o.help || command_help(o.subcommand) != nullptr;
 }
 
@@ -257,6 +277,84 @@ int unlock(DaemonClient& daemon, const Options& o, Language l) {
   return kDone;
 }
 
+constexpr std::size_t kMaxPemFile = 64 * 1024;  // a certificate, or a chain of a few
+
+std::string read_pem_file(const std::string& path, Language l) {
+  std::string text(kMaxPemFile + 1, '\0');
+  std::size_t length = 0;
+  if (FILE* in = std::fopen(path.c_str(), "rb")) {
+    length = std::fread(text.data(), 1, text.size(), in);
+    if (std::ferror(in)) length = 0;
+    std::fclose(in);
+  }
+  text.resize(length);
+  if (text.empty() || text.size() > kMaxPemFile) {
+    say(l == Language::zh ? "无法读取 " + path + "（需要不超过 64 KiB 的 PEM 文件）。\n"
+                          : "Cannot read " + path + " (a PEM file of at most 64 KiB is needed).\n");
+    throw Refused{};
+  }
+  return text;
+}
+
+void write_new_file(const std::string& path, const std::string& text, Language l) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    say(l == Language::zh ? "无法写入 " + path + "。\n" : "Cannot write " + path + ".\n");
+    throw Refused{};
+  }
+}
+
+// The renewal of this token's certificate that waits for the CA's certificate.
+std::string awaiting_renewal(DaemonClient& daemon, std::uint64_t serial, const Options& o, Language l) {
+  const json listed = result_of(daemon.call("listRenewals"), l);
+  for (const json& r : listed.value("renewals", json::array())) {
+    if (r.value("token", std::uint64_t{0}) == serial && r.value("certificate", "") == o.certificate &&
+        r.value("state", "") == "awaiting_certificate") {
+      return r.value("id", "");
+    }
+  }
+  say(l == Language::zh ? "该证书没有等待 CA 证书的更新。请先运行 certkey renew --csr-out 文件。\n"
+                        : "No renewal of this certificate is waiting for the CA's certificate. Begin one with "
+                          "certkey renew --csr-out FILE.\n");
+  throw Refused{};
+}
+
+int renew_begin(DaemonClient& daemon, const Options& o, Language l, std::uint64_t serial) {
+  print(l == Language::zh ? "正在介质上生成新密钥并签署证书请求（certkey 的提示框会要求输入 PIN）……\n"
+                          : "Making a new key on the token and signing the request there (certkey's prompt asks "
+                            "for the PIN)...\n");
+  std::fflush(stdout);
+  const json renewal = result_of(daemon.call_with_terminal("beginRenewal", {{"token", serial}, {"certificate", o.certificate}}),
+                                 l)["renewal"];
+  write_new_file(o.csr_out, renewal.value("csr", ""), l);
+  write_new_file(o.csr_out + ".jws", renewal.value("authorization", "") + "\n", l);
+  print(l == Language::zh ? "证书请求已写入 " + o.csr_out + "（授权见 " + o.csr_out + ".jws）。请交给证书颁发机构，\n"
+                                "然后运行：certkey renew --cert-in 证书文件\n"
+                          : "The request is in " + o.csr_out + " (its authorization in " + o.csr_out +
+                                ".jws). Give it to your certificate authority, then run:\n"
+                                "  certkey renew --cert-in CERTIFICATE_FILE\n");
+  return kDone;
+}
+
+int renew_complete(DaemonClient& daemon, const Options& o, Language l, std::uint64_t serial) {
+  json args = {{"id", awaiting_renewal(daemon, serial, o, l)}, {"certificate", read_pem_file(o.cert_in, l)}};
+  if (!o.chain.empty()) args["chain"] = read_pem_file(o.chain, l);
+  print(l == Language::zh ? "正在检查并写入新证书……\n" : "Checking the certificate and writing it to the token...\n");
+  std::fflush(stdout);
+  result_of(daemon.call_with_terminal("completeRenewal", args), l);
+  print(l == Language::zh ? "新证书已在槽位 " + o.certificate + " 中生效；旧证书已移至备用槽位。\n"
+                          : "The new certificate is current in slot " + o.certificate +
+                                "; the old one moved to a retired slot.\n");
+  return kDone;
+}
+
+int renew(DaemonClient& daemon, const Options& o, Language l) {
+  const std::uint64_t serial = chosen_token(daemon, o, l);
+  return o.csr_out.empty() ? renew_complete(daemon, o, l, serial) : renew_begin(daemon, o, l, serial);
+}
+
 void say_not_running(const NotRunning& e, Language l) {
   if (l == Language::zh) {
     std::fprintf(stderr, "certkeyd 未运行（%s）。\n请先启动它：certkeyd &\n", e.what());
@@ -269,7 +367,8 @@ int run(int argc, char** argv) {
   const Language l = language_from_environment();
   Options o;
   if (!parse(argc, argv, o)) {
-    std::fputs(kUsageText, stderr);
+    const char* text = command_help(o.subcommand);
+    std::fputs(text ? text : kUsageText, stderr);
     return kUsage;
   }
   if (o.help) {
@@ -285,6 +384,7 @@ int run(int argc, char** argv) {
     if (o.subcommand == "change-pin") return change_pin(daemon, o, l);
     if (o.subcommand == "unblock") return unblock(daemon, o, l);
     if (o.subcommand == "unlock") return unlock(daemon, o, l);
+    if (o.subcommand == "renew") return renew(daemon, o, l);
     return events(daemon, o, l);
   } catch (const NotRunning& e) {
     say_not_running(e, l);
