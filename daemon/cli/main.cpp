@@ -187,6 +187,8 @@ int events(DaemonClient& daemon, const Options& o, Language l) {
 
 void say(const std::string& text) { std::fputs(text.c_str(), stderr); }
 
+const Text kUnblocked{"The PIN is unblocked and set to the new one.\n", "PIN 已解锁并设置为新 PIN。\n"};
+
 // The token a command works on: --token, or the only one plugged in.
 std::uint64_t chosen_token(DaemonClient& daemon, const Options& o, Language l) {
   const json listed = result_of(daemon.call("listTokens"), l);
@@ -209,22 +211,29 @@ std::uint64_t chosen_token(DaemonClient& daemon, const Options& o, Language l) {
   throw UsageError{};
 }
 
-int change_pin(DaemonClient& daemon, const Options& o, Language l) {
+// A command whose secrets the daemon's prompt asks for: says what will be asked, and what
+// came of it.
+int prompted_command(DaemonClient& daemon, const Options& o, Language l, const char* command, const Text& asked,
+                     const Text& done) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
-  print(l == Language::zh ? "请在 certkey 的提示框中输入当前 PIN，再输入两次新 PIN。\n"
-                          : "certkey's prompt asks for the current PIN, then for the new one twice.\n");
-  result_of(daemon.call_with_terminal("changePin", {{"token", serial}}), l);
-  print(l == Language::zh ? "PIN 已修改。\n" : "The PIN is changed.\n");
+  print(asked.in(l));
+  result_of(daemon.call_with_terminal(command, {{"token", serial}}), l);
+  print(done.in(l));
   return kDone;
 }
 
+int change_pin(DaemonClient& daemon, const Options& o, Language l) {
+  return prompted_command(daemon, o, l, "changePin",
+                          {"certkey's prompt asks for the current PIN, then for the new one twice.\n",
+                           "请在 certkey 的提示框中输入当前 PIN，再输入两次新 PIN。\n"},
+                          {"The PIN is changed.\n", "PIN 已修改。\n"});
+}
+
 int unblock(DaemonClient& daemon, const Options& o, Language l) {
-  const std::uint64_t serial = chosen_token(daemon, o, l);
-  print(l == Language::zh ? "请在 certkey 的提示框中输入 PUK，再输入两次新 PIN。\n"
-                          : "certkey's prompt asks for the PUK, then for a new PIN twice.\n");
-  result_of(daemon.call_with_terminal("unblockPin", {{"token", serial}}), l);
-  print(l == Language::zh ? "PIN 已解锁并设置为新 PIN。\n" : "The PIN is unblocked and set to the new one.\n");
-  return kDone;
+  return prompted_command(daemon, o, l, "unblockPin",
+                          {"certkey's prompt asks for the PUK, then for a new PIN twice.\n",
+                           "请在 certkey 的提示框中输入 PUK，再输入两次新 PIN。\n"},
+                          kUnblocked);
 }
 
 // Misread response codes typed again before certkey gives up (the challenge stays valid).
@@ -273,7 +282,7 @@ int unlock(DaemonClient& daemon, const Options& o, Language l) {
     say(error_text(reply["error"], l));
     print(l == Language::zh ? "请再次输入应答码：\n" : "Type the response code again:\n");
   }
-  print(l == Language::zh ? "PIN 已解锁并设置为新 PIN。\n" : "The PIN is unblocked and set to the new one.\n");
+  print(kUnblocked.in(l));
   return kDone;
 }
 
