@@ -1,12 +1,12 @@
 #include "daemon_client.hpp"
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "ipc/stream.hpp"
 
 namespace certkey::cli {
 namespace {
@@ -19,31 +19,10 @@ std::optional<std::string> own_terminal() {
   return std::string(name);
 }
 
-void write_all(int fd, const std::string& bytes) {
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw ProtocolError("the connection to certkeyd broke");
-    sent += static_cast<std::size_t>(n);
-  }
-}
-
 }  // namespace
 
-DaemonClient::DaemonClient(const std::string& socket_path) {
-  sockaddr_un address{};
-  if (socket_path.size() >= sizeof address.sun_path) throw NotRunning("the socket path is too long: " + socket_path);
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw NotRunning(std::strerror(errno));
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size());
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    const int error = errno;
-    ::close(fd_);
-    fd_ = -1;
-    throw NotRunning(socket_path + ": " + std::strerror(error));
-  }
+DaemonClient::DaemonClient(const std::string& socket_path) : fd_(ipc::connect_unix(socket_path)) {
+  if (fd_ < 0) throw NotRunning(socket_path + ": " + std::strerror(errno));
 }
 
 DaemonClient::~DaemonClient() {
@@ -66,7 +45,7 @@ nlohmann::json DaemonClient::call_with_terminal(const std::string& command, cons
 nlohmann::json DaemonClient::send(nlohmann::json message) {
   const int id = next_id_++;
   message["id"] = id;
-  write_all(fd_, ipc::encode_frame(message.dump()));
+  if (!ipc::write_all(fd_, ipc::encode_frame(message.dump()))) throw ProtocolError("the connection to certkeyd broke");
   while (std::optional<nlohmann::json> reply = next_message()) {
     if (reply->contains("event")) continue;  // a subscription's event, not our answer
     if (reply->value("id", 0) != id || !(*reply)["status"].is_number_integer()) {
@@ -85,19 +64,14 @@ std::optional<nlohmann::json> DaemonClient::next_event() {
 }
 
 std::optional<nlohmann::json> DaemonClient::next_message() {
-  for (;;) {
-    if (std::optional<std::string> frame = decoder_.next()) {
-      nlohmann::json message = nlohmann::json::parse(*frame, nullptr, false);
-      if (!message.is_object()) throw ProtocolError("certkeyd sent a message that is not a JSON object");
-      return message;
-    }
+  const std::optional<std::string> frame = ipc::read_frame(fd_, decoder_);
+  if (!frame) {
     if (decoder_.broken()) throw ProtocolError("certkeyd sent a message over the size limit");
-    char chunk[16384];
-    const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    if (!decoder_.feed(chunk, static_cast<std::size_t>(n))) throw ProtocolError("certkeyd sent a message over the size limit");
+    return std::nullopt;
   }
+  nlohmann::json message = nlohmann::json::parse(*frame, nullptr, false);
+  if (!message.is_object()) throw ProtocolError("certkeyd sent a message that is not a JSON object");
+  return message;
 }
 
 }  // namespace certkey::cli

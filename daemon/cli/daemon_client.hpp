@@ -41,7 +41,7 @@ class DaemonClient {
   std::optional<nlohmann::json> next_message();
   nlohmann::json send(nlohmann::json message);
 
-  int fd_ = -1;
+  int fd_;
   int next_id_ = 1;
   ipc::FrameDecoder decoder_{ipc::kMaxReplyFrame};
 };

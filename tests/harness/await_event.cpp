@@ -8,31 +8,19 @@
 //
 // Exit status: 0 when the event came, 1 when the daemon closed the connection first, 2 on a
 // usage error, the command's status when it failed.
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "ipc/frame_codec.hpp"
+#include "ipc/stream.hpp"
 
 namespace {
-
-bool read_frame(int fd, certkey::ipc::FrameDecoder& decoder, std::string& out) {
-  for (;;) {
-    if (std::optional<std::string> frame = decoder.next()) {
-      out = std::move(*frame);
-      return true;
-    }
-    char chunk[4096];
-    const ssize_t n = ::read(fd, chunk, sizeof chunk);
-    if (n <= 0 || !decoder.feed(chunk, static_cast<std::size_t>(n))) return false;
-  }
-}
 
 int usage() {
   std::fputs("usage: await-event --socket PATH --event NAME [--serial N] -- COMMAND [ARGS...]\n", stderr);
@@ -53,20 +41,17 @@ int main(int argc, char** argv) {
   }
   if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc || socket_path.empty() || event.empty()) return usage();
 
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  const int fd = certkey::ipc::connect_unix(socket_path);
+  if (fd < 0) {
     std::perror(("await-event: " + socket_path).c_str());
     return 1;
   }
   const std::string watch = certkey::ipc::encode_frame(R"({"id":1,"command":"watchEvents"})");
-  if (::write(fd, watch.data(), watch.size()) != static_cast<ssize_t>(watch.size())) return 1;
+  if (!certkey::ipc::write_all(fd, watch)) return 1;
   certkey::ipc::FrameDecoder decoder(certkey::ipc::kMaxReplyFrame);
-  std::string frame;
-  if (!read_frame(fd, decoder, frame) || nlohmann::json::parse(frame, nullptr, false).value("status", 0) != 200) {
-    std::fprintf(stderr, "await-event: watchEvents failed: %s\n", frame.c_str());
+  std::optional<std::string> frame = certkey::ipc::read_frame(fd, decoder);
+  if (!frame || nlohmann::json::parse(*frame, nullptr, false).value("status", 0) != 200) {
+    std::fprintf(stderr, "await-event: watchEvents failed: %s\n", frame.value_or("").c_str());
     return 1;
   }
 
@@ -81,11 +66,11 @@ int main(int argc, char** argv) {
   ::waitpid(child, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 
-  while (read_frame(fd, decoder, frame)) {
-    const nlohmann::json message = nlohmann::json::parse(frame, nullptr, false);
+  while ((frame = certkey::ipc::read_frame(fd, decoder))) {
+    const nlohmann::json message = nlohmann::json::parse(*frame, nullptr, false);
     if (!message.is_object() || message.value("event", "") != event) continue;
     if (serial >= 0 && message["data"]["token"].value("serial", -1LL) != serial) continue;
-    std::puts(frame.c_str());
+    std::puts(frame->c_str());
     return 0;
   }
   std::fputs("await-event: the daemon closed the connection\n", stderr);

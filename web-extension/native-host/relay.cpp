@@ -1,8 +1,6 @@
 #include "relay.hpp"
 
 #include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,20 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "ipc/frame_codec.hpp"
+#include "ipc/stream.hpp"
 
 namespace certkey::native_host {
 namespace {
-
-bool write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 // The relay's own errors, in the daemon's error shape, so the extension reads them alike.
 std::string error_frame(const char* code, const char* message, const char* message_zh, const char* hint) {
@@ -35,20 +23,6 @@ std::string error_frame(const char* code, const char* message, const char* messa
   return ipc::encode_frame(body.dump());
 }
 
-int connect_to(const std::string& path) {
-  sockaddr_un address{};
-  if (path.size() >= sizeof address.sun_path) return -1;
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.data(), path.size());
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Moves what `from` has to `to`, frame by frame. False when `from` closed or broke a bound.
 bool pump(int from, ipc::FrameDecoder& decoder, int to, bool& too_large) {
   char chunk[16384];
@@ -57,7 +31,7 @@ bool pump(int from, ipc::FrameDecoder& decoder, int to, bool& too_large) {
   if (n <= 0) return false;
   decoder.feed(chunk, static_cast<std::size_t>(n));
   while (std::optional<std::string> frame = decoder.next()) {
-    if (!write_all(to, ipc::encode_frame(*frame))) return false;
+    if (!ipc::write_all(to, ipc::encode_frame(*frame))) return false;
   }
   too_large = decoder.broken();
   return !too_large;
@@ -72,14 +46,14 @@ std::string extension_of(int argc, char** argv) {
 }
 
 int relay(int browser_in, int browser_out, const std::string& socket_path, const std::string& extension) {
-  const int daemon = connect_to(socket_path);
+  const int daemon = ipc::connect_unix(socket_path);
   if (daemon < 0) {
-    write_all(browser_out, error_frame("daemon_unavailable", "The certkey service is not running.",
+    ipc::write_all(browser_out, error_frame("daemon_unavailable", "The certkey service is not running.",
                                        "certkey 服务未运行。", "Start it with: systemctl --user start certkeyd"));
     return 1;
   }
   const nlohmann::json hello = {{"relay", {{"kind", "native-messaging"}, {"extension", extension}}}};
-  if (!write_all(daemon, ipc::encode_frame(hello.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))) {
+  if (!ipc::write_all(daemon, ipc::encode_frame(hello.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))) {
     return 1;
   }
   ipc::FrameDecoder from_browser(ipc::kMaxCommandFrame), from_daemon(ipc::kMaxReplyFrame);
@@ -92,14 +66,14 @@ int relay(int browser_in, int browser_out, const std::string& socket_path, const
     bool too_large = false;
     if (fds[0].revents && !pump(browser_in, from_browser, daemon, too_large)) {
       if (too_large) {
-        write_all(browser_out, error_frame("payload_too_large", "The message is too large.", "消息过大。",
+        ipc::write_all(browser_out, error_frame("payload_too_large", "The message is too large.", "消息过大。",
                                            "Messages to certkey are a few kilobytes."));
         return 1;
       }
       return 0;  // the browser closed the port
     }
     if (fds[1].revents && !pump(daemon, from_daemon, browser_out, too_large)) {
-      write_all(browser_out, error_frame(too_large ? "payload_too_large" : "daemon_unavailable",
+      ipc::write_all(browser_out, error_frame(too_large ? "payload_too_large" : "daemon_unavailable",
                                          too_large ? "The answer is too large." : "The certkey service stopped.",
                                          too_large ? "应答过大。" : "certkey 服务已停止。",
                                          "Try again; the service starts again when needed."));
