@@ -14,11 +14,6 @@
 namespace certkey::test {
 namespace {
 
-struct CliResult {
-  int status = -1;
-  std::string out, err;
-};
-
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -32,15 +27,8 @@ class Cli : public ::testing::Test {
 
   // certkey ARGS with LANG=`lang`, talking to this test's daemon unless `runtime_dir` says
   // otherwise.
-  CliResult certkey(const std::string& args, const std::string& lang = "C.UTF-8", std::string runtime_dir = "") {
-    if (runtime_dir.empty()) runtime_dir = daemon_->runtime_dir;
-    const std::string dir = temp_dir();
-    CliResult r;
-    r.status = shell("env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=" + lang + " XDG_RUNTIME_DIR=" + runtime_dir + " " +
-                     build_dir() + "/daemon/certkey " + args + " >" + dir + "/out 2>" + dir + "/err");
-    r.out = read_file(dir + "/out");
-    r.err = read_file(dir + "/err");
-    return r;
+  CliRun certkey(const std::string& args, const std::string& lang = "C.UTF-8", const std::string& runtime_dir = "") {
+    return run_certkey(runtime_dir.empty() ? daemon_->runtime_dir : runtime_dir, args, lang);
   }
 
   std::string p11() const {
@@ -56,7 +44,7 @@ bool has(const std::string& text, const std::string& part) { return text.find(pa
 
 TEST_F(Cli, Status_ShowsTokensPinStateAndCertificates_InEnglishAndInChinese) {
   provision_certificate(serial_, "desk holder");
-  const CliResult en = certkey("status");
+  const CliRun en = certkey("status");
   EXPECT_EQ(en.status, 0) << en.err;
   EXPECT_TRUE(has(en.out, "USB KEY " + std::to_string(serial_) + " in \"certkey token1 00 00\"")) << en.out;
   EXPECT_TRUE(has(en.out, "PIN: ok, 3 tries left")) << en.out;
@@ -65,7 +53,7 @@ TEST_F(Cli, Status_ShowsTokensPinStateAndCertificates_InEnglishAndInChinese) {
   EXPECT_TRUE(has(en.out, "SD KEY ")) << en.out;
   EXPECT_TRUE(has(en.out, "no certificate")) << en.out;
 
-  const CliResult zh = certkey("status", "zh_CN.UTF-8");
+  const CliRun zh = certkey("status", "zh_CN.UTF-8");
   EXPECT_EQ(zh.status, 0) << zh.err;
   EXPECT_TRUE(has(zh.out, "USB KEY " + std::to_string(serial_) + "，读卡器「certkey token1 00 00」")) << zh.out;
   EXPECT_TRUE(has(zh.out, "PIN：正常，剩余 3 次尝试")) << zh.out;
@@ -76,7 +64,7 @@ TEST_F(Cli, Status_ShowsTokensPinStateAndCertificates_InEnglishAndInChinese) {
 
 TEST_F(Cli, Json_IsTheApisAnswers) {
   provision_certificate(serial_, "desk holder");
-  const CliResult status = certkey("status --json");
+  const CliRun status = certkey("status --json");
   ASSERT_EQ(status.status, 0) << status.err;
   const json both = json::parse(status.out);
   EXPECT_TRUE(conforms_to_schema("TokenList", {{"tokens", both["tokens"]}}));
@@ -85,23 +73,23 @@ TEST_F(Cli, Json_IsTheApisAnswers) {
   ASSERT_EQ(both["certificates"].size(), 1u) << status.out;
   EXPECT_EQ(both["certificates"][0]["subject"], "CN=desk holder");
 
-  const CliResult list = certkey("--json list");  // options go before or after the command
+  const CliRun list = certkey("--json list");  // options go before or after the command
   ASSERT_EQ(list.status, 0) << list.err;
   EXPECT_TRUE(conforms_to_schema("TokenList", json::parse(list.out)));
 
-  const CliResult diagnosis = certkey("diagnose --json");
+  const CliRun diagnosis = certkey("diagnose --json");
   EXPECT_EQ(diagnosis.status, 0) << diagnosis.out;
   EXPECT_TRUE(conforms_to_schema("FindingList", json::parse(diagnosis.out)));
 }
 
 TEST_F(Cli, DaemonNotRunning_SaysSoAndHowToStartIt_ExitThree) {
   const std::string nowhere = temp_dir();
-  const CliResult en = certkey("status", "C.UTF-8", nowhere);
+  const CliRun en = certkey("status", "C.UTF-8", nowhere);
   EXPECT_EQ(en.status, 3);
   EXPECT_EQ(en.out, "");
   EXPECT_TRUE(has(en.err, "certkeyd is not running (" + nowhere + "/certkey/certkeyd.sock: ")) << en.err;
   EXPECT_TRUE(has(en.err, "Start it first: certkeyd &")) << en.err;
-  const CliResult zh = certkey("status", "zh_CN.UTF-8", nowhere);
+  const CliRun zh = certkey("status", "zh_CN.UTF-8", nowhere);
   EXPECT_EQ(zh.status, 3);
   EXPECT_TRUE(has(zh.err, "certkeyd 未运行")) << zh.err;
 }
@@ -110,25 +98,25 @@ TEST_F(Cli, Usage_ExitTwo_AndHelpForEachCommand) {
   EXPECT_EQ(certkey("").status, 2);
   EXPECT_EQ(certkey("renew-everything").status, 2);
   EXPECT_EQ(certkey("status --pin 123456").status, 2) << "no PIN on argv, ever";
-  const CliResult help = certkey("--help");
+  const CliRun help = certkey("--help");
   EXPECT_EQ(help.status, 0);
   EXPECT_TRUE(has(help.out, "Exit status: 0 done, 1 the diagnosis found an error")) << help.out;
   for (const char* command : {"status", "list", "diagnose", "events"}) {
-    const CliResult one = certkey(std::string(command) + " --help");
+    const CliRun one = certkey(std::string(command) + " --help");
     EXPECT_EQ(one.status, 0);
     EXPECT_TRUE(has(one.out, std::string("usage: certkey [--json] ") + command)) << one.out;
   }
   for (const char* command : {"change-pin", "unblock", "unlock"}) {
-    const CliResult one = certkey(std::string(command) + " --help");
+    const CliRun one = certkey(std::string(command) + " --help");
     EXPECT_EQ(one.status, 0);
     EXPECT_TRUE(has(one.out, std::string("usage: certkey [--token SERIAL] ") + command)) << one.out;
   }
   // Three tokens are plugged in here: a token command must be told which.
-  const CliResult which = certkey("change-pin");
+  const CliRun which = certkey("change-pin");
   EXPECT_EQ(which.status, 2) << which.err;
   EXPECT_TRUE(has(which.err, "Several tokens are plugged in; choose one with --token SERIAL:")) << which.err;
   EXPECT_TRUE(has(which.err, "USB KEY " + std::to_string(serial_))) << which.err;
-  const CliResult unknown = certkey("--token 1 change-pin");
+  const CliRun unknown = certkey("--token 1 change-pin");
   EXPECT_EQ(unknown.status, 4) << unknown.err;
   EXPECT_TRUE(has(unknown.err, "No token with serial 1 is plugged in.")) << unknown.err;
   EXPECT_EQ(daemon_->prompts(), "") << "nothing was asked";
@@ -136,15 +124,15 @@ TEST_F(Cli, Usage_ExitTwo_AndHelpForEachCommand) {
 
 TEST_F(Cli, Diagnose_BlockedPin_IsAnErrorWithItsHint_ExitOne) {
   for (int i = 0; i < 3; ++i) shell(p11() + " --login --pin 00000000 --list-objects >/dev/null 2>&1");
-  const CliResult en = certkey("diagnose");
+  const CliRun en = certkey("diagnose");
   EXPECT_EQ(en.status, 1) << en.out;
   EXPECT_TRUE(has(en.out, "[error]")) << en.out;
   EXPECT_TRUE(has(en.out, "-> Unblock it with the PUK")) << en.out;
-  const CliResult zh = certkey("diagnose", "zh_CN.UTF-8");
+  const CliRun zh = certkey("diagnose", "zh_CN.UTF-8");
   EXPECT_EQ(zh.status, 1) << zh.out;
   EXPECT_TRUE(has(zh.out, "[错误]")) << zh.out;
 
-  const CliResult status = certkey("status");
+  const CliRun status = certkey("status");
   EXPECT_TRUE(has(status.out, "PIN: blocked (unblock it with the PUK, or remotely with the help desk)")) << status.out;
 }
 

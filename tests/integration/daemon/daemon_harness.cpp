@@ -643,6 +643,18 @@ std::string provision_certificate(std::uint32_t serial, const std::string& name,
   return certificate;
 }
 
+CliRun run_certkey(const std::string& runtime_dir, const std::string& args, const std::string& lang,
+                   const std::string& input) {
+  const std::string dir = temp_dir();
+  write_file(dir + "/in", input);
+  CliRun r;
+  r.status = shell("env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=" + lang + " XDG_RUNTIME_DIR=" + runtime_dir + " " +
+                   build_dir() + "/daemon/certkey " + args + " <" + dir + "/in >" + dir + "/out 2>" + dir + "/err");
+  r.out = read_file(dir + "/out");
+  r.err = read_file(dir + "/err");
+  return r;
+}
+
 std::string provision_certificate(std::uint32_t serial, const std::string& name) {
   static const TestCa ca("provisioning");
   return provision_certificate(serial, name, ca);

@@ -217,4 +217,13 @@ std::string provision_certificate(std::uint32_t serial, const std::string& name,
 // The same, from a CA of its own (a test that does not care who issued it).
 std::string provision_certificate(std::uint32_t serial, const std::string& name);
 
+// certkey, the desk user's command, run to its end with LANG=`lang` (no other locale
+// variable), certkeyd's socket under `runtime_dir`, and `input` on its standard input.
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+CliRun run_certkey(const std::string& runtime_dir, const std::string& args, const std::string& lang = "C.UTF-8",
+                   const std::string& input = "");
+
 }  // namespace certkey::test

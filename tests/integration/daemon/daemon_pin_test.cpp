@@ -411,27 +411,14 @@ INSTANTIATE_TEST_SUITE_P(Media, RemoteUnlockAfterReset, ::testing::Values("usbke
 
 class CliPin : public RemoteUnlock {
  protected:
-  struct Run {
-    int status = -1;
-    std::string out, err;
-  };
-
-  // certkey ARGS with `input` on its standard input.
-  Run certkey(const std::string& args, const std::string& input = "") {
-    const std::string dir = temp_dir();
-    write_file(dir + "/in", input);
-    Run r;
-    r.status = shell("env LANG=C.UTF-8 XDG_RUNTIME_DIR=" + daemon_->runtime_dir + " " + build_dir() +
-                     "/daemon/certkey --token " + std::to_string(serial_) + " " + args + " <" + dir + "/in >" + dir +
-                     "/out 2>" + dir + "/err");
-    r.out = read_file(dir + "/out");
-    r.err = read_file(dir + "/err");
-    return r;
+  // certkey ARGS on this test's token.
+  CliRun certkey(const std::string& args) {
+    return run_certkey(daemon_->runtime_dir, "--token " + std::to_string(serial_) + " " + args);
   }
 
   // certkey unlock, answering its challenge with what `answer` makes of the right response
   // (lines, each ending in a newline).
-  Run unlock_answering(const std::function<std::string(const std::string&)>& answer) {
+  CliRun unlock_answering(const std::function<std::string(const std::string&)>& answer) {
     int in[2], out[2];
     EXPECT_EQ(::pipe(in), 0);
     EXPECT_EQ(::pipe(out), 0);
@@ -449,7 +436,7 @@ class CliPin : public RemoteUnlock {
     }
     ::close(in[0]);
     ::close(out[1]);
-    Run r;
+    CliRun r;
     FILE* lines = ::fdopen(out[0], "r");
     char line[512];
     std::string challenge;
@@ -475,7 +462,7 @@ class CliPin : public RemoteUnlock {
 TEST_P(CliPin, ChangePin_TheDaemonsPromptAsksOldThenNewTwice) {
   options_.answers = rules(kPin, kNewPin, kNewPin);
   start_daemon();
-  const Run r = certkey("change-pin");
+  const CliRun r = certkey("change-pin");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("The PIN is changed."), std::string::npos) << r.out;
   EXPECT_TRUE(prompted("choose a new PIN")) << daemon_->prompts();
@@ -486,7 +473,7 @@ TEST_P(CliPin, Unblock_WithThePukThroughThePrompt) {
   ASSERT_NO_FATAL_FAILURE(block_pin());
   options_.answers = rules(kPin, kNewPin, kNewPin);
   start_daemon();
-  const Run r = certkey("unblock");
+  const CliRun r = certkey("unblock");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(prompted("asks for the PUK")) << daemon_->prompts();
   EXPECT_TRUE(logs_in_with(kNewPin));
@@ -510,7 +497,7 @@ TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTh
   start_daemon();
 
   // A mistyped code, then the end of input: refused, nothing asked, no try spent.
-  const Run gave_up = unlock_answering([](const std::string& right) { return mistyped(right) + "\n"; });
+  const CliRun gave_up = unlock_answering([](const std::string& right) { return mistyped(right) + "\n"; });
   EXPECT_EQ(gave_up.status, 4) << gave_up.out;
   EXPECT_NE(gave_up.out.find("Type the response code again:"), std::string::npos) << gave_up.out;
   EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "a mistyped code reaches no token";
@@ -518,7 +505,7 @@ TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTh
   EXPECT_FALSE(prompted("choose a new PIN")) << daemon_->prompts();
 
   // A mistyped code, then the right one typed loosely, in one run on one challenge.
-  const Run right = unlock_answering(
+  const CliRun right = unlock_answering(
       [](const std::string& right) { return mistyped(right) + "\n" + typed_loosely(right) + "\n"; });
   EXPECT_EQ(right.status, 0) << right.out << daemon_->log();
   EXPECT_NE(right.out.find("Read this challenge to the help desk:"), std::string::npos) << right.out;

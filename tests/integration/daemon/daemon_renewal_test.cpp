@@ -143,20 +143,22 @@ TEST_P(Renewal, Retention_RemovesTheSupersededKeyOnceItsCertificateHasExpired) {
 // --cert-in makes the new certificate current. The PIN comes from the daemon's prompt.
 TEST_P(Renewal, FromTheCli_WithRequestAndCertificateFiles) {
   start_daemon();
-  const std::string run = "env LANG=C.UTF-8 XDG_RUNTIME_DIR=" + daemon_->runtime_dir + " " + build_dir() +
-                          "/daemon/certkey --token " + std::to_string(serial_) + " renew ";
-  ASSERT_EQ(shell(run + "--cert-in " + dir_ + "/none.pem >/dev/null 2>&1"), 4) << "nothing to complete yet";
-  ASSERT_EQ(shell(run + "--csr-out " + dir_ + "/cli.csr >" + dir_ + "/cli.out 2>&1"), 0) << read_file(dir_ + "/cli.out");
-  EXPECT_NE(read_file(dir_ + "/cli.out").find("certkey renew --cert-in CERTIFICATE_FILE"), std::string::npos);
+  const std::string renew = "--token " + std::to_string(serial_) + " renew ";
+  ASSERT_EQ(run_certkey(daemon_->runtime_dir, renew + "--cert-in " + dir_ + "/none.pem").status, 4)
+      << "nothing to complete yet";
+  CliRun begun = run_certkey(daemon_->runtime_dir, renew + "--csr-out " + dir_ + "/cli.csr");
+  ASSERT_EQ(begun.status, 0) << begun.out << begun.err;
+  EXPECT_NE(begun.out.find("certkey renew --cert-in CERTIFICATE_FILE"), std::string::npos) << begun.out;
   const std::string csr = read_file(dir_ + "/cli.csr");
   const json claims = json::parse(verify_authorization(read_file(dir_ + "/cli.csr.jws"), csr, old_pem_), nullptr, false);
   ASSERT_TRUE(claims.is_object()) << "the authorization verifies against the old certificate";
   EXPECT_TRUE(signs_with("01", old_pem_)) << "the old certificate works until the new one is current";
 
   write_file(dir_ + "/cli.pem", ca_.issue(csr));
-  ASSERT_EQ(shell(run + "--cert-in " + dir_ + "/cli.pem --chain " + ca_.issuing_path() + " >" + dir_ + "/cli.out 2>&1"), 0)
-      << read_file(dir_ + "/cli.out") << daemon_->log();
-  EXPECT_NE(read_file(dir_ + "/cli.out").find("The new certificate is current in slot 01"), std::string::npos);
+  const CliRun completed =
+      run_certkey(daemon_->runtime_dir, renew + "--cert-in " + dir_ + "/cli.pem --chain " + ca_.issuing_path());
+  ASSERT_EQ(completed.status, 0) << completed.out << completed.err << daemon_->log();
+  EXPECT_NE(completed.out.find("The new certificate is current in slot 01"), std::string::npos) << completed.out;
   EXPECT_TRUE(signs_with("01", read_file(dir_ + "/cli.pem"))) << "a fresh process signs with the new key in 01";
 }
 

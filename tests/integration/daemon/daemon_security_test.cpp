@@ -176,6 +176,16 @@ class Security : public ::testing::Test {
     ASSERT_NE(tokens_before_.dump().find("security holder"), std::string::npos) << tokens_before_.dump();
   }
 
+  // The portal and kOtherSite allowed, kOtherSite in legacy mode (the PIN in the request); a
+  // prompt, should one be shown, is cancelled.
+  void start_with_legacy_origin() {
+    DaemonOptions options;
+    options.origins = {kPortal, kOtherSite};
+    options.legacy_origins = {kOtherSite};
+    options.answers = "cancel";
+    start(options);
+  }
+
   json list_tokens() const {
     const HttpResponse r = Http(daemon_->port).get("/v1/tokens");
     EXPECT_EQ(r.status, 200u) << r.body;
@@ -407,11 +417,7 @@ TEST_F(Security, PinInBody_IsNotAccepted) {
 // Legacy mode is per origin: the portal still may not send a PIN; the legacy origin's PIN is
 // used as sent, without a prompt (the scripted pinentry would cancel), and audited as its own.
 TEST_F(Security, LegacyPinMode_IsForItsOriginOnly) {
-  DaemonOptions options;
-  options.origins = {kPortal, kOtherSite};
-  options.legacy_origins = {kOtherSite};
-  options.answers = "cancel";
-  start(options);
+  start_with_legacy_origin();
   json args = renewal_args();
   args["pin"] = "123456";
   const HttpResponse portal = Http(port(), kPortal).post("/v1/renewals", args);
@@ -433,11 +439,7 @@ TEST_F(Security, LegacyPinMode_IsForItsOriginOnly) {
 // unlock ask for a PUK or a new PIN, never the PIN: a `pin` sent to them is refused, not
 // dropped, so the page learns at once that the prompt will ask.
 TEST_F(Security, LegacyPin_ToACommandThatAsksForNoPin_IsRefused) {
-  DaemonOptions options;
-  options.origins = {kPortal, kOtherSite};
-  options.legacy_origins = {kOtherSite};
-  options.answers = "cancel";
-  start(options);
+  start_with_legacy_origin();
   const std::vector<std::pair<std::string, json>> requests = {
       {"/v1/pin/unblock", {{"token", serial_}, {"pin", "123456"}}},
       {"/v1/pin/remote-unlock", {{"token", serial_}, {"pin", "123456"}}},
