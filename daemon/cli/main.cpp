@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "daemon_client.hpp"
+#include "helpdesk.hpp"
 #include "views.hpp"
 
 namespace certkey::cli {
@@ -55,6 +56,7 @@ const char* const kUsageText =
     "             challenge, type the response they read back, choose a new PIN\n"
     "  renew      renew a certificate with a CA that takes a request file:\n"
     "             --csr-out FILE, then --cert-in FILE [--chain FILE]\n"
+    "  helpdesk   the help desk's side of unlock: respond, provision (certkey helpdesk --help)\n"
     "\n"
     "Options:\n"
     "  --json         print the daemon's answer as JSON (the API's schemas, docs/cli.md)\n"
@@ -248,17 +250,11 @@ std::optional<std::string> typed_line() {
   return text;
 }
 
-// "ABCDE-FGHJK-..." as the groups a person reads out, spaced.
-std::string spoken(std::string code) {
-  for (char& c : code) c = c == '-' ? ' ' : c;
-  return code;
-}
-
 int unlock(DaemonClient& daemon, const Options& o, Language l) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
   const json challenge = result_of(daemon.call("beginRemoteUnlock", {{"token", serial}}), l);
   print((l == Language::zh ? "请将以下挑战码读给服务台：\n\n    " : "Read this challenge to the help desk:\n\n    ") +
-        spoken(challenge.value("challenge", "")) +
+        spoken_code(challenge.value("challenge", "")) +
         (l == Language::zh ? "\n\n请输入服务台读回的应答码（空格、短横线和大小写均可）：\n"
                            : "\n\nType the response code the help desk reads back (spaces, dashes and case do not "
                              "matter):\n"));
@@ -374,6 +370,7 @@ void say_not_running(const NotRunning& e, Language l) {
 
 int run(int argc, char** argv) {
   const Language l = language_from_environment();
+  if (argc > 1 && std::strcmp(argv[1], "helpdesk") == 0) return helpdesk_main({argv + 2, argv + argc}, l);
   Options o;
   if (!parse(argc, argv, o)) {
     const char* text = command_help(o.subcommand);

@@ -137,6 +137,11 @@ std::string no_token(Language l) {
 
 }  // namespace
 
+std::string spoken_code(std::string code) {
+  for (char& c : code) c = c == '-' ? ' ' : c;
+  return code;
+}
+
 std::string terminal_safe(const std::string& text) {
   std::string out;
   out.reserve(text.size());

@@ -18,6 +18,9 @@ inline constexpr int kRenewalDueDays = 30;
 // cannot move the cursor, retitle the window or hide text in the user's terminal.
 std::string terminal_safe(const std::string& text);
 
+// An unlock code, "ABCDE-FGHJK-...", as the groups a person reads out: "ABCDE FGHJK ...".
+std::string spoken_code(std::string code);
+
 // `tokens`: listTokens' result; `certificates`: queryCertificates' result.
 std::string status_text(const nlohmann::json& tokens, const nlohmann::json& certificates, Language l, std::time_t now);
 std::string list_text(const nlohmann::json& tokens, Language l);

@@ -142,6 +142,14 @@ std::optional<CK_SLOT_ID> Module::poll_slot_event() const {
   return slot;
 }
 
+std::optional<CK_SLOT_ID> slot_with_token_label(const Module& module, std::string_view label) {
+  for (const CK_SLOT_ID slot : module.slots(true)) {
+    const CK_TOKEN_INFO info = module.token_info(slot);
+    if (field_text(info.label, sizeof info.label) == label) return slot;
+  }
+  return std::nullopt;
+}
+
 Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write) : api_(module.api()) {
   check(api_->C_OpenSession(slot, CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0), nullptr, nullptr, &handle_),
         "C_OpenSession");
@@ -182,13 +190,23 @@ void Session::set_pin(std::string_view old_pin, std::string_view new_pin) {
 std::vector<CK_OBJECT_HANDLE> Session::find(CK_OBJECT_CLASS object_class, const Bytes* id) {
   CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
                           {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
-  check(api_->C_FindObjectsInit(handle_, query, id ? 2 : 1), "C_FindObjectsInit");
+  return find_matching(query, id ? 2 : 1);
+}
+
+std::vector<CK_OBJECT_HANDLE> Session::find_labelled(CK_OBJECT_CLASS object_class, std::string_view label) {
+  CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
+                          {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
+  return find_matching(query, 2);
+}
+
+std::vector<CK_OBJECT_HANDLE> Session::find_matching(CK_ATTRIBUTE* query, CK_ULONG count) {
+  check(api_->C_FindObjectsInit(handle_, query, count), "C_FindObjectsInit");
   std::vector<CK_OBJECT_HANDLE> found;
   CK_OBJECT_HANDLE batch[32];
-  CK_ULONG count = 0;
+  CK_ULONG got = 0;
   CK_RV rv;
-  while ((rv = api_->C_FindObjects(handle_, batch, 32, &count)) == CKR_OK && count > 0) {
-    found.insert(found.end(), batch, batch + count);
+  while ((rv = api_->C_FindObjects(handle_, batch, 32, &got)) == CKR_OK && got > 0) {
+    found.insert(found.end(), batch, batch + got);
   }
   api_->C_FindObjectsFinal(handle_);
   check(rv, "C_FindObjects");
@@ -237,6 +255,20 @@ Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type, st
                                 private_template.data(), private_template.size(), &pair.public_key, &pair.private_key),
         "C_GenerateKeyPair");
   return pair;
+}
+
+CK_OBJECT_HANDLE Session::generate_key(CK_MECHANISM_TYPE mechanism_type, std::vector<CK_ATTRIBUTE> key_template) {
+  CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
+  CK_OBJECT_HANDLE key = 0;
+  check(api_->C_GenerateKey(handle_, &mechanism, key_template.data(), key_template.size(), &key), "C_GenerateKey");
+  return key;
+}
+
+CK_OBJECT_HANDLE Session::derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism,
+                                     std::vector<CK_ATTRIBUTE> key_template) {
+  CK_OBJECT_HANDLE key = 0;
+  check(api_->C_DeriveKey(handle_, &mechanism, base, key_template.data(), key_template.size(), &key), "C_DeriveKey");
+  return key;
 }
 
 void Session::destroy(CK_OBJECT_HANDLE object) { check(api_->C_DestroyObject(handle_, object), "C_DestroyObject"); }

@@ -30,7 +30,8 @@ class Error : public std::runtime_error {
 class Module {
  public:
   // Loads and initialises the module (with OS locking, as libp11 does). Throws Error
-  // (CKR_GENERAL_ERROR when it cannot be loaded).
+  // (CKR_GENERAL_ERROR when it cannot be loaded; CKR_CRYPTOKI_ALREADY_INITIALIZED while
+  // another Module of the same library is alive in the process).
   explicit Module(const std::string& path);
   ~Module();
   Module(const Module&) = delete;
@@ -70,6 +71,9 @@ class Module {
 // The blank-padded text of a fixed-width PKCS#11 field, without the padding.
 std::string field_text(const CK_UTF8CHAR* field, std::size_t width);
 
+// The slot holding the token labelled `label`, if one is present.
+std::optional<CK_SLOT_ID> slot_with_token_label(const Module& module, std::string_view label);
+
 // One session, closed (and logged out) when it goes away.
 class Session {
  public:
@@ -88,6 +92,7 @@ class Session {
   // C_SetPIN: the user's PIN from `old_pin` to `new_pin`.
   void set_pin(std::string_view old_pin, std::string_view new_pin);
   std::vector<CK_OBJECT_HANDLE> find(CK_OBJECT_CLASS object_class, const Bytes* id = nullptr);
+  std::vector<CK_OBJECT_HANDLE> find_labelled(CK_OBJECT_CLASS object_class, std::string_view label);
   Bytes attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
   // C_SignInit + C_Sign with a mechanism that takes no parameter. For a key that needs the
   // PIN for each use (CKA_ALWAYS_AUTHENTICATE), `context_pin` is given to
@@ -100,9 +105,15 @@ class Session {
   };
   KeyPair generate_key_pair(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> public_template,
                             std::vector<CK_ATTRIBUTE> private_template);
+  // C_GenerateKey: a secret key made inside the token.
+  CK_OBJECT_HANDLE generate_key(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> key_template);
+  // C_DeriveKey from `base` with a mechanism and its parameter.
+  CK_OBJECT_HANDLE derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism, std::vector<CK_ATTRIBUTE> key_template);
   void destroy(CK_OBJECT_HANDLE object);
 
  private:
+  std::vector<CK_OBJECT_HANDLE> find_matching(CK_ATTRIBUTE* query, CK_ULONG count);
+
   CK_FUNCTION_LIST_PTR api_;
   CK_SESSION_HANDLE handle_ = 0;
   bool logged_in_ = false;

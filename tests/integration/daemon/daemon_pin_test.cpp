@@ -18,6 +18,8 @@
 #include <regex>
 
 #include "daemon_renewal_fixture.hpp"
+#include "helpdesk/unlock_responder.hpp"
+#include "softhsm_token.hpp"
 
 namespace certkey::test {
 namespace {
@@ -417,8 +419,12 @@ class CliPin : public RemoteUnlock {
   }
 
   // certkey unlock, answering its challenge with what `answer` makes of the right response
-  // (lines, each ending in a newline).
+  // (lines, each ending in a newline), which the help desk computes from the challenge.
   CliRun unlock_answering(const std::function<std::string(const std::string&)>& answer) {
+    return unlock_answering(answer, [this](const std::string& challenge) { return help_desk_answer(challenge); });
+  }
+  CliRun unlock_answering(const std::function<std::string(const std::string&)>& answer,
+                          const std::function<std::string(const std::string&)>& help_desk) {
     int in[2], out[2];
     EXPECT_EQ(::pipe(in), 0);
     EXPECT_EQ(::pipe(out), 0);
@@ -447,7 +453,7 @@ class CliPin : public RemoteUnlock {
       }
     }
     EXPECT_FALSE(challenge.empty()) << r.out;
-    const std::string typed = answer(help_desk_answer(challenge));
+    const std::string typed = answer(help_desk(challenge));
     EXPECT_EQ(::write(in[1], typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
     ::close(in[1]);
     while (std::fgets(line, sizeof line, lines)) r.out += line;
@@ -515,6 +521,78 @@ TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTh
 }
 
 INSTANTIATE_TEST_SUITE_P(Media, CliPin, ::testing::Values("usbkey"));
+
+// ---------------------------------------------------------------------------------------
+// The whole remote unlock as the help desk and the holder do it (docs/unlock.md section 8):
+// the master key made in an HSM (SoftHSM2) by `certkey helpdesk provision`, the token's
+// unlock key derived there at issuance, and the response given by `certkey helpdesk respond`
+// from the serial and the challenge that `certkey unlock` shows.
+
+class CliHelpdesk : public CliPin {
+ protected:
+  void SetUp() override {
+    prepare_pin(GetParam());
+    const CliRun provisioned = helpdesk("provision");
+    ASSERT_EQ(provisioned.status, 0) << provisioned.out << provisioned.err;
+    ASSERT_NO_FATAL_FAILURE(personalise_from_hsm());
+    ASSERT_EQ(unlock_tries_left(), kUnlockLimit);
+  }
+
+  CliRun helpdesk(const std::string& args) {
+    return run_certkey(daemon_ ? daemon_->runtime_dir : dir_, "helpdesk " + SoftHsmToken::cli_options() + " " + args,
+                       "C.UTF-8", std::string(SoftHsmToken::kPin) + "\n");
+  }
+
+  // Issuance: the HSM derives the token's unlock key, and the personalisation station writes
+  // it with the management key.
+  void personalise_from_hsm() {
+    card::Bytes unlock_key;
+    {
+      helpdesk::UnlockResponder hsm({SoftHsmToken::kModule, SoftHsmToken::kLabel}, SoftHsmToken::kPin);
+      unlock_key = hsm.issuance_key(serial_);
+    }
+    on_token([&](card::TokenClient& c) {
+      c.authenticate_management(kDefaultManagementKey, protocol::Algorithm::tdes);
+      c.set_unlock_key(unlock_key, kUnlockLimit);
+    });
+  }
+
+  // certkey helpdesk respond: the response code as it prints it, dashed again.
+  std::string respond(const std::string& challenge) {
+    const CliRun r = helpdesk("respond --ticket HD-4711 --audit " + audit_path() + " " + std::to_string(serial_) + " " +
+                              challenge);
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    std::smatch code;
+    if (!std::regex_search(r.out, code, std::regex("\n    ([2-9A-HJ-NP-Z]{5}( [2-9A-HJ-NP-Z]{5}){3})\n"))) return {};
+    return std::regex_replace(code[1].str(), std::regex(" "), "-");
+  }
+
+  std::string audit_path() const { return hsm_.dir + "/helpdesk-audit.jsonl"; }
+
+  SoftHsmToken hsm_;
+};
+
+TEST_P(CliHelpdesk, BlockedPin_HelpdeskRespondsFromTheHsm_TypoRefusedFree_RightCodeUnlocks_TokenSignsAgain) {
+  ASSERT_NO_FATAL_FAILURE(block_pin());
+  options_.answers = rules(kPin, kNewPin, kNewPin);
+  start_daemon();
+
+  const CliRun r = unlock_answering(
+      [](const std::string& right) { return mistyped(right) + "\n" + typed_loosely(right) + "\n"; },
+      [this](const std::string& challenge) { return respond(challenge); });
+  EXPECT_EQ(r.status, 0) << r.out << daemon_->log();
+  EXPECT_NE(r.out.find("Type the response code again:"), std::string::npos) << "the typo was refused: " << r.out;
+  EXPECT_NE(r.out.find("The PIN is unblocked and set to the new one."), std::string::npos) << r.out;
+  EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "the typo spent no try";
+  EXPECT_TRUE(prompted("choose a new PIN")) << daemon_->prompts();
+  EXPECT_TRUE(signs_with("01", old_pem_, kNewPin));
+
+  const json audit = json::parse(read_file(audit_path()));
+  EXPECT_EQ(audit["ticket"], "HD-4711");
+  EXPECT_EQ(audit["serial"], serial_);
+}
+
+INSTANTIATE_TEST_SUITE_P(Media, CliHelpdesk, ::testing::Values("usbkey", "sim"));
 
 }  // namespace
 }  // namespace certkey::test

@@ -128,11 +128,11 @@ bool RenewalFixture::has_key(const std::string& id) const {
   return objects.find("ID:         " + id + "\n") != std::string::npos;
 }
 
-bool RenewalFixture::signs_with(const std::string& id, const std::string& certificate_pem) const {
+bool RenewalFixture::signs_with(const std::string& id, const std::string& certificate_pem, const std::string& pin) const {
   write_file(dir_ + "/signer.pem", certificate_pem);
   return shell("cd " + dir_ + " && echo 'signed by the renewed slot' > data && "
                "openssl dgst -sha256 -binary data > digest && pkcs11-tool --module " + module_path() +
-               " --token-label 'certkey " + std::to_string(serial_) + "' --login --pin 123456 --sign --id " + id +
+               " --token-label 'certkey " + std::to_string(serial_) + "' --login --pin " + pin + " --sign --id " + id +
                " -m ECDSA --signature-format openssl -i digest -o signature >/dev/null 2>&1 && "
                "openssl x509 -in signer.pem -pubkey -noout > signer.pub && "
                "openssl pkeyutl -verify -pubin -inkey signer.pub -in digest -sigfile signature >/dev/null 2>&1") == 0;

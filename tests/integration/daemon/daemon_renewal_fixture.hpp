@@ -33,10 +33,10 @@ class RenewalFixture : public ::testing::Test {
 
   // From a fresh pkcs11-tool process: the certificate in slot `id` (DER bytes, "" if none),
   // whether the slot holds a key, and whether its key signs so that `certificate_pem`'s key
-  // verifies the signature.
+  // verifies the signature (logged in with `pin`).
   std::string certificate_in(const std::string& id) const;
   bool has_key(const std::string& id) const;
-  bool signs_with(const std::string& id, const std::string& certificate_pem) const;
+  bool signs_with(const std::string& id, const std::string& certificate_pem, const std::string& pin = "123456") const;
   // The JWS checked by examples/ca/verify-renewal-authorization.sh; its payload, or "".
   std::string verify_authorization(const std::string& jws, const std::string& csr_pem,
                                    const std::string& certificate_pem) const;
