@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "language.hpp"
+#include "views/language.hpp"
 
 namespace certkey::cli {
 

@@ -197,6 +197,24 @@ std::string diagnosis_text(const json& diagnosis, Language l) {
   return out;
 }
 
+namespace {
+
+// certificateExpiring: each certificate with its days left.
+std::string expiring_text(const json& data, Language l) {
+  std::string out;
+  const json certificates = data.contains("certificates") && data["certificates"].is_array() ? data["certificates"]
+                                                                                             : json::array();
+  for (const json& c : certificates) {
+    if (!c.is_object()) continue;
+    const std::string days = std::to_string(c.value("days_left", 0L));
+    out += (out.empty() ? "" : "; ") + terminal_safe(text_of(c, "subject")) +
+           (l == Language::zh ? " 将在 " + days + " 天后到期，请更新" : " expires in " + days + " days; renew it");
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string event_text(const json& event, Language l, std::time_t now) {
   static const std::map<std::string, Text> what = {{"tokenInserted", {"plugged in", "已插入"}},
                                                    {"tokenRemoved", {"pulled out", "已拔出"}},
@@ -215,6 +233,7 @@ std::string event_text(const json& event, Language l, std::time_t now) {
   if (name == "tokenReconciled" && data.contains("error")) {
     happened = l == Language::zh ? "中断的操作未能完成，下次插入时重试" : "interrupted work not finished; tried again at its next insertion";
   }
+  if (name == "certificateExpiring") happened = expiring_text(data, l);
   return std::string(clock) + "  " + subject + (l == Language::zh ? "：" : ": ") + happened;
 }
 

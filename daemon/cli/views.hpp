@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "language.hpp"
+#include "views/language.hpp"
 
 namespace certkey::cli {
 

@@ -27,6 +27,8 @@
 #include "net/tcp_listener.hpp"
 #include "net/unix_listener.hpp"
 #include "state/audit_log.hpp"
+#include "reminders/expiry_reminders.hpp"
+#include "state/reminder_store.hpp"
 #include "state/renewal_store.hpp"
 #include "state/slot_change_store.hpp"
 #include "certs/certificate_status.hpp"
@@ -180,12 +182,18 @@ class Daemon {
         renewals_(db_),
         slot_changes_(db_),
         audit_(db_),
+        reminder_store_(db_),
         trust_(config.trust_anchors, config.intermediates),
         certificates_(trust_, revocation_),
         module_(options.module.value_or(CERTKEY_DEFAULT_MODULE)),
         connections_(config.limits.max_connections, config.limits.max_websockets),
         io_(std::make_unique<asio::io_context>(1)),
         tokens_(module_, [this](const char* event, const TokenState& token) { publish(event, token); }),
+        reminders_([this] { return tokens_.snapshot(); }, reminder_store_, config.reminder_days,
+                   [this](const nlohmann::json& data) {
+                     events_.publish(std::make_shared<const std::string>(
+                         event_envelope("certificateExpiring", json_text(data))));
+                   }),
         prompt_(config.pinentry, config.pin_timeout),
         services_{config, tokens_, renewals_, slot_changes_, audit_, prompt_, trust_, certificates_},
         core_(*io_, services_),
@@ -215,8 +223,10 @@ class Daemon {
   // Called with the registry's lock held: it only queues.
   void publish(const char* event, const TokenState& token) {
     events_.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
-    // An inserted token (at start-up: every token present) gets its interrupted work finished.
+    // An inserted token (at start-up: every token present) gets its interrupted work finished
+    // and its certificates' expiry checked.
     if (std::string_view(event) == "tokenInserted") {
+      reminders_.check(token.serial);
       asio::post(*io_, [this, serial = token.serial] {
         if (has_records(services_, serial)) core_.reconcile(serial, [this, serial](CommandReply r) { reconciled(serial, r); });
       });
@@ -277,6 +287,7 @@ class Daemon {
     listening_ = Listening{};
     io_->restart();
     io_->run_for(kDrainTime);
+    reminders_.stop();
     tokens_.stop();
     if (!io_->stopped()) {
       // A peer that would not let go: its handlers are left to the process's end rather
@@ -296,6 +307,7 @@ class Daemon {
   RenewalStore renewals_;
   SlotChangeStore slot_changes_;
   AuditLog audit_;
+  ReminderStore reminder_store_;
   TrustStore trust_;
   RevocationChecker revocation_;
   CertificateChecker certificates_;
@@ -304,6 +316,7 @@ class Daemon {
   ConnectionRegistry connections_;
   std::unique_ptr<asio::io_context> io_;
   TokenRegistry tokens_;
+  ExpiryReminders reminders_;  // reads the registry's snapshot: goes before it
   PinPrompt prompt_;
   Services services_;
   CommandCore core_;

@@ -1,4 +1,4 @@
-// watchEvents: from now on the caller's connection receives token events (a WebSocket on
+// watchEvents: from now on the caller's connection receives the events (a WebSocket on
 // GET /v1/events subscribes by opening; the unix socket sends this command).
 #include "../core/args.hpp"
 #include "handlers.hpp"
@@ -9,7 +9,7 @@ namespace {
 class WatchEvents : public Command {
  public:
   CommandResult run(CommandContext&) override {
-    CommandResult result = json_result({{"events", {"tokenInserted", "tokenRemoved", "tokenChanged"}}});
+    CommandResult result = json_result({{"events", {"tokenInserted", "tokenRemoved", "tokenChanged", "tokenReconciled", "certificateExpiring"}}});
     result.subscribe = true;
     return result;
   }

@@ -58,6 +58,14 @@ constexpr const char* kMigrations[] = {
     "  next_pem TEXT NOT NULL,"
     "  origin TEXT NOT NULL,"
     "  created TEXT NOT NULL);",
+    // 3: the desktop reminders shown (docs/daemon.md, "Expiry reminders"): one row per
+    //    certificate (its SHA-256) per local day, so a restart on the same day shows none.
+    "CREATE TABLE reminders ("
+    "  fingerprint TEXT NOT NULL,"
+    "  day TEXT NOT NULL,"
+    "  serial INTEGER NOT NULL,"
+    "  certificate_id TEXT NOT NULL,"
+    "  PRIMARY KEY (fingerprint, day));",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof kMigrations / sizeof kMigrations[0]);
 

@@ -103,6 +103,10 @@ pid_t spawn_daemon(const Daemon& d, const std::string& notify, const std::vector
   if (!d.options.shown_fifo.empty()) ::setenv("SCRIPTED_PINENTRY_SHOWN", d.options.shown_fifo.c_str(), 1);
   if (!d.options.fault_point.empty()) ::setenv("CERTKEY_FAULT_POINT", d.options.fault_point.c_str(), 1);
   if (!d.options.fault_action.empty()) ::setenv("CERTKEY_FAULT_ACTION", d.options.fault_action.c_str(), 1);
+  if (d.options.session_bus.empty()) ::unsetenv("DBUS_SESSION_BUS_ADDRESS");
+  else ::setenv("DBUS_SESSION_BUS_ADDRESS", d.options.session_bus.c_str(), 1);
+  for (const char* name : {"LANGUAGE", "LC_ALL", "LC_MESSAGES"}) ::unsetenv(name);
+  ::setenv("LANG", d.options.language.c_str(), 1);
   if (d.options.run_as) {
     ::setgroups(0, nullptr);
     if (::setgid(*d.options.run_as) != 0 || ::setuid(*d.options.run_as) != 0) ::_exit(126);

@@ -56,6 +56,8 @@ struct DaemonOptions {
   unsigned superseded_days = 0;        // [retention] superseded_days
   std::string fault_point;             // CERTKEY_FAULT_POINT: it exits (status 86) at that step
   std::string fault_action;            // CERTKEY_FAULT_ACTION ("pause:DIR"); default: exit
+  std::string session_bus;             // DBUS_SESSION_BUS_ADDRESS; default: none, so no desktop is notified
+  std::string language = "C.UTF-8";    // LANG
 };
 
 class Daemon {

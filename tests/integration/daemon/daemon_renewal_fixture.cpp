@@ -17,6 +17,11 @@ std::string model_of(const std::string& medium) {
 }  // namespace
 
 void RenewalFixture::prepare(const std::string& medium) {
+  ASSERT_NO_FATAL_FAILURE(find_token(medium));
+  old_pem_ = provision_certificate(serial_, "renewal holder", ca_);
+}
+
+void RenewalFixture::find_token(const std::string& medium) {
   dir_ = temp_dir();
   // The token of this medium, from pkcs11-tool's slot list: its reader ("certkey tokenN
   // 00 00") names it for the simulator, its label carries the serial.
@@ -33,7 +38,6 @@ void RenewalFixture::prepare(const std::string& medium) {
   }
   ASSERT_NE(serial_, 0u) << "no " << medium << " token";
   token_name_ = reader.substr(reader.find(' ') + 1, reader.find(" 00") - reader.find(' ') - 1);
-  old_pem_ = provision_certificate(serial_, "renewal holder", ca_);
 }
 
 void RenewalFixture::TearDown() { daemon_.reset(); }

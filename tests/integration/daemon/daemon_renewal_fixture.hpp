@@ -13,6 +13,8 @@ class RenewalFixture : public ::testing::Test {
  protected:
   // Finds the token of `medium` and gives it a certificate for its key in 01.
   void prepare(const std::string& medium);
+  // Only finds it (serial_, token_name_), with its slots as they are.
+  void find_token(const std::string& medium);
   void TearDown() override;
 
   // Starts certkeyd trusting the test CA's root (and its issuing CA unless `intermediates`

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "language.hpp"
+#include "views/language.hpp"
 #include "views.hpp"
 
 namespace certkey::cli {

@@ -13,6 +13,7 @@
 #include <iterator>
 
 #include "state/audit_log.hpp"
+#include "state/reminder_store.hpp"
 #include "state/renewal_store.hpp"
 #include "state/state_db.hpp"
 
@@ -75,12 +76,36 @@ TEST_F(DaemonState, FreshDatabase_GetsTheSchema) {
   StateDb db((dir_ / "state.db").string());
   Statement version(db, "PRAGMA user_version");
   ASSERT_TRUE(version.step());
-  EXPECT_EQ(version.integer(0), 2);
+  EXPECT_EQ(version.integer(0), 3);
   Statement objects(db, "SELECT name FROM sqlite_master ORDER BY name");
   std::vector<std::string> names;
   while (objects.step()) names.push_back(objects.text(0));
-  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "renewals", "slot_changes",
-                                             "sqlite_autoindex_renewals_1", "sqlite_autoindex_slot_changes_1"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "reminders", "renewals", "slot_changes",
+                                             "sqlite_autoindex_reminders_1", "sqlite_autoindex_renewals_1",
+                                             "sqlite_autoindex_slot_changes_1"}));
+}
+
+// The desktop reminders: one per certificate per day, across a reopening of the database;
+// a reminder given back can be taken again; days older than the kept ones go.
+TEST_F(DaemonState, Reminders_OncePerCertificatePerDay_KeptAcrossRestarts) {
+  const std::string path = (dir_ / "state.db").string();
+  {
+    StateDb db(path);
+    ReminderStore reminders(db);
+    EXPECT_TRUE(reminders.claim("aa", "2026-12-01", 7, "01", "2026-11-24"));
+    EXPECT_FALSE(reminders.claim("aa", "2026-12-01", 7, "01", "2026-11-24"));
+    EXPECT_TRUE(reminders.claim("bb", "2026-12-01", 7, "02", "2026-11-24")) << "another certificate";
+    EXPECT_TRUE(reminders.claim("aa", "2026-12-02", 7, "01", "2026-11-25")) << "the next day";
+    reminders.release("bb", "2026-12-01");
+  }
+  StateDb db(path);
+  ReminderStore reminders(db);
+  EXPECT_FALSE(reminders.claim("aa", "2026-12-02", 7, "01", "2026-11-25")) << "a restart the same day";
+  EXPECT_TRUE(reminders.claim("bb", "2026-12-01", 7, "02", "2026-11-24")) << "given back";
+  EXPECT_TRUE(reminders.claim("cc", "2026-12-20", 7, "01", "2026-12-13"));
+  Statement rows(db, "SELECT COUNT(*) FROM reminders");
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.integer(0), 1) << "the days before 2026-12-13 were pruned";
 }
 
 // A version-1 database (the renewals before they were a state machine) is brought up to

@@ -1,12 +1,12 @@
-// The language of the CLI's output: Chinese or English, chosen from the environment as
-// strings (gettext's order: LANGUAGE, unless the locale is C, then LC_ALL, LC_MESSAGES,
-// LANG). No std::locale is built, so a locale that is not generated on the machine still
+// The language of what people read (the CLI's output, the desktop reminders): Chinese or
+// English, chosen from the environment as strings (gettext's order: LANGUAGE, unless the
+// locale is C, then LC_ALL, LC_MESSAGES, LANG). No std::locale is built, so a locale that is not generated on the machine still
 // gives Chinese output (docs/cli.md).
 #pragma once
 #include <functional>
 #include <string>
 
-namespace certkey::cli {
+namespace certkey {
 
 enum class Language { en, zh };
 
@@ -21,4 +21,4 @@ struct Text {
   std::string in(Language l) const { return l == Language::zh ? zh : en; }
 };
 
-}  // namespace certkey::cli
+}  // namespace certkey

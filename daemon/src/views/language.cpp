@@ -1,10 +1,10 @@
-#include "language.hpp"
+#include "views/language.hpp"
 
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
-namespace certkey::cli {
+namespace certkey {
 namespace {
 
 bool set(const char* value) { return value && *value; }
@@ -42,4 +42,4 @@ Language language_from_environment() {
   return language_from([](const char* name) { return std::getenv(name); });
 }
 
-}  // namespace certkey::cli
+}  // namespace certkey
