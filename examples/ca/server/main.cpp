@@ -1,0 +1,274 @@
+// certkey-test-ca: a small CA server for tests and demonstrations (docs/test-ca.md), on
+// loopback only, over the CA that examples/ca/make-ca.sh (or the tests) made with the
+// openssl command line:
+//   https  POST /.well-known/est/simplereenroll  EST re-enrolment (RFC 7030 section 4.2.2);
+//                                                 the client authenticates with a certificate
+//                                                 this CA issued, and the request's subject
+//                                                 must be that certificate's
+//          GET  /.well-known/est/cacerts         the CA certificates (section 4.1)
+//          POST /renewal                          {"csr", "authorization"}: the renewal JWS
+//                                                 certkeyd signs, checked, then issued
+//   http   POST /ocsp                             OCSP (RFC 6960 Appendix A.1) for what it issued
+// The HTTPS certificate is minted at start-up by the CA itself, for 127.0.0.1 and localhost.
+//
+//   certkey-test-ca serve --ca-dir DIR --port-file FILE [--days N]
+//   certkey-test-ca revoke --ca-dir DIR CERTIFICATE.pem
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "certificate_authority.hpp"
+
+namespace certkey::test_ca {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+
+Response answer(const Request& request, http::status status, const std::string& content_type, std::string body) {
+  Response r(status, request.version());
+  r.set(http::field::server, "certkey-test-ca");
+  r.set(http::field::content_type, content_type);
+  r.set(http::field::connection, "close");
+  r.body() = std::move(body);
+  r.prepare_payload();
+  return r;
+}
+
+Response text(const Request& request, http::status status, const std::string& why) {
+  return answer(request, status, "text/plain; charset=utf-8", why + "\n");
+}
+
+class Server {
+ public:
+  Server(CertificateAuthority& ca, std::string ocsp_url) : ca_(ca), ocsp_url_(std::move(ocsp_url)) {}
+
+  // `peer`: the client's certificate over TLS, if it sent one.
+  Response handle(const Request& request, X509* peer) {
+    const std::string target(request.target());
+    try {
+      if (request.method() == http::verb::post && target == "/.well-known/est/simplereenroll") {
+        return simplereenroll(request, peer);
+      }
+      if (request.method() == http::verb::get && target == "/.well-known/est/cacerts") {
+        return pkcs7(request, ca_.certs_only({ca_.issuing(), ca_.root()}));
+      }
+      if (request.method() == http::verb::post && target == "/renewal") return renewal(request);
+      if (request.method() == http::verb::post && target == "/ocsp") {
+        const Bytes der(request.body().begin(), request.body().end());
+        const Bytes response = ca_.ocsp_response(der);
+        return answer(request, http::status::ok, "application/ocsp-response", std::string(response.begin(), response.end()));
+      }
+      return text(request, http::status::not_found, "no such resource");
+    } catch (const Refusal& e) {
+      return text(request, http::status::bad_request, e.what());
+    }
+  }
+
+ private:
+  Response pkcs7(const Request& request, const Bytes& der) {
+    Response r = answer(request, http::status::ok, "application/pkcs7-mime; smime-type=certs-only", base64_encode(der));
+    r.set("Content-Transfer-Encoding", "base64");
+    return r;
+  }
+
+  // RFC 7030 section 3.3.2: the client certificate authenticates; section 4.2.2: the request
+  // renews the holder of that certificate, so its subject must be the same.
+  Response simplereenroll(const Request& request, X509* peer) {
+    if (!peer) return text(request, http::status::unauthorized, "a client certificate is needed");
+    if (!ca_.issued_by_us(peer)) {
+      return text(request, http::status::forbidden, "the client certificate was not issued by this CA");
+    }
+    const RequestPtr csr = request_from_der(base64_decode(request.body()));
+    if (!csr) throw Refusal("the body is not a base64 PKCS#10 request");
+    if (X509_NAME_cmp(X509_get_subject_name(peer), X509_REQ_get_subject_name(csr.get())) != 0) {
+      return text(request, http::status::bad_request, "the request's subject is not the client certificate's");
+    }
+    const X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
+    return pkcs7(request, ca_.certs_only({issued.get(), ca_.issuing()}));
+  }
+
+  Response renewal(const Request& request) {
+    const nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
+    if (!body.is_object() || !body.contains("csr") || !body["csr"].is_string() || !body.contains("authorization") ||
+        !body["authorization"].is_string()) {
+      throw Refusal("the body is {\"csr\": PEM, \"authorization\": JWS}");
+    }
+    const RequestPtr csr = request_from_pem(body["csr"].get<std::string>());
+    if (!csr) throw Refusal("\"csr\" is not a PEM request");
+    ca_.check_authorization(body["authorization"].get<std::string>(), csr.get());
+    const X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
+    const nlohmann::json reply = {{"certificate", pem_of(issued.get())}, {"chain", pem_of(ca_.issuing())}};
+    return answer(request, http::status::ok, "application/json", reply.dump());
+  }
+
+  CertificateAuthority& ca_;
+  std::string ocsp_url_;
+};
+
+// One request per connection, with a deadline for all of it.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  template <typename... Tls>
+  Session(tcp::socket socket, Server& server, Tls&... tls) : stream_(std::move(socket), tls...), server_(server) {
+    parser_.body_limit(kMaxBody);
+    parser_.header_limit(8 * 1024);
+  }
+
+  void start() {
+    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      read();
+    } else {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->read();
+                              });
+    }
+  }
+
+ private:
+  void read() {
+    http::async_read(stream_, buffer_, parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->respond();
+    });
+  }
+
+  void respond() {
+    X509* peer = nullptr;
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) peer = SSL_get0_peer_certificate(stream_.native_handle());
+    const Request& request = parser_.get();
+    response_ = server_.handle(request, peer);
+    std::fprintf(stderr, "certkey-test-ca: %s %s -> %u\n", std::string(request.method_string()).c_str(),
+                 std::string(request.target()).c_str(), response_.result_int());
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code, std::size_t) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  }
+
+  Stream stream_;
+  Server& server_;
+  beast::flat_buffer buffer_;
+  http::request_parser<http::string_body> parser_;
+  Response response_;
+};
+
+template <typename Stream, typename... Tls>
+void accept(tcp::acceptor& acceptor, Server& server, Tls&... tls) {
+  acceptor.async_accept([&acceptor, &server, &tls...](beast::error_code ec, tcp::socket socket) {
+    if (ec) return;
+    std::make_shared<Session<Stream>>(std::move(socket), server, tls...)->start();
+    accept<Stream>(acceptor, server, tls...);
+  });
+}
+
+// The TLS side: the minted server certificate; a client certificate is asked for and
+// accepted whatever it is, so that the handler can refuse it with a reason.
+void configure_tls(asio::ssl::context& tls, CertificateAuthority& ca) {
+  auto [certificate, key] = ca.mint_server_certificate();
+  SSL_CTX* ctx = tls.native_handle();
+  SSL_CTX_use_certificate(ctx, certificate.get());
+  SSL_CTX_use_PrivateKey(ctx, key.get());
+  SSL_CTX_add1_chain_cert(ctx, ca.issuing());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+}
+
+void write_port_file(const std::string& path, unsigned https, unsigned http) {
+  const std::string text = nlohmann::json{{"https", https}, {"http", http}}.dump() + "\n";
+  if (std::filesystem::is_fifo(path)) {
+    std::ofstream(path) << text;
+    return;
+  }
+  std::ofstream(path + ".new") << text;
+  std::filesystem::rename(path + ".new", path);
+}
+
+int serve(const std::string& dir, const std::string& port_file, int days) {
+  CertificateAuthority ca(dir, days);
+  asio::io_context io(1);
+  tcp::acceptor plain(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::acceptor secure(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const unsigned http_port = plain.local_endpoint().port(), https_port = secure.local_endpoint().port();
+  Server server(ca, "http://127.0.0.1:" + std::to_string(http_port) + "/ocsp");
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  configure_tls(tls, ca);
+  accept<beast::tcp_stream>(plain, server);
+  accept<beast::ssl_stream<beast::tcp_stream>>(secure, server, tls);
+  asio::signal_set stop(io, SIGINT, SIGTERM);
+  stop.async_wait([&](beast::error_code, int) { io.stop(); });
+  std::fprintf(stderr, "certkey-test-ca: https://127.0.0.1:%u (EST, /renewal), http://127.0.0.1:%u/ocsp\n", https_port,
+               http_port);
+  if (!port_file.empty()) write_port_file(port_file, https_port, http_port);
+  io.run();
+  return 0;
+}
+
+int revoke(const std::string& dir, const std::string& pem_path) {
+  std::FILE* in = std::fopen(pem_path.c_str(), "r");
+  X509Ptr certificate(in ? PEM_read_X509(in, nullptr, nullptr, nullptr) : nullptr);
+  if (in) std::fclose(in);
+  if (!certificate) {
+    std::fprintf(stderr, "certkey-test-ca: cannot read %s\n", pem_path.c_str());
+    return 1;
+  }
+  BIGNUM* n = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate.get()), nullptr);
+  char* hex = BN_bn2hex(n);
+  std::filesystem::create_directories(dir + "/revoked");
+  std::ofstream(dir + "/revoked/" + hex) << "revoked\n";
+  std::printf("revoked %s\n", hex);
+  OPENSSL_free(hex);
+  BN_free(n);
+  return 0;
+}
+
+const char* const kUsage =
+    "usage: certkey-test-ca serve --ca-dir DIR [--port-file FILE] [--days N]\n"
+    "       certkey-test-ca revoke --ca-dir DIR CERTIFICATE.pem\n"
+    "DIR holds root.pem, issuing.pem and issuing.key (examples/ca/make-ca.sh makes them).\n";
+
+}  // namespace
+}  // namespace certkey::test_ca
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::string action, dir, port_file, operand;
+  int days = 365;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--ca-dir" && i + 1 < argc) dir = argv[++i];
+    else if (a == "--port-file" && i + 1 < argc) port_file = argv[++i];
+    else if (a == "--days" && i + 1 < argc) days = std::atoi(argv[++i]);
+    else if (action.empty()) action = a;
+    else operand = a;
+  }
+  try {
+    if (action == "serve" && !dir.empty() && days > 0) return certkey::test_ca::serve(dir, port_file, days);
+    if (action == "revoke" && !dir.empty() && !operand.empty()) return certkey::test_ca::revoke(dir, operand);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "certkey-test-ca: %s\n", e.what());
+    return 1;
+  }
+  std::fputs(certkey::test_ca::kUsage, stderr);
+  return 2;
+}
