@@ -35,6 +35,7 @@ struct Options {
   std::string token;  // --token SERIAL: which token, when more than one is plugged in
   std::string certificate = "01";      // --certificate ID: which certificate to renew
   std::string csr_out, cert_in, chain;  // renew's files
+  std::string est, ca_url;              // renew through the CA's server
   std::string socket_path = ipc::default_socket_path();
   bool json = false;
   bool help = false;
@@ -54,8 +55,9 @@ const char* const kUsageText =
     "  unblock    unblock a blocked PIN with the PUK, and choose a new PIN\n"
     "  unlock     unblock a blocked PIN with the help desk, over the phone: read them the\n"
     "             challenge, type the response they read back, choose a new PIN\n"
-    "  renew      renew a certificate with a CA that takes a request file:\n"
-    "             --csr-out FILE, then --cert-in FILE [--chain FILE]\n"
+    "  renew      renew a certificate: with the CA's EST server (--est URL), its renewal\n"
+    "             endpoint (--ca-url URL), or request and certificate files (--csr-out\n"
+    "             FILE, then --cert-in FILE [--chain FILE])\n"
     "  helpdesk   the help desk's side of unlock: respond, provision (certkey helpdesk --help)\n"
     "\n"
     "Options:\n"
@@ -104,9 +106,15 @@ const char* command_help(const std::string& command) {
            "then asks for a new PIN twice.\n";
   }
   if (command == "renew") {
-    return "usage: certkey [--token SERIAL] renew [--certificate ID] --csr-out FILE\n"
+    return "usage: certkey [--token SERIAL] renew [--certificate ID] --est URL\n"
+           "       certkey [--token SERIAL] renew [--certificate ID] --ca-url URL\n"
+           "       certkey [--token SERIAL] renew [--certificate ID] --csr-out FILE\n"
            "       certkey [--token SERIAL] renew [--certificate ID] --cert-in FILE [--chain FILE]\n"
-           "Renews the certificate in slot ID (default 01) with a CA that takes a request file.\n"
+           "Renews the certificate in slot ID (default 01).\n"
+           "--est: with the CA's EST server (https://ca.example/.well-known/est): the request goes\n"
+           "to it over TLS authenticated by the current certificate, whose key signs on the token;\n"
+           "the certificate it issues is checked, written and made current, all in one step.\n"
+           "--ca-url: the same with a CA endpoint that takes the request with its authorization.\n"
            "--csr-out: a new key is made on the token and the request, signed on the token, is\n"
            "written to FILE (with its authorization, signed by the current key, in FILE.jws);\n"
            "give it to your CA. --cert-in: the certificate the CA issued (PEM), with its\n"
@@ -128,10 +136,14 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--csr-out" && i + 1 < argc) o.csr_out = argv[++i];
     else if (a == "--cert-in" && i + 1 < argc) o.cert_in = argv[++i];
     else if (a == "--chain" && i + 1 < argc) o.chain = argv[++i];
+    else if (a == "--est" && i + 1 < argc) o.est = argv[++i];
+    else if (a == "--ca-url" && i + 1 < argc) o.ca_url = argv[++i];
     else if (!a.empty() && a[0] != '-' && o.subcommand.empty()) o.subcommand = a;
     else return false;
   }
-  if (o.subcommand == "renew" && !o.help && o.csr_out.empty() == o.cert_in.empty()) return false;  // one step
+  // renew takes exactly one way to the CA.
+  const int ways = !o.csr_out.empty() + !o.cert_in.empty() + !o.est.empty() + !o.ca_url.empty();
+  if (o.subcommand == "renew" && !o.help && ways != 1) return false;
   return o.help || command_help(o.subcommand) != nullptr;
 }
 
@@ -355,8 +367,33 @@ int renew_complete(DaemonClient& daemon, const Options& o, Language l, std::uint
   return kDone;
 }
 
+// One command does it all in certkeyd: a new key (or the renewal already awaiting its
+// certificate), the request to the CA's server, the certificate checked and made current.
+int renew_through_server(DaemonClient& daemon, const Options& o, Language l, std::uint64_t serial) {
+  const bool est = !o.est.empty();
+  const std::string url = est ? o.est : o.ca_url;
+  if (!o.json) {
+    print(l == Language::zh ? "正在生成新密钥并向证书颁发机构 " + terminal_safe(url) + " 申请证书（certkey 的提示框会要求输入 PIN）……\n"
+                            : "Making a new key on the token and asking " + terminal_safe(url) +
+                                  " for its certificate (certkey's prompt asks for the PIN)...\n");
+    std::fflush(stdout);
+  }
+  const json args = {{"token", serial}, {"certificate", o.certificate}, {"url", url},
+                     {"protocol", est ? "est" : "authorization"}};
+  const json done = result_of(daemon.call_with_terminal("enrollRenewal", args), l);
+  if (o.json) {
+    print(done.dump(2) + "\n");
+    return kDone;
+  }
+  print(l == Language::zh ? "新证书已在槽位 " + o.certificate + " 中生效；旧证书已移至备用槽位。\n"
+                          : "The new certificate is current in slot " + o.certificate +
+                                "; the old one moved to a retired slot.\n");
+  return kDone;
+}
+
 int renew(DaemonClient& daemon, const Options& o, Language l) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
+  if (!o.est.empty() || !o.ca_url.empty()) return renew_through_server(daemon, o, l, serial);
   return o.csr_out.empty() ? renew_complete(daemon, o, l, serial) : renew_begin(daemon, o, l, serial);
 }
 

@@ -240,6 +240,9 @@ std::string event_text(const json& event, Language l, std::time_t now) {
 std::string error_text(const json& error, Language l) {
   std::string out = text_of(error, l == Language::zh ? "message_zh" : "message");
   if (out.empty()) out = text_of(error, "code");
+  // What exactly failed (the CA's answer, the token's), for whoever helps.
+  const std::string detail = terminal_safe(text_of(error, "detail"));
+  if (!detail.empty()) out += (l == Language::zh ? "（" + detail + "）" : " (" + detail + ")");
   const std::string hint = text_of(error, l == Language::zh ? "hint_zh" : "hint");
   if (!hint.empty()) out += "\n" + hint;
   return out + "\n";

@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/vector_body.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -87,7 +89,7 @@ bool parse_authority(std::string_view authority, HttpUrl& url, std::string& why)
       return false;
     }
   }
-  url.port = port.empty() ? "80" : std::string(port);
+  url.port = port.empty() ? (url.tls ? "443" : "80") : std::string(port);
   if (!valid_port(url.port)) {
     why = "a malformed port";
     return false;
@@ -98,7 +100,7 @@ bool parse_authority(std::string_view authority, HttpUrl& url, std::string& why)
 std::string host_header(const HttpUrl& url) {
   const bool ipv6 = url.host.find(':') != std::string::npos;
   std::string host = ipv6 ? "[" + url.host + "]" : url.host;
-  return url.port == "80" ? host : host + ":" + url.port;
+  return url.port == (url.tls ? "443" : "80") ? host : host + ":" + url.port;
 }
 
 // What a lookup thread hands back; shared, because the caller may stop waiting first.
@@ -147,17 +149,23 @@ tcp::resolver::results_type look_up(const HttpUrl& url, Clock::time_point deadli
 // expiry is set once: it bounds connect, write and read together (beast::tcp_stream, "The
 // timer applies collectively to any asynchronous reads or writes initiated after the
 // expiration is set, until the expiration is set again").
+// Over TLS, the handshake comes between the connection and the request.
+template <typename Stream>
 class Exchange {
  public:
-  Exchange(asio::io_context& io, http::request<Body> request, std::size_t max_response_bytes)
-      : stream_(io), request_(std::move(request)), max_response_bytes_(max_response_bytes) {
+  template <typename... TlsContext>
+  Exchange(asio::io_context& io, http::request<Body> request, std::size_t max_response_bytes, TlsContext&... tls)
+      : stream_(io, tls...), request_(std::move(request)), max_response_bytes_(max_response_bytes) {
     parser_.body_limit(max_response_bytes);
     parser_.header_limit(kMaxHeaderBytes);
   }
 
+  Stream& stream() { return stream_; }
+
   void start(const tcp::resolver::results_type& endpoints, Clock::time_point deadline) {
-    stream_.expires_at(deadline);
-    stream_.async_connect(endpoints, [this](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
+    beast::get_lowest_layer(stream_).expires_at(deadline);
+    beast::get_lowest_layer(stream_).async_connect(endpoints,
+                                                   [this](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
   }
 
   beast::error_code error() const { return error_; }
@@ -166,6 +174,17 @@ class Exchange {
  private:
   void on_connect(beast::error_code ec) {
     if (ec) return finish(ec);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      write_request();
+    } else {
+      stream_.async_handshake(asio::ssl::stream_base::client, [this](beast::error_code e) {
+        if (e) return finish(e);
+        write_request();
+      });
+    }
+  }
+
+  void write_request() {
     http::async_write(stream_, request_, [this](beast::error_code e, std::size_t) { on_write(e); });
   }
 
@@ -188,10 +207,10 @@ class Exchange {
   void finish(beast::error_code ec) {
     error_ = ec;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   http::request<Body> request_;
   std::size_t max_response_bytes_;
   beast::flat_buffer buffer_;
@@ -208,8 +227,43 @@ std::string describe(const beast::error_code& error, const FetchLimits& limits) 
   return error.message();
 }
 
-FetchResult exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits) {
+// The TLS stream, ready for the handshake: SNI (RFC 6066) and the name the server's
+// certificate must carry (RFC 6125), on top of the caller's verification settings.
+bool prepare_tls(beast::ssl_stream<beast::tcp_stream>& stream, const HttpUrl& url) {
+  SSL* ssl = stream.native_handle();
+  const bool address = url.host.find_first_not_of("0123456789.") == std::string::npos || url.host.find(':') != std::string::npos;
+  // SSL_set_tlsext_host_name, without its C cast.
+  if (!address && SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                           const_cast<char*>(url.host.c_str())) != 1) {
+    return false;
+  }
+  return SSL_set1_host(ssl, url.host.c_str()) == 1;
+}
+
+template <typename Stream>
+FetchResult run_exchange(Exchange<Stream>& exchange, const tcp::resolver::results_type& endpoints,
+                         Clock::time_point deadline, asio::io_context& io, const FetchLimits& limits) {
   FetchResult result;
+  exchange.start(endpoints, deadline);
+  io.run();
+  if (exchange.error()) {
+    result.error = describe(exchange.error(), limits);
+    return result;
+  }
+  result.status = exchange.response().result_int();
+  result.content_type = std::string(exchange.response()[http::field::content_type]);
+  result.body = std::move(exchange.response().body());
+  result.ok = result.status == 200;
+  if (!result.ok) result.error = "HTTP " + std::to_string(result.status);
+  return result;
+}
+
+FetchResult exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits, ssl_ctx_st* tls) {
+  FetchResult result;
+  if (url.tls && !tls) {
+    result.error = "https needs a TLS context";
+    return result;
+  }
   const Clock::time_point deadline = Clock::now() + limits.timeout;
   request.set(http::field::host, host_header(url));
   request.set(http::field::user_agent, "certkeyd");
@@ -223,28 +277,26 @@ FetchResult exchange(const HttpUrl& url, http::request<Body> request, const Fetc
     return result;
   }
   asio::io_context io;
-  Exchange exchange(io, std::move(request), limits.max_response_bytes);
-  exchange.start(endpoints, deadline);
-  io.run();
-  if (exchange.error()) {
-    result.error = describe(exchange.error(), limits);
+  if (!url.tls) {
+    Exchange<beast::tcp_stream> plain(io, std::move(request), limits.max_response_bytes);
+    return run_exchange(plain, endpoints, deadline, io, limits);
+  }
+  SSL_CTX_up_ref(tls);  // asio's context takes a reference of its own, and frees it
+  asio::ssl::context context(tls);
+  Exchange<beast::ssl_stream<beast::tcp_stream>> secure(io, std::move(request), limits.max_response_bytes, context);
+  if (!prepare_tls(secure.stream(), url)) {
+    result.error = "cannot set up TLS for " + url.host;
     return result;
   }
-  const unsigned status = exchange.response().result_int();
-  if (status != 200) {
-    result.error = "HTTP " + std::to_string(status);
-    return result;
-  }
-  result.body = std::move(exchange.response().body());
-  result.ok = true;
-  return result;
+  return run_exchange(secure, endpoints, deadline, io, limits);
 }
 
 // Everything that could throw (allocation, thread creation) becomes an error: a revocation
 // check must answer `unknown`, not fail the request that asked for it.
-FetchResult guarded_exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits) {
+FetchResult guarded_exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits,
+                             ssl_ctx_st* tls = nullptr) {
   try {
-    return exchange(url, std::move(request), limits);
+    return exchange(url, std::move(request), limits, tls);
   } catch (const std::exception& e) {
     FetchResult result;
     result.error = e.what();
@@ -254,7 +306,9 @@ FetchResult guarded_exchange(const HttpUrl& url, http::request<Body> request, co
 
 }  // namespace
 
-std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& why) {
+namespace {
+
+std::optional<HttpUrl> parse_url(std::string_view url, bool tls, std::string& why) {
   if (url.size() > kMaxFetchUrlLength) {
     why = "the URL is longer than " + std::to_string(kMaxFetchUrlLength) + " characters";
     return std::nullopt;
@@ -269,31 +323,40 @@ std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& why) {
     return std::nullopt;
   }
   const std::string scheme = lowercase(url.substr(0, separator));
-  if (scheme != "http") {
+  if (scheme != (tls ? "https" : "http")) {
     why = scheme == "https" ? "https is not supported (responses are signed; they are fetched over http)"
-                            : "the scheme " + scheme + " is not supported";
+          : scheme == "http" ? "http is not accepted: the CA is reached over https"
+                             : "the scheme " + scheme + " is not supported";
     return std::nullopt;
   }
   std::string_view rest = url.substr(separator + 3);
   rest = rest.substr(0, rest.find('#'));
   const std::size_t path = rest.find_first_of("/?");
   HttpUrl out;
+  out.tls = tls;
   if (!parse_authority(rest.substr(0, path), out, why)) return std::nullopt;
   out.target = path == std::string_view::npos ? "/" : std::string(rest.substr(path));
   if (out.target.front() == '?') out.target.insert(0, "/");
   return out;
 }
 
+
+}  // namespace
+
+std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& why) { return parse_url(url, false, why); }
+
+std::optional<HttpUrl> parse_https_url(std::string_view url, std::string& why) { return parse_url(url, true, why); }
+
 FetchResult http_get(const HttpUrl& url, const FetchLimits& limits) {
   return guarded_exchange(url, http::request<Body>(http::verb::get, url.target, 11), limits);
 }
 
 FetchResult http_post(const HttpUrl& url, std::string_view content_type, const std::vector<std::uint8_t>& body,
-                      const FetchLimits& limits) {
+                      const FetchLimits& limits, ssl_ctx_st* tls) {
   http::request<Body> request(http::verb::post, url.target, 11);
   request.set(http::field::content_type, std::string(content_type));  // Boost 1.74: boost::string_view
   request.body() = body;
-  return guarded_exchange(url, std::move(request), limits);
+  return guarded_exchange(url, std::move(request), limits, tls);
 }
 
 }  // namespace certkey::daemon

@@ -1,6 +1,7 @@
 #include "trust_store.hpp"
 
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include <cerrno>
 #include <cstring>
@@ -193,5 +194,7 @@ std::string_view status_name(TrustStore::Status status) {
   }
   return "untrusted";
 }
+
+void TrustStore::trust_in(ssl_ctx_st* tls) const { SSL_CTX_set1_cert_store(tls, store_.get()); }
 
 }  // namespace certkey::daemon

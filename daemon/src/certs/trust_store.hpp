@@ -15,6 +15,8 @@
 
 #include "openssl_support.hpp"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace certkey::daemon {
 
 // A certificate file or PEM text that cannot be used; the message names the file.
@@ -66,6 +68,9 @@ class TrustStore {
   // No anchors configured: nothing can be valid.
   bool empty() const { return anchor_count_ == 0; }
   std::size_t anchor_count() const { return anchor_count_; }
+
+  // Has a TLS client verify its servers against these anchors only (enrolment with a CA).
+  void trust_in(ssl_ctx_st* tls) const;
 
  private:
   certs::Store store_;

@@ -10,7 +10,7 @@ namespace {
 constexpr std::size_t kMaxDetail = 512;
 
 // Same order as the enum.
-constexpr std::array<ErrorInfo, 45> kErrors = {{
+constexpr std::array<ErrorInfo, 47> kErrors = {{
     {ErrorCode::bad_host, "bad_host", 403, "The request was not addressed to the local certkey service.",
      "请求的目标不是本机 certkey 服务。", "Open the page again; if it persists, the page is not one certkey serves.", "请重新打开页面；若仍出现，说明该页面不由 certkey 提供服务。"},
     {ErrorCode::origin_not_allowed, "origin_not_allowed", 403, "This web site may not use the certkey service.",
@@ -80,6 +80,14 @@ constexpr std::array<ErrorInfo, 45> kErrors = {{
      "The certificate is expired or not yet valid.", "该证书已过期或尚未生效。",
      "Check this computer's date and time, then submit a certificate that is valid now.",
      "请检查本机的日期和时间，然后提交当前有效的证书。"},
+    {ErrorCode::ca_unreachable, "ca_unreachable", 502, "The certificate authority's server could not be reached.",
+     "无法连接证书颁发机构的服务器。",
+     "Check its address and the network, then try again; the renewal waits for its certificate.",
+     "请检查服务器地址和网络后重试；该更新仍在等待证书。"},
+    {ErrorCode::ca_refused, "ca_refused", 502, "The certificate authority's server did not issue the certificate.",
+     "证书颁发机构的服务器未签发证书。",
+     "Its answer is in the detail; the renewal waits for its certificate, which you can also give with certkey renew --cert-in.",
+     "详情中有服务器的答复；该更新仍在等待证书，也可以用 certkey renew --cert-in 提交证书。"},
     {ErrorCode::revoke_declined, "revoke_declined", 409, "You chose to keep the certificate.", "您选择了保留该证书。",
      "Nothing was deleted; start again if you do want it removed.", "未删除任何内容；如确需删除，请重新操作。"},
     {ErrorCode::new_pin_invalid, "new_pin_invalid", 422, "A new PIN has 6 to 8 characters.", "新 PIN 码须为 6 至 8 位。",

@@ -42,6 +42,8 @@ enum class ErrorCode {
   certificate_untrusted,
   certificate_wrong_subject,
   certificate_not_valid_now,
+  ca_unreachable,
+  ca_refused,
   revoke_declined,
   new_pin_invalid,
   new_pin_mismatch,

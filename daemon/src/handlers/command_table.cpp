@@ -9,13 +9,14 @@
 namespace certkey::daemon {
 namespace {
 
-constexpr std::array<CommandSpec, 15> kCommands = {{
+constexpr std::array<CommandSpec, 16> kCommands = {{
     {"listTokens", Effect::read, Placement::snapshot, parse_list_tokens},
     {"watchEvents", Effect::read, Placement::network, parse_watch_events},
     {"beginRenewal", Effect::change, Placement::token, parse_begin_renewal, true},
     {"getRenewal", Effect::read, Placement::network, parse_get_renewal},
     {"listRenewals", Effect::read, Placement::network, parse_list_renewals},
     {"completeRenewal", Effect::change, Placement::token, parse_complete_renewal, true},
+    {"enrollRenewal", Effect::change, Placement::token, parse_enroll_renewal},
     {"cancelRenewal", Effect::change, Placement::token, parse_cancel_renewal, true},
     {"changeCertificate", Effect::change, Placement::token, parse_change_certificate, true},
     {"revokeCertificate", Effect::change, Placement::token, parse_revoke_certificate, true},

@@ -15,6 +15,7 @@ std::unique_ptr<Command> parse_begin_renewal(const nlohmann::json& args);
 std::unique_ptr<Command> parse_get_renewal(const nlohmann::json& args);
 std::unique_ptr<Command> parse_list_renewals(const nlohmann::json& args);
 std::unique_ptr<Command> parse_complete_renewal(const nlohmann::json& args);
+std::unique_ptr<Command> parse_enroll_renewal(const nlohmann::json& args);
 std::unique_ptr<Command> parse_cancel_renewal(const nlohmann::json& args);
 std::unique_ptr<Command> parse_change_certificate(const nlohmann::json& args);
 std::unique_ptr<Command> parse_revoke_certificate(const nlohmann::json& args);

@@ -17,13 +17,14 @@ struct RouteSpec {
   bool websocket;
 };
 
-constexpr std::array<RouteSpec, 15> kRoutes = {{
+constexpr std::array<RouteSpec, 16> kRoutes = {{
     {http::verb::get, "/v1/tokens", "listTokens", false},
     {http::verb::get, "/v1/events", "watchEvents", true},
     {http::verb::post, "/v1/renewals", "beginRenewal", false},
     {http::verb::get, "/v1/renewals/{id}", "getRenewal", false},
     {http::verb::get, "/v1/renewals", "listRenewals", false},
     {http::verb::post, "/v1/renewals/{id}/complete", "completeRenewal", false},
+    {http::verb::post, "/v1/renewals/{id}/enroll", "enrollRenewal", false},
     {http::verb::post, "/v1/renewals/{id}/cancel", "cancelRenewal", false},
     {http::verb::post, "/v1/certificates/change", "changeCertificate", false},
     {http::verb::post, "/v1/certificates/revoke", "revokeCertificate", false},
