@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -79,8 +80,15 @@ bool parse(const std::vector<std::string>& args, HelpdeskOptions& o) {
 
 void say(const std::string& text) { std::fputs(text.c_str(), stderr); }
 
-// A secret line: from the terminal with echo off, or from standard input.
-std::optional<std::string> read_hsm_pin(const std::string& token_label, Language l) {
+// Wiped when it goes; filled in place (reserved first), so no copy is left behind.
+struct WipedPin {
+  std::string text;
+  ~WipedPin() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+// The HSM's user PIN, from the terminal with echo off, or a line of standard input. False,
+// said, when none was given.
+bool read_hsm_pin(const std::string& token_label, Language l, WipedPin& pin) {
   const bool terminal = ::isatty(STDIN_FILENO) == 1;
   termios saved{};
   if (terminal) {
@@ -96,19 +104,12 @@ std::optional<std::string> read_hsm_pin(const std::string& token_label, Language
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
     say("\n");
   }
-  std::optional<std::string> pin;
-  if (got) {
-    pin.emplace(line);
-    pin->erase(pin->find_last_not_of("\r\n") + 1);
-  }
+  pin.text.reserve(sizeof line);
+  if (got) pin.text.assign(line, std::strcspn(line, "\r\n"));
   OPENSSL_cleanse(line, sizeof line);
-  return pin;
+  if (!got) say(l == Language::zh ? "未输入 HSM PIN。\n" : "No HSM PIN was given.\n");
+  return got;
 }
-
-struct WipedPin {
-  std::string text;
-  ~WipedPin() { OPENSSL_cleanse(text.data(), text.size()); }
-};
 
 // "the HSM refused": what a PKCS#11 error means to the person at the help desk.
 std::string hsm_error_text(const pkcs11::Error& e, Language l) {
@@ -200,12 +201,8 @@ int respond(const HelpdeskOptions& o, Language l) {
         (l == Language::zh ? "）。请让来电者再读一遍。\n" : "). Ask the caller to read it again.\n"));
     return kUsage;
   }
-  const std::optional<std::string> entered = read_hsm_pin(o.hsm.token_label, l);
-  if (!entered) {
-    say(l == Language::zh ? "未输入 HSM PIN。\n" : "No HSM PIN was given.\n");
-    return kRefused;
-  }
-  const WipedPin pin{*entered};
+  WipedPin pin;
+  if (!read_hsm_pin(o.hsm.token_label, l, pin)) return kRefused;
   helpdesk::UnlockResponder responder(o.hsm, pin.text);
   const card::unlock::Code response = responder.respond(*serial, challenge);
   const nlohmann::json record = {{"time", utc_now()},
@@ -232,12 +229,8 @@ int provision(const HelpdeskOptions& o, Language l) {
     say(kHelp);
     return kUsage;
   }
-  const std::optional<std::string> entered = read_hsm_pin(o.hsm.token_label, l);
-  if (!entered) {
-    say(l == Language::zh ? "未输入 HSM PIN。\n" : "No HSM PIN was given.\n");
-    return kRefused;
-  }
-  const WipedPin pin{*entered};
+  WipedPin pin;
+  if (!read_hsm_pin(o.hsm.token_label, l, pin)) return kRefused;
   helpdesk::provision_master_key(o.hsm, pin.text);
   std::printf(l == Language::zh ? "主密钥“%s”已在 HSM 令牌“%s”中生成：AES-256，不可导出，仅用于派生。\n"
                                 : "The master key '%s' is made in the HSM token '%s': AES-256, generated there, not "

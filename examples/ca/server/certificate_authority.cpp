@@ -22,6 +22,16 @@ using StoreContext = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX, X509_S
 
 constexpr std::time_t kClockSkew = 300;  // how far iat may be from now
 
+// What one of OpenSSL's i2d_* functions writes, as bytes.
+template <typename Encode>
+Bytes encoded(Encode&& encode) {
+  unsigned char* der = nullptr;
+  const int length = encode(&der);
+  Bytes out(der, der + std::max(length, 0));
+  OPENSSL_free(der);
+  return out;
+}
+
 X509Ptr read_certificate(const std::string& path) {
   const Bio in(BIO_new_file(path.c_str(), "r"));
   X509Ptr certificate(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -70,11 +80,7 @@ Bytes base64url_decode(std::string text) {
 }
 
 Bytes der_of(X509_REQ* request) {
-  unsigned char* der = nullptr;
-  const int length = i2d_X509_REQ(request, &der);
-  Bytes out(der, der + std::max(length, 0));
-  OPENSSL_free(der);
-  return out;
+  return encoded([&](unsigned char** out) { return i2d_X509_REQ(request, out); });
 }
 
 // JOSE's r || s as the DER ECDSA-Sig-Value OpenSSL verifies.
@@ -83,11 +89,8 @@ Bytes ecdsa_der(const Bytes& raw) {
   const int half = static_cast<int>(raw.size() / 2);
   ECDSA_SIG* sig = ECDSA_SIG_new();
   ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr), BN_bin2bn(raw.data() + half, half, nullptr));
-  unsigned char* der = nullptr;
-  const int length = i2d_ECDSA_SIG(sig, &der);
+  Bytes out = encoded([&](unsigned char** der) { return i2d_ECDSA_SIG(sig, der); });
   ECDSA_SIG_free(sig);
-  Bytes out(der, der + std::max(length, 0));
-  OPENSSL_free(der);
   return out;
 }
 
@@ -223,11 +226,8 @@ Bytes CertificateAuthority::certs_only(const std::vector<X509*>& certificates) c
   PKCS7_set_type(p7, NID_pkcs7_signed);
   PKCS7_content_new(p7, NID_pkcs7_data);
   for (X509* c : certificates) PKCS7_add_certificate(p7, c);
-  unsigned char* der = nullptr;
-  const int length = i2d_PKCS7(p7, &der);
+  Bytes out = encoded([&](unsigned char** der) { return i2d_PKCS7(p7, der); });
   PKCS7_free(p7);
-  Bytes out(der, der + std::max(length, 0));
-  OPENSSL_free(der);
   return out;
 }
 
@@ -267,11 +267,8 @@ Bytes CertificateAuthority::ocsp_response(const Bytes& request_der) {
     ASN1_TIME_free(next);
   }
   OCSP_REQUEST_free(request);
-  unsigned char* der = nullptr;
-  const int length = i2d_OCSP_RESPONSE(response, &der);
+  Bytes out = encoded([&](unsigned char** der) { return i2d_OCSP_RESPONSE(response, der); });
   OCSP_RESPONSE_free(response);
-  Bytes out(der, der + std::max(length, 0));
-  OPENSSL_free(der);
   return out;
 }
 
