@@ -11,6 +11,7 @@
 #include "../core/base64.hpp"
 #include "../core/c_free.hpp"
 #include "../core/error_code.hpp"
+#include "../core/fault_point.hpp"
 #include "token_session.hpp"
 #include "token_tls_key.hpp"
 
@@ -133,9 +134,13 @@ IssuedCertificate est_simplereenroll(RenewalContext& context, const Renewal& ren
       throw ApiError(ErrorCode::certificate_mismatch, "the certificate in slot " + renewal.certificate_id + " is not for its key");
     }
     const std::string body = base64(csr);
+    // The renewal stays awaiting_certificate across the exchange: a crash before or after it
+    // is taken up by the next enrolment, which sends the same request again.
+    fault_point("enrolling");
     const FetchResult answer =
         http_post(server, "application/pkcs10", Bytes(body.begin(), body.end()), kEnrolmentLimits, tls.get());
     if (!answer.ok) refused_or_unreachable(answer, server);
+    fault_point("enrolling.done");
     return parse_est_answer(answer.body, X509_REQ_get0_pubkey(request.get()));
   });
 }

@@ -75,6 +75,23 @@ class Enrolment : public RenewalFixture, public ::testing::WithParamInterface<st
     return out;
   }
 
+  void killed_at_then_taken_up(const std::string& step) {
+    TestCaServer server(ca_.dir);
+    options_.fault_point = step;
+    start_daemon();
+    const CliRun killed = renew("--est " + server.base);
+    EXPECT_NE(killed.status, 0) << killed.out;
+    EXPECT_EQ(daemon_->wait_exit(), 86) << daemon_->log();
+    ASSERT_EQ(states(), std::vector<std::string>{"awaiting_certificate"}) << daemon_->log();
+    EXPECT_EQ(certificate_in("01"), der_of_pem(old_pem_)) << "nothing written";
+
+    restart_daemon();
+    const CliRun resumed = renew("--est " + server.base);
+    ASSERT_EQ(resumed.status, 0) << resumed.out << resumed.err << daemon_->log();
+    EXPECT_EQ(states(), std::vector<std::string>{"current"}) << "the same renewal, taken up";
+    EXPECT_TRUE(signs_with("01", current_pem()));
+  }
+
   std::size_t prompts_for_pin() const {
     const std::string log = daemon_->prompts();
     std::size_t count = 0;
@@ -113,6 +130,12 @@ TEST_P(Enrolment, CaEndpoint_TakesTheRequestWithItsAuthorization) {
   EXPECT_TRUE(issued_by_server(renewed)) << renewed;
   EXPECT_TRUE(signs_with("01", renewed));
 }
+
+// Killed before the request goes out, or after the CA answered but before anything was
+// written: the renewal waits, recorded, and the next `certkey renew --est` takes it up (the
+// CA issues again for the same request) and makes it current.
+TEST_P(Enrolment, KilledBeforeTheRequest_TheNextRunTakesTheRenewalUp) { killed_at_then_taken_up("enrolling"); }
+TEST_P(Enrolment, KilledAfterTheAnswer_TheNextRunTakesTheRenewalUp) { killed_at_then_taken_up("enrolling.done"); }
 
 INSTANTIATE_TEST_SUITE_P(Media, Enrolment, ::testing::Values("usbkey", "sim", "sdkey"));
 
