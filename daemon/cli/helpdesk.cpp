@@ -180,9 +180,17 @@ bool acceptable_label(const std::string& text) {
 }
 
 int respond(const HelpdeskOptions& o, Language l) {
-  if (o.words.size() < 3 || !acceptable_label(o.ticket)) {
+  if (o.words.size() < 3 || o.ticket.empty()) {
     say(kHelp);
-    if (o.ticket.empty()) say(l == Language::zh ? "\n需要 --ticket：核实来电者身份的工单号。\n" : "\n--ticket is needed: the ticket under which the caller's identity was checked.\n");
+    if (o.ticket.empty()) {
+      say(l == Language::zh ? "\n需要 --ticket：核实来电者身份的工单号。\n"
+                            : "\n--ticket is needed: the ticket under which the caller's identity was checked.\n");
+    }
+    return kUsage;
+  }
+  if (!acceptable_label(o.ticket) || (!o.operator_name.empty() && !acceptable_label(o.operator_name))) {
+    say(l == Language::zh ? "--ticket 和 --operator 须为不超过 128 字节的可打印文字。\n"
+                          : "--ticket and --operator are printable text of at most 128 bytes.\n");
     return kUsage;
   }
   const std::optional<std::uint32_t> serial = parse_serial(o.words[1]);

@@ -188,6 +188,10 @@ TEST_F(Helpdesk, Respond_Refused_WithoutTicket_WrongHsmPin_MisheardChallenge_OrN
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("--ticket is needed"), std::string::npos) << r.out;
 
+  r = helpdesk("respond --ticket \"$(printf 'T1\\033[2J')\"" + audit + operands);  // an escape sequence
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("printable text of at most 128 bytes"), std::string::npos) << r.out;
+
   r = helpdesk("respond --ticket T1" + audit + operands, "00000000");
   EXPECT_EQ(r.status, 4) << r.out;
   EXPECT_NE(r.out.find("The HSM refused the PIN."), std::string::npos) << r.out;
