@@ -121,11 +121,14 @@ TEST_P(Enrolment, Est_TheNewCertificateIsCurrent_AndTheOldKeyAuthenticatedTheReq
   EXPECT_EQ(prompts_for_pin(), 1u) << "one PIN for the whole renewal: " << daemon_->prompts();
 }
 
-TEST_P(Enrolment, CaEndpoint_TakesTheRequestWithItsAuthorization) {
+TEST_P(Enrolment, CaEndpoint_TakesTheRequestWithItsAuthorization_JsonOutputHasTheApisSchema) {
   start_daemon();
   TestCaServer server(ca_.dir);
-  const CliRun r = renew("--ca-url " + server.base + "/renewal");
+  const CliRun r = renew("--json --ca-url " + server.base + "/renewal");
   ASSERT_EQ(r.status, 0) << r.out << r.err << daemon_->log() << read_file(server.log_path);
+  const json printed = json::parse(r.out, nullptr, false);
+  EXPECT_TRUE(conforms_to_schema("RenewalEnvelope", printed)) << r.out;
+  EXPECT_EQ(printed["renewal"]["state"], "current") << r.out;
   const std::string renewed = current_pem();
   EXPECT_TRUE(issued_by_server(renewed)) << renewed;
   EXPECT_TRUE(signs_with("01", renewed));
