@@ -28,9 +28,10 @@ Renewal renewal_for(Services& services, const Caller& caller, const std::string&
   return *renewal;
 }
 
-RenewalContext renewal_context(CommandContext& context) {
-  return {*context.work, context.services.renewals, context.services.trust, context.services.config.superseded_retention};
+RenewalContext renewal_context(CommandContext& context, TokenWork& work) {
+  return {work, context.services.renewals, context.services.trust, context.services.config.superseded_retention};
 }
+RenewalContext renewal_context(CommandContext& context) { return renewal_context(context, *context.work); }
 
 class BeginRenewal : public Command {
  public:
@@ -135,8 +136,7 @@ class EnrollRenewal : public Command {
       throw ApiError(ErrorCode::origin_not_allowed, "enrolment with a CA server is for programs on this computer");
     }
     TokenWork work = asking_pin_once(*context.work);
-    RenewalContext workflow{work, context.services.renewals, context.services.trust,
-                            context.services.config.superseded_retention};
+    RenewalContext workflow = renewal_context(context, work);
     const Renewal renewal = target_.id.empty()
                                 ? awaiting_or_new(workflow, context.services, target_.serial, target_.certificate)
                                 : renewal_for(context.services, context.caller, target_.id);

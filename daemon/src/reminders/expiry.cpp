@@ -3,25 +3,19 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include <cstdio>
-
 #include "certs/openssl_support.hpp"
+#include "core/hex.hpp"
 #include "views/text.hpp"
 
 namespace certkey::daemon {
 namespace {
 
 std::string sha256_hex(const std::vector<std::uint8_t>& der) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+  std::vector<std::uint8_t> digest(EVP_MAX_MD_SIZE);
   unsigned int length = 0;
-  EVP_Digest(der.data(), der.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < length; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
+  EVP_Digest(der.data(), der.size(), digest.data(), &length, EVP_sha256(), nullptr);
+  digest.resize(length);
+  return hex(digest);
 }
 
 std::string medium_name(const std::string& medium) {

@@ -13,14 +13,6 @@ namespace {
 
 using pkcs11::Bytes;
 
-std::string pem_of(X509* certificate) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
-  if (!out || PEM_write_bio_X509(out.get(), certificate) != 1) throw ApiError(ErrorCode::internal_error, "cannot write PEM");
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
-
 // The slot's certificate, parsed; certificate_not_found when there is none.
 X509Ptr slot_certificate(TokenSession& session, const std::string& slot, Bytes* der = nullptr) {
   const std::optional<Bytes> found = session.certificate(slot_id(slot));

@@ -21,7 +21,6 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 using TlsContext = std::unique_ptr<SSL_CTX, Free<SSL_CTX, SSL_CTX_free>>;
 using Pkcs7 = std::unique_ptr<PKCS7, Free<PKCS7, PKCS7_free>>;
-using Request = std::unique_ptr<X509_REQ, Free<X509_REQ, X509_REQ_free>>;
 
 const FetchLimits kEnrolmentLimits{std::chrono::seconds(30), 256 * 1024};
 
@@ -38,22 +37,6 @@ TlsContext client_context(const TrustStore& trust) {
   return tls;
 }
 
-Request request_of(const Renewal& renewal) {
-  const std::unique_ptr<BIO, Free<BIO, BIO_free_all>> in(BIO_new_mem_buf(renewal.csr_pem.data(), static_cast<int>(renewal.csr_pem.size())));
-  Request request(PEM_read_bio_X509_REQ(in.get(), nullptr, nullptr, nullptr));
-  if (!request) throw ApiError(ErrorCode::internal_error, "the renewal's request is unreadable");
-  return request;
-}
-
-Bytes der_of_request(X509_REQ* request) {
-  unsigned char* der = nullptr;
-  const int length = i2d_X509_REQ(request, &der);
-  if (length <= 0) throw ApiError(ErrorCode::internal_error, "the renewal's request cannot be encoded");
-  Bytes out(der, der + length);
-  OPENSSL_free(der);
-  return out;
-}
-
 // Base64 with line breaks anywhere (RFC 7030 section 4.2.3 sends it so).
 Bytes base64_decode(const Bytes& text) {
   std::string compact;
@@ -68,14 +51,6 @@ Bytes base64_decode(const Bytes& text) {
   const std::size_t padding = compact.size() - compact.find_last_not_of('=') - 1;
   out.resize(static_cast<std::size_t>(length) - std::min<std::size_t>(padding, 2));
   return out;
-}
-
-std::string pem_of(X509* certificate) {
-  const std::unique_ptr<BIO, Free<BIO, BIO_free_all>> out(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(out.get(), certificate);
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(out.get(), &data);
-  return std::string(data, static_cast<std::size_t>(length));
 }
 
 // The certs-only PKCS#7 of RFC 7030 section 4.2.3: the certificate for the request's key,
@@ -116,8 +91,9 @@ OperationText enrolment_text(const Renewal& renewal, const HttpUrl& server) {
 }
 
 IssuedCertificate est_simplereenroll(RenewalContext& context, const Renewal& renewal, HttpUrl server) {
-  const Request request = request_of(renewal);
-  const Bytes csr = der_of_request(request.get());
+  const RequestPtr request = request_of(renewal);
+  const Bytes csr = der_of(request.get());
+  if (csr.empty()) throw ApiError(ErrorCode::internal_error, "the renewal's request cannot be encoded");
   server.target = est_reenroll_target(server.target);
   return through_module([&] {
     TokenSession session(context.work);

@@ -29,6 +29,23 @@ std::vector<std::uint8_t> der_of(X509* certificate) {
   return der;
 }
 
+std::vector<std::uint8_t> der_of(X509_REQ* request) {
+  const int n = i2d_X509_REQ(request, nullptr);
+  if (n <= 0) return {};
+  std::vector<std::uint8_t> der(static_cast<std::size_t>(n));
+  unsigned char* p = der.data();
+  i2d_X509_REQ(request, &p);
+  return der;
+}
+
+std::string pem_of(X509* certificate) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+  if (!out || PEM_write_bio_X509(out.get(), certificate) != 1) throw ApiError(ErrorCode::internal_error, "cannot write PEM");
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
 std::vector<std::uint8_t> der_of(const X509_NAME* name) {
   const int n = i2d_X509_NAME(name, nullptr);
   if (n <= 0) return {};
@@ -50,13 +67,7 @@ IssuedCertificate parse_issued(const std::string& certificate_pem, const std::st
   }
   issued.der = der_of(issued.certificate.get());
   // What is stored and compared later is the certificate alone, re-encoded from its DER.
-  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
-  if (!out || PEM_write_bio_X509(out.get(), issued.certificate.get()) != 1) {
-    throw ApiError(ErrorCode::internal_error, "cannot write PEM");
-  }
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(out.get(), &data);
-  issued.pem.assign(data, static_cast<std::size_t>(n));
+  issued.pem = pem_of(issued.certificate.get());
   return issued;
 }
 

@@ -34,5 +34,8 @@ X509Ptr x509_from_der(const std::vector<std::uint8_t>& der);
 X509Ptr x509_from_pem(const std::string& pem);
 std::vector<std::uint8_t> der_of(X509* certificate);
 std::vector<std::uint8_t> der_of(const X509_NAME* name);
+std::vector<std::uint8_t> der_of(X509_REQ* request);
+// Throws ApiError(internal_error) when it cannot be written.
+std::string pem_of(X509* certificate);
 
 }  // namespace certkey::daemon

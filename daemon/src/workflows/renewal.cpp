@@ -16,7 +16,6 @@ namespace certkey::daemon {
 namespace {
 
 using pkcs11::Bytes;
-using RequestPtr = std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)>;
 
 const OperationText kFinishText{"finish an interrupted certificate renewal", "完成中断的证书更新"};
 const OperationText kRetentionText{"remove a superseded certificate that has expired", "删除已过期的旧证书"};
@@ -30,14 +29,6 @@ void enter(RenewalContext& context, Renewal& renewal, RenewalState state) {
 
 // Lets a test stop the daemon right after the step was taken, before the next is recorded.
 void step_taken(const Renewal& renewal) { fault_point(std::string(state_name(renewal.state)) + ".done"); }
-
-RequestPtr request_of(const Renewal& renewal) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(renewal.csr_pem.data(), static_cast<int>(renewal.csr_pem.size())), BIO_free);
-  RequestPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_REQ_free);
-  if (!request) throw ApiError(ErrorCode::internal_error, "renewal " + renewal.id + " has no readable request");
-  return request;
-}
 
 // The new key, as the request names it.
 EVP_PKEY* pending_key(X509_REQ* request) { return X509_REQ_get0_pubkey(request); }
@@ -171,6 +162,14 @@ std::string reconcile(RenewalContext& context, TokenSession& session, Renewal re
 }
 
 }  // namespace
+
+RequestPtr request_of(const Renewal& renewal) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(renewal.csr_pem.data(), static_cast<int>(renewal.csr_pem.size())), BIO_free);
+  RequestPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_REQ_free);
+  if (!request) throw ApiError(ErrorCode::internal_error, "renewal " + renewal.id + " has no readable request");
+  return request;
+}
 
 Renewal begin_renewal(RenewalContext& context, const std::string& certificate_id,
                       std::optional<KeyAlgorithm> algorithm) {

@@ -35,6 +35,11 @@ struct RenewalContext {
   std::chrono::days retention;  // after the superseded certificate's expiry
 };
 
+using RequestPtr = std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)>;
+
+// The renewal's request, parsed. Throws ApiError(internal_error) when it is unreadable.
+RequestPtr request_of(const Renewal& renewal);
+
 // Throws ApiError.
 Renewal begin_renewal(RenewalContext& context, const std::string& certificate_id,
                       std::optional<KeyAlgorithm> algorithm);

@@ -212,6 +212,12 @@ std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate() {
   return {std::move(certificate), std::move(key)};
 }
 
+std::string CertificateAuthority::revoke(X509* certificate) {
+  const std::string hex = serial_hex(X509_get0_serialNumber(certificate));
+  std::ofstream(dir_ + "/revoked/" + hex) << "revoked\n";
+  return hex;
+}
+
 bool CertificateAuthority::issued_by_us(X509* certificate) const {
   const Store store(X509_STORE_new());
   X509_STORE_add_cert(store.get(), root_.get());

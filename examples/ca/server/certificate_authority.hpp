@@ -42,6 +42,8 @@ class CertificateAuthority {
   X509Ptr issue(X509_REQ* request, const std::string& ocsp_url);
   // The server's own TLS certificate and key, for 127.0.0.1 and localhost.
   std::pair<X509Ptr, KeyPtr> mint_server_certificate();
+  // Marks `certificate` revoked for the OCSP responder; returns its serial (hex).
+  std::string revoke(X509* certificate);
   // Whether `certificate` chains to this CA (issued by its issuing CA, valid now).
   bool issued_by_us(X509* certificate) const;
 

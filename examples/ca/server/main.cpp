@@ -232,13 +232,8 @@ int revoke(const std::string& dir, const std::string& pem_path) {
     std::fprintf(stderr, "certkey-test-ca: cannot read %s\n", pem_path.c_str());
     return 1;
   }
-  BIGNUM* n = ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate.get()), nullptr);
-  char* hex = BN_bn2hex(n);
-  std::filesystem::create_directories(dir + "/revoked");
-  std::ofstream(dir + "/revoked/" + hex) << "revoked\n";
-  std::printf("revoked %s\n", hex);
-  OPENSSL_free(hex);
-  BN_free(n);
+  CertificateAuthority ca(dir, 1);
+  std::printf("revoked %s\n", ca.revoke(certificate.get()).c_str());
   return 0;
 }
 

@@ -84,7 +84,7 @@ TEST(ExpiryReminders, TheDayIsLocal_AndTheDailyCheckIsAtLocalMidnight) {
   ::tzset();
 }
 
-TEST(ExpiryReminders, TheNotificationGivesSubjectDaysAndWhatToDo_InTheLanguage) {
+TEST(ExpiryReminders, TheNotificationGivesSubjectDaysAndTheNextStep_InTheLanguage) {
   TokenState token;
   token.serial = 12345678;
   token.medium = "sim";
