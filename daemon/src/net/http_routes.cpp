@@ -113,7 +113,10 @@ HttpDecision decide(const Config& config, unsigned port, const HttpRequest& requ
   if (foreign) return refuse(ErrorCode::foreign_user, true);
   if (target.size() > kMaxTarget) return refuse(ErrorCode::uri_too_long, true);
   const GuardVerdict verdict = check_request(config, port, request);
-  if (verdict.refusal) return refuse(*verdict.refusal, true);
+  if (verdict.refusal) {
+    d.origin = verdict.refused_origin;
+    return refuse(*verdict.refusal, true);
+  }
   d.origin = verdict.origin;
   if (verdict.preflight) {
     d.action = HttpDecision::Action::answer_preflight;

@@ -48,7 +48,8 @@ struct HttpDecision {
   std::string detail;
   bool close = false;           // answer_error: and close the connection (guard refusals)
   std::string allow;            // answer_error 405: the path's methods
-  std::optional<Origin> origin;  // an allowed origin: echoed in CORS headers, the caller's origin
+  std::optional<Origin> origin;  // echoed in CORS headers: the caller's allowed origin, or one
+                                 // that may read its refusal (request_guard.hpp)
   bool private_network = false;  // answer_preflight: it asked for Private Network Access
   std::string command;           // run_command
   nlohmann::json args;

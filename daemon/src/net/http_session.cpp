@@ -88,7 +88,7 @@ void HttpSession::handle() {
     }
     case HttpDecision::Action::answer_error: break;
   }
-  // Guard refusals carry no CORS headers (d.origin is unset) and close the connection.
+  // Guard refusals close the connection; only a disallowed origin's GET carries CORS headers.
   std::vector<std::pair<std::string_view, std::string>> headers;
   if (!d.allow.empty()) headers.emplace_back("Allow", d.allow);
   if (d.error == ErrorCode::upgrade_required) headers.emplace_back("Upgrade", "websocket");

@@ -23,6 +23,7 @@ GuardVerdict check_request(const Config& config, unsigned port, const HttpReques
   const std::optional<Origin> origin = Origin::parse(view(request[http::field::origin]));
   if (!origin || !config.allows(*origin)) {
     verdict.refusal = ErrorCode::origin_not_allowed;
+    if (origin && request.method() == http::verb::get) verdict.refused_origin = origin;
     return verdict;
   }
   verdict.origin = origin;

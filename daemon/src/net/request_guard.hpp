@@ -18,7 +18,11 @@ namespace certkey::daemon {
 inline constexpr char kRequestHeader[] = "X-Certkey-Request";
 
 struct GuardVerdict {
-  std::optional<ErrorCode> refusal;  // set: answer with this error, without CORS headers
+  std::optional<ErrorCode> refusal;  // set: answer with this error, without CORS headers...
+  // ...except that a page on a well-formed origin that is not allowed may read the refusal of
+  // its GET: the JS client tells "origin not allowed" from "not running" by it. It learns
+  // that certkey is installed, and nothing else (docs/daemon.md, "Origins").
+  std::optional<Origin> refused_origin;
   std::optional<Origin> origin;      // the allowed origin, echoed in CORS headers
   bool preflight = false;            // an allowed CORS preflight: answer 204 with the CORS headers
   bool private_network = false;      // the preflight carried Access-Control-Request-Private-Network

@@ -66,6 +66,22 @@ TEST(RequestGuard, UnknownNullOrMissingOrigin_IsRefusedAndNotEchoed) {
   }
 }
 
+TEST(RequestGuard, DisallowedOrigin_MayReadTheRefusalOfItsGet_Only) {
+  // A well-formed origin's GET: the page may read that it is not allowed (the JS client's
+  // "origin not allowed"). Its POSTs and preflights, and malformed origins, learn nothing.
+  for (const char* origin : {"https://evil.example", "https://ca.example.cn:8443", "http://localhost:8081"}) {
+    GuardVerdict v = check_request(config(), request(http::verb::get, "127.0.0.1:18456", origin));
+    ASSERT_TRUE(v.refused_origin) << origin;
+    EXPECT_EQ(v.refused_origin->text(), origin);
+    EXPECT_FALSE(check_request(config(), request(http::verb::post, "127.0.0.1:18456", origin)).refused_origin);
+    EXPECT_FALSE(check_request(config(), request(http::verb::options, "127.0.0.1:18456", origin)).refused_origin);
+  }
+  for (const char* origin : {"", "null", "http://ca.example.cn", "https://ca.example.cn/"})
+    EXPECT_FALSE(check_request(config(), request(http::verb::get, "127.0.0.1:18456", origin)).refused_origin) << origin;
+  // A wrong Host is refused before the origin is looked at, and unreadably.
+  EXPECT_FALSE(check_request(config(), request(http::verb::get, "evil.example:18456", "https://evil.example")).refused_origin);
+}
+
 TEST(RequestGuard, Post_NeedsJsonAndTheRequestHeader) {
   HttpRequest r = request(http::verb::post, "127.0.0.1:18456", "https://ca.example.cn");
   EXPECT_EQ(check_request(config(), r).refusal, ErrorCode::unsupported_media_type);
