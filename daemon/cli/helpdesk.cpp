@@ -1,10 +1,8 @@
 #include "helpdesk.hpp"
 
 #include <certkey/card/error.hpp>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -12,11 +10,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "helpdesk/audit_file.hpp"
 #include "helpdesk/unlock_responder.hpp"
 #include "views.hpp"
 
@@ -145,31 +142,6 @@ std::string default_audit_path() {
   return base + "/certkey/helpdesk-audit.jsonl";
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  ::gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
-// One line, appended in one write and flushed to disk before the response is shown: a
-// response that was given is always on record.
-bool append_audit_line(const std::string& path, const nlohmann::json& record) {
-  std::error_code ignored;
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty() && !std::filesystem::exists(parent)) {
-    std::filesystem::create_directories(parent, ignored);
-    ::chmod(parent.c_str(), 0700);
-  }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return false;
-  const std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
-  return ::close(fd) == 0 && written;
-}
-
 // Bounded, printable: what goes on record must be readable there.
 bool acceptable_label(const std::string& text) {
   if (text.empty() || text.size() > 128) return false;
@@ -213,14 +185,14 @@ int respond(const HelpdeskOptions& o, Language l) {
   if (!read_hsm_pin(o.hsm.token_label, l, pin)) return kRefused;
   helpdesk::UnlockResponder responder(o.hsm, pin.text);
   const card::unlock::Code response = responder.respond(*serial, challenge);
-  const nlohmann::json record = {{"time", utc_now()},
+  const nlohmann::json record = {{"time", helpdesk::utc_now()},
                                  {"operator", o.operator_name.empty() ? login_name() : o.operator_name},
                                  {"ticket", o.ticket},
                                  {"serial", *serial},
                                  {"challenge", card::unlock::encode(challenge)},
                                  {"hsm_token", o.hsm.token_label}};
   const std::string audit = o.audit_path.empty() ? default_audit_path() : o.audit_path;
-  if (!append_audit_line(audit, record)) {
+  if (!helpdesk::append_audit_line(audit, record)) {
     say((l == Language::zh ? "无法写入审计文件 " : "Cannot append to the audit file ") + audit +
         (l == Language::zh ? "，因此不显示应答码。\n" : "; the response is not shown without its record.\n"));
     return kRefused;
