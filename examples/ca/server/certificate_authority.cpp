@@ -200,7 +200,7 @@ X509Ptr CertificateAuthority::issue(X509_REQ* request, const std::string& ocsp_u
                            "authorityKeyIdentifier=keyid", "authorityInfoAccess=OCSP;URI:" + ocsp_url});
 }
 
-std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate() {
+std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate(const std::string& host) {
   KeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   using Name = std::unique_ptr<X509_NAME, Free<X509_NAME, X509_NAME_free>>;
   const Name name(X509_NAME_new());
@@ -208,7 +208,8 @@ std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate() {
                              reinterpret_cast<const unsigned char*>("certkey test CA server"), -1, -1, 0);
   X509Ptr certificate = sign_certificate(name.get(), key.get(),
                                          {"basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
-                                          "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+                                          "extendedKeyUsage=serverAuth",
+                                          "subjectAltName=IP:127.0.0.1,DNS:localhost" + (host.empty() ? "" : ",DNS:" + host)});
   return {std::move(certificate), std::move(key)};
 }
 
@@ -278,7 +279,16 @@ Bytes CertificateAuthority::ocsp_response(const Bytes& request_der) {
   return out;
 }
 
-X509Ptr CertificateAuthority::check_authorization(const std::string& jws, X509_REQ* request) const {
+X509Ptr CertificateAuthority::check_authorization(const std::string& jws, X509_REQ* request,
+                                                  const std::string& origin) const {
+  try {
+    return check_jws(jws, request, origin);
+  } catch (const nlohmann::json::exception&) {  // a member of the wrong type
+    throw Refusal("the authorization's header or payload is not as documented");
+  }
+}
+
+X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* request, const std::string& origin) const {
   const std::size_t first = jws.find('.'), second = jws.find('.', first + 1);
   if (first == std::string::npos || second == std::string::npos || jws.find('.', second + 1) != std::string::npos) {
     throw Refusal("the authorization is not a compact JWS");
@@ -313,6 +323,7 @@ X509Ptr CertificateAuthority::check_authorization(const std::string& jws, X509_R
   if (X509_NAME_cmp(X509_get_subject_name(renewed.get()), X509_REQ_get_subject_name(request)) != 0) {
     throw Refusal("the request's subject is not the renewed certificate's");
   }
+  if (!origin.empty() && payload.value("origin", "") != origin) throw Refusal("the renewal was begun by another site");
   return renewed;
 }
 

@@ -40,8 +40,9 @@ class CertificateAuthority {
   // A certificate for the request's key and subject, with the OCSP URL in its AIA. Throws
   // Refusal for a request whose signature does not verify.
   X509Ptr issue(X509_REQ* request, const std::string& ocsp_url);
-  // The server's own TLS certificate and key, for 127.0.0.1 and localhost.
-  std::pair<X509Ptr, KeyPtr> mint_server_certificate();
+  // The server's own TLS certificate and key, for 127.0.0.1 and localhost, and `host` too
+  // when given (a portal's public name).
+  std::pair<X509Ptr, KeyPtr> mint_server_certificate(const std::string& host = {});
   // Marks `certificate` revoked for the OCSP responder; returns its serial (hex).
   std::string revoke(X509* certificate);
   // Whether `certificate` chains to this CA (issued by its issuing CA, valid now).
@@ -56,10 +57,13 @@ class CertificateAuthority {
   Bytes ocsp_response(const Bytes& request_der);
   // The renewal authorization (a compact JWS with x5c) for this request: signature by the
   // x5c certificate's key, that certificate ours, csr_sha256 the request's, iat within five
-  // minutes. Returns the certificate being renewed. Throws Refusal.
-  X509Ptr check_authorization(const std::string& jws, X509_REQ* request) const;
+  // minutes; and, when `origin` is given, the payload's origin that one (a portal's own: a
+  // renewal begun by another site is not the portal's to issue). Returns the certificate
+  // being renewed. Throws Refusal.
+  X509Ptr check_authorization(const std::string& jws, X509_REQ* request, const std::string& origin = {}) const;
 
  private:
+  X509Ptr check_jws(const std::string& jws, X509_REQ* request, const std::string& origin) const;
   X509Ptr sign_certificate(X509_NAME* subject, EVP_PKEY* key, const std::vector<std::string>& extensions);
   std::string serial_status(const ASN1_INTEGER* serial);
 

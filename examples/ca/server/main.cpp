@@ -13,14 +13,8 @@
 //
 //   certkey-test-ca serve --ca-dir DIR --port-file FILE [--days N]
 //   certkey-test-ca revoke --ca-dir DIR CERTIFICATE.pem
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -30,33 +24,13 @@
 #include <nlohmann/json.hpp>
 
 #include "certificate_authority.hpp"
+#include "loopback_server.hpp"
 
 namespace certkey::test_ca {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-
-constexpr std::size_t kMaxBody = 64 * 1024;
-constexpr auto kRequestTimeout = std::chrono::seconds(10);
-
-Response answer(const Request& request, http::status status, const std::string& content_type, std::string body) {
-  Response r(status, request.version());
-  r.set(http::field::server, "certkey-test-ca");
-  r.set(http::field::content_type, content_type);
-  r.set(http::field::connection, "close");
-  r.body() = std::move(body);
-  r.prepare_payload();
-  return r;
-}
-
-Response text(const Request& request, http::status status, const std::string& why) {
-  return answer(request, status, "text/plain; charset=utf-8", why + "\n");
-}
+using namespace certkey::examples;
+constexpr char kName[] = "certkey-test-ca";
 
 class Server {
  public:
@@ -125,64 +99,6 @@ class Server {
   std::string ocsp_url_;
 };
 
-// One request per connection, with a deadline for all of it.
-template <typename Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
- public:
-  template <typename... Tls>
-  Session(tcp::socket socket, Server& server, Tls&... tls) : stream_(std::move(socket), tls...), server_(server) {
-    parser_.body_limit(kMaxBody);
-    parser_.header_limit(8 * 1024);
-  }
-
-  void start() {
-    beast::get_lowest_layer(stream_).expires_after(kRequestTimeout);
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-      read();
-    } else {
-      stream_.async_handshake(asio::ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (!ec) self->read();
-                              });
-    }
-  }
-
- private:
-  void read() {
-    http::async_read(stream_, buffer_, parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (!ec) self->respond();
-    });
-  }
-
-  void respond() {
-    X509* peer = nullptr;
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) peer = SSL_get0_peer_certificate(stream_.native_handle());
-    const Request& request = parser_.get();
-    response_ = server_.handle(request, peer);
-    std::fprintf(stderr, "certkey-test-ca: %s %s -> %u\n", std::string(request.method_string()).c_str(),
-                 std::string(request.target()).c_str(), response_.result_int());
-    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code, std::size_t) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    });
-  }
-
-  Stream stream_;
-  Server& server_;
-  beast::flat_buffer buffer_;
-  http::request_parser<http::string_body> parser_;
-  Response response_;
-};
-
-template <typename Stream, typename... Tls>
-void accept(tcp::acceptor& acceptor, Server& server, Tls&... tls) {
-  acceptor.async_accept([&acceptor, &server, &tls...](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;
-    std::make_shared<Session<Stream>>(std::move(socket), server, tls...)->start();
-    accept<Stream>(acceptor, server, tls...);
-  });
-}
-
 // The TLS side: the minted server certificate; a client certificate is asked for and
 // accepted whatever it is, so that the handler can refuse it with a reason.
 void configure_tls(asio::ssl::context& tls, CertificateAuthority& ca) {
@@ -211,10 +127,11 @@ int serve(const std::string& dir, const std::string& port_file, int days) {
   tcp::acceptor secure(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   const unsigned http_port = plain.local_endpoint().port(), https_port = secure.local_endpoint().port();
   Server server(ca, "http://127.0.0.1:" + std::to_string(http_port) + "/ocsp");
+  const Handler handler = [&server](const Request& request, X509* peer) { return server.handle(request, peer); };
   asio::ssl::context tls(asio::ssl::context::tls_server);
   configure_tls(tls, ca);
-  accept<beast::tcp_stream>(plain, server);
-  accept<beast::ssl_stream<beast::tcp_stream>>(secure, server, tls);
+  accept<beast::tcp_stream>(plain, kName, handler);
+  accept<beast::ssl_stream<beast::tcp_stream>>(secure, kName, handler, tls);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](beast::error_code, int) { io.stop(); });
   std::fprintf(stderr, "certkey-test-ca: https://127.0.0.1:%u (EST, /renewal), http://127.0.0.1:%u/ocsp\n", https_port,
