@@ -114,8 +114,8 @@ const KeySlot& Module::private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_A
   auto h = decode_handle(handle);
   if (!h || h->token_index != s.token_index || h->kind != ObjectKind::private_key) throw Failure{CKR_KEY_HANDLE_INVALID};
   Token& token = token_of(s);
-  if (!token.user_logged_in()) throw Failure{CKR_USER_NOT_LOGGED_IN};
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
+  if (!token.user_logged_in() && !(k && k->usable_without_login())) throw Failure{CKR_USER_NOT_LOGGED_IN};
   if (!k || !k->has_key() || !k->public_key) throw Failure{CKR_KEY_HANDLE_INVALID};
   AttributeValue allowed = token_object_attribute(*k, ObjectKind::private_key, usage);
   if (allowed.rv != CKR_OK || allowed.bytes.empty() || !allowed.bytes[0]) throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};

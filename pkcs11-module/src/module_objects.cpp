@@ -108,7 +108,8 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
     if (!k.certificate.empty()) consider(ObjectKind::certificate);
     if (k.has_key() && k.public_key) {
       consider(ObjectKind::public_key);
-      if (token.user_logged_in()) consider(ObjectKind::private_key);  // private objects need login
+      // Private objects need a login; keys usable without one are public objects.
+      if (token.user_logged_in() || k.usable_without_login()) consider(ObjectKind::private_key);
     }
   }
   for (auto& [id, secret] : secrets_) {
@@ -153,7 +154,9 @@ CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE obj
   Token& token = token_of(s);
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
   const bool exists = k && (h->kind == ObjectKind::certificate ? !k->certificate.empty() : k->has_key() && k->public_key);
-  if (!exists || (h->kind == ObjectKind::private_key && !token.user_logged_in())) return CKR_OBJECT_HANDLE_INVALID;
+  if (!exists || (h->kind == ObjectKind::private_key && !token.user_logged_in() && !k->usable_without_login())) {
+    return CKR_OBJECT_HANDLE_INVALID;
+  }
   return fill_attributes(templ, count, [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(*k, h->kind, t); });
 }
 

@@ -37,7 +37,7 @@ bool is_rsa(const KeySlot& s) { return s.public_key && s.public_key->is_rsa; }
 std::optional<AttributeValue> common(const KeySlot& slot, ObjectKind kind, CK_ATTRIBUTE_TYPE type) {
   switch (type) {
     case CKA_TOKEN: return ok(bool_bytes(true));
-    case CKA_PRIVATE: return ok(bool_bytes(kind == ObjectKind::private_key));
+    case CKA_PRIVATE: return ok(bool_bytes(kind == ObjectKind::private_key && !slot.usable_without_login()));
     case CKA_MODIFIABLE: return ok(bool_bytes(false));  // C_SetAttributeValue changes nothing
     case CKA_COPYABLE: return ok(bool_bytes(false));
     case CKA_DESTROYABLE: return ok(bool_bytes(kind != ObjectKind::public_key));

@@ -25,6 +25,9 @@ struct KeySlot {
   std::optional<CertificateFields> cert_fields;
   std::optional<PublicKeyParts> public_key;   // from the certificate, else from metadata
   bool has_key() const { return algorithm != 0; }
+  // A key whose PIN policy is "never" (PIV's card authentication key, 9E, by default) is a
+  // public object: found, read and used without a login (docs/pkcs11.md section 6.3).
+  bool usable_without_login() const { return has_key() && pin_policy == protocol::PinPolicy::never; }
 };
 
 class Token {

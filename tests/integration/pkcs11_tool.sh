@@ -74,4 +74,19 @@ step "unblock: C_Login(CKU_CONTEXT_SPECIFIC, PUK) + C_SetPIN (OpenSC's conventio
 block_pin
 expect_output "PIN successfully changed" "${P[@]}" --unlock-pin --login --login-type context-specific --puk 12345678 --new-pin 444444
 expect_output "Private Key Object" "${P[@]}" --login --pin 444444 --list-objects --type privkey
+step "the card authentication key (9E, PIN policy never) is a public object: it signs without a login"
+yubico-piv-tool -r token1 -a generate -s 9e -A ECCP256 -o pub9e.pem >/dev/null 2>&1 || fail "generate 9E"
+out=$("${P[@]}" --list-objects --type privkey 2>&1)
+grep -q "Card Authentication" <<<"$out" || { echo "$out"; fail "9E's private key not listed without a login"; }
+grep -q "PIV AUTH\|Authentication\b" <<<"${out/Card Authentication/}" && { echo "$out"; fail "9A's key listed without a login"; }
+# (pkcs11-tool logs in before any signature on a token with CKF_LOGIN_REQUIRED; libp11, as
+# NSS, looks for the key first and logs in only when it is not found.)
+echo "certkey card authentication" > data9e
+sign_without_pin() {
+  OPENSSL_CONF=$(engine_config "$CERTKEY_MODULE") openssl dgst -sha256 -engine pkcs11 -keyform engine \
+    -sign "pkcs11:id=%$1;type=private" -out "sig$1" data9e </dev/null
+}
+sign_without_pin 04 >/dev/null 2>&1 || fail "9E did not sign without a login"
+openssl dgst -sha256 -verify pub9e.pem -signature sig04 data9e | grep -q "Verified OK" || fail "9E signature"
+expect_failure "No PIN code was entered" sign_without_pin 01
 echo "pkcs11-tool: all checks passed"
