@@ -19,12 +19,23 @@ export const NEW_PIN = "24681357";
 export const PORTAL_HOST = "ca.certkey.test";
 
 const answersFile = path.join(WORK, "answers");
+const shownFifo = path.join(WORK, "prompt-shown.fifo");
 const promptLog = path.join(WORK, "prompts.log");
 let serviceCount = 0;
 
 // The port a service writes into FIFO; the bound only turns a service that died into a failure.
 function portFrom(fifo) {
   return execFileSync("bash", ["-c", `read -r -t 120 line <> "$1" && echo "$line"`, "_", fifo]).toString().trim();
+}
+
+// The same without blocking this process, whose event loop drives the browser meanwhile.
+function lineFrom(fifo) {
+  return new Promise((resolve, reject) => {
+    const reader = spawn("bash", ["-c", `read -r -t 120 line <> "$1" && echo "$line"`, "_", fifo]);
+    let out = "";
+    reader.stdout.on("data", (d) => (out += d));
+    reader.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`nothing on ${fifo}`))));
+  });
 }
 
 function newFifo(name) {
@@ -47,6 +58,27 @@ export function answerPrompts({ pin = PIN, newPin = NEW_PIN } = {}) {
     `asks for the PIN\tpin:${pin}\nchoose a new PIN\tpin:${newPin}\nenter the new PIN\tpin:${newPin}\n`);
 }
 
+// Runs `action` with its first PIN prompt held open: `during()` runs while the prompt shows
+// (the page's "working" state, for its screenshot), then the PIN is typed and the action ends.
+export async function whilePromptOpen(action, during) {
+  const typed = path.join(WORK, "typed-pin.fifo");
+  if (!fs.existsSync(typed)) execFileSync("mkfifo", [typed]);
+  const rules = fs.readFileSync(answersFile, "utf8");
+  const pin = /asks for the PIN\tpin:(.*)/.exec(rules)[1];
+  fs.writeFileSync(answersFile, rules.replace(/asks for the PIN\tpin:.*/, `asks for the PIN\twait:${typed}`));
+  try {
+    const shown = lineFrom(shownFifo); // "shown": the prompt is open
+    const running = action();
+    await shown;
+    await during();
+    fs.writeFileSync(answersFile, rules); // later prompts (completing the renewal) are answered at once
+    execFileSync("bash", ["-c", 'echo "$1" > "$2"', "_", pin, typed]);
+    return await running;
+  } finally {
+    fs.writeFileSync(answersFile, rules);
+  }
+}
+
 export function prompts() {
   return fs.existsSync(promptLog) ? fs.readFileSync(promptLog, "utf8") : "";
 }
@@ -65,12 +97,14 @@ export async function startDaemon(origins) {
     `intermediates = ["${WORK}/ca/issuing.pem"]`,
   ].join("\n") + "\n");
   const fifo = newFifo("daemon");
+  if (!fs.existsSync(shownFifo)) execFileSync("mkfifo", [shownFifo]);
   const log = fs.openSync(path.join(WORK, "daemon.log"), "a");
   // Port 18456, the default, is free: this network namespace is the test's own.
   const child = spawn(`${BUILD}/daemon/certkeyd`, ["--config", toml, "--port", "18456", "--port-file", fifo,
     "--state-dir", path.join(WORK, "daemon-state"), "--module", env.CERTKEY_MODULE], {
     stdio: ["ignore", log, log],
-    env: { ...env, XDG_RUNTIME_DIR: runtimeDir, SCRIPTED_PINENTRY_ANSWERS: answersFile, SCRIPTED_PINENTRY_LOG: promptLog },
+    env: { ...env, XDG_RUNTIME_DIR: runtimeDir, SCRIPTED_PINENTRY_ANSWERS: answersFile, SCRIPTED_PINENTRY_LOG: promptLog,
+      SCRIPTED_PINENTRY_SHOWN: shownFifo },
   });
   const port = Number(portFrom(fifo));
   return { port, stop: () => stopped(child) };
@@ -235,6 +269,19 @@ export function blockPin(serial) {
   throw new Error("the PIN did not lock");
 }
 
+// What a person sees of the page (the browser's window, 1280x860), as docs/portal.md shows it.
 export async function screenshot(page, name) {
-  await page.screenshot({ path: path.join(env.CERTKEY_SCREENSHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(env.CERTKEY_SCREENSHOTS, `${name}.jpg`), type: "jpeg", quality: 82 });
+}
+
+// The page as it is, in both languages (NAME-en.jpg, NAME-zh.jpg): its language switch
+// redraws the state in place. It ends in the language it started in.
+export async function screenshots(page, name) {
+  const language = () => page.getAttribute("html", "lang");
+  const first = await language();
+  await screenshot(page, `${name}-${first.startsWith("zh") ? "zh" : "en"}`);
+  await page.click('button[data-action="language"]');
+  const second = await language();
+  await screenshot(page, `${name}-${second.startsWith("zh") ? "zh" : "en"}`);
+  await page.click('button[data-action="language"]');
 }

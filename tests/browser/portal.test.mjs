@@ -66,10 +66,9 @@ test("with certkeyd not running, the page says certkey is not running, in both l
   try {
     const page = await openPortal(context, { host: "127.0.0.1" });
     assert.equal(await settled(page, ["not_installed", "ready", "failed"]), "not_installed");
-    await h.screenshot(page, "not-running-en");
+    await h.screenshots(page, "not-running");
     await page.click('button[data-action="language"]');
     assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
-    await h.screenshot(page, "not-running-zh");
   } finally {
     await context.close();
   }
@@ -90,9 +89,14 @@ test("renewal over localhost: listed, PIN from the prompt, issued after the JWS 
     await connectIfAsked(page);
     await certificateRow(page, usb).waitFor();
     await certificateRow(page, sim).waitFor();
-    await h.screenshot(page, "tokens-en");
-    assert.equal(await renew(page, usb), "done", await page.locator("#status").innerText());
-    await h.screenshot(page, "renewed-en");
+    await h.screenshots(page, "tokens");
+    // While the prompt is open the page says where the PIN goes.
+    const ended = await h.whilePromptOpen(() => renew(page, usb), async () => {
+      assert.equal(await page.getAttribute("#status", "data-state"), "working");
+      await h.screenshots(page, "renewing");
+    });
+    assert.equal(ended, "done", await page.locator("#status").innerText());
+    await h.screenshots(page, "renewed");
     const now = h.certificateIn01(usb);
     assert.notEqual(now, before, "a new certificate in 01");
     assert.match(now, /issuer=.*certkey test issuing CA/i);
@@ -147,7 +151,7 @@ test("Local Network Access: a public page with the loopback permission denied is
       "permission_blocked");
     assert.equal(await page.evaluate(async () => (await navigator.permissions.query({ name: "loopback-network" })).state),
       "denied");
-    await h.screenshot(page, "permission-blocked-en");
+    await h.screenshots(page, "permission-blocked");
   } finally {
     await context.close();
   }
@@ -162,9 +166,7 @@ test("Local Network Access: granted by the LoopbackNetworkAllowedForUrls policy,
     const page = await openPortal(context);
     await connectIfAsked(page);
     assert.equal(await page.getAttribute("html", "lang"), "zh-CN", "the browser's language");
-    await h.screenshot(page, "tokens-zh");
     assert.equal(await renew(page, sim), "done", await page.locator("#status").innerText());
-    await h.screenshot(page, "renewed-zh");
   } finally {
     await context.close();
     h.setPolicy(null);
@@ -178,7 +180,7 @@ test("a page on an origin certkeyd does not allow is told so, and nothing change
   try {
     const page = await openPortal(context, { host: "localhost" });
     assert.equal(await settled(page, ["origin_not_allowed", "not_installed", "ready", "failed"]), "origin_not_allowed");
-    await h.screenshot(page, "origin-not-allowed-en");
+    await h.screenshots(page, "origin-not-allowed");
   } finally {
     await context.close();
   }
@@ -252,7 +254,7 @@ test("with the extension but no native host installed, the page says the native 
   try {
     const page = await openPortal(context);
     assert.equal(await settled(page, ["native_host_missing", "ready", "not_installed", "failed"]), "native_host_missing");
-    await h.screenshot(page, "native-host-missing-en");
+    await h.screenshots(page, "native-host-missing");
   } finally {
     await context.close();
   }
@@ -269,15 +271,20 @@ test("unlock from the portal: refused without a ticket; with one, the new PIN fr
     await card.locator('button[data-action="unlock"]').first().click();
     await page.locator("#unlock").waitFor();
     await h.screenshot(page, "unlock-en");
+    await page.click('button[data-action="unlock-cancel"]');
+    await page.click('button[data-action="language"]');
+    await card.locator('button[data-action="unlock"]').first().click();
+    await h.screenshot(page, "unlock-zh");
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "failed", "no ticket");
+    await page.click('button[data-action="language"]');
 
     const ticket = await h.issueTicket(portal, usb);
     await card.locator('button[data-action="unlock"]').first().click();
     await page.fill("#ticket", ticket);
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "done", await page.locator("#status").innerText());
-    await h.screenshot(page, "unlocked-en");
+    await h.screenshots(page, "unlocked");
     assert.equal(h.signsWith(usb, h.NEW_PIN), true, "the token signs with the new PIN");
     assert.match(h.prompts(), /choose a new PIN/);
 
@@ -286,7 +293,7 @@ test("unlock from the portal: refused without a ticket; with one, the new PIN fr
     await page.fill("#ticket", ticket);
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "failed", "a used ticket");
-    await h.screenshot(page, "unlock-refused-en");
+    await h.screenshots(page, "unlock-refused");
   } finally {
     await context.close();
   }
