@@ -277,6 +277,7 @@ test("unlock from the portal: refused without a ticket; with one, the new PIN fr
     await h.screenshot(page, "unlock-zh");
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "failed", "no ticket");
+    assert.match(await page.locator("#status").innerText(), /ticket_missing/);
     await page.click('button[data-action="language"]');
 
     const ticket = await h.issueTicket(portal, usb);
@@ -293,6 +294,7 @@ test("unlock from the portal: refused without a ticket; with one, the new PIN fr
     await page.fill("#ticket", ticket);
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "failed", "a used ticket");
+    assert.match(await page.locator("#status").innerText(), /ticket_used/);
     await h.screenshots(page, "unlock-refused");
   } finally {
     await context.close();
