@@ -35,7 +35,14 @@ grep -qi '^vary: origin' headers.txt || fail "no Vary: Origin"
 step "the guard: Host, Origin, JSON and the request header"
 call /v1/tokens get 403 "${BASE[@]}" -H "Host: evil.example:$DAEMON_PORT" -H "Origin: $PORTAL" "$DAEMON_URL/v1/tokens"
 error_is bad_host
+# A well-formed origin may read the refusal of its GET (the JS client's "origin not allowed"),
+# and nothing else: its POSTs and preflights stay unreadable, as do "null" and no origin.
 call /v1/tokens get 403 "${BASE[@]}" -H "Origin: https://evil.example" "$DAEMON_URL/v1/tokens"
+error_is origin_not_allowed
+grep -qi '^access-control-allow-origin: https://evil.example' headers.txt || fail "the refusal is not readable by its page"
+[[ $(jq 'keys' -c body.json) == '["error"]' ]] || fail "a refused origin reads more than the error"
+call /v1/renewals post 403 "${BASE[@]}" -H "Origin: https://evil.example" -H "X-Certkey-Request: 1" \
+  -H "Content-Type: application/json" -d '{}' "$DAEMON_URL/v1/renewals"
 error_is origin_not_allowed; no_cors
 call /v1/tokens get 403 "${BASE[@]}" "$DAEMON_URL/v1/tokens"
 error_is origin_not_allowed; no_cors
