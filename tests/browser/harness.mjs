@@ -260,6 +260,11 @@ export function signsWith(serial, pin) {
   }
 }
 
+// Pulls a simulated token out, or puts it back (docs/simulator.md).
+export function simulator(action, token) {
+  execFileSync(`${BUILD}/agent/sim/certkey-sim`, ["ctl", "--control", env.CERTKEY_SIM_CONTROL, action, token]);
+}
+
 // Spends every PIN try with a wrong PIN.
 export function blockPin(serial) {
   for (let i = 0; i < 16; ++i) {

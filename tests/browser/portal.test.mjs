@@ -111,6 +111,31 @@ test("renewal over localhost: listed, PIN from the prompt, issued after the JWS 
   assert.ok(renewalPost, "the page posted the renewal to its backend");
 });
 
+test("the client's reads and events: diagnosis, certificate status, a token pulled out and put back", async () => {
+  const context = await h.launch({ home: h.newHome("client-reads") });
+  try {
+    const page = await openPortal(context, { host: "127.0.0.1" });
+    await settled(page, ["ready"]);
+    const reads = await page.evaluate(async () => {
+      const { connect } = await import("/client/certkey.js");
+      const client = await connect({ port: 18456 });
+      window.events = [];
+      client.watch((message) => window.events.push(message));
+      return { findings: await client.diagnose(), certificates: await client.queryCertificates() };
+    });
+    assert.ok(reads.findings.length > 0, JSON.stringify(reads));
+    assert.ok(reads.certificates.some((c) => String(c.token) === usb && c.chain === "valid"), JSON.stringify(reads));
+    const announced = (event) => page.waitForFunction(([e, serial]) => window.events.some((m) => m.event === e &&
+      String(m.data.token.serial) === serial), [event, sim]);
+    h.simulator("remove", "token2");
+    await announced("tokenRemoved");
+    h.simulator("insert", "token2");
+    await announced("tokenInserted");
+  } finally {
+    await context.close();
+  }
+});
+
 test("the backend refuses a renewal whose JWS does not verify, or is for another request", async () => {
   const context = await h.launch({ home: h.newHome("bad-jws") });
   try {

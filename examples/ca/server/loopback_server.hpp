@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -95,6 +97,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   http::request_parser<http::string_body> parser_;
   Response response_;
 };
+
+// Tells where the server listens: `line` (JSON) into a FIFO in place, so that a script or
+// a test waits for the server by reading it; into a regular file by rename.
+inline void write_port_file(const std::string& path, const std::string& line) {
+  if (std::filesystem::is_fifo(path)) {
+    std::ofstream(path) << line << "\n";
+    return;
+  }
+  std::ofstream(path + ".new") << line << "\n";
+  std::filesystem::rename(path + ".new", path);
+}
 
 // Accepts on `acceptor` for as long as the io_context runs; `name` and `handler` outlive it.
 template <typename Stream, typename... Tls>

@@ -110,16 +110,6 @@ void configure_tls(asio::ssl::context& tls, CertificateAuthority& ca) {
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
 }
 
-void write_port_file(const std::string& path, unsigned https, unsigned http) {
-  const std::string text = nlohmann::json{{"https", https}, {"http", http}}.dump() + "\n";
-  if (std::filesystem::is_fifo(path)) {
-    std::ofstream(path) << text;
-    return;
-  }
-  std::ofstream(path + ".new") << text;
-  std::filesystem::rename(path + ".new", path);
-}
-
 int serve(const std::string& dir, const std::string& port_file, int days) {
   CertificateAuthority ca(dir, days);
   asio::io_context io(1);
@@ -136,7 +126,7 @@ int serve(const std::string& dir, const std::string& port_file, int days) {
   stop.async_wait([&](beast::error_code, int) { io.stop(); });
   std::fprintf(stderr, "certkey-test-ca: https://127.0.0.1:%u (EST, /renewal), http://127.0.0.1:%u/ocsp\n", https_port,
                http_port);
-  if (!port_file.empty()) write_port_file(port_file, https_port, http_port);
+  if (!port_file.empty()) write_port_file(port_file, nlohmann::json{{"https", https_port}, {"http", http_port}}.dump());
   io.run();
   return 0;
 }

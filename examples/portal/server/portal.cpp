@@ -238,16 +238,6 @@ void configure_tls(asio::ssl::context& tls, test_ca::CertificateAuthority& ca, c
   SSL_CTX_add1_chain_cert(ctx, ca.issuing());
 }
 
-void write_port_file(const std::string& path, unsigned https, unsigned http) {
-  const std::string line = json{{"https", https}, {"http", http}}.dump() + "\n";
-  if (std::filesystem::is_fifo(path)) {
-    std::ofstream(path) << line;
-    return;
-  }
-  std::ofstream(path + ".new") << line;
-  std::filesystem::rename(path + ".new", path);
-}
-
 int serve(const Options& o) {
   SecretLine pin;
   std::getline(std::cin, pin.text);
@@ -270,7 +260,7 @@ int serve(const Options& o) {
   stop.async_wait([&](beast::error_code, int) { io.stop(); });
   std::fprintf(stderr, "certkey-portal: https://127.0.0.1:%u/ (help desk and OCSP: http://127.0.0.1:%u)\n", https_port,
                http_port);
-  if (!o.port_file.empty()) write_port_file(o.port_file, https_port, http_port);
+  if (!o.port_file.empty()) write_port_file(o.port_file, json{{"https", https_port}, {"http", http_port}}.dump());
   io.run();
   return 0;
 }
