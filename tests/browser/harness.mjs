@@ -200,11 +200,47 @@ export function setPolicy(policy) {
   else fs.rmSync(file, { force: true });
 }
 
+// An X server of the test's own, for a headful Chromium (its PIN dialog). Xvfb writes its
+// display number once it accepts connections.
+export async function startXvfb() {
+  const child = spawn("Xvfb", ["-displayfd", "1", "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+    { stdio: ["ignore", "pipe", "ignore"] });
+  const display = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(`:${out.trim()}`);
+    });
+    child.once("exit", () => reject(new Error("Xvfb ended")));
+  });
+  return { display, stop: () => stopped(child) };
+}
+
+// Answers Chromium's own PIN dialog ("Unlock Security Device", which NSS asks it to show
+// before a token key signs) on `display`, as a person types: waits for the window, focuses
+// its PIN field and types.
+export async function answerPinDialog(display, pin) {
+  const xdotool = (args) => new Promise((resolve, reject) => {
+    const child = spawn("xdotool", args, { env: { ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`xdotool ${args[0]}: ${code}`))));
+  });
+  // The bound only turns a dialog that never comes into a failure.
+  const appeared = xdotool(["search", "--sync", "--onlyvisible", "--name", "^Unlock Security Device$"]);
+  const bound = new Promise((_, reject) => setTimeout(() => reject(new Error("no PIN dialog")), 60_000).unref());
+  const window = (await Promise.race([appeared, bound])).split("\n")[0];
+  await xdotool(["windowfocus", "--sync", window]);
+  await xdotool(["type", "--delay", "20", pin]);
+  await xdotool(["key", "Return"]);
+}
+
 // Chromium as a person's browser: the profile is HOME/.config/chromium, where the install
 // command put the native-host manifests. `publicPort` makes pages on 127.0.0.1:PORT count
-// as public (Local Network Access); `extension` loads the unpacked extension.
-export async function launch({ home, publicPort, extension, locale = "en-US" }) {
-  const args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+// as public (Local Network Access); `extension` loads the unpacked extension; `display` runs
+// it headful on that X display.
+export async function launch({ home, publicPort, extension, locale = "en-US", display }) {
+  const args = [...(display ? [] : ["--headless=new"]), "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", `--host-resolver-rules=MAP ${PORTAL_HOST} 127.0.0.1`,
     `--lang=${locale}`];
   if (publicPort) args.push(`--ip-address-space-overrides=127.0.0.1:${publicPort}=public`);
@@ -213,11 +249,11 @@ export async function launch({ home, publicPort, extension, locale = "en-US" }) 
   fs.mkdirSync(profile, { recursive: true });
   return chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
-    headless: true,
+    headless: !display,
     args,
     locale,
     viewport: { width: 1280, height: 860 },
-    env: { ...env, HOME: home, XDG_RUNTIME_DIR: runtimeDir, LD_PRELOAD: "" },
+    env: { ...env, HOME: home, XDG_RUNTIME_DIR: runtimeDir, LD_PRELOAD: "", ...(display ? { DISPLAY: display } : {}) },
   });
 }
 

@@ -345,3 +345,24 @@ test("TLS client authentication in Chromium with the token's 9E key, through NSS
     await server.stop();
   }
 });
+
+test("TLS client authentication with the PIN-protected 9A key: Chromium's own PIN dialog, answered on an X display", async () => {
+  const server = await h.startTlsServer(44331);
+  const x = await h.startXvfb();
+  // The SIM's certificate in 01 (PIV 9A), whose key needs the PIN (123456 on the SIM).
+  const filter = { SUBJECT: { CN: "Li Si" } };
+  h.setPolicy({ AutoSelectCertificateForUrls: [JSON.stringify({ pattern: "https://127.0.0.1:44331", filter })] });
+  const context = await h.launch({ home: h.newHome("tls-client-pin", { withModule: true }), display: x.display });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const loaded = page.goto(server.url);
+    await h.answerPinDialog(x.display, h.PIN);
+    await loaded;
+    assert.match(await page.content(), /Li Si/);
+  } finally {
+    await context.close();
+    h.setPolicy(null);
+    await x.stop();
+    await server.stop();
+  }
+});
