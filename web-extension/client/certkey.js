@@ -63,14 +63,23 @@ export async function loopbackPermission() {
   }
 }
 
+const byteLength = (text) => new TextEncoder().encode(text).length;
+
+// A renewal id goes into a URL path: only the daemon's own form (32 hex digits) may, so
+// that no id can name another path ("../pin/unblock").
+function renewalId(args) {
+  if (typeof args.id !== "string" || !/^[0-9a-f]{32}$/.test(args.id)) throw new TypeError("not a renewal id");
+  return args.id;
+}
+
 // HTTP method and path of each command (daemon/openapi/certkey-v1.json).
 const ROUTES = {
   listTokens: ["GET", () => "/v1/tokens"],
   listRenewals: ["GET", () => "/v1/renewals"],
-  getRenewal: ["GET", (a) => `/v1/renewals/${a.id}`],
+  getRenewal: ["GET", (a) => `/v1/renewals/${renewalId(a)}`],
   beginRenewal: ["POST", () => "/v1/renewals"],
-  completeRenewal: ["POST", (a) => `/v1/renewals/${a.id}/complete`],
-  cancelRenewal: ["POST", (a) => `/v1/renewals/${a.id}/cancel`],
+  completeRenewal: ["POST", (a) => `/v1/renewals/${renewalId(a)}/complete`],
+  cancelRenewal: ["POST", (a) => `/v1/renewals/${renewalId(a)}/cancel`],
   changeCertificate: ["POST", () => "/v1/certificates/change"],
   revokeCertificate: ["POST", () => "/v1/certificates/revoke"],
   changePin: ["POST", () => "/v1/pin/change"],
@@ -98,11 +107,12 @@ class LoopbackTransport {
     if (method !== "GET") {
       init.headers = { "Content-Type": "application/json", [REQUEST_HEADER]: "1" };
       init.body = JSON.stringify(body);
-      if (init.body.length > MAX_MESSAGE) throw new RangeError("request too large");
+      if (byteLength(init.body) > MAX_MESSAGE) throw new RangeError("request too large");
     }
+    const url = this.base + path(args);
     let response;
     try {
-      response = await fetch(this.base + path(args), init);
+      response = await fetch(url, init);
     } catch {
       throw await unreachable();
     }
@@ -110,8 +120,9 @@ class LoopbackTransport {
     try {
       json = await response.json();
     } catch {
-      throw localError("protocol", { status: response.status });
+      json = null;
     }
+    if (json === null || typeof json !== "object") throw localError("protocol", { status: response.status });
     if (!response.ok) throw daemonError(response.status, json.error);
     return json;
   }
@@ -148,12 +159,20 @@ async function unreachable() {
 }
 
 // Talks to the extension's content script with window messages. The content script marks
-// the document with data-certkey-extension before any page script runs.
+// the document with data-certkey-extension before any page script runs. One per page: every
+// client of the page shares it, and its ids are unique to it.
 class ExtensionTransport {
+  static shared = null;
+
+  static get() {
+    return (ExtensionTransport.shared ??= new ExtensionTransport());
+  }
+
   constructor() {
     this.kind = "extension";
     this.pending = new Map();
-    this.listeners = new Set();
+    this.watchers = new Set(); // {onEvent, onClose}
+    this.prefix = `page-${crypto.getRandomValues(new Uint32Array(2)).join("")}-`;
     this.next = 1;
     window.addEventListener("message", (e) => this.receive(e));
   }
@@ -166,7 +185,14 @@ class ExtensionTransport {
     if (event.source !== window || event.data?.certkey !== "from-extension") return;
     const message = event.data.message;
     if (message?.event) {
-      for (const listener of this.listeners) listener(message);
+      for (const watcher of this.watchers) watcher.onEvent(message);
+      return;
+    }
+    if (message?.relay === "closed") {
+      // The relay ended, and with it the event subscription: watchers learn it is over.
+      const ended = [...this.watchers];
+      this.watchers.clear();
+      for (const watcher of ended) watcher.onClose?.();
       return;
     }
     const waiting = this.pending.get(message?.id);
@@ -178,19 +204,29 @@ class ExtensionTransport {
   }
 
   call(command, args = {}) {
-    const id = `page-${this.next++}`;
+    const id = `${this.prefix}${this.next++}`;
     const message = { id, command, args };
-    if (JSON.stringify(message).length > MAX_MESSAGE) return Promise.reject(new RangeError("request too large"));
+    let text;
+    try {
+      text = JSON.stringify(message);
+    } catch {
+      return Promise.reject(new TypeError("the arguments are not JSON"));
+    }
+    if (byteLength(text) > MAX_MESSAGE) return Promise.reject(new RangeError("request too large"));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      window.postMessage({ certkey: "to-extension", message }, window.location.origin);
+      window.postMessage({ certkey: "to-extension", message: JSON.parse(text) }, window.location.origin);
     });
   }
 
-  watch(onEvent) {
-    this.listeners.add(onEvent);
-    this.call("watchEvents").catch(() => {});
-    return { close: () => this.listeners.delete(onEvent) };
+  watch(onEvent, onClose) {
+    const watcher = { onEvent, onClose };
+    this.watchers.add(watcher);
+    this.call("watchEvents").catch(() => {
+      this.watchers.delete(watcher);
+      onClose?.();
+    });
+    return { close: () => this.watchers.delete(watcher) };
   }
 }
 
@@ -281,7 +317,7 @@ export class CertkeyClient {
 // call it from a user gesture (a click): Chromium asks the user only then.
 export async function connect({ port = DEFAULT_PORT, preferExtension = true } = {}) {
   if (preferExtension && ExtensionTransport.present()) {
-    const client = new CertkeyClient(new ExtensionTransport());
+    const client = new CertkeyClient(ExtensionTransport.get());
     await client.listTokens();
     return client;
   }

@@ -62,9 +62,11 @@ const isPlainObject = (value) => typeof value === "object" && value !== null && 
 function senderOrigin(sender) {
   // A content script of ours in a tab's top frame; never an extension page or a frame.
   if (sender?.id !== api.runtime.id || !sender.tab || sender.frameId !== 0) return null;
+  // Only the browser's own word on the frame's origin: the URL of a sandboxed page names a
+  // host its opaque origin is not (Firefox gives sender.origin from 126, hence the minimum).
   let url;
   try {
-    url = new URL(sender.origin ?? new URL(sender.url).origin); // an opaque "null" throws
+    url = new URL(sender.origin); // absent, or an opaque "null": throws
   } catch {
     return null;
   }
@@ -146,8 +148,12 @@ class TabSession {
   // Relay replies and events already have the page's shape; they pass as they are.
   fromNative(port, message) {
     if (port !== this.native || !isPlainObject(message)) return;
-    // The relay and the browser both bound replies at 1 MiB; this only keeps the promise.
-    if (utf8Length(JSON.stringify(message)) > MAX_REPLY) return;
+    // The relay and the browser both bound replies at 1 MiB; this only keeps the promise. A
+    // reply too large to pass on is still answered, so that its page does not wait for ever.
+    if (utf8Length(JSON.stringify(message)) > MAX_REPLY) {
+      if (message.id === undefined || message.id === null) return;
+      message = { id: message.id, ...failure("payload_too_large", "the answer is larger than 1 MiB") };
+    }
     if (message.id !== undefined && message.id !== null) {
       const count = this.pending.get(message.id) ?? 0;
       if (count > 1) this.pending.set(message.id, count - 1);
@@ -173,6 +179,8 @@ class TabSession {
       for (let i = 0; i < count; i++) this.toPage({ id, ...answer });
     }
     this.pending.clear();
+    // Events came over this relay: the page's client closes its subscription (certkey.js).
+    this.toPage({ relay: "closed" });
   }
 
   toPage(message) {

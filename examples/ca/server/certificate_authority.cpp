@@ -305,6 +305,13 @@ X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* reques
   const unsigned char* p = der.data();
   X509Ptr renewed(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!renewed || !issued_by_us(renewed.get())) throw Refusal("x5c is not a certificate this CA issued");
+  // A lost token's revoked certificate authorises nothing; nor does a server certificate.
+  if (std::filesystem::exists(dir_ + "/revoked/" + serial_hex(X509_get0_serialNumber(renewed.get())))) {
+    throw Refusal("x5c is revoked");
+  }
+  if (X509_check_purpose(renewed.get(), X509_PURPOSE_SSL_CLIENT, 0) != 1) {
+    throw Refusal("x5c is not a client certificate");
+  }
   const std::string alg = header.value("alg", "");
   Bytes signature = base64url_decode(jws.substr(second + 1));
   const EVP_MD* md = alg == "ES384" ? EVP_sha384() : EVP_sha256();
@@ -316,8 +323,8 @@ X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* reques
   if (payload.value("csr_sha256", "") != base64url(sha256(der_of(request)))) {
     throw Refusal("the authorization is for another request");
   }
-  const std::time_t iat = payload.value("iat", std::int64_t{0});
-  if (std::llabs(static_cast<long long>(std::time(nullptr) - iat)) > kClockSkew) {
+  const std::int64_t iat = payload.value("iat", std::int64_t{0}), now = std::time(nullptr);
+  if (iat < now - kClockSkew || iat > now + kClockSkew) {  // no subtraction that could overflow
     throw Refusal("the authorization is not recent");
   }
   if (X509_NAME_cmp(X509_get_subject_name(renewed.get()), X509_REQ_get_subject_name(request)) != 0) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -78,8 +79,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const Request& request = parser_.get();
     try {
       response_ = handler_(request, peer);
-    } catch (const std::exception& e) {
-      response_ = text(request, http::status::internal_server_error, e.what());
+    } catch (const std::exception& e) {  // logged here, not told to the client
+      std::fprintf(stderr, "%s: %s\n", name_, e.what());
+      response_ = text(request, http::status::internal_server_error, "internal error");
     }
     response_.set(http::field::server, name_);
     std::fprintf(stderr, "%s: %s %s -> %u\n", name_, std::string(request.method_string()).c_str(),
@@ -110,12 +112,20 @@ inline void write_port_file(const std::string& path, const std::string& line) {
 }
 
 // Accepts on `acceptor` for as long as the io_context runs; `name` and `handler` outlive it.
+// Each session ends by its deadline, which bounds how many a flood can hold open.
 template <typename Stream, typename... Tls>
 void accept(tcp::acceptor& acceptor, const char* name, const Handler& handler, Tls&... tls) {
   acceptor.async_accept([&acceptor, name, &handler, &tls...](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;
-    std::make_shared<Session<Stream>>(std::move(socket), name, handler, tls...)->start();
-    accept<Stream>(acceptor, name, handler, tls...);
+    if (ec == asio::error::operation_aborted) return;  // the server stops
+    if (!ec) std::make_shared<Session<Stream>>(std::move(socket), name, handler, tls...)->start();
+    if (ec == asio::error::no_descriptors) {  // out of descriptors: accept again once sessions had time to end
+      auto pause = std::make_shared<asio::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
+      pause->async_wait([pause, &acceptor, name, &handler, &tls...](beast::error_code) {
+        accept<Stream>(acceptor, name, handler, tls...);
+      });
+      return;
+    }
+    accept<Stream>(acceptor, name, handler, tls...);  // any other failure was this connection's alone
   });
 }
 

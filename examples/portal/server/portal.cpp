@@ -109,7 +109,8 @@ class Portal {
   void listening(unsigned https_port, unsigned http_port) {
     origins_ = {"https://127.0.0.1:" + std::to_string(https_port), "https://localhost:" + std::to_string(https_port)};
     if (!o_.host.empty()) origins_.insert("https://" + o_.host + ":" + std::to_string(https_port));
-    ocsp_url_ = "http://127.0.0.1:" + std::to_string(http_port) + "/ocsp";
+    helpdesk_host_ = "127.0.0.1:" + std::to_string(http_port);
+    ocsp_url_ = "http://" + helpdesk_host_ + "/ocsp";
     // The page reaches the daemon on loopback: nothing else may be fetched or framed.
     const std::string daemon = "127.0.0.1:" + std::to_string(o_.daemon_port);
     csp_ = "default-src 'self'; connect-src 'self' http://" + daemon + " ws://" + daemon +
@@ -133,8 +134,7 @@ class Portal {
     }
     if (request.method() != http::verb::post) return text(request, http::status::method_not_allowed, "GET or POST");
     // Only the portal's own page may post: its Origin, and JSON (which needs a preflight).
-    if (!origins_.count(std::string(request[http::field::origin])) ||
-        request[http::field::content_type].substr(0, 16) != "application/json") {
+    if (!origins_.count(std::string(request[http::field::origin])) || !json_type(request)) {
       return refuse(request, http::status::forbidden, "forbidden", "only the portal's own page may post here");
     }
     const json body = json::parse(request.body(), nullptr, false);
@@ -146,6 +146,12 @@ class Portal {
 
   Response helpdesk_side(const Request& request, X509*) {
     const std::string target(request.target());
+    // For the help desk's own programs: no browser page (which always sends an Origin on a
+    // cross-origin POST and cannot send JSON without a preflight), no rebound host name.
+    if (request[http::field::host] != helpdesk_host_ || request.count(http::field::origin) ||
+        (target != "/ocsp" && !json_type(request))) {
+      return text(request, http::status::forbidden, "for the help desk's programs only");
+    }
     if (request.method() == http::verb::post && target == "/ocsp") {
       const test_ca::Bytes der(request.body().begin(), request.body().end());
       const test_ca::Bytes response = ca_.ocsp_response(der);
@@ -156,6 +162,10 @@ class Portal {
   }
 
  private:
+  static bool json_type(const Request& request) {
+    const auto type = request[http::field::content_type];
+    return type == "application/json" || type.starts_with("application/json;");
+  }
   static bool string_member(const json& body, const char* name, std::size_t max) {
     return body.contains(name) && body[name].is_string() && body[name].get_ref<const std::string&>().size() <= max;
   }
@@ -193,7 +203,7 @@ class Portal {
       return refuse(request, http::status::bad_request, "challenge_invalid", e.what());
     }
     const std::string ticket = string_member(body, "ticket", 64) ? body["ticket"].get<std::string>() : std::string();
-    const TicketBook::Outcome outcome = tickets_.redeem(ticket, serial, Clock::now());
+    const TicketBook::Outcome outcome = tickets_.check(ticket, serial, Clock::now());
     if (outcome != TicketBook::Outcome::accepted) {
       return refuse(request, http::status::forbidden, outcome_code(outcome),
                     "the unlock needs a valid help-desk ticket for this token");
@@ -206,6 +216,9 @@ class Portal {
     if (!helpdesk::append_audit_line(o_.audit, record)) {
       return refuse(request, http::status::service_unavailable, "audit_unavailable", "the audit file cannot be written");
     }
+    // Spent once the response is on record (one thread serves every request: no other
+    // request can use the ticket in between). An HSM failure above leaves it good.
+    tickets_.spend(ticket);
     return json_answer(request, http::status::ok, {{"response", card::unlock::encode(response)}});
   }
 
@@ -227,7 +240,7 @@ class Portal {
   const Site& site_;
   TicketBook tickets_;
   std::set<std::string> origins_;
-  std::string ocsp_url_, csp_;
+  std::string ocsp_url_, csp_, helpdesk_host_;
 };
 
 void configure_tls(asio::ssl::context& tls, test_ca::CertificateAuthority& ca, const std::string& host) {

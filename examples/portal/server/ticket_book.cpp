@@ -46,16 +46,20 @@ std::string TicketBook::issue(std::uint32_t serial, const std::string& operator_
   return ticket.substr(0, 6) + "-" + ticket.substr(6);
 }
 
-TicketBook::Outcome TicketBook::redeem(const std::string& ticket, std::uint32_t serial, Clock::time_point now) {
+TicketBook::Outcome TicketBook::check(const std::string& ticket, std::uint32_t serial, Clock::time_point now) const {
   if (ticket.empty()) return Outcome::missing;
   const auto it = tickets_.find(canonical(ticket));
   if (it == tickets_.end()) return Outcome::invalid;
-  Entry& entry = it->second;
+  const Entry& entry = it->second;
   if (entry.used) return Outcome::used;
   if (entry.expires < now) return Outcome::expired;
   if (entry.serial != serial) return Outcome::wrong_token;
-  entry.used = true;
   return Outcome::accepted;
+}
+
+void TicketBook::spend(const std::string& ticket) {
+  const auto it = tickets_.find(canonical(ticket));
+  if (it != tickets_.end()) it->second.used = true;
 }
 
 std::string TicketBook::issuer_of(const std::string& ticket) const {

@@ -22,9 +22,11 @@ class TicketBook {
   // groups (no 0, 1, I or O), short enough to read over the phone.
   std::string issue(std::uint32_t serial, const std::string& operator_name, Clock::time_point now);
 
-  // Spends the ticket when it is accepted; a refused ticket stays as it was (a used or
-  // expired one stays refused). Case, spaces and dashes do not matter.
-  Outcome redeem(const std::string& ticket, std::uint32_t serial, Clock::time_point now);
+  // Whether the ticket is good for one unlock of `serial` now; it stays good until spent.
+  // Case, spaces and dashes do not matter.
+  Outcome check(const std::string& ticket, std::uint32_t serial, Clock::time_point now) const;
+  // Spends an accepted ticket: once its response is on record, it unlocks nothing more.
+  void spend(const std::string& ticket);
 
   // Who issued it, for the audit line (empty when unknown).
   std::string issuer_of(const std::string& ticket) const;
