@@ -296,6 +296,13 @@ export function signsWith(serial, pin) {
   }
 }
 
+// Revokes a certificate (base64 DER) at the test CA, as its operator would for a lost token.
+export function revoke(der64) {
+  const pem = path.join(WORK, "to-revoke.pem");
+  fs.writeFileSync(pem, `-----BEGIN CERTIFICATE-----\n${der64.match(/.{1,64}/g).join("\n")}\n-----END CERTIFICATE-----\n`);
+  execFileSync(`${BUILD}/examples/ca/certkey-test-ca`, ["revoke", "--ca-dir", `${WORK}/ca`, pem]);
+}
+
 // Pulls a simulated token out, or puts it back (docs/simulator.md).
 export function simulator(action, token) {
   execFileSync(`${BUILD}/agent/sim/certkey-sim`, ["ctl", "--control", env.CERTKEY_SIM_CONTROL, action, token]);

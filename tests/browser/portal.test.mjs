@@ -158,6 +158,15 @@ test("the backend refuses a renewal whose JWS does not verify, or is for another
       assert.ok(["renewal_refused", "bad_request"].includes(reply.error.code), JSON.stringify(reply));
     }
     assert.match(answers[0][1].error.message, /signature/);
+    // The certificate that signed it revoked (a lost token): its authorization is worth nothing.
+    h.revoke(JSON.parse(Buffer.from(header, "base64url")).x5c[0]);
+    const [status, reply] = await page.evaluate(async (b) => {
+      const r = await fetch("/api/renewal", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(b) });
+      return [r.status, await r.json()];
+    }, body);
+    assert.equal(status, 400, JSON.stringify(reply));
+    assert.match(reply.error.message, /revoked/);
   } finally {
     await context.close();
   }
