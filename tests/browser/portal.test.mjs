@@ -11,6 +11,7 @@ const usb = h.env.USB_SERIAL;
 const sim = h.env.SIM_SERIAL;
 let portal, daemon;
 let renewalPost; // a body the page posted to /api/renewal, replayed with faults below
+let renewalAnswer; // and what the portal answered
 
 before(async () => {
   h.answerPrompts();
@@ -86,6 +87,9 @@ test("renewal over localhost: listed, PIN from the prompt, issued after the JWS 
     page.on("request", (r) => {
       if (r.url().endsWith("/api/renewal")) renewalPost = r.postData();
     });
+    page.on("response", async (r) => {
+      if (r.url().endsWith("/api/renewal")) renewalAnswer = await r.json();
+    });
     await connectIfAsked(page);
     await certificateRow(page, usb).waitFor();
     await certificateRow(page, sim).waitFor();
@@ -136,35 +140,38 @@ test("the client's reads and events: diagnosis, certificate status, a token pull
   }
 });
 
-test("the backend refuses a renewal whose JWS does not verify, or is for another request", async () => {
+test("the backend refuses a bad JWS, another request, another site and a revoked signer; a replay gets no second certificate", async () => {
   const context = await h.launch({ home: h.newHome("bad-jws") });
+  const post = (page, b) => page.evaluate(async (body) => {
+    const r = await fetch("/api/renewal", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) });
+    return [r.status, await r.json()];
+  }, b);
   try {
-    const page = await openPortal(context, { host: "127.0.0.1" });
+    const page = await openPortal(context); // the origin the renewal was begun on
     const body = JSON.parse(renewalPost);
     const [header, payload, signature] = body.authorization.split(".");
     const forged = { ...body, authorization: `${header}.${payload}.${signature.slice(0, -4)}AAAA` };
     const other = { ...body, csr: body.csr.replace(/A/, "B") };
-    const answers = await page.evaluate(async (bodies) => {
-      const out = [];
-      for (const b of bodies) {
-        const r = await fetch("/api/renewal", { method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(b) });
-        out.push([r.status, await r.json()]);
-      }
-      return out;
-    }, [forged, other]);
+    const answers = [await post(page, forged), await post(page, other)];
     for (const [status, reply] of answers) {
       assert.equal(status, 400, JSON.stringify(reply));
       assert.ok(["renewal_refused", "bad_request"].includes(reply.error.code), JSON.stringify(reply));
     }
     assert.match(answers[0][1].error.message, /signature/);
+    // The same authorization again: no second certificate, the one already issued.
+    const [again, replayed] = await post(page, body);
+    assert.equal(again, 200, JSON.stringify(replayed));
+    assert.equal(replayed.certificate, renewalAnswer.certificate);
+    // Posted by a page of another origin (the portal's other name): not that site's renewal.
+    const elsewhere = await context.newPage();
+    await elsewhere.goto(portal.url("127.0.0.1"));
+    const [refused, foreign] = await post(elsewhere, body);
+    assert.equal(refused, 400, JSON.stringify(foreign));
+    assert.match(foreign.error.message, /another site/);
     // The certificate that signed it revoked (a lost token): its authorization is worth nothing.
     h.revoke(JSON.parse(Buffer.from(header, "base64url")).x5c[0]);
-    const [status, reply] = await page.evaluate(async (b) => {
-      const r = await fetch("/api/renewal", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(b) });
-      return [r.status, await r.json()];
-    }, body);
+    const [status, reply] = await post(page, body);
     assert.equal(status, 400, JSON.stringify(reply));
     assert.match(reply.error.message, /revoked/);
   } finally {

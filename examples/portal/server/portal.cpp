@@ -180,14 +180,28 @@ class Portal {
     try {
       const test_ca::RequestPtr csr = test_ca::request_from_pem(body["csr"].get<std::string>());
       if (!csr) throw test_ca::Refusal("\"csr\" is not a PEM request");
-      ca_.check_authorization(body["authorization"].get<std::string>(), csr.get(),
-                              std::string(request[http::field::origin]));
-      const test_ca::X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
-      return json_answer(request, http::status::ok,
-                         {{"certificate", test_ca::pem_of(issued.get())}, {"chain", test_ca::pem_of(ca_.issuing())}});
+      const std::string& authorization = body["authorization"].get_ref<const std::string&>();
+      ca_.check_authorization(authorization, csr.get(), std::string(request[http::field::origin]));
+      return json_answer(request, http::status::ok, issued_once(authorization, csr.get()));
     } catch (const test_ca::Refusal& e) {
       return refuse(request, http::status::bad_request, "renewal_refused", e.what());
     }
+  }
+
+  // One certificate per authorization: the same authorization again (a page retrying after a
+  // lost answer, or a replay within its five minutes) gets the certificate already issued.
+  json issued_once(const std::string& authorization, X509_REQ* csr) {
+    const auto now = Clock::now();
+    for (auto it = issued_.begin(); it != issued_.end();) {  // older than any acceptable iat
+      it = it->second.first + std::chrono::minutes(10) < now ? issued_.erase(it) : std::next(it);
+    }
+    auto& [when, answer] = issued_[authorization];
+    if (answer.is_null()) {
+      const test_ca::X509Ptr certificate = ca_.issue(csr, ocsp_url_);
+      when = now;
+      answer = {{"certificate", test_ca::pem_of(certificate.get())}, {"chain", test_ca::pem_of(ca_.issuing())}};
+    }
+    return answer;
   }
 
   Response unlock(const Request& request, const json& body) {
@@ -241,6 +255,7 @@ class Portal {
   TicketBook tickets_;
   std::set<std::string> origins_;
   std::string ocsp_url_, csp_, helpdesk_host_;
+  std::map<std::string, std::pair<Clock::time_point, json>> issued_;  // authorization -> when, answer
 };
 
 void configure_tls(asio::ssl::context& tls, test_ca::CertificateAuthority& ca, const std::string& host) {
