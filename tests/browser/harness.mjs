@@ -52,10 +52,11 @@ async function stopped(child) {
 }
 
 // The scripted pinentry's rules (tests/harness/scripted-pinentry), matched against the
-// descriptions of daemon/src/workflows/pin_prompt.cpp.
+// descriptions of daemon/src/workflows/pin_prompt.cpp. newPin null: the user cancels there.
 export function answerPrompts({ pin = PIN, newPin = NEW_PIN } = {}) {
+  const chosen = newPin === null ? "cancel" : `pin:${newPin}`;
   fs.writeFileSync(answersFile,
-    `asks for the PIN\tpin:${pin}\nchoose a new PIN\tpin:${newPin}\nenter the new PIN\tpin:${newPin}\n`);
+    `asks for the PIN\tpin:${pin}\nchoose a new PIN\t${chosen}\nenter the new PIN\t${chosen}\n`);
 }
 
 // Runs `action` with its first PIN prompt held open: `during()` runs while the prompt shows

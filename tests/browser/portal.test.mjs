@@ -321,9 +321,18 @@ test("unlock from the portal: refused without a ticket; with one, the new PIN fr
     assert.match(await page.locator("#status").innerText(), /ticket_missing/);
     await page.click('button[data-action="language"]');
 
+    // The user closes the new-PIN window: the help desk's answer is kept, and the next try
+    // needs no new ticket (the token's challenge is still pending).
     const ticket = await h.issueTicket(portal, usb);
+    h.answerPrompts({ newPin: null });
     await card.locator('button[data-action="unlock"]').first().click();
     await page.fill("#ticket", ticket);
+    await page.click('button[data-action="unlock-submit"]');
+    assert.equal(await settled(page, ["failed", "done"]), "failed", "the new PIN cancelled");
+    assert.match(await page.locator("#status").innerText(), /pin_cancelled/);
+    h.answerPrompts();
+    await card.locator('button[data-action="unlock"]').first().click();
+    await page.fill("#ticket", "");
     await page.click('button[data-action="unlock-submit"]');
     assert.equal(await settled(page, ["failed", "done"]), "done", await page.locator("#status").innerText());
     await h.screenshots(page, "unlocked");

@@ -43,6 +43,8 @@ const RENEW_WITHIN_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RELOAD_EVENTS = new Set(["tokenInserted", "tokenRemoved", "tokenChanged", "tokenReconciled"]);
 const TICKET_CODES = new Set(["ticket_missing", "ticket_invalid", "ticket_used", "ticket_expired", "ticket_wrong_token"]);
+const SPENT_ANSWER = new Set(["unlock_response_incorrect", "no_unlock_challenge", "unlock_code_invalid", "unlock_blocked",
+  "token_removed", "token_not_found"]);
 const LANGUAGE_KEY = "certkey-portal.language";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MAX_REASON = 300;
@@ -61,6 +63,7 @@ const app = {
   reloadAgain: false,
   reloadScheduled: false,
   unlockSerial: null,
+  unlockAnswer: null, // {serial, response}: the help desk's answer until the new PIN is set
   unlockOpener: null,
   active: null, // what the running action works on: {token, certificate?}
   ticketError: null, // the i18n key of the last ticket refusal, for the dialog
@@ -902,6 +905,10 @@ function openUnlock(serial, opener) {
   }
   app.unlockSerial = serial;
   app.unlockOpener = opener ?? null;
+  // An answer the help desk already gave, whose new PIN was not set: no new ticket needed.
+  const hint = $("#ticket-hint");
+  hint.dataset.i18n = app.unlockAnswer?.serial === String(serial) ? "unlock.ticket_kept" : "unlock.ticket_hint";
+  hint.textContent = t(hint.dataset.i18n);
   renderUnlockToken();
   showTicketError(app.ticketError ?? "");
   dialog.showModal();
@@ -953,14 +960,24 @@ async function submitUnlock() {
   setState("working", { title, message: "unlock.working.challenge" });
   app.unlockOpener = null;
   $("#unlock").close(); // focus moves to the status banner
+  const kept = app.unlockAnswer?.serial === String(serial) ? app.unlockAnswer.response : null;
   try {
-    await client.remoteUnlock(Number(serial), async ({ token, challenge }) => {
-      setState("working", { title, message: "unlock.working.ca" });
-      const answer = await postBackend("api/unlock", { token, challenge, ticket });
-      if (typeof answer.response !== "string" || !answer.response) throw new PortalError("bad_response");
+    if (kept) {
+      // The token's challenge is still pending (only a sent response ends it): answer it again.
       setState("working", { title, message: "unlock.working.pin" });
-      return answer.response;
-    });
+      await client.completeRemoteUnlock(Number(serial), kept);
+    } else {
+      await client.remoteUnlock(Number(serial), async ({ token, challenge }) => {
+        setState("working", { title, message: "unlock.working.ca" });
+        const answer = await postBackend("api/unlock", { token, challenge, ticket });
+        if (typeof answer.response !== "string" || !answer.response) throw new PortalError("bad_response");
+        // Kept until the new PIN is set: cancelling the PIN window must not cost a ticket.
+        app.unlockAnswer = { serial: String(serial), response: answer.response };
+        setState("working", { title, message: "unlock.working.pin" });
+        return answer.response;
+      });
+    }
+    app.unlockAnswer = null;
     $("#ticket").value = "";
     app.ticketError = null;
     await reloadTokens().catch(() => {});
@@ -968,6 +985,8 @@ async function submitUnlock() {
   } catch (error) {
     // Shown again in the dialog when the user opens it to type the ticket again.
     app.ticketError = error instanceof PortalError && TICKET_CODES.has(error.code) ? `ticket.${error.code}` : null;
+    // A kept answer the token refused, or whose challenge is gone, is no good any more.
+    if (error instanceof CertkeyError && SPENT_ANSWER.has(error.code)) app.unlockAnswer = null;
     showError(error, "unlock", { serial });
     if (app.client) reloadTokens().catch(() => {});
   } finally {
