@@ -153,8 +153,8 @@ CERTKEY_EXPORT CK_RV C_GetObjectSize(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK
 CERTKEY_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
   return guarded([&](Module& m) { return m.get_attribute_value(s, o, t, n); });
 }
-CERTKEY_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG) {
-  return CKR_ACTION_PROHIBITED;  // PIV objects have fixed labels and IDs
+CERTKEY_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
+  return guarded([&](Module& m) { return m.set_attribute_value(s, o, t, n); });
 }
 CERTKEY_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE_PTR t, CK_ULONG n) {
   return guarded([&](Module& m) { return m.find_objects_init(s, t, n); });
@@ -218,8 +218,12 @@ CERTKEY_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_
                                  CK_ULONG n, CK_OBJECT_HANDLE_PTR key) {
   return guarded([&](Module& m) { return m.derive_key(s, mech, base, t, n, key); });
 }
-CERTKEY_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG) { return CKR_RANDOM_NO_RNG; }
-CERTKEY_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG) { return CKR_RANDOM_NO_RNG; }
+CERTKEY_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG n) {
+  return guarded([&](Module& m) { return m.random(s, data, n); });
+}
+CERTKEY_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG n) {
+  return guarded([&](Module& m) { return m.random(s, data, n); });
+}
 CERTKEY_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE) { return CKR_FUNCTION_NOT_PARALLEL; }
 CERTKEY_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE) { return CKR_FUNCTION_NOT_PARALLEL; }
 CERTKEY_EXPORT CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved) {

@@ -99,9 +99,13 @@ void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text) {
   std::memcpy(out, text.data(), length);
 }
 
+bool pin_length_possible(std::size_t length) {
+  return length >= protocol::kMinPinLength && length <= protocol::kPinBlockLength;
+}
+
 std::size_t checked_pin_length(const CK_UTF8CHAR* pin, CK_ULONG length) {
   if (!pin && length) throw Failure{CKR_ARGUMENTS_BAD};
-  if (length < protocol::kMinPinLength || length > protocol::kPinBlockLength) throw Failure{CKR_PIN_LEN_RANGE};
+  if (!pin_length_possible(length)) throw Failure{CKR_PIN_LEN_RANGE};
   return length;
 }
 

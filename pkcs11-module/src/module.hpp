@@ -106,6 +106,12 @@ class Module {
   CK_RV get_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
                             CK_ULONG count);
   CK_RV get_object_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULONG* size);
+  // PIV objects have fixed labels and IDs: CKR_ACTION_PROHIBITED, once the session, the
+  // object and the template have been checked as for any other call.
+  CK_RV set_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ, CK_ULONG count);
+  // C_GenerateRandom and C_SeedRandom: no RNG is offered (docs/pkcs11.md section 15), which
+  // a caller learns after the usual checks of initialisation, session and arguments.
+  CK_RV random(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length);
   CK_RV create_object(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object);
   CK_RV destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);
   CK_RV generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_ATTRIBUTE* public_template,
@@ -165,6 +171,8 @@ class Module {
 };
 
 // The PIN's length once checked against the token's 6-8 characters (CKR_PIN_LEN_RANGE).
+// Whether a PIN or PUK could have this many characters (6 to 8).
+bool pin_length_possible(std::size_t length);
 std::size_t checked_pin_length(const CK_UTF8CHAR* pin, CK_ULONG length);
 // The PIN as a string, for a WipedPin (initialise with it: no temporary copy is left).
 std::string pin_text(const CK_UTF8CHAR* pin, CK_ULONG length);

@@ -168,6 +168,20 @@ CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object,
   return CKR_OK;
 }
 
+CK_RV Module::set_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
+                                  CK_ULONG count) {
+  session(handle);
+  if (!decode_handle(object)) return CKR_OBJECT_HANDLE_INVALID;
+  if (!templ && count) return CKR_ARGUMENTS_BAD;
+  return CKR_ACTION_PROHIBITED;
+}
+
+CK_RV Module::random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length) {
+  session(handle);
+  if (!data && length) return CKR_ARGUMENTS_BAD;
+  return CKR_RANDOM_NO_RNG;
+}
+
 // Certificates only: the PIV object of the slot named by CKA_ID, or of the key whose public
 // key the certificate carries. SUBJECT, ISSUER and SERIAL_NUMBER always come from the DER,
 // whatever the template says (libp11 writes no serial number, and NSS then hides the cert).

@@ -32,7 +32,10 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
   WipedPin secret;
   if (pin) {
-    secret.text.assign(reinterpret_cast<const char*>(pin), checked_pin_length(pin, length));
+    // A length no PIN or PUK has is simply not the PIN: C_Login's own CKR_PIN_INCORRECT
+    // (CKR_PIN_LEN_RANGE is not among its return values), with nothing sent to the token.
+    if (!pin_length_possible(length)) return CKR_PIN_INCORRECT;
+    secret.text.assign(reinterpret_cast<const char*>(pin), length);
   } else {
     // No PIN from the application: the configured trusted prompt asks for it.
     if (config_.pinentry.empty()) return CKR_ARGUMENTS_BAD;
@@ -49,7 +52,7 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     pinentry::Answer answer =
         pinentry::ask(config_.pinentry, prompt, std::chrono::steady_clock::now() + kPromptDeadline);
     if (answer.outcome != pinentry::Outcome::entered) return CKR_FUNCTION_CANCELED;
-    checked_pin_length(reinterpret_cast<const CK_UTF8CHAR*>(answer.secret.data()), answer.secret.size());
+    if (!pin_length_possible(answer.secret.size())) return CKR_PIN_INCORRECT;
     secret.text.assign(answer.secret.data(), answer.secret.size());
   }
   if (user == CKU_CONTEXT_SPECIFIC && s.operation.needs_context_login) {

@@ -278,6 +278,38 @@ class Module : public ::testing::Test {
   CK_SLOT_ID slot_ = 0;
 };
 
+// PKCS#11 3.0 return values: what a strict caller checks first comes first (initialisation,
+// session, object, arguments), and C_Login answers only with its own codes.
+TEST_F(Module, ReturnValues_ComeInTheStandardsOrder) {
+  CK_BYTE buffer[8];
+  CK_UTF8CHAR label[] = "x";
+  CK_ATTRIBUTE relabel[] = {{CKA_LABEL, label, 1}};
+  EXPECT_EQ(p11_->C_GenerateRandom(0xdead, buffer, sizeof buffer), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(p11_->C_SeedRandom(0xdead, buffer, sizeof buffer), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(p11_->C_SetAttributeValue(0xdead, 1, relabel, 1), CKR_SESSION_HANDLE_INVALID);
+  CK_SESSION_HANDLE s = open_logged_in();
+  EXPECT_EQ(p11_->C_GenerateRandom(s, nullptr, 8), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_GenerateRandom(s, buffer, sizeof buffer), CKR_RANDOM_NO_RNG);
+  EXPECT_EQ(p11_->C_SeedRandom(s, buffer, sizeof buffer), CKR_RANDOM_NO_RNG);
+  EXPECT_EQ(p11_->C_SetAttributeValue(s, 0, relabel, 1), CKR_OBJECT_HANDLE_INVALID);
+  const std::vector<CK_OBJECT_HANDLE> certs = certificates(s);
+  if (!certs.empty()) EXPECT_EQ(p11_->C_SetAttributeValue(s, certs[0], relabel, 1), CKR_ACTION_PROHIBITED);
+  // A PIN of a length no PIN has: not the PIN, and no try spent (the right one still works).
+  EXPECT_EQ(p11_->C_Logout(s), CKR_OK);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123")), 3),
+            CKR_PIN_INCORRECT);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456789")), 9),
+            CKR_PIN_INCORRECT);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6), CKR_OK);
+  p11_->C_CloseSession(s);
+  p11_->C_Finalize(nullptr);
+  EXPECT_EQ(p11_->C_GenerateRandom(s, buffer, sizeof buffer), CKR_CRYPTOKI_NOT_INITIALIZED);
+  EXPECT_EQ(p11_->C_SetAttributeValue(s, 1, relabel, 1), CKR_CRYPTOKI_NOT_INITIALIZED);
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  ASSERT_EQ(p11_->C_Initialize(&args), CKR_OK);  // for TearDown
+}
+
 TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {
   CK_SESSION_HANDLE s = open_logged_in();
   CK_OBJECT_HANDLE key = private_key(s);
