@@ -238,7 +238,7 @@ Bytes CertificateAuthority::certs_only(const std::vector<X509*>& certificates) c
   return out;
 }
 
-std::string CertificateAuthority::serial_status(const ASN1_INTEGER* serial) {
+std::string CertificateAuthority::serial_status(const ASN1_INTEGER* serial) const {
   const std::string hex = serial_hex(serial);
   if (std::filesystem::exists(dir_ + "/revoked/" + hex)) return "revoked";
   if (std::filesystem::exists(dir_ + "/issued/" + hex + ".pem")) return "good";
@@ -279,6 +279,25 @@ Bytes CertificateAuthority::ocsp_response(const Bytes& request_der) {
   return out;
 }
 
+RequestPtr CertificateAuthority::authorized_request(const std::string& csr_pem, const std::string& jws,
+                                                   const std::string& origin) const {
+  RequestPtr csr = request_from_pem(csr_pem);
+  if (!csr) throw Refusal("\"csr\" is not a PEM request");
+  check_authorization(jws, csr.get(), origin);
+  return csr;
+}
+
+nlohmann::json CertificateAuthority::issued_answer(X509* certificate) const {
+  return {{"certificate", pem_of(certificate)}, {"chain", pem_of(issuing_.get())}};
+}
+
+void CertificateAuthority::serve_tls_as_minted(SSL_CTX* ctx, const std::string& host) {
+  auto [certificate, key] = mint_server_certificate(host);
+  SSL_CTX_use_certificate(ctx, certificate.get());
+  SSL_CTX_use_PrivateKey(ctx, key.get());
+  SSL_CTX_add1_chain_cert(ctx, issuing_.get());
+}
+
 X509Ptr CertificateAuthority::check_authorization(const std::string& jws, X509_REQ* request,
                                                   const std::string& origin) const {
   try {
@@ -306,9 +325,7 @@ X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* reques
   X509Ptr renewed(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!renewed || !issued_by_us(renewed.get())) throw Refusal("x5c is not a certificate this CA issued");
   // A lost token's revoked certificate authorises nothing; nor does a server certificate.
-  if (std::filesystem::exists(dir_ + "/revoked/" + serial_hex(X509_get0_serialNumber(renewed.get())))) {
-    throw Refusal("x5c is revoked");
-  }
+  if (serial_status(X509_get0_serialNumber(renewed.get())) == "revoked") throw Refusal("x5c is revoked");
   if (X509_check_purpose(renewed.get(), X509_PURPOSE_SSL_CLIENT, 0) != 1) {
     throw Refusal("x5c is not a client certificate");
   }

@@ -3,7 +3,9 @@
 // certificate of its own server, answers OCSP for what it issued, and checks the renewal
 // authorization certkeyd signs (docs/daemon.md, "The renewal authorization").
 #pragma once
+#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
@@ -40,9 +42,6 @@ class CertificateAuthority {
   // A certificate for the request's key and subject, with the OCSP URL in its AIA. Throws
   // Refusal for a request whose signature does not verify.
   X509Ptr issue(X509_REQ* request, const std::string& ocsp_url);
-  // The server's own TLS certificate and key, for 127.0.0.1 and localhost, and `host` too
-  // when given (a portal's public name).
-  std::pair<X509Ptr, KeyPtr> mint_server_certificate(const std::string& host = {});
   // Marks `certificate` revoked for the OCSP responder; returns its serial (hex).
   std::string revoke(X509* certificate);
   // Whether `certificate` chains to this CA (issued by its issuing CA, valid now).
@@ -61,11 +60,22 @@ class CertificateAuthority {
   // renewal begun by another site is not the portal's to issue). Returns the certificate
   // being renewed. Throws Refusal.
   X509Ptr check_authorization(const std::string& jws, X509_REQ* request, const std::string& origin = {}) const;
+  // The renewal endpoint's {"csr": PEM, "authorization": JWS}, checked as above: the request
+  // it authorises. Throws Refusal.
+  RequestPtr authorized_request(const std::string& csr_pem, const std::string& jws, const std::string& origin = {}) const;
+  // The renewal endpoint's answer: {"certificate": PEM, "chain": the issuing CA, PEM}.
+  nlohmann::json issued_answer(X509* certificate) const;
+  // A TLS server context that presents a certificate this CA mints for 127.0.0.1, localhost
+  // and `host`, with the issuing CA as its chain.
+  void serve_tls_as_minted(SSL_CTX* ctx, const std::string& host = {});
 
  private:
+  // The server's own TLS certificate and key, for 127.0.0.1 and localhost, and `host` too
+  // when given (a portal's public name).
+  std::pair<X509Ptr, KeyPtr> mint_server_certificate(const std::string& host = {});
   X509Ptr check_jws(const std::string& jws, X509_REQ* request, const std::string& origin) const;
   X509Ptr sign_certificate(X509_NAME* subject, EVP_PKEY* key, const std::vector<std::string>& extensions);
-  std::string serial_status(const ASN1_INTEGER* serial);
+  std::string serial_status(const ASN1_INTEGER* serial) const;
 
   std::string dir_;
   int validity_days_;

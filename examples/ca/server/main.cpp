@@ -87,12 +87,10 @@ class Server {
         !body["authorization"].is_string()) {
       throw Refusal("the body is {\"csr\": PEM, \"authorization\": JWS}");
     }
-    const RequestPtr csr = request_from_pem(body["csr"].get<std::string>());
-    if (!csr) throw Refusal("\"csr\" is not a PEM request");
-    ca_.check_authorization(body["authorization"].get<std::string>(), csr.get());
+    const RequestPtr csr =
+        ca_.authorized_request(body["csr"].get<std::string>(), body["authorization"].get<std::string>());
     const X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
-    const nlohmann::json reply = {{"certificate", pem_of(issued.get())}, {"chain", pem_of(ca_.issuing())}};
-    return answer(request, http::status::ok, "application/json", reply.dump());
+    return answer(request, http::status::ok, "application/json", ca_.issued_answer(issued.get()).dump());
   }
 
   CertificateAuthority& ca_;
@@ -102,12 +100,8 @@ class Server {
 // The TLS side: the minted server certificate; a client certificate is asked for and
 // accepted whatever it is, so that the handler can refuse it with a reason.
 void configure_tls(asio::ssl::context& tls, CertificateAuthority& ca) {
-  auto [certificate, key] = ca.mint_server_certificate();
-  SSL_CTX* ctx = tls.native_handle();
-  SSL_CTX_use_certificate(ctx, certificate.get());
-  SSL_CTX_use_PrivateKey(ctx, key.get());
-  SSL_CTX_add1_chain_cert(ctx, ca.issuing());
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  ca.serve_tls_as_minted(tls.native_handle());
+  SSL_CTX_set_verify(tls.native_handle(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
 }
 
 int serve(const std::string& dir, const std::string& port_file, int days) {

@@ -178,10 +178,9 @@ class Portal {
       return refuse(request, http::status::bad_request, "bad_request", "the body is {\"csr\": PEM, \"authorization\": JWS}");
     }
     try {
-      const test_ca::RequestPtr csr = test_ca::request_from_pem(body["csr"].get<std::string>());
-      if (!csr) throw test_ca::Refusal("\"csr\" is not a PEM request");
       const std::string& authorization = body["authorization"].get_ref<const std::string&>();
-      ca_.check_authorization(authorization, csr.get(), std::string(request[http::field::origin]));
+      const test_ca::RequestPtr csr = ca_.authorized_request(body["csr"].get<std::string>(), authorization,
+                                                             std::string(request[http::field::origin]));
       return json_answer(request, http::status::ok, issued_once(authorization, csr.get()));
     } catch (const test_ca::Refusal& e) {
       return refuse(request, http::status::bad_request, "renewal_refused", e.what());
@@ -199,7 +198,7 @@ class Portal {
     if (answer.is_null()) {
       const test_ca::X509Ptr certificate = ca_.issue(csr, ocsp_url_);
       when = now;
-      answer = {{"certificate", test_ca::pem_of(certificate.get())}, {"chain", test_ca::pem_of(ca_.issuing())}};
+      answer = ca_.issued_answer(certificate.get());
     }
     return answer;
   }
@@ -258,14 +257,6 @@ class Portal {
   std::map<std::string, std::pair<Clock::time_point, json>> issued_;  // authorization -> when, answer
 };
 
-void configure_tls(asio::ssl::context& tls, test_ca::CertificateAuthority& ca, const std::string& host) {
-  auto [certificate, key] = ca.mint_server_certificate(host);
-  SSL_CTX* ctx = tls.native_handle();
-  SSL_CTX_use_certificate(ctx, certificate.get());
-  SSL_CTX_use_PrivateKey(ctx, key.get());
-  SSL_CTX_add1_chain_cert(ctx, ca.issuing());
-}
-
 int serve(const Options& o) {
   SecretLine pin;
   std::getline(std::cin, pin.text);
@@ -279,7 +270,7 @@ int serve(const Options& o) {
   const unsigned https_port = secure.local_endpoint().port(), http_port = plain.local_endpoint().port();
   portal.listening(https_port, http_port);
   asio::ssl::context tls(asio::ssl::context::tls_server);
-  configure_tls(tls, ca, o.host);
+  ca.serve_tls_as_minted(tls.native_handle(), o.host);
   const Handler page = [&portal](const Request& r, X509* peer) { return portal.page(r, peer); };
   const Handler helpdesk_side = [&portal](const Request& r, X509* peer) { return portal.helpdesk_side(r, peer); };
   accept<beast::ssl_stream<beast::tcp_stream>>(secure, kName, page, tls);

@@ -1,5 +1,6 @@
 #include "ticket_book.hpp"
 
+#include <certkey/card/unlock.hpp>
 #include <openssl/rand.h>
 
 #include <cctype>
@@ -8,8 +9,8 @@
 namespace certkey::portal {
 namespace {
 
-constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";  // 32 symbols: 5 bits each
-constexpr std::size_t kSymbols = 10;                                  // 50 bits
+using card::unlock::kAlphabet;        // the unlock codes' 32 symbols: 5 bits each
+constexpr std::size_t kSymbols = 10;  // 50 bits
 constexpr std::size_t kMaxTickets = 10000;                            // bounded by expiry, and by this
 
 }  // namespace

@@ -12,7 +12,6 @@
 namespace certkey::card::unlock {
 namespace {
 
-constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";  // 32 symbols, no 0 1 I O
 constexpr int kBase = 32;
 constexpr int kGroups = 4;
 constexpr int kGroupData = 4;

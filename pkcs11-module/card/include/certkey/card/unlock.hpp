@@ -11,6 +11,9 @@ namespace certkey::card::unlock {
 
 using Code = std::array<std::uint8_t, 10>;  // a challenge or a response
 
+// The 32 symbols codes are written in: no 0, 1, I or O, which read alike over the phone.
+inline constexpr char kAlphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
 // "ABCD7-EFGHK-..." : four groups of four characters and a check character, alphabet without
 // 0, 1, I and O. Decoding ignores case, spaces and dashes and names the group that fails.
 std::string encode(const Code& code);
