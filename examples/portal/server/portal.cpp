@@ -291,8 +291,13 @@ int set_unlock_key(const Options& o) {
   SecretLine pin, management;
   std::getline(std::cin, pin.text);
   std::getline(std::cin, management.text);
+  // A 3DES management key: 48 hex digits.
+  if (management.text.size() != 48 ||
+      management.text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    throw std::runtime_error("the management key is 48 hex digits (3DES), on the second line of standard input");
+  }
   card::Bytes management_key;
-  for (std::size_t i = 0; i + 1 < management.text.size(); i += 2) {
+  for (std::size_t i = 0; i < management.text.size(); i += 2) {
     management_key.push_back(static_cast<std::uint8_t>(std::stoul(management.text.substr(i, 2), nullptr, 16)));
   }
   card::PcscConnection connection(o.reader);
