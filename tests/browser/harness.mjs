@@ -23,19 +23,21 @@ const shownFifo = path.join(WORK, "prompt-shown.fifo");
 const promptLog = path.join(WORK, "prompts.log");
 let serviceCount = 0;
 
-// The port a service writes into FIFO; the bound only turns a service that died into a failure.
-function portFrom(fifo) {
-  return execFileSync("bash", ["-c", `read -r -t 120 line <> "$1" && echo "$line"`, "_", fifo]).toString().trim();
+// A program's standard output, without blocking this process, whose event loop drives the
+// browser meanwhile.
+function output(program, args, extraEnv = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${program} ${args[0]}: ${code}`))));
+  });
 }
 
-// The same without blocking this process, whose event loop drives the browser meanwhile.
+// The line a service writes into FIFO (its port, or "shown"); the bound only turns a
+// service that died into a failure.
 function lineFrom(fifo) {
-  return new Promise((resolve, reject) => {
-    const reader = spawn("bash", ["-c", `read -r -t 120 line <> "$1" && echo "$line"`, "_", fifo]);
-    let out = "";
-    reader.stdout.on("data", (d) => (out += d));
-    reader.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`nothing on ${fifo}`))));
-  });
+  return output("bash", ["-c", `read -r -t 120 line <> "$1" && echo "$line"`, "_", fifo]);
 }
 
 function newFifo(name) {
@@ -110,7 +112,7 @@ export async function startDaemon(origins) {
     env: { ...env, XDG_RUNTIME_DIR: runtimeDir, SCRIPTED_PINENTRY_ANSWERS: answersFile, SCRIPTED_PINENTRY_LOG: promptLog,
       SCRIPTED_PINENTRY_SHOWN: shownFifo },
   });
-  const port = Number(portFrom(fifo));
+  const port = Number(await lineFrom(fifo));
   return { port, stop: () => stopped(child) };
 }
 
@@ -124,7 +126,7 @@ export async function startPortal(daemonPort) {
     stdio: ["pipe", log, log],
   });
   child.stdin.end(`${env.HSM_PIN}\n`);
-  const ports = JSON.parse(portFrom(fifo));
+  const ports = JSON.parse(await lineFrom(fifo));
   return {
     https: ports.https,
     helpdesk: ports.http,
@@ -221,12 +223,7 @@ export async function startXvfb() {
 // before a token key signs) on `display`, as a person types: waits for the window, focuses
 // its PIN field and types.
 export async function answerPinDialog(display, pin) {
-  const xdotool = (args) => new Promise((resolve, reject) => {
-    const child = spawn("xdotool", args, { env: { ...env, DISPLAY: display }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.once("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`xdotool ${args[0]}: ${code}`))));
-  });
+  const xdotool = (args) => output("xdotool", args, { DISPLAY: display });
   // The bound only turns a dialog that never comes into a failure.
   const appeared = xdotool(["search", "--sync", "--onlyvisible", "--name", "^Unlock Security Device$"]);
   const bound = new Promise((_, reject) => setTimeout(() => reject(new Error("no PIN dialog")), 60_000).unref());

@@ -20,23 +20,24 @@ X509Ptr x509_from_pem(const std::string& pem) {
   return X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
 }
 
-std::vector<std::uint8_t> der_of(X509* certificate) {
-  const int n = i2d_X509(certificate, nullptr);
+namespace {
+
+// OpenSSL's i2d convention: called once for the length, then to write.
+template <typename T>
+std::vector<std::uint8_t> encoded(int (*i2d)(const T*, unsigned char**), const T* object) {
+  const int n = i2d(object, nullptr);
   if (n <= 0) return {};
   std::vector<std::uint8_t> der(static_cast<std::size_t>(n));
   unsigned char* p = der.data();
-  i2d_X509(certificate, &p);
+  i2d(object, &p);
   return der;
 }
 
-std::vector<std::uint8_t> der_of(X509_REQ* request) {
-  const int n = i2d_X509_REQ(request, nullptr);
-  if (n <= 0) return {};
-  std::vector<std::uint8_t> der(static_cast<std::size_t>(n));
-  unsigned char* p = der.data();
-  i2d_X509_REQ(request, &p);
-  return der;
-}
+}  // namespace
+
+std::vector<std::uint8_t> der_of(X509* certificate) { return encoded(i2d_X509, certificate); }
+
+std::vector<std::uint8_t> der_of(X509_REQ* request) { return encoded(i2d_X509_REQ, request); }
 
 std::string pem_of(X509* certificate) {
   std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
