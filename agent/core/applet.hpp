@@ -2,13 +2,19 @@
 // particular applet; it looks them up in the registry it was built with.
 #pragma once
 #include <certkey/protocol/sw.hpp>
+#include <certkey/protocol/tlv.hpp>
 
 #include "apdu.hpp"
-#include "tlv.hpp"
 
 namespace certkey::agent {
 
+using protocol::expect_single_tlv;
+using protocol::find_tlv;
 using protocol::Sw;
+using protocol::Tlv;
+using protocol::tlv_header_size;
+using protocol::TlvReader;
+using protocol::TlvWriter;
 using ResponseWriter = TlvWriter;
 
 class Applet {

@@ -1,37 +1,17 @@
-// Byte views and the few byte-level helpers the firmware needs. Freestanding: no allocation.
+// Byte views for the firmware: the protocol library's, plus a self-wiping secret buffer.
 #pragma once
-#include <cstddef>
-#include <cstdint>
-#include <span>
+#include <certkey/protocol/bytes.hpp>
 
 namespace certkey::agent {
 
-using Bytes = std::span<const std::uint8_t>;
-using MutableBytes = std::span<std::uint8_t>;
-
-constexpr std::uint16_t load_be16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-constexpr std::uint32_t load_be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
-constexpr void store_be16(std::uint8_t* p, std::uint16_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-constexpr void store_be32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-// Wipes secrets; the volatile stores keep the compiler from dropping a dead write.
-void secure_zero(MutableBytes bytes);
-
-// Compares in time that depends only on the length, never on where the bytes differ.
-bool constant_time_equal(Bytes a, Bytes b);
+using protocol::Bytes;
+using protocol::constant_time_equal;
+using protocol::load_be16;
+using protocol::load_be32;
+using protocol::MutableBytes;
+using protocol::secure_zero;
+using protocol::store_be16;
+using protocol::store_be32;
 
 // A fixed-capacity buffer that wipes itself when it goes away: for PINs, keys and challenges.
 template <std::size_t N>

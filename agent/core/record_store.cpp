@@ -1,8 +1,10 @@
 #include "record_store.hpp"
 
-#include "crc32.hpp"
+#include <certkey/protocol/crc32.hpp>
 
 namespace certkey::agent {
+
+using protocol::crc32;
 namespace {
 
 constexpr std::uint32_t kBankMagic = 0x434B424B;  // "CKBK"

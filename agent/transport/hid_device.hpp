@@ -2,9 +2,15 @@
 // answers INIT, hands complete APDUs to the caller and sends its responses, keep-alives and
 // errors back as reports. Freestanding: fixed buffers, reports leave through a sink.
 #pragma once
-#include "hid_framing.hpp"
+#include <certkey/protocol/hid_framing.hpp>
+
+#include "../core/bytes.hpp"
 
 namespace certkey::agent::transport {
+
+namespace hid = protocol::hid;
+using protocol::HidAssembler;
+using protocol::HidSegmenter;
 
 // Where the device's reports go: an interrupt IN endpoint on hardware, a socket in the
 // simulator. False when the host is gone.

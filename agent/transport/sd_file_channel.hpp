@@ -2,9 +2,15 @@
 // does when the host writes blocks to CERTKEY.CMD and reads them back. Freestanding: the
 // command and the response live in fixed buffers.
 #pragma once
-#include "sd_framing.hpp"
+#include <certkey/protocol/sd_framing.hpp>
+
+#include "../core/bytes.hpp"
 
 namespace certkey::agent::transport {
+
+namespace sd = protocol::sd;
+using protocol::encode_sd_fragment;
+using protocol::parse_sd_command;
 
 class SdFileChannel {
  public:

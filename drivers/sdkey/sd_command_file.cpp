@@ -15,8 +15,8 @@
 namespace certkey::drivers::sdkey {
 namespace {
 
-namespace sd = agent::transport::sd;
-using agent::transport::SdFragment;
+namespace sd = protocol::sd;
+using protocol::SdFragment;
 
 // A command file that answers with an I/O error belongs to a card that was pulled or
 // unmounted; anything else (EBUSY from a card still working on an earlier command, EINTR)
@@ -87,10 +87,10 @@ void SdCommandFile::close() {
 }
 
 TransmitStatus SdCommandFile::write_command(std::uint32_t sequence, Bytes command) {
-  const std::size_t size = agent::transport::encode_sd_command(sequence, command, MutableBytes(command_.get(), sd::kCommandArea));
+  const std::size_t size = protocol::encode_sd_command(sequence, command, MutableBytes(command_.get(), sd::kCommandArea));
   if (size == 0) return TransmitStatus::failed;
   const ssize_t written = ::pwrite(fd_, command_.get(), size, 0);
-  agent::secure_zero(MutableBytes(command_.get(), size));  // commands carry PINs
+  protocol::secure_zero(MutableBytes(command_.get(), size));  // commands carry PINs
   if (written < 0) return io_failure();
   return static_cast<std::size_t>(written) == size ? TransmitStatus::ok : TransmitStatus::failed;
 }
@@ -104,7 +104,7 @@ TransmitStatus SdCommandFile::read_fragment(std::uint8_t index, std::uint32_t se
     const ssize_t n = ::pread(fd_, fragment_.get(), sd::kFragmentSize, offset);
     if (n < 0) return io_failure();
     const bool valid = static_cast<std::size_t>(n) == sd::kFragmentSize &&
-                       agent::transport::parse_sd_fragment(Bytes(fragment_.get(), sd::kFragmentSize), out) &&
+                       protocol::parse_sd_fragment(Bytes(fragment_.get(), sd::kFragmentSize), out) &&
                        out.sequence == sequence && out.index == index;
     if (!valid) {
       // Torn (the card was pulled mid-read) or stale: read again, then give up cleanly.
@@ -124,7 +124,7 @@ TransmitStatus SdCommandFile::read_fragment(std::uint8_t index, std::uint32_t se
 
 TransmitStatus SdCommandFile::transceive(Bytes command, MutableBytes response, std::size_t& length) {
   const TransmitStatus status = exchange(command, response, length);
-  agent::secure_zero(MutableBytes(fragment_.get(), sd::kFragmentSize));  // responses carry secrets too
+  protocol::secure_zero(MutableBytes(fragment_.get(), sd::kFragmentSize));  // responses carry secrets too
   return status;
 }
 
@@ -145,7 +145,7 @@ TransmitStatus SdCommandFile::exchange(Bytes command, MutableBytes response, std
     if (++index == count) break;
     status = read_fragment(static_cast<std::uint8_t>(index), sequence, fragment);
     if (status != TransmitStatus::ok || fragment.total_length != total || fragment.count != count) {
-      agent::secure_zero(response.first(received));
+      protocol::secure_zero(response.first(received));
       return status == TransmitStatus::ok ? TransmitStatus::failed : status;
     }
   }

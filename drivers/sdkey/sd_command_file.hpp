@@ -8,7 +8,7 @@
 #include <string>
 
 #include "../ifd/ifd_reader.hpp"
-#include "transport/sd_framing.hpp"
+#include <certkey/protocol/sd_framing.hpp>
 
 namespace certkey::drivers::sdkey {
 
@@ -46,7 +46,7 @@ class SdCommandFile {
   TransmitStatus exchange(Bytes command, MutableBytes response, std::size_t& length);
   TransmitStatus write_command(std::uint32_t sequence, Bytes command);
   // Reads fragment `index` of the answer to `sequence`; fragment 0 waits out the busy marker.
-  TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence, agent::transport::SdFragment& out);
+  TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence, protocol::SdFragment& out);
 
   std::string path_;
   int fd_ = -1;

@@ -7,8 +7,8 @@
 
 namespace certkey::drivers::usbkey {
 
-namespace hid = agent::transport::hid;
-using agent::transport::HidAssembler;
+namespace hid = protocol::hid;
+using protocol::HidAssembler;
 
 TransmitStatus HidHostSession::send(std::uint32_t channel, hid::Command command, Bytes message) {
   std::uint8_t report[hid::kReportSize];
@@ -17,7 +17,7 @@ TransmitStatus HidHostSession::send(std::uint32_t channel, hid::Command command,
   while (status == TransmitStatus::ok && segmenter_.next(MutableBytes(report, sizeof report))) {
     if (!link_.write_report(Bytes(report, sizeof report))) status = TransmitStatus::gone;
   }
-  agent::secure_zero(MutableBytes(report, sizeof report));  // the command may carry a PIN
+  protocol::secure_zero(MutableBytes(report, sizeof report));  // the command may carry a PIN
   return status;
 }
 
@@ -32,7 +32,7 @@ TransmitStatus HidHostSession::receive(std::uint32_t channel, Deadline deadline)
       case HidReportLink::Read::report: break;
     }
     const HidAssembler::Result result = assembler_.feed(Bytes(report, sizeof report));
-    agent::secure_zero(MutableBytes(report, sizeof report));
+    protocol::secure_zero(MutableBytes(report, sizeof report));
     if (result == HidAssembler::Result::error) return TransmitStatus::failed;  // a broken stream
     if (result != HidAssembler::Result::complete) continue;
     if (assembler_.channel() != channel) continue;  // left over from an earlier session
@@ -62,7 +62,7 @@ TransmitStatus HidHostSession::start() {
     const Bytes answer = assembler_.message();
     if (assembler_.command() != hid::Command::init || answer.size() != sizeof nonce + 4) return TransmitStatus::failed;
     if (!std::equal(nonce, nonce + sizeof nonce, answer.begin())) continue;
-    channel_ = agent::load_be32(answer.data() + sizeof nonce);
+    channel_ = protocol::load_be32(answer.data() + sizeof nonce);
     if (channel_ == hid::kReservedChannel || channel_ == hid::kBroadcastChannel) return stop(), TransmitStatus::failed;
     return TransmitStatus::ok;
   }

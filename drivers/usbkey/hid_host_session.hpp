@@ -5,7 +5,7 @@
 #include <chrono>
 
 #include "hid_report_link.hpp"
-#include "transport/hid_framing.hpp"
+#include <certkey/protocol/hid_framing.hpp>
 
 namespace certkey::drivers::usbkey {
 
@@ -25,22 +25,22 @@ class HidHostSession {
   // One APDU. Anything but a clean answer ends the session and reports the key gone: the
   // token's state is unknown then, and only a new INIT puts the two back in step.
   TransmitStatus transceive(Bytes command, MutableBytes response, std::size_t& length);
-  bool started() const { return channel_ != agent::transport::hid::kReservedChannel; }
-  void stop() { channel_ = agent::transport::hid::kReservedChannel; }
+  bool started() const { return channel_ != protocol::hid::kReservedChannel; }
+  void stop() { channel_ = protocol::hid::kReservedChannel; }
   std::uint64_t keepalives() const { return keepalives_; }
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
   static Deadline deadline_from_now();
-  TransmitStatus send(std::uint32_t channel, agent::transport::hid::Command command, Bytes message);
+  TransmitStatus send(std::uint32_t channel, protocol::hid::Command command, Bytes message);
   // Reads reports until a message for `channel` completes; keep-alives extend the wait up to
   // `deadline`.
   TransmitStatus receive(std::uint32_t channel, Deadline deadline);
 
   HidReportLink& link_;
-  agent::transport::HidAssembler assembler_;
-  agent::transport::HidSegmenter segmenter_;
-  std::uint32_t channel_ = agent::transport::hid::kReservedChannel;
+  protocol::HidAssembler assembler_;
+  protocol::HidSegmenter segmenter_;
+  std::uint32_t channel_ = protocol::hid::kReservedChannel;
   std::uint64_t keepalives_ = 0;
 };
 

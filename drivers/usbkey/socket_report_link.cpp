@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <certkey/protocol/hid_frame.hpp>
 
-#include "core/bytes.hpp"
+#include <certkey/protocol/bytes.hpp>
 
 namespace certkey::drivers::usbkey {
 
@@ -67,7 +67,7 @@ HidReportLink::Read SocketReportLink::read_report(MutableBytes report, int timeo
     if (n <= 0) return Read::gone;
     if (static_cast<std::size_t>(n) != hid::kReportSize) continue;  // not a report: dropped, as by a HID stack
     std::copy(datagram, datagram + hid::kReportSize, report.begin());
-    agent::secure_zero(MutableBytes(datagram, sizeof datagram));
+    protocol::secure_zero(MutableBytes(datagram, sizeof datagram));
     return Read::report;
   }
 }

@@ -8,6 +8,7 @@
 
 #include <certkey/card/openssl_ptr.hpp>
 #include <certkey/protocol/algorithms.hpp>
+#include <certkey/protocol/piv_payloads.hpp>
 
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
@@ -586,48 +587,23 @@ std::optional<CertificateFields> parse_certificate(const Bytes& der) {
 
 // ---- public keys --------------------------------------------------------------------------
 
-// The contents of the token's 7F49 template: 81 modulus and 82 exponent for RSA, 86 point for
-// EC; each exactly once and nothing else. A complete 7F49 element is accepted too.
+// The token's public-key template (certkey::protocol reads it), with the modulus and
+// exponent as integers without leading zeros and the point checked against the curve.
 std::optional<PublicKeyParts> parse_public_key_template(const Bytes& contents, bool rsa, Curve curve) {
-  const std::uint8_t* data = contents.data();
-  std::size_t length = contents.size();
-  if (length >= 2 && data[0] == 0x7F && data[1] == 0x49) {
-    DerReader wrapper(data + 1, length - 1);  // read 49 as a one-byte tag after the 7F
-    std::uint8_t tag = 0;
-    const std::uint8_t* inner = nullptr;
-    std::size_t inner_length = 0;
-    if (!wrapper.next(tag, inner, inner_length, false) || !wrapper.at_end()) return std::nullopt;
-    data = inner;
-    length = inner_length;
+  protocol::PublicKeyTemplate fields;
+  if (!protocol::read_public_key_template(protocol::Bytes(contents.data(), contents.size()), rsa, fields)) {
+    return std::nullopt;
   }
-  DerReader reader(data, length);
   PublicKeyParts parts;
   parts.is_rsa = rsa;
   parts.curve = curve;
-  bool have_n = false, have_e = false, have_point = false;
-  while (!reader.at_end()) {
-    std::uint8_t tag = 0;
-    const std::uint8_t* value = nullptr;
-    std::size_t value_length = 0;
-    if (!reader.next(tag, value, value_length, false)) return std::nullopt;
-    if (rsa && tag == 0x81 && !have_n) {
-      parts.modulus = strip_leading_zeros(value, value_length);
-      have_n = true;
-    } else if (rsa && tag == 0x82 && !have_e) {
-      parts.exponent = strip_leading_zeros(value, value_length);
-      have_e = true;
-    } else if (!rsa && tag == 0x86 && !have_point) {
-      if (!is_raw_point(value, value_length, curve)) return std::nullopt;
-      parts.point.assign(value, value + value_length);
-      have_point = true;
-    } else {
-      return std::nullopt;
-    }
-  }
   if (rsa) {
-    if (!have_n || !have_e || parts.modulus.empty() || parts.exponent.empty()) return std::nullopt;
-  } else if (!have_point) {
-    return std::nullopt;
+    parts.modulus = strip_leading_zeros(fields.modulus.data(), fields.modulus.size());
+    parts.exponent = strip_leading_zeros(fields.exponent.data(), fields.exponent.size());
+    if (parts.modulus.empty() || parts.exponent.empty()) return std::nullopt;
+  } else {
+    if (!is_raw_point(fields.point.data(), fields.point.size(), curve)) return std::nullopt;
+    parts.point.assign(fields.point.begin(), fields.point.end());
   }
   return parts;
 }

@@ -219,10 +219,10 @@ CERTKEY_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE s, CK_MECHANISM_PTR mech, CK_
   return guarded([&](Module& m) { return m.derive_key(s, mech, base, t, n, key); });
 }
 CERTKEY_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG n) {
-  return guarded([&](Module& m) { return m.random(s, data, n); });
+  return guarded([&](Module& m) { return m.seed_random(s, data, n); });
 }
 CERTKEY_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE s, CK_BYTE_PTR data, CK_ULONG n) {
-  return guarded([&](Module& m) { return m.random(s, data, n); });
+  return guarded([&](Module& m) { return m.generate_random(s, data, n); });
 }
 CERTKEY_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE) { return CKR_FUNCTION_NOT_PARALLEL; }
 CERTKEY_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE) { return CKR_FUNCTION_NOT_PARALLEL; }

@@ -1,15 +1,15 @@
 // Module life cycle, slots and tokens, mechanisms, sessions, slot events.
 #include "module.hpp"
 
-#include <PCSC/winscard.h>
-#include <PCSC/wintypes.h>
 #include <certkey/card/error.hpp>
 #include <certkey/protocol/limits.hpp>
+#include <certkey/protocol/token_info.hpp>
 #include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstring>
 
 namespace certkey::p11 {
@@ -24,8 +24,8 @@ constexpr CK_FLAGS kEc = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
 // A blocking C_WaitForSlotEvent waits this long in pcscd, then looks again. Not INFINITE:
 // libpcsclite turns INFINITE into 60-second waits that it renews with pcscd, waking the
 // waiting thread every minute; a finite wait is one wait (24.8 days, the most poll() takes).
-constexpr DWORD kLongestWait = 0x7FFFFFFF;
-// How often C_Finalize repeats SCardCancel while a slot-event waiter has not left.
+constexpr std::chrono::milliseconds kLongestWait{0x7FFFFFFF};
+// How often C_Finalize repeats the cancel while a slot-event waiter has not left.
 constexpr std::chrono::milliseconds kCancelRetry{10};
 // Every mechanism runs its private-key step on the token, so all carry CKF_HW.
 constexpr MechanismSpec kMechanisms[] = {
@@ -124,17 +124,16 @@ CK_RV to_ckr(const card::Error& e) {
     case Kind::refused: break;
     default: return CKR_DEVICE_ERROR;
   }
-  const std::uint16_t sw = e.sw();
-  if (sw == 0x63C0) return CKR_PIN_LOCKED;  // the last try is used up
-  if ((sw & 0xFFF0) == 0x63C0) return CKR_PIN_INCORRECT;
-  switch (sw) {
-    case 0x6982: return CKR_USER_NOT_LOGGED_IN;
-    case 0x6983: return CKR_PIN_LOCKED;
-    case 0x6A80: return CKR_DATA_INVALID;
-    case 0x6A84: return CKR_DEVICE_MEMORY;
-    case 0x6A82:
-    case 0x6A88: return CKR_KEY_HANDLE_INVALID;
-    case 0x6985: return CKR_FUNCTION_REJECTED;
+  if (protocol::retries_left(e.sw()) == 0) return CKR_PIN_LOCKED;  // the last try is used up
+  if (protocol::retries_left(e.sw()) > 0) return CKR_PIN_INCORRECT;
+  switch (static_cast<Sw>(e.sw())) {
+    case Sw::security_status_not_satisfied: return CKR_USER_NOT_LOGGED_IN;
+    case Sw::authentication_blocked: return CKR_PIN_LOCKED;
+    case Sw::incorrect_data: return CKR_DATA_INVALID;
+    case Sw::not_enough_memory: return CKR_DEVICE_MEMORY;
+    case Sw::not_found:
+    case Sw::reference_not_found: return CKR_KEY_HANDLE_INVALID;
+    case Sw::conditions_not_satisfied: return CKR_FUNCTION_REJECTED;
     default: return CKR_DEVICE_ERROR;
   }
 }
@@ -154,7 +153,7 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
     for (auto& t : tokens_) t->abandon_after_fork();
     sessions_.clear();
     secrets_.clear();
-    wait_context_ = 0;  // the parent's waiter, not ours
+    waiter_ = nullptr;  // the parent's waiter, not ours
     reported_presence_.clear();
     presence_snapshot_taken_ = false;
   }
@@ -166,12 +165,11 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
 
 CK_RV Module::finalize(std::unique_lock<std::mutex>& lock) {
   require_initialized();
-  // pcsc-lite 1.9.9 cancels only a context already blocked in SCardGetStatusChange; a waiter
-  // between publishing its context and blocking would miss a single SCardCancel. So cancel
-  // until it has left.
+  // A waiter between publishing itself and blocking would miss a single cancel
+  // (card::ReaderChangeWait), so cancel until it has left.
   finalizing_ = true;
-  while (wait_context_) {
-    SCardCancel(static_cast<SCARDCONTEXT>(wait_context_));
+  while (waiter_) {
+    waiter_->cancel();
     waiter_left_.wait_for(lock, kCancelRetry);
   }
   finalizing_ = false;
@@ -225,9 +223,7 @@ CK_RV Module::get_info(CK_INFO* info) {
 // ---- slots and tokens ------------------------------------------------------------------------
 
 void Module::refresh_readers() {
-  SCARDCONTEXT ctx = 0;
-  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return;
-  for (const std::string& name : card::reader_names(static_cast<long>(ctx))) {
+  for (const std::string& name : card::list_readers()) {
     auto known = std::find_if(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->reader() == name; });
     if (known != tokens_.end()) continue;
     CK_SLOT_ID id = slot_id_for(name);
@@ -236,7 +232,6 @@ void Module::refresh_readers() {
     }
     tokens_.push_back(std::make_unique<Token>(id, name));
   }
-  SCardReleaseContext(ctx);
 }
 
 std::size_t Module::token_index(CK_SLOT_ID slot) {
@@ -308,11 +303,10 @@ CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
   pad_copy(info->model, sizeof info->model, medium_name(ti.medium));
   pad_copy(info->serialNumber, sizeof info->serialNumber, std::to_string(ti.serial));
   pad_copy(info->utcTime, sizeof info->utcTime, "");
-  info->flags = CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED |
+  info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED |
                 pin_flags(pin, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_COUNT_LOW) |
                 pin_flags(puk, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
-  constexpr std::uint8_t kRequirePinChange = 0x01;  // TOKEN INFO policy bit (docs/protocol.md)
-  if ((ti.policy & kRequirePinChange) && pin.is_default) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
+  if ((ti.policy & protocol::kPolicyRequirePinChange) && pin.is_default) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
   if (!config_.pinentry.empty()) info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
   const std::size_t index = token_index(slot);
   CK_ULONG sessions = 0, rw = 0;
@@ -446,7 +440,7 @@ CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) 
 CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock) {
   require_initialized();
   if (!slot) return CKR_ARGUMENTS_BAD;
-  if (wait_context_ && !(flags & CKF_DONT_BLOCK)) return CKR_FUNCTION_FAILED;  // one blocking waiter
+  if (waiter_ && !(flags & CKF_DONT_BLOCK)) return CKR_FUNCTION_FAILED;  // one blocking waiter
   for (;;) {
     refresh_readers();
     // The first call only learns the current state; later calls report changes from it.
@@ -464,24 +458,23 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_
     if (flags & CKF_DONT_BLOCK) return CKR_NO_EVENT;
     if (finalizing_) return CKR_CRYPTOKI_NOT_INITIALIZED;  // C_Finalize waits for us to leave
     // Block in pcscd until any reader changes, without holding the module lock.
-    SCARDCONTEXT ctx = 0;
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx) != SCARD_S_SUCCESS) return CKR_DEVICE_ERROR;
     std::vector<std::string> names;
     for (auto& t : tokens_) names.push_back(t->reader());
-    std::vector<SCARD_READERSTATE> states(names.size() + 1);
-    for (std::size_t i = 0; i < names.size(); ++i) states[i].szReader = names[i].c_str();
-    states.back().szReader = "\\\\?PnP?\\Notification";
-    states.back().dwCurrentState = static_cast<DWORD>(names.size()) << 16;
-    SCardGetStatusChange(ctx, 0, states.data(), static_cast<DWORD>(states.size()));
-    for (auto& s : states) s.dwCurrentState = s.dwEventState & ~SCARD_STATE_CHANGED;
-    wait_context_ = static_cast<long>(ctx);
+    std::optional<card::ReaderChangeWait> wait;
+    try {
+      wait.emplace(names);
+    } catch (const card::Error&) {
+      return CKR_DEVICE_ERROR;
+    }
+    waiter_ = &*wait;
     lock.unlock();
-    LONG rv = SCardGetStatusChange(ctx, kLongestWait, states.data(), static_cast<DWORD>(states.size()));
+    const card::ReaderChangeWait::Outcome outcome = wait->block(kLongestWait);
     lock.lock();
-    wait_context_ = 0;
+    waiter_ = nullptr;
     waiter_left_.notify_all();
-    SCardReleaseContext(ctx);
-    if (rv == SCARD_E_CANCELLED || !initialized_ || finalizing_) return CKR_CRYPTOKI_NOT_INITIALIZED;
+    if (outcome == card::ReaderChangeWait::Outcome::cancelled || !initialized_ || finalizing_) {
+      return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
     // Any other outcome (a change, or pcscd going away) leads to a fresh look at the slots;
     // if pcscd stays away, establishing the next context fails and says so.
   }

@@ -5,6 +5,7 @@
 // module_objects.cpp (find, attributes, create/destroy, key generation), module_crypto.cpp
 // (sign, decrypt, derive), module_vendor.cpp.
 #pragma once
+#include <certkey/protocol/sw.hpp>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -20,6 +21,8 @@
 #include "token.hpp"
 
 namespace certkey::p11 {
+
+using protocol::Sw;
 
 // Thrown inside the module; entry.cpp returns its code.
 struct Failure {
@@ -109,9 +112,11 @@ class Module {
   // PIV objects have fixed labels and IDs: CKR_ACTION_PROHIBITED, once the session, the
   // object and the template have been checked as for any other call.
   CK_RV set_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ, CK_ULONG count);
-  // C_GenerateRandom and C_SeedRandom: no RNG is offered (docs/pkcs11.md section 15), which
-  // a caller learns after the usual checks of initialisation, session and arguments.
-  CK_RV random(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length);
+  // C_GenerateRandom: the token's random source (GET CHALLENGE), in one transaction.
+  // C_SeedRandom: the token takes no seed. Both after the usual checks of initialisation,
+  // session and arguments (docs/pkcs11.md section 9.6).
+  CK_RV generate_random(CK_SESSION_HANDLE session, CK_BYTE* data, CK_ULONG length);
+  CK_RV seed_random(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length);
   CK_RV create_object(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object);
   CK_RV destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);
   CK_RV generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_ATTRIBUTE* public_template,
@@ -165,7 +170,7 @@ class Module {
   std::uint32_t next_secret_ = 1;
   std::map<CK_SLOT_ID, bool> reported_presence_;   // for C_WaitForSlotEvent
   bool presence_snapshot_taken_ = false;
-  long wait_context_ = 0;                           // SCARDCONTEXT of a blocked waiter
+  card::ReaderChangeWait* waiter_ = nullptr;        // a blocked C_WaitForSlotEvent's wait
   bool finalizing_ = false;                         // a waiter must not block again
   std::condition_variable waiter_left_;
 };

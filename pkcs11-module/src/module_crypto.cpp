@@ -102,9 +102,9 @@ Bytes token_input(const Operation& op, const Bytes& data) {
 }
 
 CK_RV token_refusal(const card::Response& r, CK_RV bad_data) {
-  if (r.sw == 0x6982) return CKR_USER_NOT_LOGGED_IN;
-  if (r.sw == 0x6983) return CKR_PIN_LOCKED;
-  if (r.sw == 0x6A80) return bad_data;
+  if (r.is(Sw::security_status_not_satisfied)) return CKR_USER_NOT_LOGGED_IN;
+  if (r.is(Sw::authentication_blocked)) return CKR_PIN_LOCKED;
+  if (r.is(Sw::incorrect_data)) return bad_data;
   return CKR_DEVICE_ERROR;
 }
 

@@ -7,7 +7,7 @@
 #include <certkey/protocol/objects.hpp>
 #include <certkey/protocol/tags.hpp>
 
-#include "core/tlv.hpp"
+#include <certkey/protocol/piv_payloads.hpp>
 #include "module.hpp"
 
 namespace certkey::p11 {
@@ -22,15 +22,10 @@ std::vector<std::uint8_t> key_slot_order() {
   return order;
 }
 
-// A PIV certificate object: 70 cert, 71 00 (not compressed), FE (no error detection code).
 Bytes certificate_object(const Bytes& der) {
-  Bytes out;
-  std::uint8_t header[5];
-  agent::TlvWriter w(agent::MutableBytes(header, sizeof header));
-  w.put_header(protocol::tag::kCertificate, der.size());
-  out.insert(out.end(), header, header + w.size());
-  out.insert(out.end(), der.begin(), der.end());
-  out.insert(out.end(), {0x71, 0x01, 0x00, 0xFE, 0x00});
+  Bytes out(protocol::certificate_object_size(der.size()));
+  out.resize(protocol::write_certificate_object(protocol::Bytes(der.data(), der.size()),
+                                                protocol::MutableBytes(out.data(), out.size())));
   return out;
 }
 
@@ -80,12 +75,11 @@ void Module::authenticate_management(card::TokenClient& client) {
 
 void Module::authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info) {
   std::optional<Bytes> object = client.read_object(protocol::object::kPrintedInformation);
-  agent::Tlv outer, key;
-  if (!object || !agent::find_tlv(agent::Bytes(object->data(), object->size()), protocol::kProtectedDataTag, outer) ||
-      !agent::find_tlv(outer.value, protocol::kProtectedManagementKeyTag, key)) {
+  protocol::Bytes key;
+  if (!object || !protocol::read_protected_management_key(protocol::Bytes(object->data(), object->size()), key)) {
     throw Failure{CKR_TOKEN_WRITE_PROTECTED};  // the management key is known only to its holder
   }
-  Bytes secret(key.value.begin(), key.value.end());
+  Bytes secret(key.begin(), key.end());
   client.authenticate_management(secret, info.algorithm);
   OPENSSL_cleanse(secret.data(), secret.size());
   OPENSSL_cleanse(object->data(), object->size());
@@ -176,10 +170,26 @@ CK_RV Module::set_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE obj
   return CKR_ACTION_PROHIBITED;
 }
 
-CK_RV Module::random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length) {
+CK_RV Module::generate_random(CK_SESSION_HANDLE handle, CK_BYTE* data, CK_ULONG length) {
+  Session& s = session(handle);
+  if (!data && length) return CKR_ARGUMENTS_BAD;
+  if (length == 0) return CKR_OK;
+  token_of(s).run([&](card::TokenClient& c) {
+    for (CK_ULONG filled = 0; filled < length;) {
+      Bytes chunk = c.challenge();
+      const CK_ULONG n = std::min<CK_ULONG>(chunk.size(), length - filled);
+      std::copy_n(chunk.begin(), n, data + filled);
+      OPENSSL_cleanse(chunk.data(), chunk.size());
+      filled += n;
+    }
+  });
+  return CKR_OK;
+}
+
+CK_RV Module::seed_random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length) {
   session(handle);
   if (!data && length) return CKR_ARGUMENTS_BAD;
-  return CKR_RANDOM_NO_RNG;
+  return CKR_RANDOM_SEED_NOT_SUPPORTED;
 }
 
 // Certificates only: the PIV object of the slot named by CKA_ID, or of the key whose public
@@ -282,9 +292,11 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   Token& token = token_of(s);
   if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
+  // Keys live on the token: a template without CKA_TOKEN asks for a session object, its
+  // default (PKCS#11 3.0 §4.4), which a PIV token cannot hold (docs/pkcs11.md §6.1).
   for (auto [t, n] : {std::pair{pub, pub_count}, std::pair{priv, priv_count}}) {
     auto on_token = template_bytes(t, n, CKA_TOKEN);
-    if (on_token && (on_token->size() != 1 || !(*on_token)[0])) return CKR_TEMPLATE_INCONSISTENT;  // keys live on the token
+    if (!on_token || on_token->size() != 1 || !(*on_token)[0]) return CKR_TEMPLATE_INCONSISTENT;
   }
 
   std::optional<std::uint8_t> target;

@@ -19,8 +19,8 @@ void require_ok(const card::Response& r) {
   // 63C0: this attempt used the last try, so the PIN is now blocked.
   if (r.retries_left() == 0) throw Failure{CKR_PIN_LOCKED};
   if (r.retries_left() > 0) throw Failure{CKR_PIN_INCORRECT};
-  if (r.sw == 0x6983) throw Failure{CKR_PIN_LOCKED};
-  if (r.sw == 0x6A80) throw Failure{CKR_PIN_INVALID};
+  if (r.is(Sw::authentication_blocked)) throw Failure{CKR_PIN_LOCKED};
+  if (r.is(Sw::incorrect_data)) throw Failure{CKR_PIN_INVALID};
   throw Failure{CKR_DEVICE_ERROR};
 }
 

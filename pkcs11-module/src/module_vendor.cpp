@@ -39,7 +39,7 @@ CK_RV Module::vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge) {
     card::unlock::Code code = token.run([](card::TokenClient& c) { return c.unlock_challenge(); });
     std::copy(code.begin(), code.end(), challenge);
   } catch (const card::Error& e) {
-    if (e.sw() == 0x6A88) return CKR_FUNCTION_NOT_SUPPORTED;  // the token has no unlock key
+    if (e.is(Sw::reference_not_found)) return CKR_FUNCTION_NOT_SUPPORTED;  // the token has no unlock key
     throw;
   }
   return CKR_OK;
@@ -58,10 +58,10 @@ CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, c
   if (r.ok()) return CKR_OK;
   if (r.retries_left() == 0) return CKR_PIN_LOCKED;  // that was the unlock key's last try
   if (r.retries_left() > 0) return CKR_PIN_INCORRECT;
-  switch (r.sw) {
-    case 0x6983: return CKR_PIN_LOCKED;
-    case 0x6985: return CKR_OPERATION_NOT_INITIALIZED;
-    case 0x6A80: return CKR_PIN_INVALID;
+  switch (static_cast<Sw>(r.sw)) {
+    case Sw::authentication_blocked: return CKR_PIN_LOCKED;
+    case Sw::conditions_not_satisfied: return CKR_OPERATION_NOT_INITIALIZED;
+    case Sw::incorrect_data: return CKR_PIN_INVALID;
     default: return CKR_DEVICE_ERROR;
   }
 }
@@ -84,7 +84,7 @@ CK_RV Module::vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_i
     });
   } catch (const card::Error& e) {
     token.invalidate_cache();  // an answer lost on the way may hide a swap that happened
-    if (e.sw() == 0x6D00) return CKR_FUNCTION_NOT_SUPPORTED;  // firmware without SWAP SLOTS
+    if (e.is(Sw::ins_not_supported)) return CKR_FUNCTION_NOT_SUPPORTED;  // firmware without SWAP SLOTS
     throw;
   } catch (...) {
     token.invalidate_cache();

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <certkey/protocol/ins.hpp>
 
-#include "core/tlv.hpp"
+#include <certkey/protocol/piv_payloads.hpp>
 
 namespace certkey::p11 {
 namespace {
@@ -27,11 +27,10 @@ bool is_sim_atr(const std::vector<std::uint8_t>& atr) {
   return atr.size() == sim.size() && std::equal(atr.begin(), atr.end(), sim.begin());
 }
 
-// The certificate inside a PIV certificate object (70 cert, 71 info, FE).
 Bytes certificate_from_object(const Bytes& object) {
-  agent::Tlv cert;
-  if (!agent::find_tlv(agent::Bytes(object.data(), object.size()), protocol::tag::kCertificate, cert)) return {};
-  return Bytes(cert.value.begin(), cert.value.end());
+  protocol::Bytes der;
+  if (!protocol::read_certificate_object(protocol::Bytes(object.data(), object.size()), der)) return {};
+  return Bytes(der.begin(), der.end());
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // libFuzzer target for the HID frame reassembly shared by the USB KEY firmware and its host
-// driver (agent/transport/hid_framing.*): any sequence of 64-byte reports. Invariants: a
+// driver (agent/protocol/src/hid_framing.cpp): any sequence of 64-byte reports. Invariants: a
 // complete message never exceeds its declared length or the framing's maximum, and a
 // segmented copy of it reassembles to the same bytes.
 #include <cstring>
 
-#include "transport/hid_framing.hpp"
+#include <certkey/protocol/hid_framing.hpp>
 
-using namespace certkey::agent;
-using namespace certkey::agent::transport;
+using namespace certkey::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static HidAssembler assembler;

@@ -1,14 +1,13 @@
-// libFuzzer target for the SD KEY command-file parsers (agent/transport/sd_framing.*), which
+// libFuzzer target for the SD KEY command-file parsers (agent/protocol/src/sd_framing.cpp), which
 // read what a card, or a card pulled mid-read, left in a file. Invariants: accepted data lies
 // inside the input and within the format's bounds, and re-encoding it gives a frame that
 // parses to the same bytes.
 #include <cstring>
 #include <vector>
 
-#include "transport/sd_framing.hpp"
+#include <certkey/protocol/sd_framing.hpp>
 
-using namespace certkey::agent;
-using namespace certkey::agent::transport;
+using namespace certkey::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   Bytes in(data, size);

@@ -10,7 +10,7 @@
 
 using namespace certkey::drivers;
 using namespace certkey::drivers::usbkey;
-namespace hid = certkey::agent::transport::hid;
+namespace hid = certkey::protocol::hid;
 
 namespace {
 
@@ -51,7 +51,7 @@ class ReplayedKey final : public HidReportLink {
  private:
   const std::uint8_t* data_;
   std::size_t size_;
-  certkey::agent::transport::HidSegmenter segmenter_;
+  certkey::protocol::HidSegmenter segmenter_;
   std::uint8_t init_answer_[hid::kReportSize] = {};
   bool init_pending_ = false;
 };

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   }
   int status = 1;
   while (remaining_ms() > 0) {
-    std::vector<std::string> names = certkey::card::reader_names(static_cast<long>(ctx));
+    std::vector<std::string> names = certkey::card::list_readers();
     std::vector<SCARD_READERSTATE> states(names.size() + 1);
     for (std::size_t i = 0; i < names.size(); ++i) states[i].szReader = names[i].c_str();
     states.back().szReader = "\\\\?PnP?\\Notification";

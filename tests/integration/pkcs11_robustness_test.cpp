@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -181,9 +182,11 @@ class Module : public ::testing::Test {
     CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
     CK_BYTE id[] = {0x01};
-    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
-    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, nullptr, 0, &pub_h, &priv_h), CKR_OK);
+    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv, 1, &pub_h, &priv_h), CKR_OK);
     return priv_h;
   }
   CK_RV sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key) {
@@ -247,9 +250,11 @@ class Module : public ::testing::Test {
   certkey::card::PkeyPtr generate_p256(CK_SESSION_HANDLE s, CK_BYTE id) {
     CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
-    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
-    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, nullptr, 0, &pub_h, &priv_h), CKR_OK);
+    EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv, 1, &pub_h, &priv_h), CKR_OK);
     return p256_public_key(attribute(s, pub_h, CKA_EC_POINT));
   }
   CK_RV store_certificate(CK_SESSION_HANDLE s, CK_BYTE id, const Bytes& der) {
@@ -289,8 +294,7 @@ TEST_F(Module, ReturnValues_ComeInTheStandardsOrder) {
   EXPECT_EQ(p11_->C_SetAttributeValue(0xdead, 1, relabel, 1), CKR_SESSION_HANDLE_INVALID);
   CK_SESSION_HANDLE s = open_logged_in();
   EXPECT_EQ(p11_->C_GenerateRandom(s, nullptr, 8), CKR_ARGUMENTS_BAD);
-  EXPECT_EQ(p11_->C_GenerateRandom(s, buffer, sizeof buffer), CKR_RANDOM_NO_RNG);
-  EXPECT_EQ(p11_->C_SeedRandom(s, buffer, sizeof buffer), CKR_RANDOM_NO_RNG);
+  EXPECT_EQ(p11_->C_SeedRandom(s, buffer, sizeof buffer), CKR_RANDOM_SEED_NOT_SUPPORTED);
   EXPECT_EQ(p11_->C_SetAttributeValue(s, 0, relabel, 1), CKR_OBJECT_HANDLE_INVALID);
   const std::vector<CK_OBJECT_HANDLE> certs = certificates(s);
   if (!certs.empty()) EXPECT_EQ(p11_->C_SetAttributeValue(s, certs[0], relabel, 1), CKR_ACTION_PROHIBITED);
@@ -308,6 +312,47 @@ TEST_F(Module, ReturnValues_ComeInTheStandardsOrder) {
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   ASSERT_EQ(p11_->C_Initialize(&args), CKR_OK);  // for TearDown
+}
+
+// The token's random source through C_GenerateRandom: more than one GET CHALLENGE's worth,
+// no login needed, never the same twice; CKF_RNG says so.
+TEST_F(Module, GenerateRandom_ComesFromTheToken) {
+  CK_TOKEN_INFO info;
+  ASSERT_EQ(p11_->C_GetTokenInfo(slot_, &info), CKR_OK);
+  EXPECT_TRUE(info.flags & CKF_RNG);
+  CK_SESSION_HANDLE s = 0;
+  ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s), CKR_OK);
+  std::vector<CK_BYTE> first(600), second(600);
+  ASSERT_EQ(p11_->C_GenerateRandom(s, first.data(), first.size()), CKR_OK);
+  ASSERT_EQ(p11_->C_GenerateRandom(s, second.data(), second.size()), CKR_OK);
+  EXPECT_NE(first, second);
+  EXPECT_NE(std::count(first.begin(), first.end(), 0), static_cast<long>(first.size()));
+  EXPECT_EQ(p11_->C_GenerateRandom(s, nullptr, 0), CKR_OK);
+  p11_->C_CloseSession(s);
+}
+
+// A key-pair template without CKA_TOKEN asks for session keys, the standard's default, which
+// a PIV token cannot hold: refused, never made into token keys behind the caller's back.
+TEST_F(Module, GenerateKeyPair_WithoutCkaToken_IsRefused) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+  CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+  CK_BYTE id = 0x05;
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
+  CK_ATTRIBUTE priv_without[] = {{CKA_ID, &id, 1}};
+  CK_ATTRIBUTE priv_with[] = {{CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
+  CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
+  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv_without, 1, &pub_h, &priv_h), CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, priv_with, 2, &pub_h, &priv_h), CKR_TEMPLATE_INCONSISTENT);
+  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE find[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_ID, &id, 1}};
+  CK_ULONG n = 0;
+  ASSERT_EQ(p11_->C_FindObjectsInit(s, find, 2), CKR_OK);
+  ASSERT_EQ(p11_->C_FindObjects(s, &priv_h, 1, &n), CKR_OK);
+  p11_->C_FindObjectsFinal(s);
+  EXPECT_EQ(n, 0u);  // nothing was generated
+  p11_->C_CloseSession(s);
 }
 
 TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {

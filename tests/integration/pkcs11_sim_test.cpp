@@ -59,8 +59,10 @@ class SimToken : public ::testing::Test {
   // Generates a key pair and signs with it: RSA exercises chaining and GET RESPONSE on T=0.
   void generate_and_sign(CK_MECHANISM_TYPE generation, CK_ATTRIBUTE* pub, CK_ULONG pub_count, CK_MECHANISM_TYPE sign) {
     CK_MECHANISM mech{generation, nullptr, 0};
+    CK_BBOOL yes = CK_TRUE;
+    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_key = 0, priv_key = 0;
-    ASSERT_EQ(p11_->C_GenerateKeyPair(session_, &mech, pub, pub_count, nullptr, 0, &pub_key, &priv_key), CKR_OK);
+    ASSERT_EQ(p11_->C_GenerateKeyPair(session_, &mech, pub, pub_count, priv, 1, &pub_key, &priv_key), CKR_OK);
     CK_MECHANISM sign_mech{sign, nullptr, 0};
     ASSERT_EQ(p11_->C_SignInit(session_, &sign_mech, priv_key), CKR_OK);
     CK_BYTE data[] = "sim", signature[512];
@@ -78,12 +80,13 @@ TEST_F(SimToken, ModuleWorksOnALogicalChannelAndLeavesTheUsimSelected) {
   ASSERT_EQ(p11_->C_GetTokenInfo(slot_, &info), CKR_OK);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(info.model), 3), "SIM");
   CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07}, id9a[] = {0x01};
-  CK_ATTRIBUTE ec[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id9a, 1}};
-  generate_and_sign(CKM_EC_KEY_PAIR_GEN, ec, 2, CKM_ECDSA_SHA256);
+  CK_BBOOL yes = CK_TRUE;
+  CK_ATTRIBUTE ec[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id9a, 1}, {CKA_TOKEN, &yes, 1}};
+  generate_and_sign(CKM_EC_KEY_PAIR_GEN, ec, 3, CKM_ECDSA_SHA256);
   CK_ULONG bits = 2048;
   CK_BYTE id9d[] = {0x03};
-  CK_ATTRIBUTE rsa[] = {{CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_ID, id9d, 1}};
-  generate_and_sign(CKM_RSA_PKCS_KEY_PAIR_GEN, rsa, 2, CKM_SHA256_RSA_PKCS);
+  CK_ATTRIBUTE rsa[] = {{CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_ID, id9d, 1}, {CKA_TOKEN, &yes, 1}};
+  generate_and_sign(CKM_RSA_PKCS_KEY_PAIR_GEN, rsa, 3, CKM_SHA256_RSA_PKCS);
   // STATUS on the basic channel: the USIM is still the selected application there.
   std::vector<unsigned char> status = basic_channel({0x80, 0xF2, 0x00, 0x01, 0x00});
   const std::vector<unsigned char> usim = {0x84, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0x90, 0x00};

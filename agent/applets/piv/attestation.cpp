@@ -3,6 +3,7 @@
 // (object 5FFF01) are created at personalisation; an issuer may replace the certificate
 // with one chained to its own CA by PUT DATA.
 #include <certkey/protocol/objects.hpp>
+#include <certkey/protocol/piv_payloads.hpp>
 #include <certkey/protocol/tags.hpp>
 
 #include "../../core/der_writer.hpp"
@@ -197,19 +198,20 @@ Sw PivApplet::create_attestation_identity(RecordStore::Transaction& tx, std::uin
   for (int i = 0; i < 4; ++i) {
     hex_byte(static_cast<std::uint8_t>(serial >> (24 - 8 * i)), cn + sizeof cn - 9 + 2 * i);
   }
-  // Certificate object: 70 <cert> 71 01 00 FE 00, with room reserved for the 70 header.
+  // The certificate object (protocol/piv_payloads.hpp), built in place: room is reserved
+  // for the 70 header, which is known only once the certificate is written.
   constexpr std::size_t kHeaderRoom = 4;
-  ResponseWriter cert(MutableBytes(object_work_ + kHeaderRoom, sizeof object_work_ - kHeaderRoom - 5));
+  ResponseWriter cert(MutableBytes(object_work_ + kHeaderRoom, sizeof object_work_ - kHeaderRoom - sizeof protocol::kCertificateObjectTrailer));
   Sw sw = issue_certificate(Bytes(), text(cn, sizeof cn - 1), signer_work_, signer_work_.ec, 0, cert);
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&signer_work_), sizeof signer_work_));
   if (sw != Sw::ok) return sw;
   const std::size_t header = tlv_header_size(protocol::tag::kCertificate, cert.size());
   ResponseWriter head(MutableBytes(object_work_ + kHeaderRoom - header, header));
   head.put_header(protocol::tag::kCertificate, cert.size());
-  static constexpr std::uint8_t kTrailer[] = {0x71, 0x01, 0x00, 0xFE, 0x00};
-  for (std::size_t i = 0; i < sizeof kTrailer; ++i) object_work_[kHeaderRoom + cert.size() + i] = kTrailer[i];
+  const auto& trailer = protocol::kCertificateObjectTrailer;
+  for (std::size_t i = 0; i < sizeof trailer; ++i) object_work_[kHeaderRoom + cert.size() + i] = trailer[i];
   tx.put(record::object(protocol::object::kAttestationCert),
-         Bytes(object_work_ + kHeaderRoom - header, header + cert.size() + sizeof kTrailer));
+         Bytes(object_work_ + kHeaderRoom - header, header + cert.size() + sizeof trailer));
   return Sw::ok;
 }
 

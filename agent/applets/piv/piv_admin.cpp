@@ -1,4 +1,5 @@
 // Yubico-compatible administration: GET VERSION, GET SERIAL, RESET, SET PIN RETRIES.
+#include <certkey/protocol/limits.hpp>
 #include <certkey/protocol/objects.hpp>
 
 #include "piv_applet.hpp"
@@ -17,6 +18,23 @@ Sw PivApplet::get_serial(const CommandApdu& c, ResponseWriter& out) {
   store_be32(be, serial());
   out.put_raw(Bytes(be, sizeof be));
   return Sw::ok;
+}
+
+// GET CHALLENGE (ISO 7816-4 11.5.3): Ne bytes, up to kMaxChallenge, from the board's RNG.
+// Needs no PIN: a host's C_GenerateRandom draws on it (docs/protocol.md).
+Sw PivApplet::get_challenge(const CommandApdu& c, ResponseWriter& out) {
+  if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
+  if (!c.data.empty() || c.ne == 0) return Sw::wrong_length;
+  std::size_t left = c.ne < protocol::kMaxChallenge ? c.ne : protocol::kMaxChallenge;
+  std::uint8_t chunk[32];
+  while (left > 0) {
+    const std::size_t n = left < sizeof chunk ? left : sizeof chunk;
+    if (!board_.random.fill(MutableBytes(chunk, n))) return Sw::unknown;
+    out.put_raw(Bytes(chunk, n));
+    left -= n;
+  }
+  secure_zero(MutableBytes(chunk, sizeof chunk));
+  return out.overflowed() ? Sw::unknown : Sw::ok;
 }
 
 // Allowed only when both PIN and PUK are blocked: the holder has no other way back. Removes

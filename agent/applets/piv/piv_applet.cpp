@@ -36,6 +36,7 @@ const PivApplet::Command PivApplet::kCommands[] = {
     {kIso, iso(Ins::move_key), &PivApplet::move_key},
     {kIso, iso(Ins::get_metadata), &PivApplet::get_metadata},
     {kIso, iso(Ins::get_serial), &PivApplet::get_serial},
+    {kIso, iso(Ins::get_challenge), &PivApplet::get_challenge},
     {kIso, iso(Ins::attest), &PivApplet::attest},
     {kIso, iso(Ins::set_pin_retries), &PivApplet::set_pin_retries},
     {kIso, iso(Ins::reset), &PivApplet::reset},

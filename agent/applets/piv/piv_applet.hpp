@@ -98,6 +98,7 @@ class PivApplet final : public Applet {
   // piv_admin.cpp
   Sw get_version(const CommandApdu& c, ResponseWriter& out);
   Sw get_serial(const CommandApdu& c, ResponseWriter& out);
+  Sw get_challenge(const CommandApdu& c, ResponseWriter& out);
   Sw reset(const CommandApdu& c, ResponseWriter& out);
   Sw set_pin_retries(const CommandApdu& c, ResponseWriter& out);
   // certkey_extensions.cpp

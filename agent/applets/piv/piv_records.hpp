@@ -2,6 +2,7 @@
 // Every image is made of byte arrays only, so its layout has no padding (static_asserts in
 // piv_applet.cpp) and it is the same on every target.
 #pragma once
+#include <certkey/protocol/token_info.hpp>
 #include <cstdint>
 
 #include "../../hal/crypto.hpp"
@@ -31,8 +32,8 @@ constexpr std::uint16_t object(std::uint32_t id) {
 }
 }  // namespace record
 
-// Token policy flags, fixed at personalisation.
-inline constexpr std::uint8_t kPolicyRequirePinChange = 0x01;
+// Token policy flags (TOKEN INFO tag 05), fixed at personalisation.
+using protocol::kPolicyRequirePinChange;
 
 struct TokenConfig {
   std::uint8_t serial[4];

@@ -1,6 +1,6 @@
-#include "bytes.hpp"
+#include <certkey/protocol/bytes.hpp>
 
-namespace certkey::agent {
+namespace certkey::protocol {
 
 void secure_zero(MutableBytes bytes) {
   volatile std::uint8_t* p = bytes.data();
@@ -14,4 +14,4 @@ bool constant_time_equal(Bytes a, Bytes b) {
   return diff == 0;
 }
 
-}  // namespace certkey::agent
+}  // namespace certkey::protocol

@@ -1,6 +1,6 @@
-#include "crc32.hpp"
+#include <certkey/protocol/crc32.hpp>
 
-namespace certkey::agent {
+namespace certkey::protocol {
 
 std::uint32_t crc32(Bytes data, std::uint32_t previous) {
   // Nibble table: 64 bytes of constants instead of 1 KiB, fast enough for a record store.
@@ -16,4 +16,4 @@ std::uint32_t crc32(Bytes data, std::uint32_t previous) {
   return ~crc;
 }
 
-}  // namespace certkey::agent
+}  // namespace certkey::protocol

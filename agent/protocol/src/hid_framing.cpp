@@ -1,6 +1,6 @@
-#include "hid_framing.hpp"
+#include <certkey/protocol/hid_framing.hpp>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 
 void HidAssembler::reset() {
   secure_zero(MutableBytes(buffer_, length_));  // messages carry PINs
@@ -103,4 +103,4 @@ bool HidSegmenter::next(MutableBytes report) {
   return true;
 }
 
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

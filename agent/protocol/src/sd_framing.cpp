@@ -1,8 +1,8 @@
-#include "sd_framing.hpp"
+#include <certkey/protocol/sd_framing.hpp>
 
-#include "../core/crc32.hpp"
+#include <certkey/protocol/crc32.hpp>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 namespace {
 
 bool has_magic(Bytes in, const std::uint8_t (&magic)[8]) {
@@ -91,4 +91,4 @@ bool parse_sd_fragment(Bytes in, SdFragment& out) {
   return true;
 }
 
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

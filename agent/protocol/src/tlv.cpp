@@ -1,6 +1,6 @@
-#include "tlv.hpp"
+#include <certkey/protocol/tlv.hpp>
 
-namespace certkey::agent {
+namespace certkey::protocol {
 
 bool TlvReader::next(Tlv& out) {
   if (failed_ || rest_.empty()) return false;
@@ -91,4 +91,4 @@ void TlvWriter::put(std::uint16_t tag, Bytes value) {
 
 void TlvWriter::put_u8(std::uint16_t tag, std::uint8_t value) { put(tag, Bytes(&value, 1)); }
 
-}  // namespace certkey::agent
+}  // namespace certkey::protocol

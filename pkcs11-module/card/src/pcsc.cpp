@@ -17,16 +17,56 @@ struct PcscConnection::State {
   DWORD protocol = 0;
 };
 
-std::vector<std::string> reader_names(long context) {
-  const auto ctx = static_cast<SCARDCONTEXT>(context);
+namespace {
+
+std::vector<std::string> reader_names(SCARDCONTEXT context) {
   DWORD size = 0;
   std::vector<std::string> names;
-  if (SCardListReaders(ctx, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0) return names;
+  if (SCardListReaders(context, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0) return names;
   std::vector<char> buffer(size);
-  if (SCardListReaders(ctx, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
+  if (SCardListReaders(context, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
   for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
   return names;
 }
+
+}  // namespace
+
+std::vector<std::string> list_readers() {
+  SCARDCONTEXT context = 0;
+  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS) return {};
+  std::vector<std::string> names = reader_names(context);
+  SCardReleaseContext(context);
+  return names;
+}
+
+struct ReaderChangeWait::State {
+  SCARDCONTEXT context = 0;
+  std::vector<std::string> names;
+  std::vector<SCARD_READERSTATE> states;
+};
+
+ReaderChangeWait::ReaderChangeWait(const std::vector<std::string>& readers) : state_(std::make_unique<State>()) {
+  const LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
+  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
+  state_->names = readers;
+  state_->states.resize(readers.size() + 1);
+  for (std::size_t i = 0; i < readers.size(); ++i) state_->states[i].szReader = state_->names[i].c_str();
+  // pcsc-lite's reader-list pseudo reader: its high word counts the readers (pcsc-lite 1.9).
+  state_->states.back().szReader = "\\\\?PnP?\\Notification";
+  state_->states.back().dwCurrentState = static_cast<DWORD>(readers.size()) << 16;
+  SCardGetStatusChange(state_->context, 0, state_->states.data(), static_cast<DWORD>(state_->states.size()));
+  for (auto& reader : state_->states) reader.dwCurrentState = reader.dwEventState & ~SCARD_STATE_CHANGED;
+}
+
+ReaderChangeWait::~ReaderChangeWait() { SCardReleaseContext(state_->context); }
+
+ReaderChangeWait::Outcome ReaderChangeWait::block(std::chrono::milliseconds longest) {
+  const LONG rv = SCardGetStatusChange(state_->context, static_cast<DWORD>(longest.count()), state_->states.data(),
+                                       static_cast<DWORD>(state_->states.size()));
+  return rv == SCARD_E_CANCELLED ? Outcome::cancelled : Outcome::changed;
+}
+
+void ReaderChangeWait::cancel() { SCardCancel(state_->context); }
 
 namespace {
 
@@ -54,7 +94,7 @@ ReaderSurvey survey_readers() {
     return survey;
   }
   survey.reachable = true;
-  const std::vector<std::string> names = reader_names(static_cast<long>(context));
+  const std::vector<std::string> names = reader_names(context);
   std::vector<SCARD_READERSTATE> states(names.size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     states[i].szReader = names[i].c_str();
@@ -88,7 +128,7 @@ PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::ma
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
   // A reader named exactly as asked is the only candidate; otherwise every reader whose name
   // contains the text, in order.
-  const std::vector<std::string> names = reader_names(static_cast<long>(state_->context));
+  const std::vector<std::string> names = reader_names(state_->context);
   std::vector<const char*> candidates;
   for (const std::string& name : names) {
     if (name == reader_match) {
@@ -175,14 +215,14 @@ Response PcscConnection::transmit(const Command& original) {
     wipe(blocks[i]);
     if (i + 1 < blocks.size() && !r.ok()) return r;  // the token refused a chain block
   }
-  if ((r.sw >> 8) == 0x6C && state_->protocol != SCARD_PROTOCOL_T1) {  // wrong Le: repeat with it
+  if (protocol::is_wrong_le(r.sw) && state_->protocol != SCARD_PROTOCOL_T1) {  // wrong Le: repeat with it
     Bytes again = encode_short(command).back();
     again.back() = static_cast<std::uint8_t>(r.sw & 0xFF);
     r = decode_response(exchange(again));
     wipe(again);
   }
   Bytes data = std::move(r.data);
-  while ((r.sw >> 8) == 0x61) {
+  while (protocol::has_more_bytes(r.sw)) {
     r = decode_response(exchange({channel_, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00,
                                   0x00, static_cast<std::uint8_t>(r.sw & 0xFF)}));
     data.insert(data.end(), r.data.begin(), r.data.end());

@@ -5,7 +5,7 @@
 #include <certkey/protocol/limits.hpp>
 #include <certkey/protocol/tags.hpp>
 
-#include "core/tlv.hpp"
+#include "tlv_bytes.hpp"
 
 namespace certkey::card {
 namespace {
@@ -13,23 +13,6 @@ namespace {
 using protocol::Ins;
 namespace tag = protocol::tag;
 constexpr std::uint8_t iso(Ins i) { return static_cast<std::uint8_t>(i); }
-
-agent::Bytes view(const Bytes& b) { return agent::Bytes(b.data(), b.size()); }
-
-// The value of `tag` on the top level of `data`, or nothing.
-std::optional<Bytes> tlv_value(const Bytes& data, std::uint16_t t) {
-  agent::Tlv found;
-  if (!agent::find_tlv(view(data), t, found)) return std::nullopt;
-  return Bytes(found.value.begin(), found.value.end());
-}
-
-void append_tlv(Bytes& out, std::uint16_t t, const Bytes& value) {
-  std::uint8_t header[5];
-  agent::TlvWriter w(agent::MutableBytes(header, sizeof header));
-  w.put_header(t, value.size());
-  out.insert(out.end(), header, header + w.size());
-  out.insert(out.end(), value.begin(), value.end());
-}
 
 Bytes tag_list(std::uint32_t object_id) {
   Bytes id;
@@ -158,7 +141,8 @@ Response TokenClient::ecdh(std::uint8_t slot, protocol::Algorithm algorithm, con
 // 7C{82 00, <input_tag> input} -> 7C{82 result}; the result replaces the response data.
 Response TokenClient::general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm,
                                           std::uint16_t input_tag, const Bytes& input) {
-  Bytes inner{0x82, 0x00};
+  Bytes inner;
+  append_tlv(inner, tag::kResponse, {});  // asks for the result
   append_tlv(inner, input_tag, input);
   Command c;
   c.cla = protocol::kClaIso;
@@ -174,6 +158,15 @@ Response TokenClient::general_authenticate(std::uint8_t slot, protocol::Algorith
   if (!result) throw Error(Error::Kind::bad_response, "GENERAL AUTHENTICATE answer without 7C/82");
   r.data = std::move(*result);
   return r;
+}
+
+Bytes TokenClient::challenge() {
+  Response r = send(protocol::kClaIso, iso(Ins::get_challenge), 0, 0);
+  require(r, "GET CHALLENGE");
+  if (r.data.empty() || r.data.size() > protocol::kMaxChallenge) {
+    throw Error(Error::Kind::bad_response, "GET CHALLENGE answered no random bytes");
+  }
+  return std::move(r.data);
 }
 
 void TokenClient::delete_key(std::uint8_t slot) {

@@ -5,6 +5,9 @@
 #include <certkey/protocol/ins.hpp>
 #include <certkey/protocol/limits.hpp>
 #include <certkey/protocol/tags.hpp>
+#include <certkey/protocol/token_info.hpp>
+
+#include "tlv_bytes.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -16,6 +19,7 @@ namespace {
 
 using protocol::CertkeyIns;
 using protocol::Ins;
+namespace tag = protocol::tag;
 constexpr std::uint8_t iso(Ins i) { return static_cast<std::uint8_t>(i); }
 constexpr std::uint8_t ext(CertkeyIns i) { return static_cast<std::uint8_t>(i); }
 
@@ -27,20 +31,16 @@ void require_ok(const Response& r, const std::string& what) {
   }
 }
 
-std::uint32_t be32(const Bytes& b, std::size_t at) {
-  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
+// 7C { fields }: the dynamic authentication template of GENERAL AUTHENTICATE.
+Bytes dynamic_auth(const Bytes& fields) {
+  Bytes out;
+  append_tlv(out, protocol::tag::kDynamicAuth, fields);
+  return out;
 }
 
-// Minimal TLV walk over a flat list of one-byte tags with short lengths (TOKEN INFO).
-template <typename F>
-void each_tlv(const Bytes& data, F&& f) {
-  std::size_t pos = 0;
-  while (pos + 2 <= data.size()) {
-    std::uint8_t tag = data[pos], length = data[pos + 1];
-    if (length >= 0x80 || pos + 2 + length > data.size()) throw Error(Error::Kind::bad_response, "malformed TLV");
-    f(tag, Bytes(data.begin() + static_cast<long>(pos + 2), data.begin() + static_cast<long>(pos + 2 + length)));
-    pos += 2 + length;
-  }
+std::optional<Bytes> dynamic_auth_field(const Response& r, std::uint16_t field) {
+  const std::optional<Bytes> outer = tlv_value(r.data, protocol::tag::kDynamicAuth);
+  return outer ? tlv_value(*outer, field) : std::nullopt;
 }
 
 const EVP_CIPHER* cipher_for(protocol::Algorithm a) {
@@ -114,19 +114,17 @@ void TokenClient::close_logical_channel() {
 TokenInfo TokenClient::token_info() {
   Response r = send(protocol::kClaCertkey, ext(CertkeyIns::token_info), 0, 0);
   require_ok(r, "TOKEN INFO");
+  protocol::TokenInfo fields;
+  if (!protocol::read_token_info(view(r.data), fields)) throw Error(Error::Kind::bad_response, "malformed TOKEN INFO");
   TokenInfo info;
-  namespace tag = protocol::tag;
-  each_tlv(r.data, [&](std::uint8_t t, const Bytes& v) {
-    if (t == tag::kInfoSerial && v.size() == 4) info.serial = be32(v, 0);
-    if (t == tag::kInfoMedium && v.size() == 1) info.medium = static_cast<protocol::Medium>(v[0]);
-    if (t == tag::kInfoFirmware && v.size() == 3) info.firmware = {v[0], v[1], v[2]};
-    if (t == tag::kInfoChangeCounter && v.size() == 4) info.change_counter = be32(v, 0);
-    if (t == tag::kInfoPolicy && v.size() == 1) info.policy = v[0];
-    if (t == tag::kInfoUnlockRetries && v.size() == 2) info.unlock_retries = std::make_pair(int{v[0]}, int{v[1]});
-    if ((t == tag::kInfoPinState || t == tag::kInfoPukState) && v.size() == 3) {
-      (t == tag::kInfoPinState ? info.pin : info.puk) = PinState{v[0], v[1], v[2] != 0};
-    }
-  });
+  info.serial = fields.serial;
+  info.medium = fields.medium;
+  info.firmware = {fields.firmware[0], fields.firmware[1], fields.firmware[2]};
+  info.change_counter = fields.change_counter;
+  info.policy = fields.policy;
+  if (fields.has_unlock_key) info.unlock_retries = std::make_pair(int{fields.unlock_limit}, int{fields.unlock_left});
+  if (fields.has_pin_state) info.pin = PinState{fields.pin.limit, fields.pin.left, fields.pin.is_default};
+  if (fields.has_puk_state) info.puk = PinState{fields.puk.limit, fields.puk.left, fields.puk.is_default};
   return info;
 }
 
@@ -142,23 +140,25 @@ void TokenClient::authenticate_management(const Bytes& key, protocol::Algorithm 
   const std::size_t block = static_cast<std::size_t>(EVP_CIPHER_block_size(cipher));
   const auto alg = static_cast<std::uint8_t>(algorithm);
   const auto ref = static_cast<std::uint8_t>(protocol::KeyRef::management);
-  Response witness = send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, {0x7C, 0x02, 0x80, 0x00});
+  Bytes request;
+  append_tlv(request, tag::kWitness, {});
+  Response witness = send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, dynamic_auth(request));
   require_ok(witness, "management key witness");
-  if (witness.data.size() != 4 + block || witness.data[0] != 0x7C || witness.data[2] != 0x80) {
-    throw Error(Error::Kind::bad_response, "malformed witness");
-  }
-  Bytes encrypted(witness.data.begin() + 4, witness.data.end());
-  Bytes decrypted = ecb(cipher, key, encrypted, false);
+  const std::optional<Bytes> encrypted = dynamic_auth_field(witness, tag::kWitness);
+  if (!encrypted || encrypted->size() != block) throw Error(Error::Kind::bad_response, "malformed witness");
+  Bytes decrypted = ecb(cipher, key, *encrypted, false);
   Bytes challenge(block);
   RAND_bytes(challenge.data(), static_cast<int>(block));
-  Bytes data{0x7C, static_cast<std::uint8_t>(4 + 2 * block), 0x80, static_cast<std::uint8_t>(block)};
-  data.insert(data.end(), decrypted.begin(), decrypted.end());
-  data.insert(data.end(), {0x81, static_cast<std::uint8_t>(block)});
-  data.insert(data.end(), challenge.begin(), challenge.end());
+  Bytes fields;
+  append_tlv(fields, tag::kWitness, decrypted);
+  append_tlv(fields, tag::kChallenge, challenge);
+  Bytes data = dynamic_auth(fields);
+  wipe(decrypted);
+  wipe(fields);
   Response answer = send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, std::move(data));
   require_ok(answer, "management key authentication");
   Bytes expected = ecb(cipher, key, challenge, true);
-  if (answer.data.size() != 4 + block || !std::equal(expected.begin(), expected.end(), answer.data.begin() + 4)) {
+  if (dynamic_auth_field(answer, tag::kResponse) != expected) {
     throw Error(Error::Kind::bad_response, "the token did not prove knowledge of the management key");
   }
 }

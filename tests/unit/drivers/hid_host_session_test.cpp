@@ -19,7 +19,7 @@ namespace certkey::drivers::usbkey {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
-namespace hid = agent::transport::hid;
+namespace hid = protocol::hid;
 
 // A USB KEY's report pipe: listens on a socket, accepts one host, feeds its reports to a
 // HidDevice and answers each APDU with handler(apdu), after `keepalives` keep-alive frames.
@@ -50,7 +50,7 @@ class DeviceEnd final : private agent::transport::HidReportSink {
   void unplug() { ::shutdown(host_fd_.load() >= 0 ? host_fd_.load() : listen_fd_, SHUT_RDWR); }
 
  private:
-  bool send_report(agent::Bytes report) override {
+  bool send_report(protocol::Bytes report) override {
     return ::send(host_fd_, report.data(), report.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(report.size());
   }
   void serve() {
@@ -59,10 +59,10 @@ class DeviceEnd final : private agent::transport::HidReportSink {
     host_fd_ = fd;
     std::uint8_t report[hid::kReportSize];
     while (::recv(fd, report, sizeof report, 0) == static_cast<ssize_t>(sizeof report)) {
-      if (device_.feed(agent::Bytes(report, sizeof report), *this) != agent::transport::HidDevice::Event::apdu) continue;
+      if (device_.feed(protocol::Bytes(report, sizeof report), *this) != agent::transport::HidDevice::Event::apdu) continue;
       const Buffer response = handler_(Buffer(device_.apdu().begin(), device_.apdu().end()));
       for (int i = 0; i < keepalives_; ++i) device_.keepalive(*this);
-      device_.respond(agent::Bytes(response.data(), response.size()), *this);
+      device_.respond(protocol::Bytes(response.data(), response.size()), *this);
     }
     host_fd_ = -1;
     ::close(fd);

@@ -21,7 +21,7 @@ class CommandFileCandidates : public ::testing::Test {
     ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
     device_ = st.st_dev;
     victim_ = dir_ + "/victim";
-    std::ofstream(victim_) << std::string(agent::transport::sd::kFileSize, 'v');
+    std::ofstream(victim_) << std::string(protocol::sd::kFileSize, 'v');
   }
   void TearDown() override {
     for (const char* name : {"/CERTKEY.CMD", "/victim"}) ::unlink((dir_ + name).c_str());
@@ -49,7 +49,7 @@ TEST_F(CommandFileCandidates, AFileOfAnotherSize_OrOnAnotherDevice_IsNoCard) {
   SdCommandFile short_file(command_file());
   EXPECT_FALSE(short_file.open(device_));
   ::unlink(command_file().c_str());
-  std::ofstream(command_file()) << std::string(agent::transport::sd::kFileSize, '\0');
+  std::ofstream(command_file()) << std::string(protocol::sd::kFileSize, '\0');
   SdCommandFile elsewhere(command_file());
   EXPECT_FALSE(elsewhere.open(device_ + 1));
 }

@@ -1,11 +1,11 @@
 // HID framing (docs/hid.md): the codec the USB KEY firmware and its host driver share.
-#include "transport/hid_framing.hpp"
+#include <certkey/protocol/hid_framing.hpp>
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
@@ -110,4 +110,4 @@ TEST(HidFraming, ReservedChannelAndShortReport_AreRejected) {
 }
 
 }  // namespace
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

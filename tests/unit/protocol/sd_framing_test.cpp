@@ -1,12 +1,12 @@
 // SD KEY command-file format (docs/sdkey.md): the codec the token's file channel and the
 // host driver share.
-#include "transport/sd_framing.hpp"
+#include <certkey/protocol/sd_framing.hpp>
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
@@ -89,4 +89,4 @@ TEST(SdFragment, TornOrStaleRead_IsRejected) {
 }
 
 }  // namespace
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

@@ -1,4 +1,4 @@
-// BER-TLV reading and writing (agent/core/tlv.cpp): one- and two-byte tags, short and 81/82
+// BER-TLV reading and writing (agent/protocol/src/tlv.cpp): one- and two-byte tags, short and 81/82
 // lengths, truncated input, and the writer's overflow on a fixed buffer. Inputs are exactly
 // sized vectors so that ASan reports any read past their end.
 #include <gtest/gtest.h>
@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/tlv.hpp"
+#include <certkey/protocol/tlv.hpp>
 
-namespace certkey::agent {
+namespace certkey::protocol {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
@@ -329,4 +329,4 @@ TEST(TlvRoundTrip, WriterOutputReadsBack) {
 }
 
 }  // namespace
-}  // namespace certkey::agent
+}  // namespace certkey::protocol

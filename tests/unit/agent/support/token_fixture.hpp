@@ -61,7 +61,7 @@ Buffer concat(std::initializer_list<Buffer> parts);
 // 6-8 characters right-padded with FF to the 8-byte PIN block.
 Buffer pin_block(const std::string& pin);
 // The value of the first TLV with `tag` on the top level of `data` (1-2 byte tags, 81/82
-// lengths), parsed here independently of agent/core/tlv.
+// lengths), parsed here independently of the protocol library's TLV codec.
 std::optional<Buffer> find_value(const Buffer& data, std::uint16_t tag);
 std::uint32_t be32(const Buffer& four_bytes);
 Buffer object_tag(std::uint32_t object_id);  // 5C tag list naming a data object

@@ -10,6 +10,9 @@ namespace certkey::agent::transport {
 namespace {
 
 using Buffer = std::vector<std::uint8_t>;
+using protocol::encode_sd_command;
+using protocol::parse_sd_fragment;
+using protocol::SdFragment;
 
 Buffer command(std::uint32_t sequence, const Buffer& apdu) {
   Buffer out(sd::kCommandArea);

@@ -1,13 +1,12 @@
-// The HID framing of protocol/hid_frame.hpp, as code both ends share: the token's USB
+// The HID framing of hid_frame.hpp, as code both ends share: the token's USB
 // firmware and the host's USB KEY driver. Freestanding: fixed buffers, no allocation.
 #pragma once
 #include <certkey/protocol/hid_frame.hpp>
 
-#include "../core/bytes.hpp"
+#include <certkey/protocol/bytes.hpp>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 
-namespace hid = protocol::hid;
 
 // Reassembles one message from reports. Feed reports in arrival order; a report of another
 // channel while a message is in progress answers `busy` and leaves the message alone.
@@ -58,4 +57,4 @@ class HidSegmenter {
   bool done_ = true;
 };
 
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

@@ -20,6 +20,7 @@ enum class Ins : std::uint8_t {
   change_reference_data = 0x24,
   reset_retry_counter = 0x2C,
   generate_asymmetric_key_pair = 0x47,
+  get_challenge = 0x84,  // ISO 7816-4 11.5.3: Le random bytes from the token's RNG
   manage_channel = 0x70,
   general_authenticate = 0x87,
   select = 0xA4,

@@ -7,6 +7,8 @@ namespace certkey::protocol {
 
 // Largest X.509 certificate a slot holds (DER), and the container around it (70/71/FE tags).
 inline constexpr std::size_t kMaxCertificate = 4096;
+// The most random bytes one GET CHALLENGE returns (a short Le of 00).
+inline constexpr std::size_t kMaxChallenge = 256;
 inline constexpr std::size_t kMaxDataObject = kMaxCertificate + 16;
 // Largest command data after chaining: PUT DATA of the largest object with its 5C/53 header.
 inline constexpr std::size_t kMaxCommandData = kMaxDataObject + 16;

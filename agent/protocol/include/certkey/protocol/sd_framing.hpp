@@ -3,11 +3,10 @@
 #pragma once
 #include <certkey/protocol/sd_frame.hpp>
 
-#include "../core/bytes.hpp"
+#include <certkey/protocol/bytes.hpp>
 
-namespace certkey::agent::transport {
+namespace certkey::protocol {
 
-namespace sd = protocol::sd;
 
 // Writes a command (header and APDU, zero-padded to whole blocks) into `out`; returns the
 // number of bytes to write, or 0 when the APDU is too long or `out` too small.
@@ -33,4 +32,4 @@ bool encode_sd_fragment(std::uint32_t sequence, bool busy, Bytes response, std::
 // count. A torn or stale read fails here (or shows another sequence number).
 bool parse_sd_fragment(Bytes in, SdFragment& out);
 
-}  // namespace certkey::agent::transport
+}  // namespace certkey::protocol

@@ -36,4 +36,13 @@ constexpr Sw sw_bytes_remaining(unsigned n) {
   return static_cast<Sw>(0x6100 | (n > 255 ? 0 : n));  // 6100 means "256 or more"
 }
 
+// Reading a status word on the host: the families whose low byte carries a number.
+constexpr bool is_verify_failed(std::uint16_t sw) { return (sw & 0xFFF0) == to_u16(Sw::verify_failed); }
+// 63Cx: the tries left; -1 for any other status word.
+constexpr int retries_left(std::uint16_t sw) { return is_verify_failed(sw) ? (sw & 0x0F) : -1; }
+// 61xx: more response bytes wait for GET RESPONSE.
+constexpr bool has_more_bytes(std::uint16_t sw) { return (sw & 0xFF00) == to_u16(Sw::bytes_remaining); }
+// 6Cxx: the command must be repeated with Le = the low byte.
+constexpr bool is_wrong_le(std::uint16_t sw) { return (sw & 0xFF00) == to_u16(Sw::wrong_le); }
+
 }  // namespace certkey::protocol

@@ -3,7 +3,7 @@
 #pragma once
 #include "bytes.hpp"
 
-namespace certkey::agent {
+namespace certkey::protocol {
 
 struct Tlv {
   std::uint16_t tag = 0;
@@ -50,4 +50,4 @@ class TlvWriter {
   bool overflow_ = false;
 };
 
-}  // namespace certkey::agent
+}  // namespace certkey::protocol

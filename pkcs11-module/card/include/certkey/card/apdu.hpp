@@ -18,9 +18,10 @@ struct Command {
 struct Response {
   Bytes data;
   std::uint16_t sw = 0;
-  bool ok() const { return sw == protocol::to_u16(protocol::Sw::ok); }
+  bool ok() const { return is(protocol::Sw::ok); }
+  bool is(protocol::Sw status) const { return sw == protocol::to_u16(status); }
   // 63Cx: retries left; -1 otherwise.
-  int retries_left() const { return (sw & 0xFFF0) == 0x63C0 ? (sw & 0x0F) : -1; }
+  int retries_left() const { return protocol::retries_left(sw); }
 };
 
 // Short-APDU encodings of one command: several CLA|10 blocks when the data exceeds 255 bytes.

@@ -1,5 +1,6 @@
 // The card library's error currency: what failed, and the status word when the token said no.
 #pragma once
+#include <certkey/protocol/sw.hpp>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,7 @@ class Error : public std::runtime_error {
       : std::runtime_error(what), kind_(kind), sw_(sw) {}
   Kind kind() const { return kind_; }
   std::uint16_t sw() const { return sw_; }
+  bool is(protocol::Sw status) const { return kind_ == Kind::refused && sw_ == protocol::to_u16(status); }
 
  private:
   Kind kind_;

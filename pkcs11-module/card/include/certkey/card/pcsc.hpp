@@ -1,5 +1,6 @@
 // A PC/SC connection to one token, with one transaction per operation.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,9 +55,31 @@ class PcscConnection {
   std::uint8_t channel_ = 0;
 };
 
-// The names of the readers pcscd knows (empty when it cannot tell). `context` is an
-// SCARDCONTEXT.
-std::vector<std::string> reader_names(long context);
+// The names of the readers pcscd knows (empty when it cannot tell).
+std::vector<std::string> list_readers();
+
+// One wait for a change of reader state in pcscd: a token inserted or removed in one of
+// `readers`, or a reader added or removed. prepare() takes the current state as the baseline
+// and returns at once; block() then waits. cancel() ends a block() from another thread;
+// pcsc-lite 1.9.9 cancels only a context already blocked, so a caller that cannot know
+// whether block() has started repeats cancel() until the waiter has left.
+class ReaderChangeWait {
+ public:
+  // Throws Error (transport) when pcscd cannot be reached.
+  explicit ReaderChangeWait(const std::vector<std::string>& readers);
+  ~ReaderChangeWait();
+  ReaderChangeWait(const ReaderChangeWait&) = delete;
+  ReaderChangeWait& operator=(const ReaderChangeWait&) = delete;
+
+  enum class Outcome { changed, cancelled };
+  // `changed` also when pcscd went away or the wait timed out: look again either way.
+  Outcome block(std::chrono::milliseconds longest);
+  void cancel();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // What pcscd says about its readers, without connecting to any card: for a diagnosis.
 struct ReaderSurvey {

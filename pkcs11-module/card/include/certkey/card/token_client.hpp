@@ -57,6 +57,8 @@ class TokenClient {
   void open_logical_channel();
   void close_logical_channel();
   TokenInfo token_info();
+  // GET CHALLENGE: protocol::kMaxChallenge bytes from the token's random source.
+  Bytes challenge();
   // PIN status (empty pin) or verification. The response carries 9000 / 63Cx / 6983.
   Response verify_pin(const std::string& pin);
   void authenticate_management(const Bytes& key, protocol::Algorithm algorithm);

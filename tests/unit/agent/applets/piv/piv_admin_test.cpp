@@ -54,6 +54,19 @@ TEST_F(GetSerial, ReportsFactorySerialBigEndian) {
   EXPECT_EQ(send(Ins::get_serial, 0x00, 0x01).sw, Sw::incorrect_p1p2);
 }
 
+// GET CHALLENGE: Le random bytes (00: 256), no PIN needed, and never the same twice.
+TEST_F(GetSerial, GetChallengeGivesLeRandomBytes) {
+  Response sixteen = transmit(short_apdu(protocol::kClaIso, u8(Ins::get_challenge), 0, 0, {}, 16));
+  EXPECT_EQ(sixteen.sw, Sw::ok);
+  EXPECT_EQ(sixteen.data.size(), 16u);
+  Response all = transmit(short_apdu(protocol::kClaIso, u8(Ins::get_challenge), 0, 0, {}, 0x00));
+  EXPECT_EQ(all.sw, Sw::ok);
+  EXPECT_EQ(all.data.size(), protocol::kMaxChallenge);
+  EXPECT_NE(Buffer(all.data.begin(), all.data.begin() + 16), sixteen.data);
+  EXPECT_EQ(transmit(short_apdu(protocol::kClaIso, u8(Ins::get_challenge), 0, 0, {})).sw, Sw::wrong_length);  // no Le
+  EXPECT_EQ(send(Ins::get_challenge, 0x01, 0x00).sw, Sw::incorrect_p1p2);
+}
+
 TEST_F(Reset, FreshToken_Returns6985) { EXPECT_EQ(reset(), Sw::conditions_not_satisfied); }
 
 TEST_F(Reset, OnlyPinBlocked_Returns6985) {
