@@ -198,9 +198,6 @@ CK_RV Module::seed_random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULON
 CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object) {
   Session& s = session(handle);
   if (!templ || !object) return CKR_ARGUMENTS_BAD;
-  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
-  Token& token = token_of(s);
-  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   auto object_class = template_ulong(templ, count, CKA_CLASS);
   if (!object_class) return CKR_TEMPLATE_INCOMPLETE;
   if (*object_class != CKO_CERTIFICATE) return CKR_TEMPLATE_INCONSISTENT;
@@ -214,6 +211,9 @@ CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_UL
   auto fields = parse_certificate(*der);
   if (!fields) return CKR_ATTRIBUTE_VALUE_INVALID;
   if (der->size() > protocol::kMaxCertificate) return CKR_DEVICE_MEMORY;
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  Token& token = token_of(s);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
 
   std::optional<std::uint8_t> target;
   if (auto id = template_bytes(templ, count, CKA_ID)) {
@@ -289,15 +289,15 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
   } else {
     return CKR_MECHANISM_INVALID;
   }
-  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
-  Token& token = token_of(s);
-  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   // Keys live on the token: a template without CKA_TOKEN asks for a session object, its
-  // default (PKCS#11 3.0 §4.4), which a PIV token cannot hold (docs/pkcs11.md §6.1).
+  // default (PKCS#11 3.0 §4.4), which a PIV token cannot hold (docs/pkcs11.md 11.1).
   for (auto [t, n] : {std::pair{pub, pub_count}, std::pair{priv, priv_count}}) {
     auto on_token = template_bytes(t, n, CKA_TOKEN);
     if (!on_token || on_token->size() != 1 || !(*on_token)[0]) return CKR_TEMPLATE_INCONSISTENT;
   }
+  if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
+  Token& token = token_of(s);
+  if (!token.user_logged_in()) return CKR_USER_NOT_LOGGED_IN;
 
   std::optional<std::uint8_t> target;
   auto id = template_bytes(priv, priv_count, CKA_ID);

@@ -250,6 +250,7 @@ test("through the extension: a forged origin is not used, and a second tab never
   const context = await h.launch({ home, extension: h.packageExtension() });
   try {
     const first = await openPortal(context);
+    await first.waitForSelector("[data-token]");  // the forged request names the page's token
     const second = await context.newPage();
     await second.goto(portal.url());
     await second.evaluate(() => {

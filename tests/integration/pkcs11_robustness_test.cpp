@@ -355,6 +355,20 @@ TEST_F(Module, GenerateKeyPair_WithoutCkaToken_IsRefused) {
   p11_->C_CloseSession(s);
 }
 
+// The template is an argument: its code comes before the read-only session and the login
+// (docs/pkcs11.md 8.7).
+TEST_F(Module, CreateObject_TemplateIsCheckedBeforeSessionStateAndLogin) {
+  CK_SESSION_HANDLE s = 0;
+  ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s), CKR_OK);
+  CK_OBJECT_CLASS cert = CKO_CERTIFICATE, key = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE no_value[] = {{CKA_CLASS, &cert, sizeof cert}};
+  CK_ATTRIBUTE wrong_class[] = {{CKA_CLASS, &key, sizeof key}};
+  CK_OBJECT_HANDLE h = 0;
+  EXPECT_EQ(p11_->C_CreateObject(s, no_value, 1, &h), CKR_TEMPLATE_INCOMPLETE);
+  EXPECT_EQ(p11_->C_CreateObject(s, wrong_class, 1, &h), CKR_TEMPLATE_INCONSISTENT);
+  p11_->C_CloseSession(s);
+}
+
 TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {
   CK_SESSION_HANDLE s = open_logged_in();
   CK_OBJECT_HANDLE key = private_key(s);
