@@ -52,9 +52,9 @@ Result measure(const std::string& medium, const std::string& token, const std::s
 const Bytes kManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 
 std::vector<Result> run_medium(const std::string& medium, const std::string& token, int iterations) {
-  certkey::card::PcscConnection connection(token + " 00 00");
+  certkey::card::Connection connection(token + " 00 00");
   certkey::card::TokenClient client(connection);
-  certkey::card::PcscConnection::Transaction hold(connection);
+  certkey::card::Connection::Transaction hold(connection);
   if (medium == "sim") client.open_logical_channel();
   client.select_piv();
   client.authenticate_management(kManagementKey, certkey::protocol::Algorithm::tdes);

@@ -25,6 +25,15 @@ Module& module() {
   return *instance;
 }
 
+}  // namespace
+
+void use_card_links(card::CardLinks& links) {
+  std::lock_guard<std::mutex> lock(module().mutex());
+  module().use_card_links(links);
+}
+
+namespace {
+
 // Whether this thread is inside a C_* call (and so holds the module lock).
 thread_local bool t_inside_module = false;
 

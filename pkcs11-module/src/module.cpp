@@ -140,6 +140,12 @@ CK_RV to_ckr(const card::Error& e) {
 
 // ---- life cycle ----------------------------------------------------------------------------
 
+void Module::use_card_links(card::CardLinks& links) {
+  if (initialized_) throw Failure{CKR_CRYPTOKI_ALREADY_INITIALIZED};
+  links_ = &links;
+  tokens_.clear();
+}
+
 CK_RV Module::initialize(CK_VOID_PTR args) {
   if (initialized_ && pid_ == ::getpid()) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
   if (args) {
@@ -223,14 +229,14 @@ CK_RV Module::get_info(CK_INFO* info) {
 // ---- slots and tokens ------------------------------------------------------------------------
 
 void Module::refresh_readers() {
-  for (const std::string& name : card::list_readers()) {
+  for (const std::string& name : links_->readers()) {
     auto known = std::find_if(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->reader() == name; });
     if (known != tokens_.end()) continue;
     CK_SLOT_ID id = slot_id_for(name);
     while (std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->id() == id; })) {
       id = (id + 1) & 0x7FFFFFFF;  // a hash collision: the next free ID, in discovery order
     }
-    tokens_.push_back(std::make_unique<Token>(id, name));
+    tokens_.push_back(std::make_unique<Token>(id, name, *links_));
   }
 }
 

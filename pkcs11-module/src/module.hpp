@@ -5,6 +5,7 @@
 // module_objects.cpp (find, attributes, create/destroy, key generation), module_crypto.cpp
 // (sign, decrypt, derive), module_vendor.cpp.
 #pragma once
+#include <certkey/card/pcsc.hpp>
 #include <certkey/protocol/sw.hpp>
 #include <condition_variable>
 #include <map>
@@ -73,6 +74,10 @@ class Module {
   std::mutex& mutex() { return mutex_; }
   bool initialized() const { return initialized_; }
   bool initialized_in_this_process() const { return initialized_ && pid_ == ::getpid(); }
+
+  // Where the module finds cards: PC/SC unless a test put a transcript there before C_Initialize
+  // (docs/testing.md, "Transcript tests"). The slot table starts afresh.
+  void use_card_links(card::CardLinks& links);
 
   // module.cpp
   CK_RV initialize(CK_VOID_PTR args);
@@ -163,6 +168,7 @@ class Module {
   bool initialized_ = false;
   ModuleConfig config_;
   pid_t pid_ = 0;
+  card::CardLinks* links_ = &card::pcsc_links();
   std::vector<std::unique_ptr<Token>> tokens_;  // slot table: entries are never removed
   std::map<CK_SESSION_HANDLE, Session> sessions_;
   CK_SESSION_HANDLE next_session_ = 1;
@@ -174,6 +180,9 @@ class Module {
   bool finalizing_ = false;                         // a waiter must not block again
   std::condition_variable waiter_left_;
 };
+
+// Module::use_card_links on the module's one instance; only while it is not initialised.
+void use_card_links(card::CardLinks& links);
 
 // The PIN's length once checked against the token's 6-8 characters (CKR_PIN_LEN_RANGE).
 // Whether a PIN or PUK could have this many characters (6 to 8).

@@ -38,14 +38,14 @@ Bytes certificate_from_object(const Bytes& object) {
 // Connects and learns which token is in the reader. A different serial than before means
 // the old token left (perhaps while pcscd was away): its sessions and login end.
 void Token::connect() {
-  auto connection = std::make_unique<card::PcscConnection>(reader_);
+  auto connection = std::make_unique<card::Connection>(links_.connect(reader_));
   if (!is_certkey_atr(connection->atr())) {
     throw card::Error(card::Error::Kind::no_token, "not a certkey token in " + reader_);
   }
   card::TokenInfo info;
   sim_ = is_sim_atr(connection->atr());
   {
-    card::PcscConnection::Transaction transaction(*connection);
+    card::Connection::Transaction transaction(*connection);
     card::TokenClient client(*connection);
     if (sim_) {
       client.open_logical_channel();
@@ -74,9 +74,9 @@ void Token::connect() {
 bool Token::present() {
   if (connection_) {
     switch (connection_->presence()) {
-      case card::PcscConnection::Presence::present: return true;
-      case card::PcscConnection::Presence::absent: forget_connection(); break;
-      case card::PcscConnection::Presence::unknown:
+      case card::Presence::present: return true;
+      case card::Presence::absent: forget_connection(); break;
+      case card::Presence::unknown:
         // PC/SC failed (pcscd restarting, or the reader was unplugged): reconnect, which
         // checks the serial; if the token cannot be found again, it is gone.
         connection_.reset();
@@ -102,7 +102,7 @@ void Token::forget_connection() {
   ++generation_;  // sessions opened before this are over
   if (connection_ && sim_) {
     try {  // give the SIM its channel back (a departed token needs nothing)
-      card::PcscConnection::Transaction transaction(*connection_);
+      card::Connection::Transaction transaction(*connection_);
       card::TokenClient(*connection_).close_logical_channel();
     } catch (const card::Error&) {
     }

@@ -32,7 +32,8 @@ struct KeySlot {
 
 class Token {
  public:
-  Token(CK_SLOT_ID id, std::string reader) : id_(id), reader_(std::move(reader)) {}
+  Token(CK_SLOT_ID id, std::string reader, card::CardLinks& links)
+      : id_(id), reader_(std::move(reader)), links_(links) {}
 
   CK_SLOT_ID id() const { return id_; }
   const std::string& reader() const { return reader_; }
@@ -79,8 +80,9 @@ class Token {
 
   CK_SLOT_ID id_;
   std::string reader_;
+  card::CardLinks& links_;
   std::uint64_t generation_ = 1;
-  std::unique_ptr<card::PcscConnection> connection_;
+  std::unique_ptr<card::Connection> connection_;
   bool cache_valid_ = false;
   bool needs_recovery_ = false;  // reconnected after pcscd went away
   std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect
@@ -99,7 +101,7 @@ auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()
   for (int attempt = 0;; ++attempt) {
     try {
       if (!connection_) connect();
-      card::PcscConnection::Transaction transaction(*connection_);
+      card::Connection::Transaction transaction(*connection_);
       card::TokenClient client(*connection_);
       if (attempt > 0 || needs_recovery_) recover_after_reset(client);
       needs_recovery_ = false;

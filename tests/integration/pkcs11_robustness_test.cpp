@@ -485,7 +485,7 @@ TEST_F(Module, VendorInterface_RemoteUnlockEndToEnd) {
   const certkey::card::Bytes master(32, 0x33);
   std::uint32_t serial = 0;
   {
-    certkey::card::PcscConnection connection("certkey token1 00 00");
+    certkey::card::Connection connection("certkey token1 00 00");
     certkey::card::TokenClient client(connection);
     client.select_piv();
     serial = client.token_info().serial;

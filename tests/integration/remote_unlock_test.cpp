@@ -27,7 +27,7 @@ class RemoteUnlock : public ::testing::Test {
     unlock::Code challenge = unlock::decode(challenge_code);
     return unlock::encode(unlock::compute_response(unlock::derive_unlock_key(kMasterKey, serial_), serial_, challenge));
   }
-  PcscConnection connection_{"token1"};
+  Connection connection_{"token1"};
   TokenClient client_{connection_};
   std::uint32_t serial_ = 0;
 };

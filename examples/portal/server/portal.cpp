@@ -300,8 +300,8 @@ int set_unlock_key(const Options& o) {
   for (std::size_t i = 0; i < management.text.size(); i += 2) {
     management_key.push_back(static_cast<std::uint8_t>(std::stoul(management.text.substr(i, 2), nullptr, 16)));
   }
-  card::PcscConnection connection(o.reader);
-  card::PcscConnection::Transaction transaction(connection);
+  card::Connection connection(o.reader);
+  card::Connection::Transaction transaction(connection);
   card::TokenClient client(connection);
   if (o.sim) client.open_logical_channel();
   client.select_piv();

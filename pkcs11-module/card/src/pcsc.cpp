@@ -11,12 +11,6 @@
 
 namespace certkey::card {
 
-struct PcscConnection::State {
-  SCARDCONTEXT context = 0;
-  SCARDHANDLE card = 0;
-  DWORD protocol = 0;
-};
-
 namespace {
 
 std::vector<std::string> reader_names(SCARDCONTEXT context) {
@@ -123,12 +117,42 @@ void throw_pcsc(long rv, const std::string& what) {
   }
 }
 
-PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::make_unique<State>()) {
-  LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
+namespace {
+
+// One card in one PC/SC reader, with a context of its own.
+class PcscLink final : public CardLink {
+ public:
+  explicit PcscLink(const std::string& reader_match);
+  ~PcscLink() override {
+    SCardDisconnect(card_, SCARD_LEAVE_CARD);
+    SCardReleaseContext(context_);
+  }
+  PcscLink(const PcscLink&) = delete;
+  PcscLink& operator=(const PcscLink&) = delete;
+
+  const std::string& reader() const override { return reader_; }
+  const Bytes& atr() const override { return atr_; }
+  bool extended_apdus() const override { return protocol_ == SCARD_PROTOCOL_T1; }
+  Presence presence() override;
+  void reconnect() override;
+  void begin_transaction() override;
+  void end_transaction() override { SCardEndTransaction(card_, SCARD_LEAVE_CARD); }
+  Bytes exchange(const Bytes& apdu) override;
+
+ private:
+  SCARDCONTEXT context_ = 0;
+  SCARDHANDLE card_ = 0;
+  DWORD protocol_ = 0;
+  std::string reader_;
+  Bytes atr_;
+};
+
+PcscLink::PcscLink(const std::string& reader_match) {
+  LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context_);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
   // A reader named exactly as asked is the only candidate; otherwise every reader whose name
   // contains the text, in order.
-  const std::vector<std::string> names = reader_names(state_->context);
+  const std::vector<std::string> names = reader_names(context_);
   std::vector<const char*> candidates;
   for (const std::string& name : names) {
     if (name == reader_match) {
@@ -138,29 +162,24 @@ PcscConnection::PcscConnection(const std::string& reader_match) : state_(std::ma
     if (name.find(reader_match) != std::string::npos) candidates.push_back(name.c_str());
   }
   for (const char* p : candidates) {
-    if (SCardConnect(state_->context, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                     &state_->card, &state_->protocol) == SCARD_S_SUCCESS) {
+    if (SCardConnect(context_, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card_, &protocol_) ==
+        SCARD_S_SUCCESS) {
       reader_ = p;
       std::uint8_t atr[MAX_ATR_SIZE];
       DWORD atr_length = sizeof atr, state = 0, protocol = 0, name_length = 0;
-      if (SCardStatus(state_->card, nullptr, &name_length, &state, &protocol, atr, &atr_length) == SCARD_S_SUCCESS) {
+      if (SCardStatus(card_, nullptr, &name_length, &state, &protocol, atr, &atr_length) == SCARD_S_SUCCESS) {
         atr_.assign(atr, atr + atr_length);
       }
       return;
     }
   }
-  SCardReleaseContext(state_->context);
+  SCardReleaseContext(context_);
   throw Error(Error::Kind::no_token, "no token in a reader matching '" + reader_match + "'");
 }
 
-PcscConnection::~PcscConnection() {
-  SCardDisconnect(state_->card, SCARD_LEAVE_CARD);
-  SCardReleaseContext(state_->context);
-}
-
-PcscConnection::Presence PcscConnection::presence() {
+Presence PcscLink::presence() {
   DWORD name_length = 0, state = 0, protocol = 0, atr_length = 0;
-  LONG rv = SCardStatus(state_->card, nullptr, &name_length, &state, &protocol, nullptr, &atr_length);
+  LONG rv = SCardStatus(card_, nullptr, &name_length, &state, &protocol, nullptr, &atr_length);
   switch (rv) {
     case SCARD_S_SUCCESS:
     case SCARD_W_RESET_CARD: return Presence::present;
@@ -170,68 +189,41 @@ PcscConnection::Presence PcscConnection::presence() {
   }
 }
 
-void PcscConnection::reconnect() {
-  LONG rv = SCardReconnect(state_->card, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
-                           SCARD_LEAVE_CARD, &state_->protocol);
+void PcscLink::reconnect() {
+  LONG rv = SCardReconnect(card_, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD,
+                           &protocol_);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC reconnect");
 }
 
-PcscConnection::Transaction::Transaction(PcscConnection& c) : connection_(c) {
-  LONG rv = SCardBeginTransaction(c.state_->card);
+void PcscLink::begin_transaction() {
+  LONG rv = SCardBeginTransaction(card_);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transaction");
 }
 
-PcscConnection::Transaction::~Transaction() {
-  SCardEndTransaction(connection_.state_->card, SCARD_LEAVE_CARD);
-}
-
-Bytes PcscConnection::exchange(const Bytes& apdu) {
+Bytes PcscLink::exchange(const Bytes& apdu) {
   Bytes out(protocol::kMaxResponseApdu);
   DWORD length = static_cast<DWORD>(out.size());
-  const SCARD_IO_REQUEST* pci = state_->protocol == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-  LONG rv = SCardTransmit(state_->card, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr,
-                          out.data(), &length);
+  const SCARD_IO_REQUEST* pci = protocol_ == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+  LONG rv = SCardTransmit(card_, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr, out.data(), &length);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transmit");
-  if (length < 2) throw Error(Error::Kind::bad_response, "token sent no status word");
   Bytes response(out.begin(), out.begin() + length);
   wipe(out);  // responses carry decrypted data and shared secrets
   return response;
 }
 
-Response PcscConnection::transmit(const Command& original) {
-  Command command;
-  command.cla = static_cast<std::uint8_t>(original.cla | channel_);
-  command.ins = original.ins;
-  command.p1 = original.p1;
-  command.p2 = original.p2;
-  command.data = original.data;
-  // T=1 carries extended-length APDUs, so any command is one exchange; T=0 (SIMs on CCID
-  // readers) needs short APDUs with chaining and GET RESPONSE.
-  std::vector<Bytes> blocks = state_->protocol == SCARD_PROTOCOL_T1 ? std::vector<Bytes>{encode_extended(command)}
-                                                                     : encode_short(command);
-  Response r;
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    r = decode_response(exchange(blocks[i]));
-    wipe(blocks[i]);
-    if (i + 1 < blocks.size() && !r.ok()) return r;  // the token refused a chain block
+class PcscLinks final : public CardLinks {
+ public:
+  std::vector<std::string> readers() override { return list_readers(); }
+  std::unique_ptr<CardLink> connect(const std::string& reader_match) override {
+    return std::make_unique<PcscLink>(reader_match);
   }
-  if (protocol::is_wrong_le(r.sw) && state_->protocol != SCARD_PROTOCOL_T1) {  // wrong Le: repeat with it
-    Bytes again = encode_short(command).back();
-    again.back() = static_cast<std::uint8_t>(r.sw & 0xFF);
-    r = decode_response(exchange(again));
-    wipe(again);
-  }
-  Bytes data = std::move(r.data);
-  while (protocol::has_more_bytes(r.sw)) {
-    r = decode_response(exchange({channel_, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00,
-                                  0x00, static_cast<std::uint8_t>(r.sw & 0xFF)}));
-    data.insert(data.end(), r.data.begin(), r.data.end());
-    if (data.size() > protocol::kMaxResponseData) {
-      throw Error(Error::Kind::bad_response, "response longer than any token object");
-    }
-  }
-  r.data = std::move(data);
-  return r;
+};
+
+}  // namespace
+
+CardLinks& pcsc_links() {
+  static PcscLinks links;
+  return links;
 }
 
 }  // namespace certkey::card

@@ -60,8 +60,8 @@ class PinFixture : public RenewalFixture {
   // (on a SIM, on a logical channel of its own, given back afterwards), in one transaction.
   template <typename Use>
   auto on_token(Use&& use) {
-    card::PcscConnection connection(reader());
-    card::PcscConnection::Transaction transaction(connection);
+    card::Connection connection(reader());
+    card::Connection::Transaction transaction(connection);
     card::TokenClient client(connection);
     const bool sim = medium_ == "sim";
     if (sim) client.open_logical_channel();

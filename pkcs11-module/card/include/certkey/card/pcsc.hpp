@@ -1,4 +1,5 @@
-// A PC/SC connection to one token, with one transaction per operation.
+// PC/SC beyond one token: the reader list, waits for reader changes, and a survey for a
+// diagnosis. Connections to tokens go through pcsc_links() (card_link.hpp).
 #pragma once
 #include <chrono>
 #include <memory>
@@ -6,54 +7,9 @@
 #include <vector>
 
 #include "apdu.hpp"
+#include "connection.hpp"
 
 namespace certkey::card {
-
-class PcscConnection {
- public:
-  // Connects to the first reader whose name contains `reader_match` and holds a card.
-  explicit PcscConnection(const std::string& reader_match);
-  ~PcscConnection();
-  PcscConnection(const PcscConnection&) = delete;
-  PcscConnection& operator=(const PcscConnection&) = delete;
-
-  const std::string& reader() const { return reader_; }
-  const std::vector<std::uint8_t>& atr() const { return atr_; }
-
-  // Whether the token is still in the reader (no APDU is sent). `unknown`: PC/SC itself failed,
-  // as when pcscd restarts; the token may well still be there.
-  enum class Presence { present, absent, unknown };
-  Presence presence();
-  // After Error::Kind::card_reset: re-establishes the connection (the card keeps power).
-  void reconnect();
-
-  // Sends a command and collects the whole response: chains long data, follows 61xx with
-  // GET RESPONSE and 6Cxx with the corrected Le. Every APDU goes on the current channel.
-  Response transmit(const Command& command);
-  // The logical channel later commands use (0: the basic channel).
-  void use_channel(std::uint8_t channel) { channel_ = channel; }
-  std::uint8_t channel() const { return channel_; }
-
-  // Holds the card exclusively for the lifetime of the object.
-  class Transaction {
-   public:
-    explicit Transaction(PcscConnection& connection);
-    ~Transaction();
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-
-   private:
-    PcscConnection& connection_;
-  };
-
- private:
-  Bytes exchange(const Bytes& apdu);
-  struct State;
-  std::unique_ptr<State> state_;
-  std::string reader_;
-  std::vector<std::uint8_t> atr_;
-  std::uint8_t channel_ = 0;
-};
 
 // The names of the readers pcscd knows (empty when it cannot tell).
 std::vector<std::string> list_readers();

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pcsc.hpp"
+#include "connection.hpp"
 #include "unlock.hpp"
 
 namespace certkey::card {
@@ -49,7 +49,7 @@ struct TokenInfo {
 
 class TokenClient {
  public:
-  explicit TokenClient(PcscConnection& connection) : connection_(connection) {}
+  explicit TokenClient(Connection& connection) : connection_(connection) {}
 
   void select_piv();
   // MANAGE CHANNEL on the basic channel; later commands use the new channel. A SIM's basic
@@ -100,7 +100,7 @@ class TokenClient {
   Response general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm, std::uint16_t input_tag,
                                 const Bytes& input);
   Response send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, Bytes data = {});
-  PcscConnection& connection_;
+  Connection& connection_;
 };
 
 // The 8-byte PIN block: 6-8 characters, right-padded with 0xFF.
