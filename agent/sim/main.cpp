@@ -22,7 +22,7 @@ int usage() {
                "         --usbkey NAME=SOCKET[,removed]             a USB KEY behind a local socket\n"
                "         --sdkey NAME=MOUNTPOINT[,removed]          an SD KEY mounted there (FUSE)\n"
                "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME |\n"
-               "                                         tear NAME INS | shutdown)\n");
+               "                                         tear NAME INS | fault NAME KIND [N] | shutdown)\n");
   return 2;
 }
 

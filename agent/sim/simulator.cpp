@@ -153,6 +153,10 @@ void Simulator::serve_control_client(int fd) {
   ::close(fd);
 }
 
+namespace {
+constexpr std::uint64_t kMaxFaultDistance = 1000000;
+}  // namespace
+
 std::string Simulator::execute(const std::string& line) {
   std::istringstream in(line);
   std::string verb, name;
@@ -168,8 +172,8 @@ std::string Simulator::execute(const std::string& line) {
     stop_ = true;
     return "ok";
   }
-  if (verb != "insert" && verb != "remove" && verb != "stats" && verb != "tear") {
-    return "error unknown command '" + verb + "' (list, insert, remove, stats, tear, shutdown)";
+  if (verb != "insert" && verb != "remove" && verb != "stats" && verb != "tear" && verb != "fault") {
+    return "error unknown command '" + verb + "' (list, insert, remove, stats, tear, fault, shutdown)";
   }
   Slot* slot = find(name);
   if (!slot) return "error unknown token '" + name + "'";
@@ -189,7 +193,32 @@ std::string Simulator::execute(const std::string& line) {
     if (ins.empty() || *end != '\0' || value > 0xFF) return "error tear takes an INS in hex, e.g. 'tear NAME DB'";
     return slot->port->arm_tear(static_cast<std::uint8_t>(value)) ? "ok" : "error only an SD KEY can be torn";
   }
+  if (verb == "fault") return arm_fault(*slot, in);
   return "ok " + slot->port->stats();
+}
+
+// "fault NAME KIND N" strikes the Nth APDU from now; "fault NAME clear" disarms.
+std::string Simulator::arm_fault(Slot& slot, std::istream& in) {
+  static constexpr std::pair<const char*, Fault::Kind> kKinds[] = {
+      {"fail", Fault::Kind::fail},       {"drop", Fault::Kind::drop}, {"delay", Fault::Kind::delay},
+      {"corrupt", Fault::Kind::corrupt}, {"pull", Fault::Kind::pull}, {"clear", Fault::Kind::none}};
+  std::string kind_name;
+  std::uint64_t n = 0;
+  in >> kind_name;
+  Fault fault;
+  bool known = false;
+  for (const auto& [name, kind] : kKinds) {
+    if (kind_name == name) {
+      fault.kind = kind;
+      known = true;
+    }
+  }
+  if (!known) return "error fault takes fail, drop, delay, corrupt, pull or clear";
+  if (fault.kind != Fault::Kind::none && (!(in >> n) || n == 0 || n > kMaxFaultDistance)) {
+    return "error fault KIND takes N, the APDU it strikes (1: the next, at most 1000000)";
+  }
+  fault.countdown = n;
+  return slot.port->arm_fault(fault) ? "ok" : "error only a smart card or SIM takes faults";
 }
 
 }  // namespace certkey::agent::sim

@@ -3,6 +3,7 @@
 // mount), and insertable/removable at run time through a control socket (docs/simulator.md).
 #pragma once
 #include <cstdint>
+#include <istream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,7 @@ class Simulator {
 
   void serve_control_client(int fd);
   std::string execute(const std::string& line);
+  std::string arm_fault(Slot& slot, std::istream& in);
   Slot* find(const std::string& name);
 
   std::string state_dir_;

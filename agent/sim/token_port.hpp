@@ -9,6 +9,13 @@
 
 namespace certkey::agent::sim {
 
+// A fault the control socket arms for one later APDU (docs/simulator.md, "Faults").
+struct Fault {
+  enum class Kind { none, fail, drop, delay, corrupt, pull };
+  Kind kind = Kind::none;
+  std::uint64_t countdown = 0;  // the APDU it strikes: 1 is the next one
+};
+
 class TokenPort {
  public:
   virtual ~TokenPort() = default;
@@ -26,6 +33,8 @@ class TokenPort {
   // Arms a torn response: the next response to a command with this INS is cut off halfway
   // through the host's read and the card is pulled. Only an SD KEY can be torn like this.
   virtual bool arm_tear(std::uint8_t /*ins*/) { return false; }
+  // Arms (or, with Kind::none, clears) a fault. Only the vpcd media (smart card, SIM) take them.
+  virtual bool arm_fault(const Fault& /*fault*/) { return false; }
 };
 
 }  // namespace certkey::agent::sim

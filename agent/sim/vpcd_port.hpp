@@ -18,12 +18,19 @@ class VpcdPort final : public TokenPort {
   void remove() override;
   bool inserted() const override { return inserted_; }
   std::string stats() const override { return "apdus=" + std::to_string(apdus_); }
+  bool arm_fault(const Fault& fault) override {
+    fault_ = fault;
+    return true;
+  }
 
  private:
   SimToken& token_;
   transport::VpcdLink link_;
   bool inserted_ = false;
   std::uint64_t apdus_ = 0;
+  Fault fault_;
+  // The armed fault when this APDU is the one it strikes (and disarms it), else Kind::none.
+  Fault::Kind fault_now();
 };
 
 }  // namespace certkey::agent::sim

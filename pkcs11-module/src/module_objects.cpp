@@ -67,8 +67,12 @@ void Module::authenticate_management(card::TokenClient& client) {
     }
     authenticate_with_protected_key(client, info);
   } catch (const card::Error& e) {
-    // Not a PIN problem: the token refused the management key (63Cx counts its tries).
-    if (e.kind() == card::Error::Kind::refused) throw Failure{CKR_TOKEN_WRITE_PROTECTED};
+    // Not a PIN problem: the token refused the management key (63Cx counts its tries, 6983
+    // when none are left; docs/protocol.md section 8). Any other status is the device's fault.
+    const bool key_refused = e.kind() == card::Error::Kind::refused &&
+                             (protocol::is_verify_failed(e.sw()) || e.is(Sw::authentication_blocked) ||
+                              e.is(Sw::security_status_not_satisfied));
+    if (key_refused) throw Failure{CKR_TOKEN_WRITE_PROTECTED};
     throw;
   }
 }
