@@ -27,31 +27,38 @@ constexpr CK_FLAGS kEc = CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
 constexpr std::chrono::milliseconds kLongestWait{0x7FFFFFFF};
 // How often C_Finalize repeats the cancel while a slot-event waiter has not left.
 constexpr std::chrono::milliseconds kCancelRetry{10};
-// Every mechanism runs its private-key step on the token, so all carry CKF_HW.
+// The private-key step of every key mechanism runs on the token, so they carry CKF_HW; verify
+// and encrypt with the public half run in software beside it (CKF_HW is per mechanism, not
+// per function). The digests run in software only.
 constexpr MechanismSpec kMechanisms[] = {
     {CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, 2048, CKF_HW | CKF_GENERATE_KEY_PAIR},
     {CKM_EC_KEY_PAIR_GEN, 256, 384, CKF_HW | CKF_GENERATE_KEY_PAIR | kEc},
-    {CKM_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_DECRYPT},
-    {CKM_RSA_X_509, 2048, 2048, CKF_HW | CKF_SIGN | CKF_DECRYPT},
-    {CKM_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_RSA_PKCS_OAEP, 2048, 2048, CKF_HW | CKF_DECRYPT},
-    {CKM_SHA1_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA224_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA256_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA384_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA512_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA1_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA224_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA256_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA384_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_SHA512_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN},
-    {CKM_ECDSA, 256, 384, CKF_HW | CKF_SIGN | kEc},
-    {CKM_ECDSA_SHA1, 256, 384, CKF_HW | CKF_SIGN | kEc},
-    {CKM_ECDSA_SHA224, 256, 384, CKF_HW | CKF_SIGN | kEc},
-    {CKM_ECDSA_SHA256, 256, 384, CKF_HW | CKF_SIGN | kEc},
-    {CKM_ECDSA_SHA384, 256, 384, CKF_HW | CKF_SIGN | kEc},
-    {CKM_ECDSA_SHA512, 256, 384, CKF_HW | CKF_SIGN | kEc},
+    {CKM_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_DECRYPT | CKF_ENCRYPT},
+    {CKM_RSA_X_509, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_DECRYPT | CKF_ENCRYPT},
+    {CKM_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_RSA_PKCS_OAEP, 2048, 2048, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT},
+    {CKM_SHA1_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA224_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA256_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA384_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA512_RSA_PKCS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA1_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA224_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA256_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA384_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_SHA512_RSA_PKCS_PSS, 2048, 2048, CKF_HW | CKF_SIGN | CKF_VERIFY},
+    {CKM_ECDSA, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
+    {CKM_ECDSA_SHA1, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
+    {CKM_ECDSA_SHA224, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
+    {CKM_ECDSA_SHA256, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
+    {CKM_ECDSA_SHA384, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
+    {CKM_ECDSA_SHA512, 256, 384, CKF_HW | CKF_SIGN | CKF_VERIFY | kEc},
     {CKM_ECDH1_DERIVE, 256, 384, CKF_HW | CKF_DERIVE | kEc},
+    {CKM_SHA_1, 0, 0, CKF_DIGEST},
+    {CKM_SHA224, 0, 0, CKF_DIGEST},
+    {CKM_SHA256, 0, 0, CKF_DIGEST},
+    {CKM_SHA384, 0, 0, CKF_DIGEST},
+    {CKM_SHA512, 0, 0, CKF_DIGEST},
 };
 
 // Slot IDs come from the reader name, so they are the same in every process, across runs,
@@ -379,8 +386,9 @@ CK_RV Module::open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE* h
   return CKR_OK;
 }
 
-Session& Module::session(CK_SESSION_HANDLE handle) {
+Session& Module::session(CK_SESSION_HANDLE handle, bool arguments_valid) {
   require_initialized();
+  if (!arguments_valid) throw Failure{CKR_ARGUMENTS_BAD};  // before the session: docs/pkcs11.md 8.7
   auto it = sessions_.find(handle);
   if (it == sessions_.end()) throw Failure{CKR_SESSION_HANDLE_INVALID};
   Token& token = token_of(it->second);
@@ -428,8 +436,7 @@ CK_RV Module::close_all_sessions(CK_SLOT_ID slot) {
 }
 
 CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) {
-  if (!info) return CKR_ARGUMENTS_BAD;
-  Session& s = session(handle);
+  Session& s = session(handle, info != nullptr);
   Token& token = token_of(s);
   const bool rw = (s.flags & CKF_RW_SESSION) != 0;
   *info = CK_SESSION_INFO{};

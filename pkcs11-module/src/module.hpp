@@ -19,6 +19,7 @@
 #include "objects.hpp"
 #include "module_config.hpp"
 #include "pkcs11.hpp"
+#include "public_key_ops.hpp"
 #include "token.hpp"
 
 namespace certkey::p11 {
@@ -31,7 +32,7 @@ struct Failure {
 };
 
 struct Operation {
-  enum class Type { none, sign, decrypt } type = Type::none;
+  enum class Type { none, sign, decrypt, digest, verify, encrypt } type = Type::none;
   CK_MECHANISM_TYPE mechanism = 0;
   std::uint8_t piv_slot = 0;
   std::uint8_t algorithm = 0;
@@ -44,6 +45,9 @@ struct Operation {
   bool needs_context_login = false;
   bool context_login_done = false;
   std::optional<Bytes> decrypted;  // kept for a retry with a larger buffer
+  // Verify and encrypt, in software (module_software.cpp): the key's public half and how to use it.
+  std::optional<PublicKeyParts> public_key;
+  PublicKeyOperation software;
 
   Operation() = default;
   Operation(Operation&&) = default;
@@ -140,6 +144,23 @@ class Module {
   CK_RV derive_key(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE base_key,
                    CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* key);
 
+  // module_software.cpp: no APDU; OpenSSL with the token keys' public halves
+  CK_RV digest_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism);
+  CK_RV digest(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out, CK_ULONG* out_length);
+  CK_RV digest_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length);
+  CK_RV digest_key(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key);
+  CK_RV digest_final(CK_SESSION_HANDLE session, CK_BYTE* out, CK_ULONG* out_length);
+  CK_RV verify_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
+  CK_RV verify(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, const CK_BYTE* signature,
+               CK_ULONG signature_length);
+  CK_RV verify_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length);
+  CK_RV verify_final(CK_SESSION_HANDLE session, const CK_BYTE* signature, CK_ULONG signature_length);
+  CK_RV encrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
+  CK_RV encrypt(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out, CK_ULONG* out_length);
+  CK_RV encrypt_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length, CK_BYTE* out,
+                       CK_ULONG* out_length);
+  CK_RV encrypt_final(CK_SESSION_HANDLE session, CK_BYTE* out, CK_ULONG* out_length);
+
   // module_vendor.cpp
   CK_RV vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info);
   CK_RV vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge);
@@ -151,7 +172,9 @@ class Module {
   void refresh_readers();
   std::size_t token_index(CK_SLOT_ID slot);
   Token& present_token(CK_SLOT_ID slot);  // throws CKR_TOKEN_NOT_PRESENT
-  Session& session(CK_SESSION_HANDLE handle);
+  // The live session behind a handle, after the initialisation and `arguments_valid` (the
+  // call's pointers and lengths) are checked, in the order of docs/pkcs11.md 8.7.
+  Session& session(CK_SESSION_HANDLE handle, bool arguments_valid = true);
   Token& token_of(const Session& s) { return *tokens_[s.token_index]; }
   void drop_sessions_of(std::size_t token_index);
   void end_login(Token& token);
@@ -160,6 +183,9 @@ class Module {
   const std::vector<KeySlot>& key_slots(Token& token);
   const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);
   const KeySlot& private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
+  const KeySlot& public_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
+  CK_RV finish_verify(Session& s, const CK_BYTE* signature, CK_ULONG signature_length);
+  CK_RV finish_encrypt(Session& s, CK_BYTE* out, CK_ULONG* out_length);
   void authenticate_management(card::TokenClient& client);
   void authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info);
   std::optional<SessionSecret*> session_secret(std::uint32_t id);

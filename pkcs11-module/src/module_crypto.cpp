@@ -3,6 +3,7 @@
 #include <certkey/card/error.hpp>
 #include <openssl/crypto.h>
 
+#include "mechanisms.hpp"
 #include "module.hpp"
 
 namespace certkey::p11 {
@@ -10,64 +11,6 @@ namespace {
 
 using protocol::Algorithm;
 constexpr std::size_t kRsaBytes = 256;
-
-struct MechanismKind {
-  bool rsa;        // needs an RSA key (else EC)
-  Hash hash;       // the mechanism hashes the data itself (none: the caller did)
-  bool pss = false;
-};
-
-std::optional<MechanismKind> sign_mechanism(CK_MECHANISM_TYPE m) {
-  switch (m) {
-    case CKM_RSA_PKCS:
-    case CKM_RSA_X_509: return MechanismKind{true, Hash::none};
-    case CKM_RSA_PKCS_PSS: return MechanismKind{true, Hash::none, true};
-    case CKM_SHA1_RSA_PKCS: return MechanismKind{true, Hash::sha1};
-    case CKM_SHA224_RSA_PKCS: return MechanismKind{true, Hash::sha224};
-    case CKM_SHA256_RSA_PKCS: return MechanismKind{true, Hash::sha256};
-    case CKM_SHA384_RSA_PKCS: return MechanismKind{true, Hash::sha384};
-    case CKM_SHA512_RSA_PKCS: return MechanismKind{true, Hash::sha512};
-    case CKM_SHA1_RSA_PKCS_PSS: return MechanismKind{true, Hash::sha1, true};
-    case CKM_SHA224_RSA_PKCS_PSS: return MechanismKind{true, Hash::sha224, true};
-    case CKM_SHA256_RSA_PKCS_PSS: return MechanismKind{true, Hash::sha256, true};
-    case CKM_SHA384_RSA_PKCS_PSS: return MechanismKind{true, Hash::sha384, true};
-    case CKM_SHA512_RSA_PKCS_PSS: return MechanismKind{true, Hash::sha512, true};
-    case CKM_ECDSA: return MechanismKind{false, Hash::none};
-    case CKM_ECDSA_SHA1: return MechanismKind{false, Hash::sha1};
-    case CKM_ECDSA_SHA224: return MechanismKind{false, Hash::sha224};
-    case CKM_ECDSA_SHA256: return MechanismKind{false, Hash::sha256};
-    case CKM_ECDSA_SHA384: return MechanismKind{false, Hash::sha384};
-    case CKM_ECDSA_SHA512: return MechanismKind{false, Hash::sha512};
-    default: return std::nullopt;
-  }
-}
-
-std::optional<Hash> hash_of(CK_MECHANISM_TYPE m) {
-  switch (m) {
-    case CKM_SHA_1: return Hash::sha1;
-    case CKM_SHA224: return Hash::sha224;
-    case CKM_SHA256: return Hash::sha256;
-    case CKM_SHA384: return Hash::sha384;
-    case CKM_SHA512: return Hash::sha512;
-    default: return std::nullopt;
-  }
-}
-
-std::optional<Hash> mgf_hash(CK_RSA_PKCS_MGF_TYPE mgf) {
-  switch (mgf) {
-    case CKG_MGF1_SHA1: return Hash::sha1;
-    case CKG_MGF1_SHA224: return Hash::sha224;
-    case CKG_MGF1_SHA256: return Hash::sha256;
-    case CKG_MGF1_SHA384: return Hash::sha384;
-    case CKG_MGF1_SHA512: return Hash::sha512;
-    default: return std::nullopt;
-  }
-}
-
-template <typename Params>
-const Params* params_of(const CK_MECHANISM* m) {
-  return m->pParameter && m->ulParameterLen == sizeof(Params) ? static_cast<const Params*>(m->pParameter) : nullptr;
-}
 
 std::size_t signature_length(const Operation& op) {
   if (op.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) return kRsaBytes;
@@ -123,8 +66,7 @@ const KeySlot& Module::private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_A
 }
 
 CK_RV Module::sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
-  Session& s = session(handle);
-  if (!mechanism) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, mechanism != nullptr);
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   auto kind = sign_mechanism(mechanism->mechanism);
   if (!kind) return CKR_MECHANISM_INVALID;
@@ -136,15 +78,11 @@ CK_RV Module::sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OB
   op.algorithm = k.algorithm;
   op.hash = kind->hash;
   if (kind->pss) {
-    const auto* p = params_of<CK_RSA_PKCS_PSS_PARAMS>(mechanism);
-    auto hash = p ? hash_of(p->hashAlg) : std::nullopt;
-    auto mgf = p ? mgf_hash(p->mgf) : std::nullopt;
-    if (!hash || !mgf || (kind->hash != Hash::none && *hash != kind->hash) || p->sLen > kRsaBytes) {
-      return CKR_MECHANISM_PARAM_INVALID;
-    }
-    op.hash = *hash;
-    op.mgf1 = *mgf;
-    op.salt_length = p->sLen;
+    const std::optional<PssParams> p = pss_params(mechanism, kind->hash, kRsaBytes);
+    if (!p) return CKR_MECHANISM_PARAM_INVALID;
+    op.hash = p->hash;
+    op.mgf1 = p->mgf1;
+    op.salt_length = p->salt_length;
   }
   if (kind->hash != Hash::none) op.digest = std::make_unique<Digest>(kind->hash);
   op.needs_context_login = k.pin_policy == protocol::PinPolicy::always;
@@ -155,10 +93,9 @@ CK_RV Module::sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OB
 
 CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length, CK_BYTE* signature,
                    CK_ULONG* signature_length_out) {
-  Session& s = session(handle);
+  Session& s = session(handle, (data || !length) && signature_length_out);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
-  if ((!data && length) || !signature_length_out) return CKR_ARGUMENTS_BAD;
   // A length query or a short buffer must leave the operation as it was.
   const std::size_t needed = signature_length(op);
   if (!signature || *signature_length_out < needed) {
@@ -174,10 +111,9 @@ CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG lengt
 }
 
 CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length) {
-  Session& s = session(handle);
+  Session& s = session(handle, part || !length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
-  if (!part && length) return CKR_ARGUMENTS_BAD;
   if (op.digest) {
     op.digest->update(part, length);
     return CKR_OK;
@@ -192,10 +128,9 @@ CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULON
 }
 
 CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature, CK_ULONG* signature_length_out) {
-  Session& s = session(handle);
+  Session& s = session(handle, signature_length_out != nullptr);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
-  if (!signature_length_out) return CKR_ARGUMENTS_BAD;
   const std::size_t needed = signature_length(op);
   if (!signature) {
     *signature_length_out = needed;
@@ -235,8 +170,7 @@ CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature, CK_ULONG*
 }
 
 CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
-  Session& s = session(handle);
-  if (!mechanism) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, mechanism != nullptr);
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
   if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP) return CKR_MECHANISM_INVALID;
@@ -246,17 +180,11 @@ CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK
   op.piv_slot = k.piv_slot;
   op.algorithm = k.algorithm;
   if (m == CKM_RSA_PKCS_OAEP) {
-    const auto* p = params_of<CK_RSA_PKCS_OAEP_PARAMS>(mechanism);
-    auto hash = p ? hash_of(p->hashAlg) : std::nullopt;
-    auto mgf = p ? mgf_hash(p->mgf) : std::nullopt;
-    if (!hash || !mgf || (p->source != 0 && p->source != CKZ_DATA_SPECIFIED) ||
-        (p->ulSourceDataLen && !p->pSourceData)) {
-      return CKR_MECHANISM_PARAM_INVALID;
-    }
-    op.hash = *hash;
-    op.mgf1 = *mgf;
-    const auto* label = static_cast<const std::uint8_t*>(p->pSourceData);
-    op.label.assign(label, label + p->ulSourceDataLen);
+    std::optional<OaepParams> p = oaep_params(mechanism);
+    if (!p) return CKR_MECHANISM_PARAM_INVALID;
+    op.hash = p->hash;
+    op.mgf1 = p->mgf1;
+    op.label = std::move(p->label);
   }
   op.needs_context_login = k.pin_policy == protocol::PinPolicy::always;
   op.type = Operation::Type::decrypt;
@@ -266,10 +194,9 @@ CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK
 
 CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length, CK_BYTE* plain,
                       CK_ULONG* plain_length) {
-  Session& s = session(handle);
+  Session& s = session(handle, (data || !length) && plain_length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::decrypt) return CKR_OPERATION_NOT_INITIALIZED;
-  if ((!data && length) || !plain_length) return CKR_ARGUMENTS_BAD;
   if (!op.decrypted) {
     if (length != kRsaBytes) {
       s.operation.end();
@@ -313,8 +240,7 @@ CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
 
 CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE base_key,
                          CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* key) {
-  Session& s = session(handle);
-  if (!mechanism || !key || (count && !templ)) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, mechanism && key && (!count || templ));
   if (mechanism->mechanism != CKM_ECDH1_DERIVE) return CKR_MECHANISM_INVALID;
   const auto* p = params_of<CK_ECDH1_DERIVE_PARAMS>(mechanism);
   if (!p || p->kdf != CKD_NULL || p->ulSharedDataLen != 0 || !p->pPublicData) return CKR_MECHANISM_PARAM_INVALID;

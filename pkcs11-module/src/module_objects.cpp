@@ -90,9 +90,8 @@ void Module::authenticate_with_protected_key(card::TokenClient& client, const ca
 }
 
 CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count) {
-  Session& s = session(handle);
+  Session& s = session(handle, !count || templ);
   if (s.finding) return CKR_OPERATION_ACTIVE;
-  if (count && !templ) return CKR_ARGUMENTS_BAD;
   for (CK_ULONG i = 0; i < count; ++i) {
     if (!templ[i].pValue && templ[i].ulValueLen) return CKR_ATTRIBUTE_VALUE_INVALID;
   }
@@ -121,9 +120,8 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
 }
 
 CK_RV Module::find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE* objects, CK_ULONG max, CK_ULONG* count) {
-  Session& s = session(handle);
+  Session& s = session(handle, objects && count);
   if (!s.finding) return CKR_OPERATION_NOT_INITIALIZED;
-  if (!objects || !count) return CKR_ARGUMENTS_BAD;
   CK_ULONG n = 0;
   while (n < max && s.found_next < s.found.size()) objects[n++] = s.found[s.found_next++];
   *count = n;
@@ -140,8 +138,7 @@ CK_RV Module::find_objects_final(CK_SESSION_HANDLE handle) {
 
 CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
                                   CK_ULONG count) {
-  Session& s = session(handle);
-  if (!templ && count) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, templ || !count);
   auto h = decode_handle(object);
   if (!h || h->token_index != s.token_index) return CKR_OBJECT_HANDLE_INVALID;
   if (h->kind == ObjectKind::session_secret) {
@@ -159,8 +156,7 @@ CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE obj
 }
 
 CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG* size) {
-  session(handle);
-  if (!size) return CKR_ARGUMENTS_BAD;
+  session(handle, size != nullptr);
   if (!decode_handle(object)) return CKR_OBJECT_HANDLE_INVALID;
   *size = CK_UNAVAILABLE_INFORMATION;
   return CKR_OK;
@@ -168,15 +164,13 @@ CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object,
 
 CK_RV Module::set_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
                                   CK_ULONG count) {
-  session(handle);
+  session(handle, templ || !count);
   if (!decode_handle(object)) return CKR_OBJECT_HANDLE_INVALID;
-  if (!templ && count) return CKR_ARGUMENTS_BAD;
   return CKR_ACTION_PROHIBITED;
 }
 
 CK_RV Module::generate_random(CK_SESSION_HANDLE handle, CK_BYTE* data, CK_ULONG length) {
-  Session& s = session(handle);
-  if (!data && length) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, data || !length);
   if (length == 0) return CKR_OK;
   token_of(s).run([&](card::TokenClient& c) {
     for (CK_ULONG filled = 0; filled < length;) {
@@ -191,8 +185,7 @@ CK_RV Module::generate_random(CK_SESSION_HANDLE handle, CK_BYTE* data, CK_ULONG 
 }
 
 CK_RV Module::seed_random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length) {
-  session(handle);
-  if (!data && length) return CKR_ARGUMENTS_BAD;
+  session(handle, data || !length);
   return CKR_RANDOM_SEED_NOT_SUPPORTED;
 }
 
@@ -200,8 +193,7 @@ CK_RV Module::seed_random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULON
 // key the certificate carries. SUBJECT, ISSUER and SERIAL_NUMBER always come from the DER,
 // whatever the template says (libp11 writes no serial number, and NSS then hides the cert).
 CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object) {
-  Session& s = session(handle);
-  if (!templ || !object) return CKR_ARGUMENTS_BAD;
+  Session& s = session(handle, templ && object);
   auto object_class = template_ulong(templ, count, CKA_CLASS);
   if (!object_class) return CKR_TEMPLATE_INCOMPLETE;
   if (*object_class != CKO_CERTIFICATE) return CKR_TEMPLATE_INCONSISTENT;
@@ -271,10 +263,7 @@ CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) 
 CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_ATTRIBUTE* pub,
                                 CK_ULONG pub_count, CK_ATTRIBUTE* priv, CK_ULONG priv_count,
                                 CK_OBJECT_HANDLE* public_key, CK_OBJECT_HANDLE* private_key) {
-  Session& s = session(handle);
-  if (!mechanism || !public_key || !private_key || (pub_count && !pub) || (priv_count && !priv)) {
-    return CKR_ARGUMENTS_BAD;
-  }
+  Session& s = session(handle, mechanism && public_key && private_key && (pub || !pub_count) && (priv || !priv_count));
   Algorithm algorithm;
   if (mechanism->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN) {
     auto bits = template_ulong(pub, pub_count, CKA_MODULUS_BITS);

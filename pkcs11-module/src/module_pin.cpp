@@ -104,11 +104,10 @@ CK_RV Module::logout(CK_SESSION_HANDLE handle) {
 }
 
 CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULONG length) {
-  Session& s = session(handle);
+  Session& s = session(handle, pin != nullptr);
   Token& token = token_of(s);
   if (!token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
-  if (!pin) return CKR_ARGUMENTS_BAD;
   WipedPin new_pin{pin_text(pin, length)};
   token.run([&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
   token.invalidate_cache();
@@ -117,10 +116,9 @@ CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULON
 
 CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_ULONG old_length,
                       const CK_UTF8CHAR* new_pin, CK_ULONG new_length) {
-  Session& s = session(handle);
+  Session& s = session(handle, old_pin && new_pin);
   Token& token = token_of(s);
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
-  if (!old_pin || !new_pin) return CKR_ARGUMENTS_BAD;
   WipedPin old_text{pin_text(old_pin, old_length)};
   WipedPin new_text{pin_text(new_pin, new_length)};
   const bool unblock_context = token.in_unblock_context();

@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
-#include <p11-kit/pkcs11.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,15 +17,11 @@
 #include <set>
 #include <string>
 
-extern "C" {
-#include <certkey/pkcs11_vendor.h>
-CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list);
-CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, void** interface, CK_FLAGS flags);
-}
+#include "../harness/module_client.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using Bytes = certkey::test::ModuleClient::Bytes;
 constexpr char kReader[] = "certkey token1 00 00";
 
 std::string env(const char* name) {
@@ -89,98 +84,23 @@ const std::set<CK_RV> kCleanFailures = {CKR_DEVICE_ERROR,         CKR_DEVICE_REM
                                         CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_FUNCTION_FAILED,
                                         CKR_DEVICE_MEMORY,        CKR_USER_NOT_LOGGED_IN};
 
-class FaultSweep : public ::testing::Test {
+class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(C_GetFunctionList(&p11_), CKR_OK);
-    ASSERT_EQ(p11_->C_Initialize(nullptr), CKR_OK);
-    void* iface = nullptr;
-    ASSERT_EQ(C_GetInterface(reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
-                             nullptr, &iface, 0),
-              CKR_OK);
-    struct Interface {  // PKCS#11 3.0's CK_INTERFACE, which p11-kit's 2.40 header lacks
-      CK_CHAR* name;
-      void* functions;
-      CK_FLAGS flags;
-    };
-    vendor_ = static_cast<CK_CERTKEY_FUNCTION_LIST*>(static_cast<Interface*>(iface)->functions);
-  }
-  void TearDown() override { p11_->C_Finalize(nullptr); }
+  void SetUp() override { ASSERT_TRUE(ok); }
 
-  CK_SLOT_ID slot() {
-    CK_SLOT_ID slots[4];
-    CK_ULONG count = 4;
-    if (p11_->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK || count == 0) return ~CK_SLOT_ID{0};
-    return slots[0];
-  }
-  // A logged-in session, or the code that stopped it.
-  CK_RV logged_in(CK_SESSION_HANDLE& session) {
-    const CK_SLOT_ID id = slot();
-    if (id == ~CK_SLOT_ID{0}) return CKR_TOKEN_NOT_PRESENT;
-    CK_RV rv = p11_->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session);
-    if (rv != CKR_OK) return rv;
-    rv = p11_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
-    return rv == CKR_USER_ALREADY_LOGGED_IN ? CKR_OK : rv;
-  }
-  // The object, or CK_INVALID_HANDLE with C_FindObjectsInit's code in `rv`.
-  CK_OBJECT_HANDLE find(CK_SESSION_HANDLE session, CK_OBJECT_CLASS object_class, CK_BYTE id, CK_RV& rv) {
-    CK_ATTRIBUTE match[] = {{CKA_CLASS, &object_class, sizeof object_class}, {CKA_ID, &id, 1}};
-    CK_OBJECT_HANDLE found = CK_INVALID_HANDLE;
-    CK_ULONG n = 0;
-    rv = p11_->C_FindObjectsInit(session, match, 2);
-    if (rv != CKR_OK) return CK_INVALID_HANDLE;
-    p11_->C_FindObjects(session, &found, 1, &n);
-    p11_->C_FindObjectsFinal(session);
-    return n == 1 ? found : CK_INVALID_HANDLE;
-  }
-  CK_OBJECT_HANDLE find(CK_SESSION_HANDLE session, CK_OBJECT_CLASS object_class, CK_BYTE id) {
-    CK_RV ignored = CKR_OK;
-    return find(session, object_class, id, ignored);
-  }
-  Bytes attribute(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
-    CK_ATTRIBUTE a{type, nullptr, 0};
-    if (p11_->C_GetAttributeValue(session, object, &a, 1) != CKR_OK) return {};
-    Bytes value(a.ulValueLen);
-    a.pValue = value.data();
-    if (p11_->C_GetAttributeValue(session, object, &a, 1) != CKR_OK) return {};
-    return value;
-  }
   // The public point of the key with this CKA_ID, read in a session of its own.
   Bytes public_point(CK_BYTE id) {
     CK_SESSION_HANDLE s = 0;
     if (logged_in(s) != CKR_OK) return {};
     Bytes point = attribute(s, find(s, CKO_PUBLIC_KEY, id), CKA_EC_POINT);
-    p11_->C_CloseSession(s);
+    p11->C_CloseSession(s);
     return point;
-  }
-  CK_RV generate(CK_SESSION_HANDLE session, CK_BYTE id) {
-    static const CK_BYTE kP256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
-    CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &yes, sizeof yes},
-                          {CKA_ID, &id, 1},
-                          {CKA_EC_PARAMS, const_cast<CK_BYTE*>(kP256), sizeof kP256}};
-    CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, sizeof yes}, {CKA_ID, &id, 1}};
-    CK_MECHANISM mechanism{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
-    CK_OBJECT_HANDLE a = 0, b = 0;
-    return p11_->C_GenerateKeyPair(session, &mechanism, pub, 3, priv, 2, &a, &b);
-  }
-  CK_RV store_certificate(CK_SESSION_HANDLE session, CK_BYTE id, const Bytes& der) {
-    CK_OBJECT_CLASS object_class = CKO_CERTIFICATE;
-    CK_CERTIFICATE_TYPE type = CKC_X_509;
-    CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE t[] = {{CKA_CLASS, &object_class, sizeof object_class},
-                        {CKA_CERTIFICATE_TYPE, &type, sizeof type},
-                        {CKA_TOKEN, &yes, sizeof yes},
-                        {CKA_ID, &id, 1},
-                        {CKA_VALUE, const_cast<std::uint8_t*>(der.data()), der.size()}};
-    CK_OBJECT_HANDLE object = 0;
-    return p11_->C_CreateObject(session, t, 5, &object);
   }
   Bytes certificate(CK_BYTE id) {
     CK_SESSION_HANDLE s = 0;
     if (logged_in(s) != CKR_OK) return {};
     Bytes der = attribute(s, find(s, CKO_CERTIFICATE, id), CKA_VALUE);
-    p11_->C_CloseSession(s);
+    p11->C_CloseSession(s);
     return der;
   }
 
@@ -213,15 +133,13 @@ class FaultSweep : public ::testing::Test {
                 name.c_str(), static_cast<unsigned long long>(count), points);
   }
 
-  CK_FUNCTION_LIST* p11_ = nullptr;
-  CK_CERTKEY_FUNCTION_LIST* vendor_ = nullptr;
 };
 
 TEST_F(FaultSweep, LoginAndSign) {
   CK_SESSION_HANDLE s = 0;
   ASSERT_EQ(logged_in(s), CKR_OK);
   ASSERT_EQ(generate(s, 1), CKR_OK);
-  p11_->C_CloseSession(s);
+  p11->C_CloseSession(s);
   sweep(
       "login + sign",
       [&] {
@@ -230,12 +148,12 @@ TEST_F(FaultSweep, LoginAndSign) {
         if (rv != CKR_OK) return rv;
         CK_MECHANISM mechanism{CKM_ECDSA_SHA256, nullptr, 0};
         const CK_OBJECT_HANDLE key = find(session, CKO_PRIVATE_KEY, 1, rv);
-        if (rv == CKR_OK) rv = p11_->C_SignInit(session, &mechanism, key);
+        if (rv == CKR_OK) rv = p11->C_SignInit(session, &mechanism, key);
         CK_BYTE data[] = "swept", signature[128];
         CK_ULONG length = sizeof signature;
-        if (rv == CKR_OK) rv = p11_->C_Sign(session, data, sizeof data, signature, &length);
-        const CK_RV logout = p11_->C_Logout(session);
-        p11_->C_CloseSession(session);
+        if (rv == CKR_OK) rv = p11->C_Sign(session, data, sizeof data, signature, &length);
+        const CK_RV logout = p11->C_Logout(session);
+        p11->C_CloseSession(session);
         return rv != CKR_OK ? rv : logout;
       },
       [] { return std::string(); });  // nothing is written
@@ -248,7 +166,7 @@ TEST_F(FaultSweep, KeyGeneration) {
         CK_SESSION_HANDLE session = 0;
         CK_RV rv = logged_in(session);
         if (rv == CKR_OK) rv = generate(session, 1);
-        p11_->C_CloseSession(session);
+        p11->C_CloseSession(session);
         return rv;
       },
       [&] {  // a whole key or the one before, never a slot without a readable public key
@@ -260,7 +178,7 @@ TEST_F(FaultSweep, CertificateWrite) {
   CK_SESSION_HANDLE s = 0;
   ASSERT_EQ(logged_in(s), CKR_OK);
   ASSERT_EQ(generate(s, 1), CKR_OK);
-  p11_->C_CloseSession(s);
+  p11->C_CloseSession(s);
   // Two certificates of different lengths, written in turn: a torn write would show as neither.
   const Bytes der_a = make_certificate("first"), der_b = make_certificate(std::string(60, 'x'));
   bool next_is_a = true;
@@ -271,7 +189,7 @@ TEST_F(FaultSweep, CertificateWrite) {
         CK_RV rv = logged_in(session);
         if (rv == CKR_OK) rv = store_certificate(session, 1, next_is_a ? der_a : der_b);
         if (rv == CKR_OK) next_is_a = !next_is_a;
-        p11_->C_CloseSession(session);
+        p11->C_CloseSession(session);
         return rv;
       },
       [&] {
@@ -285,7 +203,7 @@ TEST_F(FaultSweep, SlotSwap) {
   ASSERT_EQ(logged_in(s), CKR_OK);
   ASSERT_EQ(generate(s, 1), CKR_OK);
   ASSERT_EQ(generate(s, 5), CKR_OK);
-  p11_->C_CloseSession(s);
+  p11->C_CloseSession(s);
   const Bytes a = public_point(1), b = public_point(5);
   ASSERT_FALSE(a.empty());
   sweep(
@@ -293,8 +211,8 @@ TEST_F(FaultSweep, SlotSwap) {
       [&] {
         CK_SESSION_HANDLE session = 0;
         CK_RV rv = logged_in(session);
-        if (rv == CKR_OK) rv = vendor_->C_CertkeySwapSlots(slot(), 1, 5);
-        p11_->C_CloseSession(session);
+        if (rv == CKR_OK) rv = vendor->C_CertkeySwapSlots(slot(), 1, 5);
+        p11->C_CloseSession(session);
         return rv;
       },
       [&] {
@@ -322,18 +240,18 @@ TEST_F(FaultSweep, RemoteUnlock) {
       [&] {
         CK_BYTE challenge[CERTKEY_UNLOCK_CODE_LENGTH];
         const CK_SLOT_ID id = slot();
-        CK_RV rv = vendor_->C_CertkeyUnlockChallenge(id, challenge);
+        CK_RV rv = vendor->C_CertkeyUnlockChallenge(id, challenge);
         if (rv != CKR_OK) return rv;
         certkey::card::unlock::Code code{};
         std::copy(challenge, challenge + code.size(), code.begin());
         auto response = certkey::card::unlock::compute_response(unlock_key, serial, code);
         CK_UTF8CHAR pin[] = "123456";
-        return vendor_->C_CertkeyUnlockResponse(id, response.data(), pin, 6);
+        return vendor->C_CertkeyUnlockResponse(id, response.data(), pin, 6);
       },
       [&] {  // the PIN is the old one or the new one, and they are the same here
         CK_SESSION_HANDLE session = 0;
         const CK_RV rv = logged_in(session);
-        p11_->C_CloseSession(session);
+        p11->C_CloseSession(session);
         return rv == CKR_OK ? "" : "the PIN does not verify after the unlock";
       },
       // The token sees a response to a challenge it did not send: docs/pkcs11.md's code for a

@@ -369,6 +369,30 @@ TEST_F(Module, CreateObject_TemplateIsCheckedBeforeSessionStateAndLogin) {
   p11_->C_CloseSession(s);
 }
 
+// docs/pkcs11.md 8.7: initialisation, then the arguments, then the session handle.
+TEST_F(Module, ArgumentsAreCheckedAfterInitialisationAndBeforeTheSessionHandle) {
+  const CK_SESSION_HANDLE bad = 0xBAD;
+  CK_MECHANISM sha256{CKM_SHA256, nullptr, 0};
+  CK_BYTE data[4] = {}, out[64];
+  CK_ULONG n = 0;
+  CK_SESSION_INFO info;
+  EXPECT_EQ(p11_->C_GetSessionInfo(bad, nullptr), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_SignInit(bad, nullptr, 1), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_Sign(bad, data, sizeof data, out, nullptr), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_FindObjects(bad, nullptr, 1, &n), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_GetAttributeValue(bad, 1, nullptr, 1), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_DigestInit(bad, nullptr), CKR_ARGUMENTS_BAD);
+  EXPECT_EQ(p11_->C_GenerateRandom(bad, nullptr, 8), CKR_ARGUMENTS_BAD);
+  // With good arguments the session handle is next.
+  EXPECT_EQ(p11_->C_GetSessionInfo(bad, &info), CKR_SESSION_HANDLE_INVALID);
+  EXPECT_EQ(p11_->C_DigestInit(bad, &sha256), CKR_SESSION_HANDLE_INVALID);
+  // And before C_Initialize, nothing else counts.
+  ASSERT_EQ(p11_->C_Finalize(nullptr), CKR_OK);
+  EXPECT_EQ(p11_->C_GetSessionInfo(bad, nullptr), CKR_CRYPTOKI_NOT_INITIALIZED);
+  EXPECT_EQ(p11_->C_Sign(bad, data, sizeof data, out, nullptr), CKR_CRYPTOKI_NOT_INITIALIZED);
+  ASSERT_EQ(p11_->C_Initialize(nullptr), CKR_OK);
+}
+
 TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {
   CK_SESSION_HANDLE s = open_logged_in();
   CK_OBJECT_HANDLE key = private_key(s);
