@@ -243,7 +243,7 @@ void Module::refresh_readers() {
     while (std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->id() == id; })) {
       id = (id + 1) & 0x7FFFFFFF;  // a hash collision: the next free ID, in discovery order
     }
-    tokens_.push_back(std::make_unique<Token>(id, name, *links_));
+    tokens_.push_back(std::make_unique<Token>(id, name, *links_, ObjectCache(ObjectCache::default_directory())));
   }
 }
 

@@ -146,6 +146,55 @@ void Token::set_logged_out() {
   login_ = Login::none;
 }
 
+namespace {
+
+bool module_knows(std::uint8_t algorithm) {
+  return algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048) || curve_of_algorithm(algorithm);
+}
+
+// A key slot as the module shows it, from what the token said of it (or the disk cache kept).
+std::optional<KeySlot> shown(const CachedSlot& described) {
+  KeySlot slot;
+  slot.piv_slot = described.piv_slot;
+  slot.algorithm = described.algorithm;
+  slot.pin_policy = static_cast<protocol::PinPolicy>(described.pin_policy);
+  slot.origin = described.origin;
+  slot.certificate = described.certificate;
+  if (!slot.certificate.empty()) slot.cert_fields = parse_certificate(slot.certificate);
+  if (slot.has_key()) {
+    if (!module_knows(described.algorithm)) return std::nullopt;
+    const bool rsa = described.algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
+    auto curve = curve_of_algorithm(described.algorithm);
+    slot.public_key = parse_public_key_template(described.public_key_template, rsa, curve.value_or(Curve::p256));
+  }
+  return slot;
+}
+
+}  // namespace
+
+// LIST KEYS, then each certificate (GET DATA) and each key's public half (GET METADATA).
+std::vector<CachedSlot> Token::read_objects(card::TokenClient& client) {
+  std::vector<CachedSlot> slots;
+  for (const card::KeyEntry& entry : client.list_keys()) {
+    // The attestation key certifies the token's own keys; it is not the holder's to use.
+    if (entry.slot == static_cast<std::uint8_t>(protocol::KeyRef::attestation)) continue;
+    CachedSlot slot;
+    slot.piv_slot = entry.slot;
+    slot.algorithm = entry.algorithm;
+    slot.pin_policy = static_cast<std::uint8_t>(entry.pin_policy);
+    slot.origin = entry.origin;
+    if (entry.certificate_length > 0) {
+      if (auto object = client.read_object(protocol::certificate_object_for_slot(entry.slot))) {
+        slot.certificate = certificate_from_object(*object);
+      }
+    }
+    // The key's own public half, asked for: a certificate in the slot may not match the key.
+    if (entry.has_key() && module_knows(entry.algorithm)) slot.public_key_template = client.public_key(entry.slot);
+    slots.push_back(std::move(slot));
+  }
+  return slots;
+}
+
 const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
   // The one APDU a warm listing costs. A cold cache right after connecting uses what the
   // connect read instead; a warm one always asks, so no change is ever shown late.
@@ -153,30 +202,15 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
   fresh_info_.reset();
   if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
   cache_valid_ = false;  // stays false if the refresh below fails half-way
+  // Another process may have read this very state of the token already (docs/pkcs11.md 7.1).
+  std::optional<std::vector<CachedSlot>> described = disk_cache_.load(info.serial, info.change_counter);
+  const bool from_disk = described.has_value();
+  if (!from_disk) described = read_objects(client);
   std::vector<KeySlot> slots;
-  for (const card::KeyEntry& entry : client.list_keys()) {
-    // The attestation key certifies the token's own keys; it is not the holder's to use.
-    if (entry.slot == static_cast<std::uint8_t>(protocol::KeyRef::attestation)) continue;
-    KeySlot slot;
-    slot.piv_slot = entry.slot;
-    slot.algorithm = entry.algorithm;
-    slot.pin_policy = entry.pin_policy;
-    slot.origin = entry.origin;
-    if (entry.certificate_length > 0) {
-      if (auto object = client.read_object(protocol::certificate_object_for_slot(entry.slot))) {
-        slot.certificate = certificate_from_object(*object);
-        slot.cert_fields = parse_certificate(slot.certificate);
-      }
-    }
-    // The key's own public half, asked for: a certificate in the slot may not match the key.
-    if (slot.has_key()) {
-      const bool rsa = entry.algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
-      auto curve = curve_of_algorithm(entry.algorithm);
-      if (!rsa && !curve) continue;  // an algorithm this module does not know
-      slot.public_key = parse_public_key_template(client.public_key(entry.slot), rsa, curve.value_or(Curve::p256));
-    }
-    slots.push_back(std::move(slot));
+  for (const CachedSlot& d : *described) {
+    if (std::optional<KeySlot> slot = shown(d)) slots.push_back(std::move(*slot));
   }
+  if (!from_disk) disk_cache_.store({info.serial, info.change_counter, std::move(*described)});
   key_slots_ = std::move(slots);
   info_ = info;
   cache_valid_ = true;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "encoding.hpp"
+#include "object_cache.hpp"
 #include "pkcs11.hpp"
 
 namespace certkey::p11 {
@@ -32,8 +33,9 @@ struct KeySlot {
 
 class Token {
  public:
-  Token(CK_SLOT_ID id, std::string reader, card::CardLinks& links)
-      : id_(id), reader_(std::move(reader)), links_(links) {}
+  // `disk_cache`: where the objects are kept between processes (object_cache.hpp).
+  Token(CK_SLOT_ID id, std::string reader, card::CardLinks& links, ObjectCache disk_cache)
+      : id_(id), reader_(std::move(reader)), links_(links), disk_cache_(std::move(disk_cache)) {}
 
   CK_SLOT_ID id() const { return id_; }
   const std::string& reader() const { return reader_; }
@@ -59,7 +61,12 @@ class Token {
   // revalidates it; attribute reads and operations on found objects use it as it is).
   const std::vector<KeySlot>* cached_key_slots() const { return cache_valid_ ? &key_slots_ : nullptr; }
   const card::TokenInfo& info() const { return info_; }
-  void invalidate_cache() { cache_valid_ = false; }
+  // After a write through this module: the connect's TOKEN INFO is stale too, and would name
+  // the objects of before the write (in the object cache between processes as well).
+  void invalidate_cache() {
+    cache_valid_ = false;
+    fresh_info_.reset();
+  }
 
   // Login state is per token (PKCS#11 section 5.6). The PIN is kept, locked in memory and
   // wiped on logout, only to re-verify after another process resets the card; the PUK of an
@@ -77,10 +84,12 @@ class Token {
  private:
   void connect();
   void recover_after_reset(card::TokenClient& client);
+  std::vector<CachedSlot> read_objects(card::TokenClient& client);
 
   CK_SLOT_ID id_;
   std::string reader_;
   card::CardLinks& links_;
+  ObjectCache disk_cache_;
   std::uint64_t generation_ = 1;
   std::unique_ptr<card::Connection> connection_;
   bool cache_valid_ = false;

@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <p11-kit/pkcs11.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -49,6 +51,9 @@ void check(CK_RV rv, CK_RV expected, const char* call) {
 class Module {
  public:
   explicit Module(card::Transcript& links) : links_(links) {
+    // The recordings are of the token alone: no object cache between processes unless a
+    // scenario gives one (cold_start), so the replay meets the same misses.
+    if (!std::getenv("CERTKEY_TRANSCRIPT_CACHE")) ::setenv("XDG_CACHE_HOME", "/dev/null/no-object-cache", 1);
     p11::use_card_links(links);
     check(C_GetFunctionList(&f_), CKR_OK, "C_GetFunctionList");
     step("C_Initialize");
@@ -213,6 +218,19 @@ void sim_certificate(card::Transcript& links, const std::function<void(Outside)>
   read_certificate(links, outside);
 }
 
+// Two processes list the same unchanged token, one after the other, sharing the object cache
+// of docs/pkcs11.md 7.1: the first reads everything and keeps it; the second sends only the
+// connect's TOKEN INFO.
+void cold_start(card::Transcript& links, const std::function<void(Outside)>& outside) {
+  char directory[] = "/tmp/certkey-transcript-cache-XXXXXX";
+  if (!::mkdtemp(directory)) throw ScenarioFailed("mkdtemp");
+  ::setenv("CERTKEY_TRANSCRIPT_CACHE", "1", 1);
+  ::setenv("XDG_CACHE_HOME", directory, 1);
+  for (int process = 0; process < 2; ++process) read_certificate(links, outside);
+  ::unsetenv("CERTKEY_TRANSCRIPT_CACHE");
+  std::filesystem::remove_all(directory);
+}
+
 // Another process resets the card between login and signing: the module reconnects, verifies
 // the PIN again and signs.
 void card_reset(card::Transcript& links, const std::function<void(Outside)>& outside) {
@@ -306,6 +324,8 @@ const std::vector<Scenario>& scenarios() {
        [](card::Transcript& t, const auto&) { sign(t, CKM_SHA256_RSA_PKCS, 3); }, nullptr},
       {"write_certificate", "C_CreateObject: a certificate for the key in 9A", write_certificate, nullptr},
       {"read_certificate", "C_GetAttributeValue(CKA_VALUE) of the certificate in 9A", read_certificate, nullptr},
+      {"cold_start", "two processes list an unchanged token; the second uses the first's object cache",
+       cold_start, nullptr},
       {"card_reset", "another process resets the card between C_Login and C_Sign", card_reset, nullptr},
       {"removed_token", "the token is pulled mid-session and put back", removed_token, nullptr},
       {"unlock", "remote unlock through the card library", unlock, nullptr},
