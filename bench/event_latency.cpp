@@ -66,11 +66,17 @@ struct Observed {
   std::string failure;  // a watcher stopped
 
   void add(PcscEvent e) {
-    { std::lock_guard lock(mutex); pcsc.push_back(e); }
+    {
+      std::lock_guard lock(mutex);
+      pcsc.push_back(e);
+    }
     changed.notify_all();
   }
   void add(WsEvent e) {
-    { std::lock_guard lock(mutex); ws.push_back(std::move(e)); }
+    {
+      std::lock_guard lock(mutex);
+      ws.push_back(std::move(e));
+    }
     changed.notify_all();
   }
   void fail(const std::string& why) {
@@ -90,7 +96,8 @@ struct Observed {
           found = take();
           return found.has_value() || !failure.empty();
         })) {
-      throw std::runtime_error(std::string("no ") + what + " within " + std::to_string(kGiveUp.count()) + " s");
+      throw std::runtime_error(std::string("no ") + what + " within " +
+                               std::to_string(kGiveUp.count()) + " s");
     }
     if (!found) throw std::runtime_error(std::string("waiting for ") + what + ": " + failure);
     return *found;
@@ -118,7 +125,8 @@ struct Observed {
 void control(const std::string& path, const std::string& command) {
   const std::optional<std::string> reply = certkey::sim::control_request(path, command);
   if (!reply) throw std::runtime_error("cannot reach the simulator at " + path);
-  if (reply->rfind("ok", 0) != 0) throw std::runtime_error("certkey-sim " + command + ": " + *reply);
+  if (reply->rfind("ok", 0) != 0)
+    throw std::runtime_error("certkey-sim " + command + ": " + *reply);
 }
 
 // pcscd's view of one reader, from a PC/SC context of this thread's own.
@@ -155,8 +163,10 @@ void watch_ws(WebSocket& ws, Observed& seen) {
     if (!message.is_object() || !message.contains("event")) continue;
     std::string reader;
     const json* token = nullptr;
-    if (message.contains("data") && message["data"].contains("token")) token = &message["data"]["token"];
-    if (token && token->contains("reader") && (*token)["reader"].is_string()) reader = (*token)["reader"];
+    if (message.contains("data") && message["data"].contains("token"))
+      token = &message["data"]["token"];
+    if (token && token->contains("reader") && (*token)["reader"].is_string())
+      reader = (*token)["reader"];
     seen.add(WsEvent{at, message["event"].get<std::string>(), reader});
   }
 }
@@ -174,8 +184,11 @@ double quantile(std::vector<double> v, double q) {
 }
 
 json summary(const std::vector<double>& v) {
-  auto round3 = [](double x) { return static_cast<double>(static_cast<long long>(x * 1000 + 0.5)) / 1000; };
-  return {{"median", round3(quantile(v, 0.5))}, {"p90", round3(quantile(v, 0.9))},
+  auto round3 = [](double x) {
+    return static_cast<double>(static_cast<long long>(x * 1000 + 0.5)) / 1000;
+  };
+  return {{"median", round3(quantile(v, 0.5))},
+          {"p90", round3(quantile(v, 0.9))},
           {"min", round3(v.empty() ? 0 : *std::min_element(v.begin(), v.end()))},
           {"max", round3(v.empty() ? 0 : *std::max_element(v.begin(), v.end()))}};
 }
@@ -196,13 +209,20 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (i + 1 >= argc) return usage();
     const std::string value = argv[++i];
-    if (a == "--port") port = value;
-    else if (a == "--origin") origin = value;
-    else if (a == "--control") control_path = value;
-    else if (a == "--token") token = value;
-    else if (a == "--reader") reader = value;
-    else if (a == "--iterations") iterations = std::atoi(value.c_str());
-    else return usage();
+    if (a == "--port")
+      port = value;
+    else if (a == "--origin")
+      origin = value;
+    else if (a == "--control")
+      control_path = value;
+    else if (a == "--token")
+      token = value;
+    else if (a == "--reader")
+      reader = value;
+    else if (a == "--iterations")
+      iterations = std::atoi(value.c_str());
+    else
+      return usage();
   }
   if (port.empty() || origin.empty() || control_path.empty() || iterations < 1) return usage();
   if (reader.empty()) reader = "certkey " + token + " 00 00";
@@ -245,8 +265,10 @@ int main(int argc, char** argv) {
       // Both watchers are (back) in their blocking calls, nothing else is pending.
       const Clock::time_point t0 = Clock::now();
       control(control_path, "insert " + token);
-      const Clock::time_point t_pcsc = seen.wait("PC/SC insertion", [&] { return seen.take_pcsc(true); });
-      const Clock::time_point t_ws = seen.wait("tokenInserted", [&] { return seen.take_ws("tokenInserted", reader); });
+      const Clock::time_point t_pcsc =
+          seen.wait("PC/SC insertion", [&] { return seen.take_pcsc(true); });
+      const Clock::time_point t_ws =
+          seen.wait("tokenInserted", [&] { return seen.take_ws("tokenInserted", reader); });
       pcsc_after_insert.push_back(ms(t_pcsc - t0));
       ws_after_pcsc.push_back(ms(t_ws - t_pcsc));
       ws_after_insert.push_back(ms(t_ws - t0));

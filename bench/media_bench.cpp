@@ -1,4 +1,4 @@
-// media-bench: the same token operations over each medium's path, side by side (issue 4):
+// media-bench: the same token operations over each medium's path, side by side:
 // a smart card and a SIM through vpcd, a USB KEY through drivers/usbkey (HID reports on a
 // socket), an SD KEY through drivers/sdkey (O_DIRECT on a FUSE mount). Everything goes
 // through certkey::card and pcscd, so the differences are the transports'.
@@ -35,23 +35,26 @@ struct Result {
 };
 
 // Runs `op` `iterations` times: median wall time and APDUs per run.
-Result measure(const std::string& medium, const std::string& token, const std::string& operation, int iterations,
-               const std::function<void()>& op) {
+Result measure(const std::string& medium, const std::string& token, const std::string& operation,
+               int iterations, const std::function<void()>& op) {
   std::vector<double> ms;
   const long before = simulator_apdus(g_sim_control, token).value_or(0);
   for (int i = 0; i < iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
     op();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                     .count());
   }
   const long after = simulator_apdus(g_sim_control, token).value_or(0);
   std::sort(ms.begin(), ms.end());
   return {medium, operation, ms[ms.size() / 2], static_cast<double>(after - before) / iterations};
 }
 
-const Bytes kManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+const Bytes kManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                              5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 
-std::vector<Result> run_medium(const std::string& medium, const std::string& token, int iterations) {
+std::vector<Result> run_medium(const std::string& medium, const std::string& token,
+                               int iterations) {
   certkey::card::Connection connection(token + " 00 00");
   certkey::card::TokenClient client(connection);
   certkey::card::Connection::Transaction hold(connection);
@@ -63,8 +66,10 @@ std::vector<Result> run_medium(const std::string& medium, const std::string& tok
   for (std::size_t i = 0; i < object.size(); ++i) object[i] = static_cast<std::uint8_t>(i);
   const std::uint32_t id = certkey::protocol::object::kKeyManagementCert;
   std::vector<Result> results;
-  results.push_back(measure(medium, token, "TOKEN INFO (one short APDU)", iterations, [&] { client.token_info(); }));
-  results.push_back(measure(medium, token, "write a 4,000-byte object", iterations, [&] { client.write_object(id, object); }));
+  results.push_back(measure(medium, token, "TOKEN INFO (one short APDU)", iterations,
+                            [&] { client.token_info(); }));
+  results.push_back(measure(medium, token, "write a 4,000-byte object", iterations,
+                            [&] { client.write_object(id, object); }));
   results.push_back(measure(medium, token, "read a 4,000-byte object", iterations, [&] {
     if (client.read_object(id) != object) throw std::runtime_error("object read back differs");
   }));
@@ -90,12 +95,14 @@ int main(int argc, char** argv) {
     } else if (auto eq = a.find('='); eq != std::string::npos && eq > 0) {
       media.emplace_back(a.substr(0, eq), a.substr(eq + 1));
     } else {
-      std::fprintf(stderr, "usage: media-bench --iterations N --sim-control SOCKET MEDIUM=TOKEN...\n");
+      std::fprintf(stderr,
+                   "usage: media-bench --iterations N --sim-control SOCKET MEDIUM=TOKEN...\n");
       return 2;
     }
   }
   if (media.empty() || g_sim_control.empty()) {
-    std::fprintf(stderr, "usage: media-bench --iterations N --sim-control SOCKET MEDIUM=TOKEN...\n");
+    std::fprintf(stderr,
+                 "usage: media-bench --iterations N --sim-control SOCKET MEDIUM=TOKEN...\n");
     return 2;
   }
   std::vector<Result> all;
@@ -110,9 +117,10 @@ int main(int argc, char** argv) {
   }
   std::printf("{\"benchmark\": \"media\", \"iterations\": %d, \"results\": [\n", iterations);
   for (std::size_t i = 0; i < all.size(); ++i) {
-    std::printf("  {\"medium\": \"%s\", \"operation\": \"%s\", \"apdus\": %.1f, \"median_ms\": %.3f}%s\n",
-                all[i].medium.c_str(), all[i].operation.c_str(), all[i].apdus, all[i].median_ms,
-                i + 1 < all.size() ? "," : "");
+    std::printf(
+        "  {\"medium\": \"%s\", \"operation\": \"%s\", \"apdus\": %.1f, \"median_ms\": %.3f}%s\n",
+        all[i].medium.c_str(), all[i].operation.c_str(), all[i].apdus, all[i].median_ms,
+        i + 1 < all.size() ? "," : "");
   }
   std::printf("]}\n\n| operation |");
   for (const auto& m : media) std::printf(" %s |", m.first.c_str());

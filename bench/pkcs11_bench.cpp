@@ -1,5 +1,5 @@
-// pkcs11-bench: the same operations through several PKCS#11 modules, side by side (issue 3,
-// DESIGN.md section 10): APDUs per operation (counted by certkey-sim) and median wall time.
+// pkcs11-bench: the same operations through several PKCS#11 modules, side by side
+// (DESIGN.md section 10): APDUs per operation (counted by certkey-sim) and median wall time.
 //
 //   pkcs11-bench --iterations N [--sim-control SOCKET] NAME=MODULE[:so-pin] ...
 //
@@ -112,8 +112,9 @@ double median(std::vector<double> v) {
 
 // Runs `op` `iterations` times, timing each run (not `before`, which runs ahead of each) and
 // counting APDUs overall.
-Result measure(Module& m, const std::string& operation, int iterations, const std::function<CK_RV()>& op,
-               const std::function<void()>& before_each = [] {}) {
+Result measure(
+    Module& m, const std::string& operation, int iterations, const std::function<CK_RV()>& op,
+    const std::function<void()>& before_each = [] {}) {
   Result r;
   r.module = m.name;
   r.operation = operation;
@@ -123,7 +124,8 @@ Result measure(Module& m, const std::string& operation, int iterations, const st
     before_each();
     auto t0 = std::chrono::steady_clock::now();
     CK_RV rv = op();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (rv != CKR_OK) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "CKR 0x%lx", rv);
@@ -149,13 +151,14 @@ std::vector<Result> run(Module& m, int iterations) {
     m.f->C_Finalize(nullptr);
     return rv;
   };
-  results.push_back(measure(m, "initialize + list certificates (cold, first process)", iterations, cold_listing,
-                            forget_object_cache));
+  results.push_back(measure(m, "initialize + list certificates (cold, first process)", iterations,
+                            cold_listing, forget_object_cache));
   results.push_back(measure(m, "initialize + list certificates (cold)", iterations, cold_listing));
   if (m.init() != CKR_OK) return results;
   CK_SESSION_HANDLE s = m.open();
   m.list_certificates(s);
-  results.push_back(measure(m, "list certificates (warm)", iterations, [&] { return m.list_certificates(s); }));
+  results.push_back(
+      measure(m, "list certificates (warm)", iterations, [&] { return m.list_certificates(s); }));
   // As applications do: log in, find the private key, sign, log out.
   results.push_back(measure(m, "login + find key + ECDSA P-256 sign", iterations, [&] {
     CK_RV rv = m.login(s);
@@ -176,7 +179,8 @@ std::vector<Result> run(Module& m, int iterations) {
     CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07}, id[] = {0x05};
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE pub[] = {
+        {CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}};
     CK_ATTRIBUTE priv[] = {{CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}, {CKA_SIGN, &yes, 1}};
     CK_OBJECT_HANDLE pk = 0, sk = 0;
     if (rv == CKR_OK) rv = m.f->C_GenerateKeyPair(s, &mech, pub, 3, priv, 3, &pk, &sk);
@@ -207,7 +211,9 @@ int main(int argc, char** argv) {
         path = path.substr(0, colon);
       }
       void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      auto get = handle ? reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle, "C_GetFunctionList")) : nullptr;
+      auto get = handle ? reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(
+                              dlsym(handle, "C_GetFunctionList"))
+                        : nullptr;
       if (!get || get(&m.f) != CKR_OK) {
         std::fprintf(stderr, "pkcs11-bench: cannot load %s\n", path.c_str());
         return 2;
@@ -215,7 +221,9 @@ int main(int argc, char** argv) {
       m.counts_apdus = path.find("softhsm") == std::string::npos;
       modules.push_back(m);
     } else {
-      std::fprintf(stderr, "usage: pkcs11-bench --iterations N [--sim-control SOCKET] NAME=MODULE[:so-pin]...\n");
+      std::fprintf(
+          stderr,
+          "usage: pkcs11-bench --iterations N [--sim-control SOCKET] NAME=MODULE[:so-pin]...\n");
       return 2;
     }
   }
@@ -226,9 +234,13 @@ int main(int argc, char** argv) {
   std::printf("{\"iterations\": %d, \"results\": [\n", iterations);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Result& r = all[i];
-    std::printf("  {\"module\": \"%s\", \"operation\": \"%s\", \"median_ms\": %.3f, \"apdus_per_op\": ", r.module.c_str(),
-                r.operation.c_str(), r.median_ms);
-    if (r.apdus_per_op) std::printf("%.1f", *r.apdus_per_op); else std::printf("null");
+    std::printf(
+        "  {\"module\": \"%s\", \"operation\": \"%s\", \"median_ms\": %.3f, \"apdus_per_op\": ",
+        r.module.c_str(), r.operation.c_str(), r.median_ms);
+    if (r.apdus_per_op)
+      std::printf("%.1f", *r.apdus_per_op);
+    else
+      std::printf("null");
     std::printf(", \"error\": %s}%s\n", r.error.empty() ? "null" : ("\"" + r.error + "\"").c_str(),
                 i + 1 < all.size() ? "," : "");
   }
@@ -237,9 +249,11 @@ int main(int argc, char** argv) {
     char apdu[16] = "n/a";
     if (r.apdus_per_op) std::snprintf(apdu, sizeof apdu, "%.1f", *r.apdus_per_op);
     if (r.error.empty()) {
-      std::printf("| %s | %s | %s | %.2f |\n", r.operation.c_str(), r.module.c_str(), apdu, r.median_ms);
+      std::printf("| %s | %s | %s | %.2f |\n", r.operation.c_str(), r.module.c_str(), apdu,
+                  r.median_ms);
     } else {
-      std::printf("| %s | %s | - | failed: %s |\n", r.operation.c_str(), r.module.c_str(), r.error.c_str());
+      std::printf("| %s | %s | - | failed: %s |\n", r.operation.c_str(), r.module.c_str(),
+                  r.error.c_str());
     }
   }
   return 0;

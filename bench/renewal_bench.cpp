@@ -50,7 +50,9 @@ double ms_since(Clock::time_point start) {
 
 json summary(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  auto at = [&](double q) { return values[static_cast<std::size_t>(q * static_cast<double>(values.size() - 1))]; };
+  auto at = [&](double q) {
+    return values[static_cast<std::size_t>(q * static_cast<double>(values.size() - 1))];
+  };
   return {{"median", at(0.5)}, {"p90", at(0.9)}, {"min", values.front()}};
 }
 
@@ -64,19 +66,30 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i], value = argv[i + 1];
-    if (name == "--module") o.module = value;
-    else if (name == "--port") o.port = static_cast<unsigned short>(std::stoi(value));
-    else if (name == "--origin") o.origin = value;
-    else if (name == "--token") o.token = value;
-    else if (name == "--ca-issue") o.ca_issue = value;
-    else if (name == "--iterations") o.iterations = std::stoi(value);
-    else if (name == "--sim-control") o.sim_control = value;
-    else if (name == "--sim-token") o.sim_token = value;
-    else throw std::runtime_error("unknown option " + name);
+    if (name == "--module")
+      o.module = value;
+    else if (name == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(value));
+    else if (name == "--origin")
+      o.origin = value;
+    else if (name == "--token")
+      o.token = value;
+    else if (name == "--ca-issue")
+      o.ca_issue = value;
+    else if (name == "--iterations")
+      o.iterations = std::stoi(value);
+    else if (name == "--sim-control")
+      o.sim_control = value;
+    else if (name == "--sim-token")
+      o.sim_token = value;
+    else
+      throw std::runtime_error("unknown option " + name);
   }
-  if (o.module.empty() || !o.port || o.origin.empty() || o.token.empty() || o.ca_issue.empty() || o.iterations < 1) {
+  if (o.module.empty() || !o.port || o.origin.empty() || o.token.empty() || o.ca_issue.empty() ||
+      o.iterations < 1) {
     throw std::runtime_error(
-        "usage: renewal-bench --module PATH --port PORT --origin ORIGIN --token SERIAL --ca-issue COMMAND "
+        "usage: renewal-bench --module PATH --port PORT --origin ORIGIN --token SERIAL --ca-issue "
+        "COMMAND "
         "[--iterations N] [--sim-control SOCKET --sim-token NAME]");
   }
   return o;
@@ -124,7 +137,8 @@ std::string run_ca(const Options& o, const std::string& csr_pem) {
 // APDUs per iteration, from the simulator's counter around a loop (the CA touches no token).
 class ApduCount {
  public:
-  explicit ApduCount(const Options& o) : o_(o), before_(simulator_apdus(o.sim_control, o.sim_token)) {}
+  explicit ApduCount(const Options& o)
+      : o_(o), before_(simulator_apdus(o.sim_control, o.sim_token)) {}
   std::optional<double> per_iteration() const {
     const std::optional<long> after = simulator_apdus(o_.sim_control, o_.sim_token);
     if (!before_ || !after) return std::nullopt;
@@ -147,7 +161,8 @@ RenewalTimes renew(const Options& o) {
   const ApduCount count(o);
   for (int i = 0; i < o.iterations; ++i) {
     auto start = Clock::now();
-    const json begun = api.post("/v1/renewals", {{"token", std::stoul(o.token)}, {"certificate", "01"}, {"pin", kPin}});
+    const json begun = api.post(
+        "/v1/renewals", {{"token", std::stoul(o.token)}, {"certificate", "01"}, {"pin", kPin}});
     const double begin_ms = ms_since(start);
     const std::string certificate = run_ca(o, begun["renewal"]["csr"]);
     start = Clock::now();
@@ -163,7 +178,8 @@ RenewalTimes renew(const Options& o) {
 }
 
 void check(CK_RV rv, const char* what) {
-  if (rv != CKR_OK) throw std::runtime_error(std::string(what) + " failed: CKR " + std::to_string(rv));
+  if (rv != CKR_OK)
+    throw std::runtime_error(std::string(what) + " failed: CKR " + std::to_string(rv));
 }
 
 // The token's own work in one renewal, through the module: key generation in a spare retired
@@ -193,8 +209,11 @@ CryptoTimes token_crypto(const Options& o) {
   }
   if (!found) throw std::runtime_error("no token " + o.token);
   CK_SESSION_HANDLE session;
-  check(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session), "C_OpenSession");
-  check(p11->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(kPin)), 6), "C_Login");
+  check(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+        "C_OpenSession");
+  check(p11->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(kPin)),
+                     6),
+        "C_Login");
 
   CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
   CK_BYTE spare_id = 0x18, current_id = 0x01;  // the last retired slot; the renewed slot
@@ -204,16 +223,20 @@ CryptoTimes token_crypto(const Options& o) {
   CryptoTimes t;
   const ApduCount apdus(o);
   for (int i = 0; i < o.iterations; ++i) {
-    CK_ATTRIBUTE public_template[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &spare_id, 1}, {CKA_TOKEN, &yes, 1}};
-    CK_ATTRIBUTE private_template[] = {{CKA_ID, &spare_id, 1}, {CKA_SIGN, &yes, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE public_template[] = {
+        {CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &spare_id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE private_template[] = {
+        {CKA_ID, &spare_id, 1}, {CKA_SIGN, &yes, 1}, {CKA_TOKEN, &yes, 1}};
     CK_MECHANISM generate = {CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE public_key, private_key;
     auto start = Clock::now();
-    check(p11->C_GenerateKeyPair(session, &generate, public_template, 3, private_template, 3, &public_key, &private_key),
+    check(p11->C_GenerateKeyPair(session, &generate, public_template, 3, private_template, 3,
+                                 &public_key, &private_key),
           "C_GenerateKeyPair");
     const double keygen_ms = ms_since(start);
 
-    CK_ATTRIBUTE find_current[] = {{CKA_CLASS, &private_class, sizeof private_class}, {CKA_ID, &current_id, 1}};
+    CK_ATTRIBUTE find_current[] = {{CKA_CLASS, &private_class, sizeof private_class},
+                                   {CKA_ID, &current_id, 1}};
     CK_OBJECT_HANDLE current_key;
     CK_ULONG found_count = 0;
     check(p11->C_FindObjectsInit(session, find_current, 2), "C_FindObjectsInit");
@@ -224,10 +247,13 @@ CryptoTimes token_crypto(const Options& o) {
     CK_MECHANISM ecdsa = {CKM_ECDSA_SHA256, nullptr, 0};
     CK_BYTE signature[132];
     start = Clock::now();
-    for (const auto& [key, message] : {std::pair{private_key, &request}, std::pair{current_key, &authorization}}) {
+    for (const auto& [key, message] :
+         {std::pair{private_key, &request}, std::pair{current_key, &authorization}}) {
       CK_ULONG length = sizeof signature;
       check(p11->C_SignInit(session, &ecdsa, key), "C_SignInit");
-      check(p11->C_Sign(session, const_cast<CK_BYTE*>(message->data()), message->size(), signature, &length), "C_Sign");
+      check(p11->C_Sign(session, const_cast<CK_BYTE*>(message->data()), message->size(), signature,
+                        &length),
+            "C_Sign");
     }
     const double sign_ms = ms_since(start);
     check(p11->C_DestroyObject(session, private_key), "C_DestroyObject");
@@ -252,16 +278,16 @@ int main(int argc, char** argv) {
     const json renewal_ms = summary(renewal.total), crypto_ms = summary(crypto.total);
     const double overhead = renewal_ms["median"].get<double>() - crypto_ms["median"].get<double>();
     json out = {{"benchmark", "renewal"},
-                      {"iterations", o.iterations},
-                      {"renewal_ms", renewal_ms},
-                      {"begin_ms", summary(renewal.begin)},
-                      {"complete_ms", summary(renewal.complete)},
-                      {"token_crypto_ms", crypto_ms},
-                      {"token_keygen_ms", summary(crypto.keygen)},
-                      {"token_signatures_ms", summary(crypto.sign)},
-                      {"overhead_ms", overhead},
-                      {"target_ms", 20},
-                      {"met", overhead < 20}};
+                {"iterations", o.iterations},
+                {"renewal_ms", renewal_ms},
+                {"begin_ms", summary(renewal.begin)},
+                {"complete_ms", summary(renewal.complete)},
+                {"token_crypto_ms", crypto_ms},
+                {"token_keygen_ms", summary(crypto.keygen)},
+                {"token_signatures_ms", summary(crypto.sign)},
+                {"overhead_ms", overhead},
+                {"target_ms", 20},
+                {"met", overhead < 20}};
     if (renewal.apdus && crypto.apdus) {
       out["renewal_apdus"] = *renewal.apdus;
       out["token_crypto_apdus"] = *crypto.apdus;

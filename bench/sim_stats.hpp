@@ -14,5 +14,6 @@ inline std::optional<long> simulator_apdus(const std::string& control, const std
   const std::string out = fgets(line, sizeof line, p) ? line : "";
   pclose(p);
   const auto at = out.find("apdus=");
-  return at == std::string::npos ? std::nullopt : std::optional<long>(std::stol(out.substr(at + 6)));
+  return at == std::string::npos ? std::nullopt
+                                 : std::optional<long>(std::stol(out.substr(at + 6)));
 }

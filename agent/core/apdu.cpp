@@ -18,12 +18,12 @@ bool parse_command_apdu(Bytes raw, CommandApdu& out) {
   out.p1 = raw[2];
   out.p2 = raw[3];
   const std::size_t n = raw.size();
-  if (n == 4) return true;                                       // case 1
-  if (n == 5) {                                                  // case 2S
+  if (n == 4) return true;  // case 1
+  if (n == 5) {             // case 2S
     out.ne = raw[4] == 0 ? 256 : raw[4];
     return true;
   }
-  if (raw[4] != 0) {                                             // cases 3S, 4S
+  if (raw[4] != 0) {  // cases 3S, 4S
     std::size_t lc = raw[4];
     if (n == 5 + lc) {
       out.data = raw.subspan(5, lc);
@@ -38,18 +38,18 @@ bool parse_command_apdu(Bytes raw, CommandApdu& out) {
   }
   if (n < 7) return false;  // P3 = 00 opens an extended length, which needs two more bytes
   out.extended = true;
-  if (n == 7) {                                                  // case 2E
+  if (n == 7) {  // case 2E
     std::size_t le = load_be16(&raw[5]);
     out.ne = le == 0 ? 65536 : le;
     return true;
   }
   std::size_t lc = load_be16(&raw[5]);
   if (lc == 0) return false;
-  if (n == 7 + lc) {                                             // case 3E
+  if (n == 7 + lc) {  // case 3E
     out.data = raw.subspan(7, lc);
     return true;
   }
-  if (n == 9 + lc) {                                             // case 4E
+  if (n == 9 + lc) {  // case 4E
     out.data = raw.subspan(7, lc);
     std::size_t le = load_be16(&raw[n - 2]);
     out.ne = le == 0 ? 65536 : le;

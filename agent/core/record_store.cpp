@@ -9,7 +9,7 @@ namespace {
 
 constexpr std::uint32_t kBankMagic = 0x434B424B;  // "CKBK"
 constexpr std::uint16_t kEntryMagic = 0xCE57;
-constexpr std::size_t kRecordHeaderSize = 4;      // id u16, length u16
+constexpr std::size_t kRecordHeaderSize = 4;  // id u16, length u16
 
 constexpr std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
 
@@ -123,7 +123,8 @@ StoreResult RecordStore::erase_bank(int bank) {
 }
 
 // Bank header: magic, generation, sequence base (entries in the bank number from it), CRC.
-StoreResult RecordStore::write_bank_header(int bank, std::uint32_t generation, std::uint32_t sequence_base) {
+StoreResult RecordStore::write_bank_header(int bank, std::uint32_t generation,
+                                           std::uint32_t sequence_base) {
   std::uint8_t header[kBankHeaderSize];
   store_be32(header, kBankMagic);
   store_be32(header + 4, generation);
@@ -152,7 +153,8 @@ StoreResult RecordStore::write_entry(std::size_t offset, std::uint32_t seq, Byte
 
 // ---- mounting ----------------------------------------------------------------------------
 
-bool RecordStore::read_bank_header(int bank, std::uint32_t& generation, std::uint32_t& sequence_base) {
+bool RecordStore::read_bank_header(int bank, std::uint32_t& generation,
+                                   std::uint32_t& sequence_base) {
   std::uint8_t header[kBankHeaderSize];
   if (flash_.read(bank_base(bank), MutableBytes(header, sizeof header)) != hal::FlashResult::ok) {
     return false;
@@ -258,8 +260,7 @@ StoreResult RecordStore::scan_active_bank(bool& tail_clean) {
   std::uint8_t chunk[kProgramChunk];
   for (std::size_t off = tail_; tail_clean && off < end; off += sizeof chunk) {
     std::size_t n = end - off < sizeof chunk ? end - off : sizeof chunk;
-    StoreResult r =
-        from_flash(flash_.read(bank_base(active_bank_) + off, MutableBytes(chunk, n)));
+    StoreResult r = from_flash(flash_.read(bank_base(active_bank_) + off, MutableBytes(chunk, n)));
     if (r != StoreResult::ok) return r;
     if (!all_erased(Bytes(chunk, n))) tail_clean = false;
   }

@@ -56,7 +56,8 @@ std::size_t Token::process(Bytes raw, MutableBytes response) {
     if (command.data.size() > sizeof chain_ - chain_length_) {
       return emit(Sw::wrong_length, 0, false, response);
     }
-    for (std::size_t i = 0; i < command.data.size(); ++i) chain_[chain_length_ + i] = command.data[i];
+    for (std::size_t i = 0; i < command.data.size(); ++i)
+      chain_[chain_length_ + i] = command.data[i];
     chain_length_ += command.data.size();
     command.data = Bytes(chain_, chain_length_);
   }
@@ -89,7 +90,8 @@ Sw Token::dispatch(const CommandApdu& command, ResponseWriter& out) {
   const std::uint8_t cla = command.cla_class();
   if (cla != protocol::kClaIso && cla != protocol::kClaCertkey) return Sw::cla_not_supported;
   if (!open_[command.channel()]) return Sw::channel_not_supported;
-  if (cla == protocol::kClaIso && command.ins == ins(Ins::manage_channel)) return manage_channel(command, out);
+  if (cla == protocol::kClaIso && command.ins == ins(Ins::manage_channel))
+    return manage_channel(command, out);
   if (cla == protocol::kClaIso && command.ins == ins(Ins::select)) {
     return select_by_aid(command, out);
   }
@@ -115,12 +117,14 @@ Sw Token::manage_channel(const CommandApdu& command, ResponseWriter& out) {
   }
   if (command.p1 == protocol::kManageChannelClose) {
     const std::uint8_t channel = command.p2;
-    if (channel == 0 || channel >= protocol::kLogicalChannels || !open_[channel]) return Sw::incorrect_p1p2;
+    if (channel == 0 || channel >= protocol::kLogicalChannels || !open_[channel])
+      return Sw::incorrect_p1p2;
     Applet* applet = selected_[channel];
     open_[channel] = false;
     selected_[channel] = nullptr;
     bool still_selected = false;
-    for (std::size_t c = 0; c < protocol::kLogicalChannels; ++c) still_selected |= selected_[c] == applet;
+    for (std::size_t c = 0; c < protocol::kLogicalChannels; ++c)
+      still_selected |= selected_[c] == applet;
     if (applet && !still_selected) applet->deselect();
     return Sw::ok;
   }
@@ -135,7 +139,8 @@ Sw Token::select_by_aid(const CommandApdu& command, ResponseWriter& out) {
     // Partial DF name: the host may send a prefix of the AID (at least the RID).
     if (command.data.size() > aid.size() || command.data.size() < 5) continue;
     bool match = true;
-    for (std::size_t k = 0; k < command.data.size(); ++k) match = match && aid[k] == command.data[k];
+    for (std::size_t k = 0; k < command.data.size(); ++k)
+      match = match && aid[k] == command.data[k];
     if (!match) continue;
     Applet*& selected = selected_[command.channel()];
     if (selected && selected != applets_[i]) {
@@ -159,8 +164,9 @@ Sw Token::get_response(const CommandApdu& command) {
 
 std::size_t Token::emit(Sw sw, std::size_t ne, bool extended, MutableBytes response) {
   // An absent Le still gets data (hosts such as ykpiv omit it); short APDUs carry 256 at most.
-  std::size_t limit = ne == 0 ? protocol::kShortMaxLe
-                              : (extended || ne < protocol::kShortMaxLe ? ne : protocol::kShortMaxLe);
+  std::size_t limit = ne == 0
+                          ? protocol::kShortMaxLe
+                          : (extended || ne < protocol::kShortMaxLe ? ne : protocol::kShortMaxLe);
   std::size_t pending = sw == Sw::ok ? response_length_ - response_offset_ : 0;
   std::size_t n = pending < limit ? pending : limit;
   for (std::size_t i = 0; i < n; ++i) response[i] = response_[response_offset_ + i];

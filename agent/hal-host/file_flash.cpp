@@ -41,7 +41,9 @@ void FileFlash::cut_power_at(std::uint32_t write_number, CutMode mode) {
   cut_mode_ = mode;
 }
 
-void FileFlash::fail_writes_from(std::uint32_t write_number) { fail_from_ = writes_ + write_number; }
+void FileFlash::fail_writes_from(std::uint32_t write_number) {
+  fail_from_ = writes_ + write_number;
+}
 
 hal::FlashResult FileFlash::read(std::size_t offset, MutableBytes out) {
   if (dead_) return hal::FlashResult::power_lost;

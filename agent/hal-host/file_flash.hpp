@@ -19,7 +19,8 @@ class FileFlash final : public hal::Flash {
   static constexpr std::size_t kDefaultEraseUnit = 4096;
 
   // Opens or creates the file; a new file reads as erased. Returns false through ok().
-  FileFlash(std::string path, std::size_t size = kDefaultSize, std::size_t erase_unit = kDefaultEraseUnit);
+  FileFlash(std::string path, std::size_t size = kDefaultSize,
+            std::size_t erase_unit = kDefaultEraseUnit);
   ~FileFlash();
   FileFlash(const FileFlash&) = delete;
   FileFlash& operator=(const FileFlash&) = delete;

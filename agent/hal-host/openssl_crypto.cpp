@@ -14,13 +14,27 @@
 namespace certkey::agent::host {
 namespace {
 
-struct BnFree { void operator()(BIGNUM* b) const { BN_clear_free(b); } };
-struct CtxFree { void operator()(BN_CTX* c) const { BN_CTX_free(c); } };
-struct PkeyFree { void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); } };
-struct PkeyCtxFree { void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); } };
-struct CipherCtxFree { void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); } };
-struct BldFree { void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); } };
-struct ParamFree { void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); } };
+struct BnFree {
+  void operator()(BIGNUM* b) const { BN_clear_free(b); }
+};
+struct CtxFree {
+  void operator()(BN_CTX* c) const { BN_CTX_free(c); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+struct BldFree {
+  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
+};
+struct ParamFree {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
 using Bn = std::unique_ptr<BIGNUM, BnFree>;
 using BnCtx = std::unique_ptr<BN_CTX, CtxFree>;
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
@@ -47,8 +61,10 @@ Pkey ec_pkey(hal::Curve curve, const std::uint8_t* d, const std::uint8_t* point)
   std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
   Bn priv = d ? bn(d, hal::scalar_size(curve)) : nullptr;
   if (!bld || (d && !priv) ||
-      !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group_name(curve), 0) ||
-      !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point, hal::point_size(curve)) ||
+      !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group_name(curve),
+                                       0) ||
+      !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point,
+                                        hal::point_size(curve)) ||
       (d && !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()))) {
     return nullptr;
   }
@@ -56,7 +72,8 @@ Pkey ec_pkey(hal::Curve curve, const std::uint8_t* d, const std::uint8_t* point)
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* key = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &key, d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+      EVP_PKEY_fromdata(ctx.get(), &key, d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                        params.get()) != 1) {
     return nullptr;
   }
   return Pkey(key);
@@ -64,8 +81,8 @@ Pkey ec_pkey(hal::Curve curve, const std::uint8_t* d, const std::uint8_t* point)
 
 bool ec_public_point(EVP_PKEY* key, hal::Curve curve, std::uint8_t* point) {
   std::size_t length = 0;
-  return EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, hal::point_size(curve),
-                                         &length) == 1 &&
+  return EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                         hal::point_size(curve), &length) == 1 &&
          length == hal::point_size(curve) && point[0] == 0x04;
 }
 
@@ -105,7 +122,8 @@ int OpenSslCrypto::on_keygen_progress(EVP_PKEY_CTX* ctx) {
 bool OpenSslCrypto::rsa_generate(hal::RsaPrivateKey& out) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* generated = nullptr;
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1) {
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1) {
     return false;
   }
   EVP_PKEY_CTX_set_app_data(ctx.get(), this);
@@ -147,7 +165,8 @@ bool OpenSslCrypto::rsa_private(const hal::RsaPrivateKey& key, Bytes in, Mutable
   Bn p = bn(key.p, half), q = bn(key.q, half), dp = bn(key.dp, half), dq = bn(key.dq, half),
      qinv = bn(key.qinv, half);
   Bn m1(BN_new()), m2(BN_new()), h(BN_new()), m(BN_new()), check(BN_new());
-  if (!ctx || !c || !n || !e || !p || !q || !dp || !dq || !qinv || !m1 || !m2 || !h || !m || !check) {
+  if (!ctx || !c || !n || !e || !p || !q || !dp || !dq || !qinv || !m1 || !m2 || !h || !m ||
+      !check) {
     return false;
   }
   if (BN_cmp(c.get(), n.get()) >= 0) return false;
@@ -171,8 +190,8 @@ bool OpenSslCrypto::ec_generate(hal::Curve curve, hal::EcPrivateKey& out) {
 
 bool OpenSslCrypto::ec_complete(hal::Curve curve, hal::EcPrivateKey& key) {
   // Public point = d * G, with 0 < d < order.
-  EC_GROUP* group = EC_GROUP_new_by_curve_name(curve == hal::Curve::p256 ? NID_X9_62_prime256v1
-                                                                         : NID_secp384r1);
+  EC_GROUP* group =
+      EC_GROUP_new_by_curve_name(curve == hal::Curve::p256 ? NID_X9_62_prime256v1 : NID_secp384r1);
   BnCtx ctx(BN_CTX_new());
   Bn d = bn(key.d, hal::scalar_size(curve));
   EC_POINT* point = group ? EC_POINT_new(group) : nullptr;
@@ -201,7 +220,8 @@ bool OpenSslCrypto::ecdsa_sign(hal::Curve curve, const hal::EcPrivateKey& key, B
 
 bool OpenSslCrypto::ecdh(hal::Curve curve, const hal::EcPrivateKey& key, Bytes peer_point,
                          MutableBytes out) {
-  if (peer_point.size() != hal::point_size(curve) || out.size() < hal::scalar_size(curve)) return false;
+  if (peer_point.size() != hal::point_size(curve) || out.size() < hal::scalar_size(curve))
+    return false;
   Pkey pkey = ec_pkey(curve, key.d, key.point);
   Pkey peer = ec_pkey(curve, nullptr, peer_point.data());  // checks the point is on the curve
   PkeyCtx ctx(pkey ? EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr) : nullptr);
@@ -219,7 +239,9 @@ bool OpenSslCrypto::block_decrypt(hal::BlockCipher cipher, Bytes key, Bytes in, 
 }
 
 bool OpenSslCrypto::aes_cmac(Bytes key, Bytes message, MutableBytes out16) {
-  const char* cipher = key.size() == 16 ? "AES-128-CBC" : key.size() == 32 ? "AES-256-CBC" : nullptr;
+  const char* cipher = key.size() == 16   ? "AES-128-CBC"
+                       : key.size() == 32 ? "AES-256-CBC"
+                                          : nullptr;
   if (!cipher || out16.size() < 16) return false;
   EVP_MAC* mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
   EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;

@@ -23,7 +23,8 @@ class OpenSslCrypto final : public hal::Crypto {
   bool ec_complete(hal::Curve curve, hal::EcPrivateKey& key) override;
   bool ecdsa_sign(hal::Curve curve, const hal::EcPrivateKey& key, Bytes digest, MutableBytes out,
                   std::size_t& out_length) override;
-  bool ecdh(hal::Curve curve, const hal::EcPrivateKey& key, Bytes peer_point, MutableBytes out) override;
+  bool ecdh(hal::Curve curve, const hal::EcPrivateKey& key, Bytes peer_point,
+            MutableBytes out) override;
   bool block_encrypt(hal::BlockCipher cipher, Bytes key, Bytes in, MutableBytes out) override;
   bool block_decrypt(hal::BlockCipher cipher, Bytes key, Bytes in, MutableBytes out) override;
   bool aes_cmac(Bytes key, Bytes message, MutableBytes out16) override;

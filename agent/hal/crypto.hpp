@@ -10,7 +10,7 @@ namespace certkey::agent::hal {
 
 inline constexpr std::size_t kRsaMaxBytes = 256;  // RSA-2048
 inline constexpr std::size_t kRsaHalfBytes = kRsaMaxBytes / 2;
-inline constexpr std::size_t kEcMaxScalar = 48;   // P-384
+inline constexpr std::size_t kEcMaxScalar = 48;  // P-384
 inline constexpr std::size_t kEcMaxPoint = 1 + 2 * kEcMaxScalar;
 inline constexpr std::size_t kEcdsaMaxDer = 2 + 2 * (3 + kEcMaxScalar);
 
@@ -31,14 +31,17 @@ struct RsaPrivateKey {
 };
 
 struct EcPrivateKey {
-  std::uint8_t d[kEcMaxScalar];      // scalar_size(curve) bytes used
-  std::uint8_t point[kEcMaxPoint];   // uncompressed 04 || X || Y, point_size(curve) bytes used
+  std::uint8_t d[kEcMaxScalar];     // scalar_size(curve) bytes used
+  std::uint8_t point[kEcMaxPoint];  // uncompressed 04 || X || Y, point_size(curve) bytes used
 };
 
 enum class BlockCipher : std::uint8_t { tdes, aes128, aes192, aes256 };
 constexpr std::size_t block_size(BlockCipher c) { return c == BlockCipher::tdes ? 8 : 16; }
 constexpr std::size_t key_size(BlockCipher c) {
-  return c == BlockCipher::tdes ? 24 : c == BlockCipher::aes128 ? 16 : c == BlockCipher::aes192 ? 24 : 32;
+  return c == BlockCipher::tdes     ? 24
+         : c == BlockCipher::aes128 ? 16
+         : c == BlockCipher::aes192 ? 24
+                                    : 32;
 }
 
 class Crypto {

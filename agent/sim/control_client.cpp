@@ -8,7 +8,8 @@
 
 namespace certkey::sim {
 
-std::optional<std::string> control_request(const std::string& socket_path, const std::string& line) {
+std::optional<std::string> control_request(const std::string& socket_path,
+                                           const std::string& line) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path.size() >= sizeof addr.sun_path) return std::nullopt;

@@ -16,20 +16,22 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: certkey-sim serve --state-dir DIR [--control SOCKET] TOKEN...\n"
-               "  TOKEN: --vpcd NAME=[HOST:]PORT[,removed][,sim]   a smart card (or SIM) in a vpcd reader\n"
-               "         --usbkey NAME=SOCKET[,removed]             a USB KEY behind a local socket\n"
-               "         --sdkey NAME=MOUNTPOINT[,removed]          an SD KEY mounted there (FUSE)\n"
-               "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME |\n"
-               "                                         tear NAME INS | fault NAME KIND [N] | shutdown)\n");
+  std::fprintf(
+      stderr,
+      "usage: certkey-sim serve --state-dir DIR [--control SOCKET] TOKEN...\n"
+      "  TOKEN: --vpcd NAME=[HOST:]PORT[,removed][,sim]   a smart card (or SIM) in a vpcd reader\n"
+      "         --usbkey NAME=SOCKET[,removed]             a USB KEY behind a local socket\n"
+      "         --sdkey NAME=MOUNTPOINT[,removed]          an SD KEY mounted there (FUSE)\n"
+      "       certkey-sim ctl --control SOCKET (list | insert NAME | remove NAME | stats NAME |\n"
+      "                                         tear NAME INS | fault NAME KIND [N] | shutdown)\n");
   return 2;
 }
 
 // Strips the options after the last commas: ",removed" (start outside the reader) and, for
 // a vpcd token, ",sim" (a SIM token).
 bool parse_options(std::string& rest, certkey::agent::sim::TokenSpec& spec, bool allow_sim) {
-  for (auto comma = rest.rfind(','); comma != std::string::npos && comma > 0; comma = rest.rfind(',')) {
+  for (auto comma = rest.rfind(','); comma != std::string::npos && comma > 0;
+       comma = rest.rfind(',')) {
     const std::string option = rest.substr(comma + 1);
     if (option == "removed") {
       spec.inserted = false;
@@ -43,7 +45,8 @@ bool parse_options(std::string& rest, certkey::agent::sim::TokenSpec& spec, bool
   return true;
 }
 
-bool parse_token(const std::string& kind, const std::string& arg, certkey::agent::sim::TokenSpec& spec) {
+bool parse_token(const std::string& kind, const std::string& arg,
+                 certkey::agent::sim::TokenSpec& spec) {
   using certkey::protocol::Medium;
   auto eq = arg.find('=');
   if (eq == std::string::npos || eq == 0) return false;

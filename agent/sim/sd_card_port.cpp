@@ -34,18 +34,22 @@ struct stat attributes_of(fuse_ino_t ino) {
 
 const fuse_lowlevel_ops kOperations = [] {
   fuse_lowlevel_ops ops{};
-  ops.lookup = [](fuse_req_t req, fuse_ino_t parent, const char* name) { port_of(req).lookup(req, parent, name); };
-  ops.getattr = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { port_of(req).getattr(req, ino); };
-  ops.open = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { port_of(req).open(req, ino, fi); };
+  ops.lookup = [](fuse_req_t req, fuse_ino_t parent, const char* name) {
+    port_of(req).lookup(req, parent, name);
+  };
+  ops.getattr = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+    port_of(req).getattr(req, ino);
+  };
+  ops.open = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    port_of(req).open(req, ino, fi);
+  };
   ops.read = [](fuse_req_t req, fuse_ino_t, std::size_t size, off_t offset, fuse_file_info*) {
     port_of(req).read(req, size, offset);
   };
-  ops.write = [](fuse_req_t req, fuse_ino_t, const char* data, std::size_t size, off_t offset, fuse_file_info*) {
-    port_of(req).write(req, data, size, offset);
-  };
-  ops.readdir = [](fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t offset, fuse_file_info*) {
-    port_of(req).readdir(req, ino, size, offset);
-  };
+  ops.write = [](fuse_req_t req, fuse_ino_t, const char* data, std::size_t size, off_t offset,
+                 fuse_file_info*) { port_of(req).write(req, data, size, offset); };
+  ops.readdir = [](fuse_req_t req, fuse_ino_t ino, std::size_t size, off_t offset,
+                   fuse_file_info*) { port_of(req).readdir(req, ino, size, offset); };
   return ops;
 }();
 
@@ -110,7 +114,9 @@ void SdCardPort::on_ready(const pollfd&) {
   if (n <= 0) return remove();  // unmounted from outside
   fuse_session_process_buf(session_, &request_);
   // A WRITE request holds the command, PIN included.
-  if (request_.mem) secure_zero(MutableBytes(static_cast<std::uint8_t*>(request_.mem), static_cast<std::size_t>(n)));
+  if (request_.mem)
+    secure_zero(
+        MutableBytes(static_cast<std::uint8_t*>(request_.mem), static_cast<std::size_t>(n)));
   if (pull_after_reply_) {
     pull_after_reply_ = false;
     remove();
@@ -179,7 +185,8 @@ void SdCardPort::write(fuse_req_t req, const char* data, std::size_t size, off_t
     return;
   }
   Bytes written(reinterpret_cast<const std::uint8_t*>(data), size);
-  if (channel_.write(static_cast<std::size_t>(offset), written) != transport::SdFileChannel::Event::none) {
+  if (channel_.write(static_cast<std::size_t>(offset), written) !=
+      transport::SdFileChannel::Event::none) {
     const Bytes apdu = channel_.apdu();
     if (!apdu.empty()) ++apdus_;
     tear_this_response_ = tear_ins_ >= 0 && apdu.size() >= 2 && apdu[1] == tear_ins_;

@@ -59,7 +59,7 @@ class SdCardPort final : public TokenPort {
   std::uint64_t apdus_ = 0;
   std::uint64_t busy_reads_ = 0;
   std::uint64_t command_busy_reads_ = 0;  // of the pending command
-  int tear_ins_ = -1;                     // armed: tear the response to the next command with this INS
+  int tear_ins_ = -1;  // armed: tear the response to the next command with this INS
   bool tear_this_response_ = false;
   std::uint8_t response_[protocol::kMaxResponseApdu] = {};  // the worker's
   std::thread worker_;

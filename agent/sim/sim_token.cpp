@@ -15,7 +15,8 @@ SimToken::SimToken(const std::string& flash_path, const piv::Identity& identity,
       token_(applets_, medium_ == protocol::Medium::sim ? 2 : 1) {}
 
 Bytes SimToken::atr() const {
-  if (medium_ == protocol::Medium::sim) return Bytes(protocol::kSimAtr.data(), protocol::kSimAtr.size());
+  if (medium_ == protocol::Medium::sim)
+    return Bytes(protocol::kSimAtr.data(), protocol::kSimAtr.size());
   return Bytes(protocol::kTokenAtr.data(), protocol::kTokenAtr.size());
 }
 

@@ -26,7 +26,9 @@ class SimToken {
   std::size_t transmit(Bytes command, MutableBytes response);
   void power_off() { token_.power_off(); }
   // Slow operations report progress through this (see OpenSslCrypto::set_progress).
-  void set_progress(host::OpenSslCrypto::Progress progress, void* context) { crypto_.set_progress(progress, context); }
+  void set_progress(host::OpenSslCrypto::Progress progress, void* context) {
+    crypto_.set_progress(progress, context);
+  }
   protocol::Medium medium() const { return medium_; }
 
   // The answer-to-reset of this token's medium (a SIM answers like a UICC, with T=0).

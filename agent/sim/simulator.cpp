@@ -25,7 +25,7 @@ namespace {
 volatile std::sig_atomic_t g_signalled = 0;
 void on_signal(int) { g_signalled = 1; }
 
-constexpr int kReconnectPollMs = 50;     // while a reader is not listening yet
+constexpr int kReconnectPollMs = 50;  // while a reader is not listening yet
 constexpr std::size_t kMaxControlLine = 256;
 
 // A token's serial lives beside its flash so that the identity survives restarts; it is
@@ -92,7 +92,8 @@ bool Simulator::open_control(std::string& error) {
   std::copy(control_path_.begin(), control_path_.end(), addr.sun_path);
   ::unlink(control_path_.c_str());
   control_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (control_fd_ < 0 || ::bind(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+  if (control_fd_ < 0 ||
+      ::bind(control_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::chmod(control_path_.c_str(), 0600) != 0 || ::listen(control_fd_, 8) != 0) {
     return error = "cannot listen on " + control_path_, false;
   }
@@ -172,8 +173,10 @@ std::string Simulator::execute(const std::string& line) {
     stop_ = true;
     return "ok";
   }
-  if (verb != "insert" && verb != "remove" && verb != "stats" && verb != "tear" && verb != "fault") {
-    return "error unknown command '" + verb + "' (list, insert, remove, stats, tear, fault, shutdown)";
+  if (verb != "insert" && verb != "remove" && verb != "stats" && verb != "tear" &&
+      verb != "fault") {
+    return "error unknown command '" + verb +
+           "' (list, insert, remove, stats, tear, fault, shutdown)";
   }
   Slot* slot = find(name);
   if (!slot) return "error unknown token '" + name + "'";
@@ -190,8 +193,11 @@ std::string Simulator::execute(const std::string& line) {
     in >> ins;
     char* end = nullptr;
     const unsigned long value = std::strtoul(ins.c_str(), &end, 16);
-    if (ins.empty() || *end != '\0' || value > 0xFF) return "error tear takes an INS in hex, e.g. 'tear NAME DB'";
-    return slot->port->arm_tear(static_cast<std::uint8_t>(value)) ? "ok" : "error only an SD KEY can be torn";
+    if (ins.empty() || *end != '\0' || value > 0xFF)
+      return "error tear takes an INS in hex, e.g. 'tear NAME DB'";
+    return slot->port->arm_tear(static_cast<std::uint8_t>(value))
+               ? "ok"
+               : "error only an SD KEY can be torn";
   }
   if (verb == "fault") return arm_fault(*slot, in);
   return "ok " + slot->port->stats();

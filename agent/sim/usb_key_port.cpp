@@ -27,7 +27,8 @@ bool UsbKeyPort::insert(std::string& error) {
   if (listen_fd_ >= 0) return true;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (socket_path_.size() >= sizeof addr.sun_path) return error = "socket path too long: " + socket_path_, false;
+  if (socket_path_.size() >= sizeof addr.sun_path)
+    return error = "socket path too long: " + socket_path_, false;
   socket_path_.copy(addr.sun_path, socket_path_.size());
   ::unlink(socket_path_.c_str());
   // Not blocking: accept() after a stale readiness must not stall the simulator.
@@ -79,17 +80,15 @@ void UsbKeyPort::serve_host() {
   ssize_t n = ::recv(host_fd_, report, sizeof report, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) return drop_host();
-  if (static_cast<std::size_t>(n) != transport::hid::kReportSize) return;  // not a report: dropped, as by the USB stack
-  const transport::HidDevice::Event event = device_.feed(Bytes(report, transport::hid::kReportSize), *this);
+  if (static_cast<std::size_t>(n) != transport::hid::kReportSize)
+    return;  // not a report: dropped, as by the USB stack
+  const transport::HidDevice::Event event =
+      device_.feed(Bytes(report, transport::hid::kReportSize), *this);
   secure_zero(MutableBytes(report, sizeof report));  // reports carry PINs
   switch (event) {
-    case transport::HidDevice::Event::none:
-      return;
-    case transport::HidDevice::Event::reset:
-      token_.power_off();
-      return;
-    case transport::HidDevice::Event::apdu:
-      break;
+    case transport::HidDevice::Event::none: return;
+    case transport::HidDevice::Event::reset: token_.power_off(); return;
+    case transport::HidDevice::Event::apdu: break;
   }
   ++apdus_;
   command_keepalives_ = 0;

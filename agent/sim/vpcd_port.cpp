@@ -29,15 +29,10 @@ void VpcdPort::on_ready(const pollfd&) {
   }
   if (length == 1) {
     switch (static_cast<transport::VpcdControl>(message[0])) {
-      case transport::VpcdControl::get_atr:
-        link_.send(token_.atr());
-        break;
+      case transport::VpcdControl::get_atr: link_.send(token_.atr()); break;
       case transport::VpcdControl::power_off:
-      case transport::VpcdControl::reset:
-        token_.power_off();
-        break;
-      case transport::VpcdControl::power_on:
-        break;
+      case transport::VpcdControl::reset: token_.power_off(); break;
+      case transport::VpcdControl::power_on: break;
     }
     return;
   }

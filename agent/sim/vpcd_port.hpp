@@ -9,7 +9,8 @@ namespace certkey::agent::sim {
 
 class VpcdPort final : public TokenPort {
  public:
-  VpcdPort(SimToken& token, std::string host, std::uint16_t port) : token_(token), link_(std::move(host), port) {}
+  VpcdPort(SimToken& token, std::string host, std::uint16_t port)
+      : token_(token), link_(std::move(host), port) {}
 
   bool tick() override;
   void add_poll_fds(std::vector<pollfd>& fds) override;

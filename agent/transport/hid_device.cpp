@@ -2,7 +2,8 @@
 
 namespace certkey::agent::transport {
 
-bool HidDevice::send(std::uint32_t channel, hid::Command command, Bytes message, HidReportSink& sink) {
+bool HidDevice::send(std::uint32_t channel, hid::Command command, Bytes message,
+                     HidReportSink& sink) {
   std::uint8_t report[hid::kReportSize];
   if (!segmenter_.start(channel, command, message)) return false;
   while (segmenter_.next(MutableBytes(report, sizeof report))) {
@@ -36,7 +37,8 @@ HidDevice::Event HidDevice::feed(Bytes report, HidReportSink& sink) {
   std::uint8_t code = static_cast<std::uint8_t>(hid::Error::invalid_command);
   if (command == hid::Command::init) {
     if (assembler_.message().size() == hid::kInitNonceLength) return answer_init(sink);
-    code = static_cast<std::uint8_t>(hid::Error::invalid_length);  // an INIT answer sent to the token
+    code =
+        static_cast<std::uint8_t>(hid::Error::invalid_length);  // an INIT answer sent to the token
   }
   if (command == hid::Command::msg) {
     if (assembler_.channel() == channel_) return Event::apdu;

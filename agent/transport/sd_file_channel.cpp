@@ -3,7 +3,8 @@
 namespace certkey::agent::transport {
 
 SdFileChannel::Event SdFileChannel::write(std::size_t offset, Bytes data) {
-  if (offset != 0 || data.size() < sd::kCommandHeader || data.size() > sizeof command_) return Event::none;
+  if (offset != 0 || data.size() < sd::kCommandHeader || data.size() > sizeof command_)
+    return Event::none;
   std::uint32_t sequence = 0;
   Bytes apdu;
   if (!parse_sd_command(data, sequence, apdu)) return Event::none;
@@ -35,8 +36,8 @@ void SdFileChannel::read(std::size_t offset, MutableBytes out) const {
   }
   const std::size_t index = (offset - sd::kResponseOffset) / sd::kFragmentSize;
   if (pending_ && index != 0) return;
-  encode_sd_fragment(sequence_, pending_, Bytes(response_, response_length_), static_cast<std::uint8_t>(index),
-                     out.first(sd::kFragmentSize));
+  encode_sd_fragment(sequence_, pending_, Bytes(response_, response_length_),
+                     static_cast<std::uint8_t>(index), out.first(sd::kFragmentSize));
 }
 
 void SdFileChannel::clear() {

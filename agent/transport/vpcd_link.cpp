@@ -79,7 +79,8 @@ bool VpcdLink::send(Bytes payload) {
   std::uint8_t header[2];
   if (payload.size() > kMaxMessage) return false;
   store_be16(header, static_cast<std::uint16_t>(payload.size()));
-  if (fd_ < 0 || !write_exact(fd_, header, 2) || !write_exact(fd_, payload.data(), payload.size())) {
+  if (fd_ < 0 || !write_exact(fd_, header, 2) ||
+      !write_exact(fd_, payload.data(), payload.size())) {
     disconnect();
     return false;
   }

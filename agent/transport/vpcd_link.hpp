@@ -9,7 +9,12 @@
 
 namespace certkey::agent::transport {
 
-enum class VpcdControl : std::uint8_t { power_off = 0x00, power_on = 0x01, reset = 0x02, get_atr = 0x04 };
+enum class VpcdControl : std::uint8_t {
+  power_off = 0x00,
+  power_on = 0x01,
+  reset = 0x02,
+  get_atr = 0x04
+};
 
 class VpcdLink {
  public:

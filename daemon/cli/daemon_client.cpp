@@ -15,7 +15,8 @@ namespace {
 std::optional<std::string> own_terminal() {
   if (const char* tty = std::getenv("GPG_TTY"); tty && *tty) return std::string(tty);
   char name[256];
-  if (!::isatty(STDIN_FILENO) || ::ttyname_r(STDIN_FILENO, name, sizeof name) != 0) return std::nullopt;
+  if (!::isatty(STDIN_FILENO) || ::ttyname_r(STDIN_FILENO, name, sizeof name) != 0)
+    return std::nullopt;
   return std::string(name);
 }
 
@@ -33,7 +34,8 @@ nlohmann::json DaemonClient::call(const std::string& command, const nlohmann::js
   return send({{"command", command}, {"args", args}});
 }
 
-nlohmann::json DaemonClient::call_with_terminal(const std::string& command, const nlohmann::json& args) {
+nlohmann::json DaemonClient::call_with_terminal(const std::string& command,
+                                                const nlohmann::json& args) {
   nlohmann::json message = {{"command", command}, {"args", args}};
   if (const std::optional<std::string> tty = own_terminal()) {
     message["tty"] = *tty;
@@ -45,7 +47,8 @@ nlohmann::json DaemonClient::call_with_terminal(const std::string& command, cons
 nlohmann::json DaemonClient::send(nlohmann::json message) {
   const int id = next_id_++;
   message["id"] = id;
-  if (!ipc::write_all(fd_, ipc::encode_frame(message.dump()))) throw ProtocolError("the connection to certkeyd broke");
+  if (!ipc::write_all(fd_, ipc::encode_frame(message.dump())))
+    throw ProtocolError("the connection to certkeyd broke");
   while (std::optional<nlohmann::json> reply = next_message()) {
     if (reply->contains("event")) continue;  // a subscription's event, not our answer
     if (reply->value("id", 0) != id || !(*reply)["status"].is_number_integer()) {
@@ -70,7 +73,8 @@ std::optional<nlohmann::json> DaemonClient::next_message() {
     return std::nullopt;
   }
   nlohmann::json message = nlohmann::json::parse(*frame, nullptr, false);
-  if (!message.is_object()) throw ProtocolError("certkeyd sent a message that is not a JSON object");
+  if (!message.is_object())
+    throw ProtocolError("certkeyd sent a message that is not a JSON object");
   return message;
 }
 

@@ -29,7 +29,8 @@ class DaemonClient {
   DaemonClient& operator=(const DaemonClient&) = delete;
 
   // Sends the command and returns its reply envelope ({"id", "status", "result" | "error"}).
-  nlohmann::json call(const std::string& command, const nlohmann::json& args = nlohmann::json::object());
+  nlohmann::json call(const std::string& command,
+                      const nlohmann::json& args = nlohmann::json::object());
   // The same for a command whose PIN prompt may appear on the caller's terminal (standard
   // input's, or GPG_TTY), as GnuPG's pinentry does; the daemon checks it is the caller's.
   nlohmann::json call_with_terminal(const std::string& command, const nlohmann::json& args);

@@ -30,7 +30,8 @@ struct HelpdeskOptions {
 };
 
 const char* const kHelp =
-    "usage: certkey helpdesk respond --ticket ID [--operator NAME] [--audit FILE] [HSM] SERIAL CHALLENGE\n"
+    "usage: certkey helpdesk respond --ticket ID [--operator NAME] [--audit FILE] [HSM] SERIAL "
+    "CHALLENGE\n"
     "       certkey helpdesk provision [HSM]\n"
     "\n"
     "respond    the response code for a caller's challenge (docs/unlock.md): computed in the\n"
@@ -62,15 +63,24 @@ bool parse(const std::vector<std::string>& args, HelpdeskOptions& o) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const bool has_value = i + 1 < args.size();
-    if (a == "--help" || a == "-h") o.help = true;
-    else if (a == "--hsm-module" && has_value) o.hsm.module = args[++i];
-    else if (a == "--hsm-token" && has_value) o.hsm.token_label = args[++i];
-    else if (a == "--key-label" && has_value) o.hsm.key_label = args[++i];
-    else if (a == "--ticket" && has_value) o.ticket = args[++i];
-    else if (a == "--operator" && has_value) o.operator_name = args[++i];
-    else if (a == "--audit" && has_value) o.audit_path = args[++i];
-    else if (!a.empty() && a[0] != '-') o.words.push_back(a);
-    else return false;
+    if (a == "--help" || a == "-h")
+      o.help = true;
+    else if (a == "--hsm-module" && has_value)
+      o.hsm.module = args[++i];
+    else if (a == "--hsm-token" && has_value)
+      o.hsm.token_label = args[++i];
+    else if (a == "--key-label" && has_value)
+      o.hsm.key_label = args[++i];
+    else if (a == "--ticket" && has_value)
+      o.ticket = args[++i];
+    else if (a == "--operator" && has_value)
+      o.operator_name = args[++i];
+    else if (a == "--audit" && has_value)
+      o.audit_path = args[++i];
+    else if (!a.empty() && a[0] != '-')
+      o.words.push_back(a);
+    else
+      return false;
   }
   return true;
 }
@@ -89,7 +99,8 @@ bool read_hsm_pin(const std::string& token_label, Language l, WipedPin& pin) {
   const bool terminal = ::isatty(STDIN_FILENO) == 1;
   termios saved{};
   if (terminal) {
-    say(l == Language::zh ? "HSM 令牌“" + token_label + "”的用户 PIN：" : "User PIN of the HSM token '" + token_label + "': ");
+    say(l == Language::zh ? "HSM 令牌“" + token_label + "”的用户 PIN："
+                          : "User PIN of the HSM token '" + token_label + "': ");
     ::tcgetattr(STDIN_FILENO, &saved);
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -116,16 +127,18 @@ std::string hsm_error_text(const pkcs11::Error& e, Language l) {
     case CKR_PIN_LOCKED:
       return l == Language::zh ? "HSM 的用户 PIN 已被锁定。\n" : "The HSM's user PIN is locked.\n";
     case CKR_MECHANISM_INVALID:
-      return l == Language::zh ? "该 HSM 不支持 CKM_AES_ECB_ENCRYPT_DATA 或 CKM_AES_CMAC。\n"
-                               : "The HSM does not offer CKM_AES_ECB_ENCRYPT_DATA or CKM_AES_CMAC, which unlock "
-                                 "keys need.\n";
+      return l == Language::zh
+                 ? "该 HSM 不支持 CKM_AES_ECB_ENCRYPT_DATA 或 CKM_AES_CMAC。\n"
+                 : "The HSM does not offer CKM_AES_ECB_ENCRYPT_DATA or CKM_AES_CMAC, which unlock "
+                   "keys need.\n";
     default:
       return (l == Language::zh ? "HSM 出错：" : "The HSM failed: ") + std::string(e.what()) + "\n";
   }
 }
 
 std::optional<std::uint32_t> parse_serial(const std::string& text) {
-  if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos) return {};
+  if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string::npos)
+    return {};
   const unsigned long long value = std::stoull(text);
   if (value > 0xFFFFFFFFull) return {};
   return static_cast<std::uint32_t>(value);
@@ -138,7 +151,8 @@ std::string login_name() {
 
 std::string default_audit_path() {
   const std::string state = environment("XDG_STATE_HOME");
-  const std::string base = !state.empty() ? state : std::string(environment("HOME")) + "/.local/state";
+  const std::string base =
+      !state.empty() ? state : std::string(environment("HOME")) + "/.local/state";
   return base + "/certkey/helpdesk-audit.jsonl";
 }
 
@@ -156,51 +170,62 @@ int respond(const HelpdeskOptions& o, Language l) {
     say(kHelp);
     if (o.ticket.empty()) {
       say(l == Language::zh ? "\n需要 --ticket：核实来电者身份的工单号。\n"
-                            : "\n--ticket is needed: the ticket under which the caller's identity was checked.\n");
+                            : "\n--ticket is needed: the ticket under which the caller's identity "
+                              "was checked.\n");
     }
     return kUsage;
   }
-  if (!acceptable_label(o.ticket) || (!o.operator_name.empty() && !acceptable_label(o.operator_name))) {
+  if (!acceptable_label(o.ticket) ||
+      (!o.operator_name.empty() && !acceptable_label(o.operator_name))) {
     say(l == Language::zh ? "--ticket 和 --operator 须为不超过 128 字节的可打印文字。\n"
                           : "--ticket and --operator are printable text of at most 128 bytes.\n");
     return kUsage;
   }
   const std::optional<std::uint32_t> serial = parse_serial(o.words[1]);
   if (!serial) {
-    say(l == Language::zh ? "序列号应为十进制数字（certkey unlock 显示的介质序列号）。\n"
-                          : "The serial is the token's decimal serial number, as certkey unlock shows it.\n");
+    say(l == Language::zh
+            ? "序列号应为十进制数字（certkey unlock 显示的介质序列号）。\n"
+            : "The serial is the token's decimal serial number, as certkey unlock shows it.\n");
     return kUsage;
   }
   std::string challenge_text;
-  for (std::size_t i = 2; i < o.words.size(); ++i) challenge_text += (i > 2 ? " " : "") + o.words[i];
+  for (std::size_t i = 2; i < o.words.size(); ++i)
+    challenge_text += (i > 2 ? " " : "") + o.words[i];
   card::unlock::Code challenge{};
   try {
     challenge = card::unlock::decode(challenge_text);
   } catch (const card::Error& e) {
-    say((l == Language::zh ? "挑战码不正确（" : "The challenge code does not check (") + std::string(e.what()) +
-        (l == Language::zh ? "）。请让来电者再读一遍。\n" : "). Ask the caller to read it again.\n"));
+    say((l == Language::zh ? "挑战码不正确（" : "The challenge code does not check (") +
+        std::string(e.what()) +
+        (l == Language::zh ? "）。请让来电者再读一遍。\n"
+                           : "). Ask the caller to read it again.\n"));
     return kUsage;
   }
   WipedPin pin;
   if (!read_hsm_pin(o.hsm.token_label, l, pin)) return kRefused;
   helpdesk::UnlockResponder responder(o.hsm, pin.text);
   const card::unlock::Code response = responder.respond(*serial, challenge);
-  const nlohmann::json record = {{"time", helpdesk::utc_now()},
-                                 {"operator", o.operator_name.empty() ? login_name() : o.operator_name},
-                                 {"ticket", o.ticket},
-                                 {"serial", *serial},
-                                 {"challenge", card::unlock::encode(challenge)},
-                                 {"hsm_token", o.hsm.token_label}};
+  const nlohmann::json record = {
+      {"time", helpdesk::utc_now()},
+      {"operator", o.operator_name.empty() ? login_name() : o.operator_name},
+      {"ticket", o.ticket},
+      {"serial", *serial},
+      {"challenge", card::unlock::encode(challenge)},
+      {"hsm_token", o.hsm.token_label}};
   const std::string audit = o.audit_path.empty() ? default_audit_path() : o.audit_path;
   if (!helpdesk::append_audit_line(audit, record)) {
     say((l == Language::zh ? "无法写入审计文件 " : "Cannot append to the audit file ") + audit +
-        (l == Language::zh ? "，因此不显示应答码。\n" : "; the response is not shown without its record.\n"));
+        (l == Language::zh ? "，因此不显示应答码。\n"
+                           : "; the response is not shown without its record.\n"));
     return kRefused;
   }
-  std::printf(l == Language::zh ? "介质 %u 的应答码（工单 %s）：\n\n    %s\n\n请读给来电者。它只对这一次挑战有效，只能使用一次。\n"
-                                : "Response for token %u (ticket %s):\n\n    %s\n\nRead it to the caller. It answers this "
+  std::printf(l == Language::zh ? "介质 %u 的应答码（工单 %s）：\n\n    "
+                                  "%s\n\n请读给来电者。它只对这一次挑战有效，只能使用一次。\n"
+                                : "Response for token %u (ticket %s):\n\n    %s\n\nRead it to the "
+                                  "caller. It answers this "
                                   "challenge only, and works once.\n",
-              *serial, terminal_safe(o.ticket).c_str(), spoken_code(card::unlock::encode(response)).c_str());
+              *serial, terminal_safe(o.ticket).c_str(),
+              spoken_code(card::unlock::encode(response)).c_str());
   return kDone;
 }
 
@@ -212,10 +237,12 @@ int provision(const HelpdeskOptions& o, Language l) {
   WipedPin pin;
   if (!read_hsm_pin(o.hsm.token_label, l, pin)) return kRefused;
   helpdesk::provision_master_key(o.hsm, pin.text);
-  std::printf(l == Language::zh ? "主密钥“%s”已在 HSM 令牌“%s”中生成：AES-256，不可导出，仅用于派生。\n"
-                                : "The master key '%s' is made in the HSM token '%s': AES-256, generated there, not "
-                                  "extractable, for derivation only.\n",
-              terminal_safe(o.hsm.key_label).c_str(), terminal_safe(o.hsm.token_label).c_str());
+  std::printf(
+      l == Language::zh
+          ? "主密钥“%s”已在 HSM 令牌“%s”中生成：AES-256，不可导出，仅用于派生。\n"
+          : "The master key '%s' is made in the HSM token '%s': AES-256, generated there, not "
+            "extractable, for derivation only.\n",
+      terminal_safe(o.hsm.key_label).c_str(), terminal_safe(o.hsm.token_label).c_str());
   return kDone;
 }
 
@@ -232,9 +259,11 @@ int helpdesk_main(const std::vector<std::string>& args, Language l) {
     return kDone;
   }
   if (o.hsm.module.empty() || o.hsm.token_label.empty()) {
-    say(l == Language::zh ? "请指明 HSM：--hsm-module 和 --hsm-token（或 CERTKEY_HSM_MODULE 和 CERTKEY_HSM_TOKEN）。\n"
-                          : "Say which HSM: --hsm-module and --hsm-token (or CERTKEY_HSM_MODULE and "
-                            "CERTKEY_HSM_TOKEN).\n");
+    say(l == Language::zh
+            ? "请指明 HSM：--hsm-module 和 --hsm-token（或 CERTKEY_HSM_MODULE 和 "
+              "CERTKEY_HSM_TOKEN）。\n"
+            : "Say which HSM: --hsm-module and --hsm-token (or CERTKEY_HSM_MODULE and "
+              "CERTKEY_HSM_TOKEN).\n");
     return kUsage;
   }
   try {

@@ -32,8 +32,8 @@ struct UsageError {};
 
 struct Options {
   std::string subcommand;
-  std::string token;  // --token SERIAL: which token, when more than one is plugged in
-  std::string certificate = "01";      // --certificate ID: which certificate to renew
+  std::string token;               // --token SERIAL: which token, when more than one is plugged in
+  std::string certificate = "01";  // --certificate ID: which certificate to renew
   std::string csr_out, cert_in, chain;  // renew's files
   std::string est, ca_url;              // renew through the CA's server
   std::string socket_path = ipc::default_socket_path();
@@ -79,7 +79,8 @@ const char* command_help(const std::string& command) {
            "revocation status. --json prints {\"tokens\": [...], \"certificates\": [...]}: the\n"
            "members of GET /v1/tokens and GET /v1/certificates.\n";
   }
-  if (command == "list") return "usage: certkey [--json] list\nOne line per token. --json prints GET /v1/tokens.\n";
+  if (command == "list")
+    return "usage: certkey [--json] list\nOne line per token. --json prints GET /v1/tokens.\n";
   if (command == "diagnose") {
     return "usage: certkey [--json] diagnose\n"
            "Each check with its status and, when something is wrong, what to do. Exits 1 when a\n"
@@ -109,10 +110,13 @@ const char* command_help(const std::string& command) {
     return "usage: certkey [--token SERIAL] renew [--certificate ID] --est URL\n"
            "       certkey [--token SERIAL] renew [--certificate ID] --ca-url URL\n"
            "       certkey [--token SERIAL] renew [--certificate ID] --csr-out FILE\n"
-           "       certkey [--token SERIAL] renew [--certificate ID] --cert-in FILE [--chain FILE]\n"
+           "       certkey [--token SERIAL] renew [--certificate ID] --cert-in FILE [--chain "
+           "FILE]\n"
            "Renews the certificate in slot ID (default 01).\n"
-           "--est: with the CA's EST server (https://ca.example/.well-known/est): the request goes\n"
-           "to it over TLS authenticated by the current certificate, whose key signs on the token;\n"
+           "--est: with the CA's EST server (https://ca.example/.well-known/est): the request "
+           "goes\n"
+           "to it over TLS authenticated by the current certificate, whose key signs on the "
+           "token;\n"
            "the certificate it issues is checked, written and made current, all in one step.\n"
            "--ca-url: the same with a CA endpoint that takes the request with its authorization.\n"
            "--csr-out: a new key is made on the token and the request, signed on the token, is\n"
@@ -128,18 +132,30 @@ const char* command_help(const std::string& command) {
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--json") o.json = true;
-    else if (a == "--help" || a == "-h") o.help = true;
-    else if (a == "--socket" && i + 1 < argc) o.socket_path = argv[++i];
-    else if (a == "--token" && i + 1 < argc) o.token = argv[++i];
-    else if (a == "--certificate" && i + 1 < argc) o.certificate = argv[++i];
-    else if (a == "--csr-out" && i + 1 < argc) o.csr_out = argv[++i];
-    else if (a == "--cert-in" && i + 1 < argc) o.cert_in = argv[++i];
-    else if (a == "--chain" && i + 1 < argc) o.chain = argv[++i];
-    else if (a == "--est" && i + 1 < argc) o.est = argv[++i];
-    else if (a == "--ca-url" && i + 1 < argc) o.ca_url = argv[++i];
-    else if (!a.empty() && a[0] != '-' && o.subcommand.empty()) o.subcommand = a;
-    else return false;
+    if (a == "--json")
+      o.json = true;
+    else if (a == "--help" || a == "-h")
+      o.help = true;
+    else if (a == "--socket" && i + 1 < argc)
+      o.socket_path = argv[++i];
+    else if (a == "--token" && i + 1 < argc)
+      o.token = argv[++i];
+    else if (a == "--certificate" && i + 1 < argc)
+      o.certificate = argv[++i];
+    else if (a == "--csr-out" && i + 1 < argc)
+      o.csr_out = argv[++i];
+    else if (a == "--cert-in" && i + 1 < argc)
+      o.cert_in = argv[++i];
+    else if (a == "--chain" && i + 1 < argc)
+      o.chain = argv[++i];
+    else if (a == "--est" && i + 1 < argc)
+      o.est = argv[++i];
+    else if (a == "--ca-url" && i + 1 < argc)
+      o.ca_url = argv[++i];
+    else if (!a.empty() && a[0] != '-' && o.subcommand.empty())
+      o.subcommand = a;
+    else
+      return false;
   }
   // renew takes exactly one way to the CA.
   const int ways = !o.csr_out.empty() + !o.cert_in.empty() + !o.est.empty() + !o.ca_url.empty();
@@ -189,7 +205,8 @@ int diagnose(DaemonClient& daemon, const Options& o, Language l) {
 int events(DaemonClient& daemon, const Options& o, Language l) {
   result_of(daemon.call("watchEvents"), l);
   if (!o.json) {
-    print(l == Language::zh ? "正在等待事件（Ctrl-C 结束）……\n" : "Waiting for events (Ctrl-C ends)...\n");
+    print(l == Language::zh ? "正在等待事件（Ctrl-C 结束）……\n"
+                            : "Waiting for events (Ctrl-C ends)...\n");
   }
   std::fflush(stdout);
   while (const std::optional<json> event = daemon.next_event()) {
@@ -201,34 +218,38 @@ int events(DaemonClient& daemon, const Options& o, Language l) {
 
 void say(const std::string& text) { std::fputs(text.c_str(), stderr); }
 
-const Text kUnblocked{"The PIN is unblocked and set to the new one.\n", "PIN 已解锁并设置为新 PIN。\n"};
+const Text kUnblocked{"The PIN is unblocked and set to the new one.\n",
+                      "PIN 已解锁并设置为新 PIN。\n"};
 
 // The token a command works on: --token, or the only one plugged in.
 std::uint64_t chosen_token(DaemonClient& daemon, const Options& o, Language l) {
   const json listed = result_of(daemon.call("listTokens"), l);
   const json tokens = listed.value("tokens", json::array());
   for (const json& t : tokens) {
-    if (!o.token.empty() && std::to_string(t.value("serial", std::uint64_t{0})) == o.token) return t["serial"];
+    if (!o.token.empty() && std::to_string(t.value("serial", std::uint64_t{0})) == o.token)
+      return t["serial"];
   }
   if (o.token.empty() && tokens.size() == 1) return tokens[0]["serial"];
   if (!o.token.empty()) {
-    say(l == Language::zh ? "未找到序列号为 " + o.token + " 的介质。\n" : "No token with serial " + o.token + " is plugged in.\n");
+    say(l == Language::zh ? "未找到序列号为 " + o.token + " 的介质。\n"
+                          : "No token with serial " + o.token + " is plugged in.\n");
     throw Refused{};
   }
   if (tokens.empty()) {
     say(list_text(listed, l));
     throw Refused{};
   }
-  say(std::string(l == Language::zh ? "插入了多个介质，请用 --token 序列号 选择一个：\n"
-                                    : "Several tokens are plugged in; choose one with --token SERIAL:\n") +
+  say(std::string(l == Language::zh
+                      ? "插入了多个介质，请用 --token 序列号 选择一个：\n"
+                      : "Several tokens are plugged in; choose one with --token SERIAL:\n") +
       list_text(listed, l));
   throw UsageError{};
 }
 
 // A command whose secrets the daemon's prompt asks for: says what will be asked, and what
 // came of it.
-int prompted_command(DaemonClient& daemon, const Options& o, Language l, const char* command, const Text& asked,
-                     const Text& done) {
+int prompted_command(DaemonClient& daemon, const Options& o, Language l, const char* command,
+                     const Text& asked, const Text& done) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
   print(asked.in(l));
   result_of(daemon.call_with_terminal(command, {{"token", serial}}), l);
@@ -237,10 +258,11 @@ int prompted_command(DaemonClient& daemon, const Options& o, Language l, const c
 }
 
 int change_pin(DaemonClient& daemon, const Options& o, Language l) {
-  return prompted_command(daemon, o, l, "changePin",
-                          {"certkey's prompt asks for the current PIN, then for the new one twice.\n",
-                           "请在 certkey 的提示框中输入当前 PIN，再输入两次新 PIN。\n"},
-                          {"The PIN is changed.\n", "PIN 已修改。\n"});
+  return prompted_command(
+      daemon, o, l, "changePin",
+      {"certkey's prompt asks for the current PIN, then for the new one twice.\n",
+       "请在 certkey 的提示框中输入当前 PIN，再输入两次新 PIN。\n"},
+      {"The PIN is changed.\n", "PIN 已修改。\n"});
 }
 
 int unblock(DaemonClient& daemon, const Options& o, Language l) {
@@ -265,24 +287,30 @@ std::optional<std::string> typed_line() {
 int unlock(DaemonClient& daemon, const Options& o, Language l) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
   const json challenge = result_of(daemon.call("beginRemoteUnlock", {{"token", serial}}), l);
-  print((l == Language::zh ? "请将以下挑战码读给服务台：\n\n    " : "Read this challenge to the help desk:\n\n    ") +
-        spoken_code(challenge.value("challenge", "")) +
-        (l == Language::zh ? "\n\n请输入服务台读回的应答码（空格、短横线和大小写均可）：\n"
-                           : "\n\nType the response code the help desk reads back (spaces, dashes and case do not "
-                             "matter):\n"));
+  print(
+      (l == Language::zh ? "请将以下挑战码读给服务台：\n\n    "
+                         : "Read this challenge to the help desk:\n\n    ") +
+      spoken_code(challenge.value("challenge", "")) +
+      (l == Language::zh
+           ? "\n\n请输入服务台读回的应答码（空格、短横线和大小写均可）：\n"
+           : "\n\nType the response code the help desk reads back (spaces, dashes and case do not "
+             "matter):\n"));
   // A code misheard or mistyped is refused before the token is asked (no try is used) and
   // the challenge stays: the user types it again as the help desk reads it again.
   for (int attempt = 1;; ++attempt) {
     std::fflush(stdout);
     const std::optional<std::string> response = typed_line();
     if (!response) {
-      say(l == Language::zh ? "未输入应答码。请再次运行 certkey unlock 获取新的挑战码。\n"
-                            : "No response was typed. Run certkey unlock again for a new challenge.\n");
+      say(l == Language::zh
+              ? "未输入应答码。请再次运行 certkey unlock 获取新的挑战码。\n"
+              : "No response was typed. Run certkey unlock again for a new challenge.\n");
       throw Refused{};
     }
     // The daemon checks the code before its prompt asks for the new PIN.
-    const json reply = daemon.call_with_terminal("completeRemoteUnlock", {{"token", serial}, {"response", *response}});
-    const bool misread = reply.contains("error") && reply["error"].value("code", "") == "unlock_code_invalid";
+    const json reply = daemon.call_with_terminal("completeRemoteUnlock",
+                                                 {{"token", serial}, {"response", *response}});
+    const bool misread =
+        reply.contains("error") && reply["error"].value("code", "") == "unlock_code_invalid";
     if (!misread || attempt == kResponseAttempts) {
       result_of(reply, l);
       break;
@@ -324,41 +352,51 @@ void write_new_file(const std::string& path, const std::string& text, Language l
 }
 
 // The renewal of this token's certificate that waits for the CA's certificate.
-std::string awaiting_renewal(DaemonClient& daemon, std::uint64_t serial, const Options& o, Language l) {
+std::string awaiting_renewal(DaemonClient& daemon, std::uint64_t serial, const Options& o,
+                             Language l) {
   const json listed = result_of(daemon.call("listRenewals"), l);
   for (const json& r : listed.value("renewals", json::array())) {
-    if (r.value("token", std::uint64_t{0}) == serial && r.value("certificate", "") == o.certificate &&
+    if (r.value("token", std::uint64_t{0}) == serial &&
+        r.value("certificate", "") == o.certificate &&
         r.value("state", "") == "awaiting_certificate") {
       return r.value("id", "");
     }
   }
-  say(l == Language::zh ? "该证书没有等待 CA 证书的更新。请先运行 certkey renew --csr-out 文件。\n"
-                        : "No renewal of this certificate is waiting for the CA's certificate. Begin one with "
-                          "certkey renew --csr-out FILE.\n");
+  say(l == Language::zh
+          ? "该证书没有等待 CA 证书的更新。请先运行 certkey renew --csr-out 文件。\n"
+          : "No renewal of this certificate is waiting for the CA's certificate. Begin one with "
+            "certkey renew --csr-out FILE.\n");
   throw Refused{};
 }
 
 int renew_begin(DaemonClient& daemon, const Options& o, Language l, std::uint64_t serial) {
-  print(l == Language::zh ? "正在介质上生成新密钥并签署证书请求（certkey 的提示框会要求输入 PIN）……\n"
-                          : "Making a new key on the token and signing the request there (certkey's prompt asks "
-                            "for the PIN)...\n");
+  print(l == Language::zh
+            ? "正在介质上生成新密钥并签署证书请求（certkey 的提示框会要求输入 PIN）……\n"
+            : "Making a new key on the token and signing the request there (certkey's prompt asks "
+              "for the PIN)...\n");
   std::fflush(stdout);
-  const json renewal = result_of(daemon.call_with_terminal("beginRenewal", {{"token", serial}, {"certificate", o.certificate}}),
-                                 l)["renewal"];
+  const json renewal =
+      result_of(daemon.call_with_terminal("beginRenewal",
+                                          {{"token", serial}, {"certificate", o.certificate}}),
+                l)["renewal"];
   write_new_file(o.csr_out, renewal.value("csr", ""), l);
   write_new_file(o.csr_out + ".jws", renewal.value("authorization", "") + "\n", l);
-  print(l == Language::zh ? "证书请求已写入 " + o.csr_out + "（授权见 " + o.csr_out + ".jws）。请交给证书颁发机构，\n"
-                                "然后运行：certkey renew --cert-in 证书文件\n"
-                          : "The request is in " + o.csr_out + " (its authorization in " + o.csr_out +
-                                ".jws). Give it to your certificate authority, then run:\n"
-                                "  certkey renew --cert-in CERTIFICATE_FILE\n");
+  print(l == Language::zh
+            ? "证书请求已写入 " + o.csr_out + "（授权见 " + o.csr_out +
+                  ".jws）。请交给证书颁发机构，\n"
+                  "然后运行：certkey renew --cert-in 证书文件\n"
+            : "The request is in " + o.csr_out + " (its authorization in " + o.csr_out +
+                  ".jws). Give it to your certificate authority, then run:\n"
+                  "  certkey renew --cert-in CERTIFICATE_FILE\n");
   return kDone;
 }
 
 int renew_complete(DaemonClient& daemon, const Options& o, Language l, std::uint64_t serial) {
-  json args = {{"id", awaiting_renewal(daemon, serial, o, l)}, {"certificate", read_pem_file(o.cert_in, l)}};
+  json args = {{"id", awaiting_renewal(daemon, serial, o, l)},
+               {"certificate", read_pem_file(o.cert_in, l)}};
   if (!o.chain.empty()) args["chain"] = read_pem_file(o.chain, l);
-  print(l == Language::zh ? "正在检查并写入新证书……\n" : "Checking the certificate and writing it to the token...\n");
+  print(l == Language::zh ? "正在检查并写入新证书……\n"
+                          : "Checking the certificate and writing it to the token...\n");
   std::fflush(stdout);
   result_of(daemon.call_with_terminal("completeRenewal", args), l);
   print(l == Language::zh ? "新证书已在槽位 " + o.certificate + " 中生效；旧证书已移至备用槽位。\n"
@@ -373,12 +411,15 @@ int renew_through_server(DaemonClient& daemon, const Options& o, Language l, std
   const bool est = !o.est.empty();
   const std::string url = est ? o.est : o.ca_url;
   if (!o.json) {
-    print(l == Language::zh ? "正在生成新密钥并向证书颁发机构 " + terminal_safe(url) + " 申请证书（certkey 的提示框会要求输入 PIN）……\n"
+    print(l == Language::zh ? "正在生成新密钥并向证书颁发机构 " + terminal_safe(url) +
+                                  " 申请证书（certkey 的提示框会要求输入 PIN）……\n"
                             : "Making a new key on the token and asking " + terminal_safe(url) +
                                   " for its certificate (certkey's prompt asks for the PIN)...\n");
     std::fflush(stdout);
   }
-  const json args = {{"token", serial}, {"certificate", o.certificate}, {"url", url},
+  const json args = {{"token", serial},
+                     {"certificate", o.certificate},
+                     {"url", url},
                      {"protocol", est ? "est" : "authorization"}};
   const json done = result_of(daemon.call_with_terminal("enrollRenewal", args), l);
   if (o.json) {
@@ -394,7 +435,8 @@ int renew_through_server(DaemonClient& daemon, const Options& o, Language l, std
 int renew(DaemonClient& daemon, const Options& o, Language l) {
   const std::uint64_t serial = chosen_token(daemon, o, l);
   if (!o.est.empty() || !o.ca_url.empty()) return renew_through_server(daemon, o, l, serial);
-  return o.csr_out.empty() ? renew_complete(daemon, o, l, serial) : renew_begin(daemon, o, l, serial);
+  return o.csr_out.empty() ? renew_complete(daemon, o, l, serial)
+                           : renew_begin(daemon, o, l, serial);
 }
 
 void say_not_running(const NotRunning& e, Language l) {
@@ -407,7 +449,8 @@ void say_not_running(const NotRunning& e, Language l) {
 
 int run(int argc, char** argv) {
   const Language l = language_from_environment();
-  if (argc > 1 && std::strcmp(argv[1], "helpdesk") == 0) return helpdesk_main({argv + 2, argv + argc}, l);
+  if (argc > 1 && std::strcmp(argv[1], "helpdesk") == 0)
+    return helpdesk_main({argv + 2, argv + argc}, l);
   Options o;
   if (!parse(argc, argv, o)) {
     const char* text = command_help(o.subcommand);

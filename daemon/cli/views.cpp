@@ -14,7 +14,8 @@ using nlohmann::json;
 
 std::string text_of(const json& object, const char* member) {
   const auto it = object.find(member);
-  return it != object.end() && it->is_string() ? terminal_safe(it->get<std::string>()) : std::string();
+  return it != object.end() && it->is_string() ? terminal_safe(it->get<std::string>())
+                                               : std::string();
 }
 
 std::string medium_name(const std::string& medium, Language l) {
@@ -27,26 +28,29 @@ std::string medium_name(const std::string& medium, Language l) {
 }
 
 std::string pin_text(const json& token, Language l) {
-  static const std::map<std::string, Text> states = {{"ok", {"ok", "正常"}},
-                                                     {"count_low", {"tries running low", "剩余次数不多"}},
-                                                     {"final_try", {"one try left", "仅剩最后一次"}},
-                                                     {"locked", {"blocked", "已锁定"}}};
+  static const std::map<std::string, Text> states = {
+      {"ok", {"ok", "正常"}},
+      {"count_low", {"tries running low", "剩余次数不多"}},
+      {"final_try", {"one try left", "仅剩最后一次"}},
+      {"locked", {"blocked", "已锁定"}}};
   const std::string state = text_of(token, "pin_state");
   const auto it = states.find(state);
   const std::string said = it == states.end() ? state : it->second.in(l);
   const std::string tries = std::to_string(token.value("pin_tries_left", 0));
   if (state == "locked") {
-    return l == Language::zh ? "PIN：已锁定（请用 PUK 或通过服务台远程解锁）"
-                             : "PIN: blocked (unblock it with the PUK, or remotely with the help desk)";
+    return l == Language::zh
+               ? "PIN：已锁定（请用 PUK 或通过服务台远程解锁）"
+               : "PIN: blocked (unblock it with the PUK, or remotely with the help desk)";
   }
-  return l == Language::zh ? "PIN：" + said + "，剩余 " + tries + " 次尝试" : "PIN: " + said + ", " + tries + " tries left";
+  return l == Language::zh ? "PIN：" + said + "，剩余 " + tries + " 次尝试"
+                           : "PIN: " + said + ", " + tries + " tries left";
 }
 
 // "2027-12-07T13:13:51Z" as a time, or -1.
 std::time_t parse_time(const std::string& iso) {
   std::tm t{};
-  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min,
-                  &t.tm_sec) != 6) {
+  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ", &t.tm_year, &t.tm_mon, &t.tm_mday,
+                  &t.tm_hour, &t.tm_min, &t.tm_sec) != 6) {
     return -1;
   }
   t.tm_year -= 1900;
@@ -57,77 +61,93 @@ std::time_t parse_time(const std::string& iso) {
 std::string day_of(const std::string& iso) { return iso.substr(0, 10); }
 
 std::string validity_text(const json& certificate, Language l, std::time_t now) {
-  const std::string not_after = text_of(certificate, "not_after"), not_before = text_of(certificate, "not_before");
+  const std::string not_after = text_of(certificate, "not_after"),
+                    not_before = text_of(certificate, "not_before");
   const std::time_t end = parse_time(not_after), start = parse_time(not_before);
   if (start > now) {
-    return l == Language::zh ? "尚未生效（" + day_of(not_before) + " 起有效）" : "not valid before " + day_of(not_before);
+    return l == Language::zh ? "尚未生效（" + day_of(not_before) + " 起有效）"
+                             : "not valid before " + day_of(not_before);
   }
-  if (end < now) return l == Language::zh ? "已于 " + day_of(not_after) + " 过期" : "expired on " + day_of(not_after);
+  if (end < now)
+    return l == Language::zh ? "已于 " + day_of(not_after) + " 过期"
+                             : "expired on " + day_of(not_after);
   const long days = static_cast<long>((end - now) / 86400);
-  return l == Language::zh ? "有效期至 " + day_of(not_after) + "（剩余 " + std::to_string(days) + " 天）"
-                           : "valid until " + day_of(not_after) + " (" + std::to_string(days) + " days left)";
+  return l == Language::zh
+             ? "有效期至 " + day_of(not_after) + "（剩余 " + std::to_string(days) + " 天）"
+             : "valid until " + day_of(not_after) + " (" + std::to_string(days) + " days left)";
 }
 
 // Renewal is due from kRenewalDueDays before expiry, until it has expired.
 std::string renewal_due_line(const json& certificate, Language l, std::time_t now) {
   const std::time_t end = parse_time(text_of(certificate, "not_after"));
   if (end < now || end - now > static_cast<std::time_t>(kRenewalDueDays) * 86400) return "";
-  return l == Language::zh ? "      需要更新：请在证书颁发机构的服务页面更新此证书。\n"
-                           : "      Renewal due: renew it on your certificate authority's service page.\n";
+  return l == Language::zh
+             ? "      需要更新：请在证书颁发机构的服务页面更新此证书。\n"
+             : "      Renewal due: renew it on your certificate authority's service page.\n";
 }
 
 std::string status_words(const json* status, Language l) {
   if (!status) return "";
-  static const std::map<std::string, Text> chain = {{"valid", {"chain valid", "证书链有效"}},
-                                                    {"untrusted", {"chain not trusted", "证书链不受信任"}},
-                                                    {"expired", {"chain expired", "证书链已过期"}},
-                                                    {"not_yet_valid", {"chain not yet valid", "证书链尚未生效"}},
-                                                    {"not_checked", {"chain not checked", "未检查证书链"}}};
-  static const std::map<std::string, Text> revocation = {{"good", {"not revoked", "未吊销"}},
-                                                         {"revoked", {"REVOKED", "已吊销"}},
-                                                         {"unknown", {"revocation unknown", "吊销状态未知"}},
-                                                         {"not_checked", {"revocation not checked", "未检查吊销状态"}}};
+  static const std::map<std::string, Text> chain = {
+      {"valid", {"chain valid", "证书链有效"}},
+      {"untrusted", {"chain not trusted", "证书链不受信任"}},
+      {"expired", {"chain expired", "证书链已过期"}},
+      {"not_yet_valid", {"chain not yet valid", "证书链尚未生效"}},
+      {"not_checked", {"chain not checked", "未检查证书链"}}};
+  static const std::map<std::string, Text> revocation = {
+      {"good", {"not revoked", "未吊销"}},
+      {"revoked", {"REVOKED", "已吊销"}},
+      {"unknown", {"revocation unknown", "吊销状态未知"}},
+      {"not_checked", {"revocation not checked", "未检查吊销状态"}}};
   auto word = [&](const std::map<std::string, Text>& table, const char* member) {
     const auto it = table.find(text_of(*status, member));
     return it == table.end() ? text_of(*status, member) : it->second.in(l);
   };
-  return (l == Language::zh ? "；" : "; ") + word(chain, "chain") + (l == Language::zh ? "，" : ", ") +
-         word(revocation, "revocation");
+  return (l == Language::zh ? "；" : "; ") + word(chain, "chain") +
+         (l == Language::zh ? "，" : ", ") + word(revocation, "revocation");
 }
 
 const json* status_of(const json& certificates, std::uint64_t token, const std::string& id) {
-  if (!certificates.contains("certificates") || !certificates["certificates"].is_array()) return nullptr;
+  if (!certificates.contains("certificates") || !certificates["certificates"].is_array())
+    return nullptr;
   for (const json& c : certificates["certificates"]) {
     if (c.value("token", std::uint64_t{0}) == token && c.value("id", "") == id) return &c;
   }
   return nullptr;
 }
 
-std::string certificate_lines(const json& token, const json& certificates, Language l, std::time_t now) {
+std::string certificate_lines(const json& token, const json& certificates, Language l,
+                              std::time_t now) {
   const json& held = token.contains("certificates") ? token["certificates"] : json::array();
   if (held.empty()) return l == Language::zh ? "  无证书\n" : "  no certificate\n";
   // In slot order: the certificates in use (01-04) before the retired ones.
   std::vector<const json*> sorted;
   for (const json& c : held) sorted.push_back(&c);
-  std::sort(sorted.begin(), sorted.end(), [](const json* a, const json* b) { return text_of(*a, "id") < text_of(*b, "id"); });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const json* a, const json* b) { return text_of(*a, "id") < text_of(*b, "id"); });
   std::string out;
   for (const json* held_one : sorted) {
     const json& c = *held_one;
     const std::string id = text_of(c, "id");
     out += "  " + id + "  " + text_of(c, "subject") + "\n      ";
     if (daemon::is_retired_id(id)) {
-      out += l == Language::zh ? "备用槽位中的旧证书，已保留，不再使用\n" : "an earlier certificate in a retired slot, kept but no longer used\n";
+      out += l == Language::zh
+                 ? "备用槽位中的旧证书，已保留，不再使用\n"
+                 : "an earlier certificate in a retired slot, kept but no longer used\n";
       continue;
     }
-    out += validity_text(c, l, now) + status_words(status_of(certificates, token.value("serial", std::uint64_t{0}), id), l) +
+    out += validity_text(c, l, now) +
+           status_words(status_of(certificates, token.value("serial", std::uint64_t{0}), id), l) +
            "\n" + renewal_due_line(c, l, now);
   }
   return out;
 }
 
 std::string token_heading(const json& token, Language l) {
-  return medium_name(text_of(token, "medium"), l) + " " + std::to_string(token.value("serial", std::uint64_t{0})) +
-         (l == Language::zh ? "，读卡器「" : " in \"") + text_of(token, "reader") + (l == Language::zh ? "」" : "\"");
+  return medium_name(text_of(token, "medium"), l) + " " +
+         std::to_string(token.value("serial", std::uint64_t{0})) +
+         (l == Language::zh ? "，读卡器「" : " in \"") + text_of(token, "reader") +
+         (l == Language::zh ? "」" : "\"");
 }
 
 std::string no_token(Language l) {
@@ -164,7 +184,8 @@ std::string status_text(const json& tokens, const json& certificates, Language l
   std::string out;
   for (const json& token : list) {
     if (!out.empty()) out += "\n";
-    out += token_heading(token, l) + "\n  " + pin_text(token, l) + "\n" + certificate_lines(token, certificates, l, now);
+    out += token_heading(token, l) + "\n  " + pin_text(token, l) + "\n" +
+           certificate_lines(token, certificates, l, now);
   }
   return out;
 }
@@ -175,8 +196,9 @@ std::string list_text(const json& tokens, Language l) {
   std::string out;
   for (const json& token : list) {
     const std::size_t count = token.contains("certificates") ? token["certificates"].size() : 0;
-    out += token_heading(token, l) + (l == Language::zh ? "：" + std::to_string(count) + " 张证书\n"
-                                                        : ": " + std::to_string(count) + " certificate(s)\n");
+    out += token_heading(token, l) + (l == Language::zh
+                                          ? "：" + std::to_string(count) + " 张证书\n"
+                                          : ": " + std::to_string(count) + " certificate(s)\n");
   }
   return out;
 }
@@ -202,13 +224,15 @@ namespace {
 // certificateExpiring: each certificate with its days left.
 std::string expiring_text(const json& data, Language l) {
   std::string out;
-  const json certificates = data.contains("certificates") && data["certificates"].is_array() ? data["certificates"]
-                                                                                             : json::array();
+  const json certificates = data.contains("certificates") && data["certificates"].is_array()
+                                ? data["certificates"]
+                                : json::array();
   for (const json& c : certificates) {
     if (!c.is_object()) continue;
     const std::string days = std::to_string(c.value("days_left", 0L));
     out += (out.empty() ? "" : "; ") + terminal_safe(text_of(c, "subject")) +
-           (l == Language::zh ? " 将在 " + days + " 天后到期，请更新" : " expires in " + days + " days; renew it");
+           (l == Language::zh ? " 将在 " + days + " 天后到期，请更新"
+                              : " expires in " + days + " days; renew it");
   }
   return out;
 }
@@ -216,22 +240,29 @@ std::string expiring_text(const json& data, Language l) {
 }  // namespace
 
 std::string event_text(const json& event, Language l, std::time_t now) {
-  static const std::map<std::string, Text> what = {{"tokenInserted", {"plugged in", "已插入"}},
-                                                   {"tokenRemoved", {"pulled out", "已拔出"}},
-                                                   {"tokenChanged", {"changed", "已变更"}},
-                                                   {"tokenReconciled", {"interrupted work finished", "中断的操作已完成"}}};
+  static const std::map<std::string, Text> what = {
+      {"tokenInserted", {"plugged in", "已插入"}},
+      {"tokenRemoved", {"pulled out", "已拔出"}},
+      {"tokenChanged", {"changed", "已变更"}},
+      {"tokenReconciled", {"interrupted work finished", "中断的操作已完成"}}};
   char clock[16];
   std::tm local{};
   std::strftime(clock, sizeof clock, "%H:%M:%S", ::localtime_r(&now, &local));
   const std::string name = text_of(event, "event");
-  const json& data = event.contains("data") && event["data"].is_object() ? event["data"] : json::object();
+  const json& data =
+      event.contains("data") && event["data"].is_object() ? event["data"] : json::object();
   std::string subject;
-  if (data.contains("token") && data["token"].is_object()) subject = token_heading(data["token"], l);
-  else subject = (l == Language::zh ? "介质 " : "token ") + std::to_string(data.value("token", std::uint64_t{0}));
+  if (data.contains("token") && data["token"].is_object())
+    subject = token_heading(data["token"], l);
+  else
+    subject = (l == Language::zh ? "介质 " : "token ") +
+              std::to_string(data.value("token", std::uint64_t{0}));
   const auto it = what.find(name);
   std::string happened = it == what.end() ? name : it->second.in(l);
   if (name == "tokenReconciled" && data.contains("error")) {
-    happened = l == Language::zh ? "中断的操作未能完成，下次插入时重试" : "interrupted work not finished; tried again at its next insertion";
+    happened = l == Language::zh
+                   ? "中断的操作未能完成，下次插入时重试"
+                   : "interrupted work not finished; tried again at its next insertion";
   }
   if (name == "certificateExpiring") happened = expiring_text(data, l);
   return std::string(clock) + "  " + subject + (l == Language::zh ? "：" : ": ") + happened;

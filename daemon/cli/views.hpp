@@ -22,7 +22,8 @@ std::string terminal_safe(const std::string& text);
 std::string spoken_code(std::string code);
 
 // `tokens`: listTokens' result; `certificates`: queryCertificates' result.
-std::string status_text(const nlohmann::json& tokens, const nlohmann::json& certificates, Language l, std::time_t now);
+std::string status_text(const nlohmann::json& tokens, const nlohmann::json& certificates,
+                        Language l, std::time_t now);
 std::string list_text(const nlohmann::json& tokens, Language l);
 // diagnose's result.
 std::string diagnosis_text(const nlohmann::json& diagnosis, Language l);

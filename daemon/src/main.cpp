@@ -75,14 +75,17 @@ void harden_process() {
 }
 
 std::string default_state_dir() {
-  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) return std::string(state) + "/certkey";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/certkey";
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state)
+    return std::string(state) + "/certkey";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.local/state/certkey";
   return {};
 }
 
 // The configuration file's settings with the command line's on top.
 Config effective_config(const Options& options) {
-  std::optional<std::string> file = options.config_file ? options.config_file : default_config_file();
+  std::optional<std::string> file =
+      options.config_file ? options.config_file : default_config_file();
   Config config = file ? load_config(*file) : Config{};
   if (file) say("configuration from " + *file);
   if (options.allowed_origins) config.allowed_origins = *options.allowed_origins;
@@ -109,13 +112,16 @@ Listening listen(NetContext& net, unsigned port, const std::string& socket_path)
     const std::string shown = std::string(address) == "::1" ? "[::1]" : address;
     try {
       auto listener = std::make_shared<TcpListener>(
-          net, asio::ip::tcp::endpoint(asio::ip::make_address(address), static_cast<unsigned short>(wanted)));
+          net, asio::ip::tcp::endpoint(asio::ip::make_address(address),
+                                       static_cast<unsigned short>(wanted)));
       if (!l.port) l.port = listener->port();
       l.tcp.push_back(std::move(listener));
     } catch (const boost::system::system_error& e) {
-      say("cannot listen on " + shown + ":" + std::to_string(wanted) + " (" + e.code().message() + ")" +
+      say("cannot listen on " + shown + ":" + std::to_string(wanted) + " (" + e.code().message() +
+          ")" +
           (e.code() == asio::error::address_in_use
-               ? "; another program, or another user's certkeyd, has this port: give each user a port of their own "
+               ? "; another program, or another user's certkeyd, has this port: give each user a "
+                 "port of their own "
                  "(port = ... in certkeyd.toml)"
                : ""));
     }
@@ -155,7 +161,8 @@ bool another_daemon_on(const std::string& socket_path) {
 
 std::string checked_state_dir(const Options& options) {
   const std::string dir = options.state_dir.value_or(default_state_dir());
-  if (dir.empty()) throw std::runtime_error("no state directory: set XDG_STATE_HOME or HOME, or --state-dir");
+  if (dir.empty())
+    throw std::runtime_error("no state directory: set XDG_STATE_HOME or HOME, or --state-dir");
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all);
   return dir;
@@ -188,19 +195,22 @@ class Daemon {
         module_(options.module.value_or(CERTKEY_DEFAULT_MODULE)),
         connections_(config.limits.max_connections, config.limits.max_websockets),
         io_(std::make_unique<asio::io_context>(1)),
-        tokens_(module_, [this](const char* event, const TokenState& token) { publish(event, token); }),
+        tokens_(module_,
+                [this](const char* event, const TokenState& token) { publish(event, token); }),
         reminders_([this] { return tokens_.snapshot(); }, reminder_store_, config.reminder_days,
                    [this](const nlohmann::json& data) {
                      events_.publish(std::make_shared<const std::string>(
                          event_envelope("certificateExpiring", json_text(data))));
                    }),
         prompt_(config.pinentry, config.pin_timeout),
-        services_{config, tokens_, renewals_, slot_changes_, audit_, prompt_, trust_, certificates_},
+        services_{config, tokens_, renewals_, slot_changes_,
+                  audit_, prompt_, trust_,    certificates_},
         core_(*io_, services_),
         net_{*io_, config, core_, connections_, events_},
         signals_(*io_, SIGINT, SIGTERM),
         shutdown_deadline_(*io_) {
-    if (!module_.vendor()) throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
+    if (!module_.vendor())
+      throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
     renewals_.import_journal(state_dir_ + "/renewals.json");
     audit_.prune(config.audit_retention_days);
     tokens_.after_reading(release_clean_file_pages);  // a token read touches OpenSSL's decoders
@@ -222,13 +232,15 @@ class Daemon {
  private:
   // Called with the registry's lock held: it only queues.
   void publish(const char* event, const TokenState& token) {
-    events_.publish(std::make_shared<const std::string>(event_envelope(event, json_text({{"token", token_json(token)}}))));
+    events_.publish(std::make_shared<const std::string>(
+        event_envelope(event, json_text({{"token", token_json(token)}}))));
     // An inserted token (at start-up: every token present) gets its interrupted work finished
     // and its certificates' expiry checked.
     if (std::string_view(event) == "tokenInserted") {
       reminders_.check(token.serial);
       asio::post(*io_, [this, serial = token.serial] {
-        if (has_records(services_, serial)) core_.reconcile(serial, [this, serial](CommandReply r) { reconciled(serial, r); });
+        if (has_records(services_, serial))
+          core_.reconcile(serial, [this, serial](CommandReply r) { reconciled(serial, r); });
       });
     }
   }
@@ -236,22 +248,27 @@ class Daemon {
   // tokenReconciled: what the daemon finished or undid on the token, or why it could not. A
   // token that went away first says nothing: its next insertion tries again.
   void reconciled(std::uint32_t serial, const CommandReply& reply) {
-    if (reply.error == ErrorCode::token_not_found || reply.error == ErrorCode::token_removed) return;
-    nlohmann::json body = reply.body ? nlohmann::json::parse(*reply.body, nullptr, false) : nlohmann::json();
+    if (reply.error == ErrorCode::token_not_found || reply.error == ErrorCode::token_removed)
+      return;
+    nlohmann::json body =
+        reply.body ? nlohmann::json::parse(*reply.body, nullptr, false) : nlohmann::json();
     nlohmann::json payload = {{"token", serial}};
     if (reply.error) {
-      payload["error"] = body.contains("error") ? body["error"] : nlohmann::json(error_info(*reply.error).name);
+      payload["error"] =
+          body.contains("error") ? body["error"] : nlohmann::json(error_info(*reply.error).name);
       say("token " + std::to_string(serial) + ": interrupted work not finished (" +
           std::string(error_info(*reply.error).name) + "); tried again at its next insertion");
     } else {
       payload["reconciled"] = body.value("reconciled", nlohmann::json::array());
     }
-    events_.publish(std::make_shared<const std::string>(event_envelope("tokenReconciled", json_text(payload))));
+    events_.publish(
+        std::make_shared<const std::string>(event_envelope("tokenReconciled", json_text(payload))));
   }
 
   void start_listening(const std::string& socket_path) {
     listening_ = listen(net_, config_.port, socket_path);
-    if (listening_.tcp.empty() && !listening_.unix_socket) throw std::runtime_error("nothing to listen on");
+    if (listening_.tcp.empty() && !listening_.unix_socket)
+      throw std::runtime_error("nothing to listen on");
     if (listening_.tcp.empty()) return;
     if (!options_.port_file.empty()) write_port_file(options_.port_file, listening_.port);
     say("listening on 127.0.0.1:" + std::to_string(listening_.port));
@@ -328,7 +345,8 @@ class Daemon {
 
 int serve(const Options& options, const Config& config) {
   const std::string socket_path = options.socket.value_or(certkey::ipc::default_socket_path());
-  if (another_daemon_on(socket_path)) throw std::runtime_error("another certkeyd is already running (" + socket_path + ")");
+  if (another_daemon_on(socket_path))
+    throw std::runtime_error("another certkeyd is already running (" + socket_path + ")");
   Daemon daemon(options, config);
   return daemon.run(socket_path);
 }

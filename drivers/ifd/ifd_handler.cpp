@@ -35,7 +35,7 @@ struct Reader {
 std::mutex g_table_mutex;
 std::map<DWORD, std::shared_ptr<Reader>> g_readers;
 
-constexpr DWORD kMaxReaders = 16;  // what pcscd can hold
+constexpr DWORD kMaxReaders = 16;              // what pcscd can hold
 constexpr std::uint8_t kVendor[] = "certkey";  // SCARD_ATTR_VENDOR_NAME, with its NUL
 
 std::shared_ptr<Reader> find(DWORD lun) {
@@ -99,7 +99,8 @@ RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, PUCHAR Val
       }
       case SCARD_ATTR_VENDOR_NAME: return give_bytes(kVendor, sizeof kVendor, Length, Value);
       case SCARD_ATTR_VENDOR_IFD_TYPE:
-        return give_bytes(reinterpret_cast<const std::uint8_t*>(certkey::drivers::kIfdType), std::strlen(certkey::drivers::kIfdType) + 1, Length, Value);
+        return give_bytes(reinterpret_cast<const std::uint8_t*>(certkey::drivers::kIfdType),
+                          std::strlen(certkey::drivers::kIfdType) + 1, Length, Value);
       case TAG_IFD_SIMULTANEOUS_ACCESS: one_byte = kMaxReaders; break;
       case TAG_IFD_SLOTS_NUMBER: one_byte = 1; break;
       case TAG_IFD_THREAD_SAFE: one_byte = 1; break;
@@ -116,7 +117,9 @@ RESPONSECODE IFDHSetCapabilities(DWORD, DWORD, DWORD, PUCHAR) { return IFD_NOT_S
 RESPONSECODE IFDHSetProtocolParameters(DWORD Lun, DWORD Protocol, UCHAR, UCHAR, UCHAR, UCHAR) {
   return guarded([&]() -> RESPONSECODE {
     if (!find(Lun)) return IFD_NO_SUCH_DEVICE;
-    return Protocol == SCARD_PROTOCOL_T0 || Protocol == SCARD_PROTOCOL_T1 ? IFD_SUCCESS : IFD_PROTOCOL_NOT_SUPPORTED;
+    return Protocol == SCARD_PROTOCOL_T0 || Protocol == SCARD_PROTOCOL_T1
+               ? IFD_SUCCESS
+               : IFD_PROTOCOL_NOT_SUPPORTED;
   });
 }
 
@@ -140,8 +143,7 @@ RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
         }
         *AtrLength = room;
         return give_bytes(r->atr.data(), r->atr.size(), AtrLength, Atr);
-      default:
-        return IFD_NOT_SUPPORTED;
+      default: return IFD_NOT_SUPPORTED;
     }
   });
 }
@@ -166,10 +168,8 @@ RESPONSECODE IFDHTransmitToICC(DWORD Lun, SCARD_IO_HEADER SendPci, PUCHAR TxBuff
         r->atr.clear();
         r->removal_unseen = true;
         return IFD_ICC_NOT_PRESENT;
-      case TransmitStatus::timeout:
-        return IFD_RESPONSE_TIMEOUT;
-      case TransmitStatus::failed:
-        break;
+      case TransmitStatus::timeout: return IFD_RESPONSE_TIMEOUT;
+      case TransmitStatus::failed: break;
     }
     return IFD_COMMUNICATION_ERROR;
   });

@@ -16,9 +16,9 @@ using MutableBytes = std::span<std::uint8_t>;
 
 enum class TransmitStatus : std::uint8_t {
   ok,
-  gone,      // the card or key went away: pcscd should see it removed
-  timeout,   // the card stopped answering
-  failed,    // a malformed, torn or refused exchange; the card is still there
+  gone,     // the card or key went away: pcscd should see it removed
+  timeout,  // the card stopped answering
+  failed,   // a malformed, torn or refused exchange; the card is still there
 };
 
 class IfdReader {

@@ -46,7 +46,8 @@ class SdCommandFile {
   TransmitStatus exchange(Bytes command, MutableBytes response, std::size_t& length);
   TransmitStatus write_command(std::uint32_t sequence, Bytes command);
   // Reads fragment `index` of the answer to `sequence`; fragment 0 waits out the busy marker.
-  TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence, protocol::SdFragment& out);
+  TransmitStatus read_fragment(std::uint8_t index, std::uint32_t sequence,
+                               protocol::SdFragment& out);
 
   std::string path_;
   int fd_ = -1;

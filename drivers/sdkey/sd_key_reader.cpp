@@ -35,7 +35,9 @@ class SdKeyReader final : public IfdReader {
   bool power_up(std::vector<std::uint8_t>& atr) override {
     std::uint8_t none[2];
     std::size_t length = 0;
-    if (!present() || exchange(Bytes(), MutableBytes(none, sizeof none), length) != TransmitStatus::ok) return false;
+    if (!present() ||
+        exchange(Bytes(), MutableBytes(none, sizeof none), length) != TransmitStatus::ok)
+      return false;
     // The secure element's own answer-to-reset never leaves the card; it answers as a
     // certkey token would.
     atr.assign(protocol::kTokenAtr.begin(), protocol::kTokenAtr.end());
@@ -45,7 +47,8 @@ class SdKeyReader final : public IfdReader {
   void power_down() override {
     std::uint8_t none[2];
     std::size_t length = 0;
-    if (file_) exchange(Bytes(), MutableBytes(none, sizeof none), length);  // the card forgets its state
+    if (file_)
+      exchange(Bytes(), MutableBytes(none, sizeof none), length);  // the card forgets its state
   }
 
   TransmitStatus transmit(Bytes command, MutableBytes response, std::size_t& length) override {
@@ -67,7 +70,8 @@ class SdKeyReader final : public IfdReader {
   // The open file is still the command file at its path: the card was neither pulled nor
   // replaced by another one.
   bool still_mounted() const {
-    struct stat open_file {}, at_path {};
+    struct stat open_file {
+    }, at_path{};
     return ::fstat(file_->fd(), &open_file) == 0 && ::stat(file_->path().c_str(), &at_path) == 0 &&
            open_file.st_dev == at_path.st_dev && open_file.st_ino == at_path.st_ino;
   }
@@ -76,7 +80,8 @@ class SdKeyReader final : public IfdReader {
     for (const std::string& mount_point : mount_points_under(read_mounts(), root_)) {
       struct stat mount {};
       if (::stat(mount_point.c_str(), &mount) != 0) continue;
-      auto file = std::make_unique<SdCommandFile>(mount_point + "/" + protocol::sd::kCommandFileName);
+      auto file =
+          std::make_unique<SdCommandFile>(mount_point + "/" + protocol::sd::kCommandFileName);
       if (!file->open(mount.st_dev)) continue;
       file_ = std::move(file);
       return true;

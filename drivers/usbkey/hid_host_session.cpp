@@ -52,31 +52,37 @@ HidHostSession::Deadline HidHostSession::deadline_from_now() {
 TransmitStatus HidHostSession::start() {
   stop();
   std::uint8_t nonce[hid::kInitNonceLength];
-  if (::getrandom(nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce)) return TransmitStatus::failed;
+  if (::getrandom(nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce))
+    return TransmitStatus::failed;
   const Deadline deadline = deadline_from_now();
-  TransmitStatus status = send(hid::kBroadcastChannel, hid::Command::init, Bytes(nonce, sizeof nonce));
+  TransmitStatus status =
+      send(hid::kBroadcastChannel, hid::Command::init, Bytes(nonce, sizeof nonce));
   // Answers to other INITs (a host that gave up on an earlier one) carry other nonces.
   while (status == TransmitStatus::ok) {
     status = receive(hid::kBroadcastChannel, deadline);
     if (status != TransmitStatus::ok) break;
     const Bytes answer = assembler_.message();
-    if (assembler_.command() != hid::Command::init || answer.size() != sizeof nonce + 4) return TransmitStatus::failed;
+    if (assembler_.command() != hid::Command::init || answer.size() != sizeof nonce + 4)
+      return TransmitStatus::failed;
     if (!std::equal(nonce, nonce + sizeof nonce, answer.begin())) continue;
     channel_ = protocol::load_be32(answer.data() + sizeof nonce);
-    if (channel_ == hid::kReservedChannel || channel_ == hid::kBroadcastChannel) return stop(), TransmitStatus::failed;
+    if (channel_ == hid::kReservedChannel || channel_ == hid::kBroadcastChannel)
+      return stop(), TransmitStatus::failed;
     return TransmitStatus::ok;
   }
   return status;
 }
 
-TransmitStatus HidHostSession::transceive(Bytes command, MutableBytes response, std::size_t& length) {
+TransmitStatus HidHostSession::transceive(Bytes command, MutableBytes response,
+                                          std::size_t& length) {
   length = 0;
   // Refused before anything is sent: the session stays in step.
   if (!started() || command.size() > hid::kMaxMessage) return TransmitStatus::failed;
   TransmitStatus status = send(channel_, hid::Command::msg, command);
   if (status == TransmitStatus::ok) status = receive(channel_, deadline_from_now());
   const Bytes message = assembler_.message();
-  if (status == TransmitStatus::ok && (assembler_.command() != hid::Command::msg || message.size() < 2)) {
+  if (status == TransmitStatus::ok &&
+      (assembler_.command() != hid::Command::msg || message.size() < 2)) {
     status = TransmitStatus::failed;
   }
   if (status != TransmitStatus::ok) {

@@ -21,14 +21,17 @@ std::optional<UsbDeviceName> parse_usb_device_name(const std::string& name) {
   UsbDeviceName out;
   unsigned vendor = 0, product = 0;
   int consumed = 0;
-  if (std::sscanf(name.c_str(), "usb:%4x/%4x%n", &vendor, &product, &consumed) != 2) return std::nullopt;
+  if (std::sscanf(name.c_str(), "usb:%4x/%4x%n", &vendor, &product, &consumed) != 2)
+    return std::nullopt;
   out.vendor = static_cast<std::uint16_t>(vendor);
   out.product = static_cast<std::uint16_t>(product);
   const std::string rest = name.substr(static_cast<std::size_t>(consumed));
   if (rest.empty()) return out;
   int interface = -1, bus = -1, address = -1, tail = 0;
-  if (std::sscanf(rest.c_str(), ":libudev:%d:/dev/bus/usb/%d/%d%n", &interface, &bus, &address, &tail) != 3 ||
-      static_cast<std::size_t>(tail) != rest.size() || interface < 0 || interface > 255 || bus < 0 || address < 0) {
+  if (std::sscanf(rest.c_str(), ":libudev:%d:/dev/bus/usb/%d/%d%n", &interface, &bus, &address,
+                  &tail) != 3 ||
+      static_cast<std::size_t>(tail) != rest.size() || interface < 0 || interface > 255 ||
+      bus < 0 || address < 0) {
     return std::nullopt;
   }
   out.interface = interface;
@@ -37,7 +40,8 @@ std::optional<UsbDeviceName> parse_usb_device_name(const std::string& name) {
   return out;
 }
 
-std::optional<HidEndpoints> find_hid_endpoints(const libusb_config_descriptor& config, int wanted_interface) {
+std::optional<HidEndpoints> find_hid_endpoints(const libusb_config_descriptor& config,
+                                               int wanted_interface) {
   for (int i = 0; i < config.bNumInterfaces; ++i) {
     const libusb_interface& interface = config.interface[i];
     if (interface.num_altsetting < 1) continue;
@@ -48,7 +52,8 @@ std::optional<HidEndpoints> find_hid_endpoints(const libusb_config_descriptor& c
     found.interface = setting.bInterfaceNumber;
     for (int e = 0; e < setting.bNumEndpoints; ++e) {
       const libusb_endpoint_descriptor& endpoint = setting.endpoint[e];
-      if ((endpoint.bmAttributes & LIBUSB_TRANSFER_TYPE_MASK) != LIBUSB_TRANSFER_TYPE_INTERRUPT) continue;
+      if ((endpoint.bmAttributes & LIBUSB_TRANSFER_TYPE_MASK) != LIBUSB_TRANSFER_TYPE_INTERRUPT)
+        continue;
       if (endpoint.wMaxPacketSize < hid::kReportSize) continue;  // reports must fit one packet
       if (endpoint.bEndpointAddress & LIBUSB_ENDPOINT_IN) {
         if (!found.in_endpoint) found.in_endpoint = endpoint.bEndpointAddress;
@@ -69,9 +74,10 @@ LibusbReportLink::~LibusbReportLink() {
 bool LibusbReportLink::matches(libusb_device* device) const {
   libusb_device_descriptor descriptor{};
   if (libusb_get_device_descriptor(device, &descriptor) != 0) return false;
-  if (descriptor.idVendor != device_.vendor || descriptor.idProduct != device_.product) return false;
-  return device_.bus < 0 ||
-         (libusb_get_bus_number(device) == device_.bus && libusb_get_device_address(device) == device_.address);
+  if (descriptor.idVendor != device_.vendor || descriptor.idProduct != device_.product)
+    return false;
+  return device_.bus < 0 || (libusb_get_bus_number(device) == device_.bus &&
+                             libusb_get_device_address(device) == device_.address);
 }
 
 bool LibusbReportLink::claim(libusb_device* device) {
@@ -124,14 +130,15 @@ bool LibusbReportLink::write_report(Bytes report) {
   auto* data = const_cast<unsigned char*>(report.data());  // libusb does not write OUT data
   const int length = static_cast<int>(report.size());
   if (!endpoints_.out_endpoint) {
-    const int sent = libusb_control_transfer(
-        handle_, kSetReportRequestType, kHidSetReport,
-        kOutputReport, static_cast<std::uint16_t>(endpoints_.interface), data, static_cast<std::uint16_t>(length),
-        kWriteTimeoutMs);
+    const int sent =
+        libusb_control_transfer(handle_, kSetReportRequestType, kHidSetReport, kOutputReport,
+                                static_cast<std::uint16_t>(endpoints_.interface), data,
+                                static_cast<std::uint16_t>(length), kWriteTimeoutMs);
     return sent == length;
   }
   int transferred = 0;
-  return libusb_interrupt_transfer(handle_, endpoints_.out_endpoint, data, length, &transferred, kWriteTimeoutMs) == 0 &&
+  return libusb_interrupt_transfer(handle_, endpoints_.out_endpoint, data, length, &transferred,
+                                   kWriteTimeoutMs) == 0 &&
          transferred == length;
 }
 

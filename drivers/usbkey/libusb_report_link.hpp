@@ -34,7 +34,8 @@ struct HidEndpoints {
   std::uint8_t in_endpoint = 0;
   std::uint8_t out_endpoint = 0;
 };
-std::optional<HidEndpoints> find_hid_endpoints(const libusb_config_descriptor& config, int wanted_interface);
+std::optional<HidEndpoints> find_hid_endpoints(const libusb_config_descriptor& config,
+                                               int wanted_interface);
 
 class LibusbReportLink final : public HidReportLink {
  public:

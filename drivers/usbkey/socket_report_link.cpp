@@ -50,7 +50,8 @@ bool SocketReportLink::alive() {
 }
 
 bool SocketReportLink::write_report(Bytes report) {
-  return fd_ >= 0 && ::send(fd_, report.data(), report.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(report.size());
+  return fd_ >= 0 && ::send(fd_, report.data(), report.size(), MSG_NOSIGNAL) ==
+                         static_cast<ssize_t>(report.size());
 }
 
 HidReportLink::Read SocketReportLink::read_report(MutableBytes report, int timeout_ms) {
@@ -65,7 +66,8 @@ HidReportLink::Read SocketReportLink::read_report(MutableBytes report, int timeo
     const ssize_t n = ::recv(fd_, datagram, sizeof datagram, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return Read::gone;
-    if (static_cast<std::size_t>(n) != hid::kReportSize) continue;  // not a report: dropped, as by a HID stack
+    if (static_cast<std::size_t>(n) != hid::kReportSize)
+      continue;  // not a report: dropped, as by a HID stack
     std::copy(datagram, datagram + hid::kReportSize, report.begin());
     protocol::secure_zero(MutableBytes(datagram, sizeof datagram));
     return Read::report;

@@ -11,7 +11,8 @@ namespace {
 
 class UsbKeyReader final : public IfdReader {
  public:
-  explicit UsbKeyReader(std::unique_ptr<HidReportLink> link) : link_(std::move(link)), session_(*link_) {}
+  explicit UsbKeyReader(std::unique_ptr<HidReportLink> link)
+      : link_(std::move(link)), session_(*link_) {}
 
   // A key found gone is reported absent before it is looked for again, so that pulling and
   // plugging it between two polls still shows as a removal.
@@ -62,7 +63,8 @@ std::unique_ptr<IfdReader> create_reader(const std::string& device_name) {
   using namespace usbkey;
   constexpr std::string_view kSocket = "socket:";
   if (device_name.rfind(kSocket, 0) == 0 && device_name.size() > kSocket.size()) {
-    return std::make_unique<UsbKeyReader>(std::make_unique<SocketReportLink>(device_name.substr(kSocket.size())));
+    return std::make_unique<UsbKeyReader>(
+        std::make_unique<SocketReportLink>(device_name.substr(kSocket.size())));
   }
   if (auto usb = parse_usb_device_name(device_name)) {
     return std::make_unique<UsbKeyReader>(std::make_unique<LibusbReportLink>(*usb));

@@ -13,6 +13,7 @@
 #include <openssl/asn1.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rand.h>
@@ -85,11 +86,14 @@ inline unsigned ct_eq(unsigned a, unsigned b) {
   // x | -x has its top bit set exactly when x != 0.
   return 0U - (((x | (0U - x)) >> (sizeof(unsigned) * CHAR_BIT - 1)) ^ 1U);
 }
-inline unsigned ct_select(unsigned mask, unsigned a, unsigned b) { return (mask & a) | (~mask & b); }
+inline unsigned ct_select(unsigned mask, unsigned a, unsigned b) {
+  return (mask & a) | (~mask & b);
+}
 
 // ---- MGF1 (RFC 8017 B.2.1) ---------------------------------------------------------------
 
-bool mgf1(Hash h, const std::uint8_t* seed, std::size_t seed_length, std::uint8_t* mask, std::size_t mask_length) {
+bool mgf1(Hash h, const std::uint8_t* seed, std::size_t seed_length, std::uint8_t* mask,
+          std::size_t mask_length) {
   const EVP_MD* md = evp_md(h);
   if (md == nullptr) return false;
   const auto h_length = static_cast<std::size_t>(EVP_MD_get_size(md));
@@ -99,13 +103,14 @@ bool mgf1(Hash h, const std::uint8_t* seed, std::size_t seed_length, std::uint8_
   bool ok = true;
   std::uint32_t counter = 0;
   for (std::size_t done = 0; done < mask_length && ok; done += h_length, ++counter) {
-    const std::uint8_t c[4] = {static_cast<std::uint8_t>(counter >> 24), static_cast<std::uint8_t>(counter >> 16),
-                               static_cast<std::uint8_t>(counter >> 8), static_cast<std::uint8_t>(counter)};
+    const std::uint8_t c[4] = {
+        static_cast<std::uint8_t>(counter >> 24), static_cast<std::uint8_t>(counter >> 16),
+        static_cast<std::uint8_t>(counter >> 8), static_cast<std::uint8_t>(counter)};
     unsigned int out_length = 0;
     ok = EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
          (seed_length == 0 || EVP_DigestUpdate(ctx.get(), seed, seed_length) == 1) &&
-         EVP_DigestUpdate(ctx.get(), c, sizeof c) == 1 && EVP_DigestFinal_ex(ctx.get(), block, &out_length) == 1 &&
-         out_length == h_length;
+         EVP_DigestUpdate(ctx.get(), c, sizeof c) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), block, &out_length) == 1 && out_length == h_length;
     if (ok) {
       std::size_t take = std::min(h_length, mask_length - done);
       std::memcpy(mask + done, block, take);
@@ -134,7 +139,9 @@ void der_tlv(Bytes& out, std::uint8_t tag, const std::uint8_t* value, std::size_
   der_length(out, length);
   out.insert(out.end(), value, value + length);
 }
-void der_tlv(Bytes& out, std::uint8_t tag, const Bytes& value) { der_tlv(out, tag, value.data(), value.size()); }
+void der_tlv(Bytes& out, std::uint8_t tag, const Bytes& value) {
+  der_tlv(out, tag, value.data(), value.size());
+}
 
 // DER INTEGER of an unsigned big-endian magnitude.
 void der_unsigned_integer(Bytes& out, const Bytes& magnitude) {
@@ -142,7 +149,8 @@ void der_unsigned_integer(Bytes& out, const Bytes& magnitude) {
   while (start < magnitude.size() && magnitude[start] == 0) ++start;
   Bytes value;
   if (start == magnitude.size() || (magnitude[start] & 0x80) != 0) value.push_back(0x00);
-  value.insert(value.end(), magnitude.begin() + static_cast<std::ptrdiff_t>(start), magnitude.end());
+  value.insert(value.end(), magnitude.begin() + static_cast<std::ptrdiff_t>(start),
+               magnitude.end());
   der_tlv(out, 0x02, value);
 }
 
@@ -154,7 +162,8 @@ class DerReader {
   bool at_end() const { return p_ == end_; }
 
   // Reads one element with a one-byte tag; `strict` demands DER's minimal length encoding.
-  bool next(std::uint8_t& tag, const std::uint8_t*& value, std::size_t& length, bool strict = true) {
+  bool next(std::uint8_t& tag, const std::uint8_t*& value, std::size_t& length,
+            bool strict = true) {
     if (end_ - p_ < 2) return false;
     tag = *p_++;
     std::uint8_t first = *p_++;
@@ -162,10 +171,12 @@ class DerReader {
       length = first;
     } else {
       std::size_t count = first & 0x7F;
-      if (count == 0 || count > 3 || static_cast<std::size_t>(end_ - p_) < count) return false;  // no indefinite
+      if (count == 0 || count > 3 || static_cast<std::size_t>(end_ - p_) < count)
+        return false;  // no indefinite
       length = 0;
       for (std::size_t i = 0; i < count; ++i) length = (length << 8) | *p_++;
-      if (strict && (length < 0x80 || (count > 1 && (length >> (8 * (count - 1))) == 0))) return false;
+      if (strict && (length < 0x80 || (count > 1 && (length >> (8 * (count - 1))) == 0)))
+        return false;
     }
     if (static_cast<std::size_t>(end_ - p_) < length) return false;
     value = p_;
@@ -182,8 +193,8 @@ class DerReader {
 bool der_positive_integer(const std::uint8_t* value, std::size_t length, std::size_t max_bytes,
                           const std::uint8_t*& magnitude, std::size_t& magnitude_length) {
   if (length == 0) return false;
-  if ((value[0] & 0x80) != 0) return false;                                       // negative
-  if (length > 1 && value[0] == 0x00 && (value[1] & 0x80) == 0) return false;     // not minimal
+  if ((value[0] & 0x80) != 0) return false;                                    // negative
+  if (length > 1 && value[0] == 0x00 && (value[1] & 0x80) == 0) return false;  // not minimal
   if (length > 1 && value[0] == 0x00) {
     ++value;
     --length;
@@ -194,10 +205,8 @@ bool der_positive_integer(const std::uint8_t* value, std::size_t length, std::si
   return true;
 }
 
-constexpr std::uint8_t kParamsP256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
-constexpr std::uint8_t kParamsP384[] = {0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22};
-constexpr std::uint8_t kOidRsaEncryptionAlgorithm[] = {0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7,
-                                                       0x0D, 0x01, 0x01, 0x01, 0x05, 0x00};
+constexpr std::uint8_t kOidRsaEncryptionAlgorithm[] = {
+    0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00};
 constexpr std::uint8_t kOidEcPublicKey[] = {0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
 
 std::size_t point_length(Curve c) { return 1 + 2 * field_bytes(c); }
@@ -224,7 +233,8 @@ bool bn_param_padded(const EVP_PKEY* key, const char* name, std::size_t length, 
   BIGNUM* raw = nullptr;
   if (EVP_PKEY_get_bn_param(key, name, &raw) != 1 || raw == nullptr) return false;
   BnPtr bn(raw);
-  return length <= INT_MAX && BN_bn2binpad(bn.get(), out, static_cast<int>(length)) == static_cast<int>(length);
+  return length <= INT_MAX &&
+         BN_bn2binpad(bn.get(), out, static_cast<int>(length)) == static_cast<int>(length);
 }
 
 }  // namespace
@@ -258,14 +268,16 @@ Digest::Digest(Hash h) : ctx_(nullptr) {
   if (h != Hash::none) {
     state->ctx.reset(EVP_MD_CTX_new());
     if (!state->ctx) throw std::bad_alloc();
-    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(h), nullptr) != 1) throw std::runtime_error("digest init failed");
+    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(h), nullptr) != 1)
+      throw std::runtime_error("digest init failed");
   }
   ctx_ = state.release();
 }
 
 Digest::~Digest() {
   auto* state = static_cast<DigestState*>(ctx_);
-  if (state != nullptr && !state->data.empty()) OPENSSL_cleanse(state->data.data(), state->data.size());
+  if (state != nullptr && !state->data.empty())
+    OPENSSL_cleanse(state->data.data(), state->data.size());
   delete state;
 }
 
@@ -293,8 +305,11 @@ Bytes Digest::finish() {
   } else {
     out.assign(hash_length(state->hash), 0);
     unsigned int out_length = 0;
-    if (EVP_DigestFinal_ex(state->ctx.get(), out.data(), &out_length) != 1 || out_length != out.size()) out.clear();
-    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(state->hash), nullptr) != 1) state->failed = true;
+    if (EVP_DigestFinal_ex(state->ctx.get(), out.data(), &out_length) != 1 ||
+        out_length != out.size())
+      out.clear();
+    if (EVP_DigestInit_ex(state->ctx.get(), evp_md(state->hash), nullptr) != 1)
+      state->failed = true;
   }
   if (state->failed) out.clear();
   state->failed = false;
@@ -318,11 +333,26 @@ Bytes digest_info(Hash h, const Bytes& digest_value) {
   const std::uint8_t* prefix = nullptr;
   std::size_t prefix_length = 0;
   switch (h) {
-    case Hash::sha1: prefix = kSha1; prefix_length = sizeof kSha1; break;
-    case Hash::sha224: prefix = kSha224; prefix_length = sizeof kSha224; break;
-    case Hash::sha256: prefix = kSha256; prefix_length = sizeof kSha256; break;
-    case Hash::sha384: prefix = kSha384; prefix_length = sizeof kSha384; break;
-    case Hash::sha512: prefix = kSha512; prefix_length = sizeof kSha512; break;
+    case Hash::sha1:
+      prefix = kSha1;
+      prefix_length = sizeof kSha1;
+      break;
+    case Hash::sha224:
+      prefix = kSha224;
+      prefix_length = sizeof kSha224;
+      break;
+    case Hash::sha256:
+      prefix = kSha256;
+      prefix_length = sizeof kSha256;
+      break;
+    case Hash::sha384:
+      prefix = kSha384;
+      prefix_length = sizeof kSha384;
+      break;
+    case Hash::sha512:
+      prefix = kSha512;
+      prefix_length = sizeof kSha512;
+      break;
     case Hash::none: return {};
   }
   if (digest_value.size() != hash_length(h)) return {};
@@ -332,7 +362,8 @@ Bytes digest_info(Hash h, const Bytes& digest_value) {
 }
 
 std::optional<Bytes> pkcs1_v15_sign_block(const Bytes& t, std::size_t modulus_bytes) {
-  if (modulus_bytes < 11 || t.size() > modulus_bytes - 11) return std::nullopt;  // 00 01 FFx8 00 at least
+  if (modulus_bytes < 11 || t.size() > modulus_bytes - 11)
+    return std::nullopt;  // 00 01 FFx8 00 at least
   Bytes block(modulus_bytes, 0xFF);
   block[0] = 0x00;
   block[1] = 0x01;
@@ -366,10 +397,11 @@ std::optional<Bytes> pkcs1_v15_unpad_decrypt(const Bytes& block) {
 // Returns the encoded message left-padded with zero bytes to the modulus length
 // ceil(modulus_bits / 8): EM itself is one byte shorter when modulus_bits % 8 == 1, and the
 // raw RSA operation takes a modulus-sized input either way.
-std::optional<Bytes> pss_encode(const Bytes& message_digest, Hash hash, Hash mgf1_hash, std::size_t salt_length,
-                                std::size_t modulus_bits) {
+std::optional<Bytes> pss_encode(const Bytes& message_digest, Hash hash, Hash mgf1_hash,
+                                std::size_t salt_length, std::size_t modulus_bits) {
   const std::size_t h_length = hash_length(hash);
-  if (h_length == 0 || hash_length(mgf1_hash) == 0 || message_digest.size() != h_length) return std::nullopt;
+  if (h_length == 0 || hash_length(mgf1_hash) == 0 || message_digest.size() != h_length)
+    return std::nullopt;
   if (modulus_bits < 2 || modulus_bits > 65536) return std::nullopt;
   const std::size_t em_bits = modulus_bits - 1;
   const std::size_t em_length = (em_bits + 7) / 8;
@@ -377,7 +409,8 @@ std::optional<Bytes> pss_encode(const Bytes& message_digest, Hash hash, Hash mgf
   if (salt_length > em_length || em_length < h_length + salt_length + 2) return std::nullopt;
 
   Bytes salt(salt_length);
-  if (salt_length != 0 && RAND_bytes(salt.data(), static_cast<int>(salt_length)) != 1) return std::nullopt;
+  if (salt_length != 0 && RAND_bytes(salt.data(), static_cast<int>(salt_length)) != 1)
+    return std::nullopt;
 
   // H = Hash(00 x 8 || mHash || salt)
   Bytes m_prime(8, 0x00);
@@ -405,7 +438,8 @@ std::optional<Bytes> pss_encode(const Bytes& message_digest, Hash hash, Hash mgf
 // ---- RSAES-OAEP decoding (RFC 8017 7.1.2 step 3) ------------------------------------------
 
 // All checks run to the end whatever the data; only the final verdict branches.
-std::optional<Bytes> oaep_decode(const Bytes& encoded, Hash hash, Hash mgf1_hash, const Bytes& label) {
+std::optional<Bytes> oaep_decode(const Bytes& encoded, Hash hash, Hash mgf1_hash,
+                                 const Bytes& label) {
   const std::size_t h_length = hash_length(hash);
   const std::size_t k = encoded.size();
   if (h_length == 0 || hash_length(mgf1_hash) == 0 || k < 2 * h_length + 2) return std::nullopt;
@@ -450,7 +484,8 @@ std::optional<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t field_bytes_
   std::uint8_t tag = 0;
   const std::uint8_t* sequence = nullptr;
   std::size_t sequence_length = 0;
-  if (!outer.next(tag, sequence, sequence_length) || tag != 0x30 || !outer.at_end()) return std::nullopt;
+  if (!outer.next(tag, sequence, sequence_length) || tag != 0x30 || !outer.at_end())
+    return std::nullopt;
   DerReader inner(sequence, sequence_length);
   Bytes raw(2 * field_bytes_, 0x00);
   for (std::size_t part = 0; part < 2; ++part) {
@@ -462,7 +497,8 @@ std::optional<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t field_bytes_
         !der_positive_integer(value, length, field_bytes_, magnitude, magnitude_length)) {
       return std::nullopt;
     }
-    std::memcpy(raw.data() + (part + 1) * field_bytes_ - magnitude_length, magnitude, magnitude_length);
+    std::memcpy(raw.data() + (part + 1) * field_bytes_ - magnitude_length, magnitude,
+                magnitude_length);
   }
   if (!inner.at_end()) return std::nullopt;
   return raw;
@@ -470,24 +506,54 @@ std::optional<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t field_bytes_
 
 // ---- EC parameters and points ---------------------------------------------------------------
 
+namespace {
+
+// Every Curve names a row (encoding.hpp); the P-256 row stands in for a value cast from
+// anything else.
+const protocol::KeyAlgorithm& row_of(Curve c) {
+  const protocol::KeyAlgorithm* row = protocol::key_algorithm(static_cast<std::uint8_t>(c));
+  return row ? *row : *protocol::key_algorithm(static_cast<std::uint8_t>(Curve::p256));
+}
+
+}  // namespace
+
 Bytes ec_params(Curve c) {
-  if (c == Curve::p384) return Bytes(std::begin(kParamsP384), std::end(kParamsP384));
-  return Bytes(std::begin(kParamsP256), std::end(kParamsP256));
+  const protocol::KeyAlgorithm& row = row_of(c);
+  Bytes der{0x06, row.curve_oid_length};  // OBJECT IDENTIFIER
+  der.insert(der.end(), row.curve_oid, row.curve_oid + row.curve_oid_length);
+  return der;
 }
 
 std::optional<Curve> curve_from_params(const Bytes& der_params) {
-  if (der_params == Bytes(std::begin(kParamsP256), std::end(kParamsP256))) return Curve::p256;
-  if (der_params == Bytes(std::begin(kParamsP384), std::end(kParamsP384))) return Curve::p384;
+  for (const protocol::KeyAlgorithm& row : protocol::kKeyAlgorithms) {
+    if (row.family == protocol::KeyFamily::ec &&
+        der_params == ec_params(static_cast<Curve>(row.id))) {
+      return static_cast<Curve>(row.id);
+    }
+  }
   return std::nullopt;
 }
 
-std::size_t field_bytes(Curve c) { return c == Curve::p384 ? 48 : 32; }
+std::size_t field_bytes(Curve c) { return row_of(c).field_bytes; }
 
 std::optional<Curve> curve_of_algorithm(std::uint8_t piv_algorithm) {
-  if (piv_algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return Curve::p256;
-  if (piv_algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return Curve::p384;
+  const protocol::KeyAlgorithm* row = protocol::key_algorithm(piv_algorithm);
+  if (!row || row->family != protocol::KeyFamily::ec) return std::nullopt;
+  return static_cast<Curve>(row->id);
+}
+
+namespace {
+
+std::optional<Curve> curve_named(const char* nist_name) {
+  for (const protocol::KeyAlgorithm& row : protocol::kKeyAlgorithms) {
+    if (row.family == protocol::KeyFamily::ec && std::strcmp(row.curve_name, nist_name) == 0) {
+      return static_cast<Curve>(row.id);
+    }
+  }
   return std::nullopt;
 }
+
+}  // namespace
 
 Bytes ec_point_attribute(const Bytes& uncompressed_point) {
   Bytes out;
@@ -502,7 +568,8 @@ std::optional<Bytes> unwrap_ec_point(const Bytes& value, Curve c) {
   std::uint8_t tag = 0;
   const std::uint8_t* inner = nullptr;
   std::size_t inner_length = 0;
-  if (reader.next(tag, inner, inner_length) && tag == 0x04 && reader.at_end() && is_raw_point(inner, inner_length, c)) {
+  if (reader.next(tag, inner, inner_length) && tag == 0x04 && reader.at_end() &&
+      is_raw_point(inner, inner_length, c)) {
     return Bytes(inner, inner + n);
   }
   return std::nullopt;
@@ -553,7 +620,8 @@ std::optional<CertificateFields> parse_certificate(const Bytes& der) {
   if (der.empty() || der.size() > static_cast<std::size_t>(LONG_MAX)) return std::nullopt;
   const unsigned char* p = der.data();
   X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert || p != der.data() + der.size()) return std::nullopt;  // trailing bytes are not a certificate
+  if (!cert || p != der.data() + der.size())
+    return std::nullopt;  // trailing bytes are not a certificate
 
   auto i2d_to_bytes = [](auto* object, auto i2d, Bytes& out) {
     int length = i2d(object, nullptr);
@@ -568,7 +636,8 @@ std::optional<CertificateFields> parse_certificate(const Bytes& der) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert.get());
   X509_PUBKEY* key = X509_get_X509_PUBKEY(cert.get());
   if (subject == nullptr || issuer == nullptr || serial == nullptr || key == nullptr ||
-      !i2d_to_bytes(subject, i2d_X509_NAME, fields.subject) || !i2d_to_bytes(issuer, i2d_X509_NAME, fields.issuer) ||
+      !i2d_to_bytes(subject, i2d_X509_NAME, fields.subject) ||
+      !i2d_to_bytes(issuer, i2d_X509_NAME, fields.issuer) ||
       !i2d_to_bytes(serial, i2d_ASN1_INTEGER, fields.serial_number) ||
       !i2d_to_bytes(key, i2d_X509_PUBKEY, fields.spki)) {
     return std::nullopt;
@@ -579,7 +648,9 @@ std::optional<CertificateFields> parse_certificate(const Bytes& der) {
     const ASN1_STRING* data = entry == nullptr ? nullptr : X509_NAME_ENTRY_get_data(entry);
     unsigned char* utf8 = nullptr;
     int length = data == nullptr ? -1 : ASN1_STRING_to_UTF8(&utf8, data);
-    if (length > 0) fields.common_name.assign(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+    if (length > 0)
+      fields.common_name.assign(reinterpret_cast<const char*>(utf8),
+                                static_cast<std::size_t>(length));
     OPENSSL_free(utf8);
   }
   return fields;
@@ -589,9 +660,11 @@ std::optional<CertificateFields> parse_certificate(const Bytes& der) {
 
 // The token's public-key template (certkey::protocol reads it), with the modulus and
 // exponent as integers without leading zeros and the point checked against the curve.
-std::optional<PublicKeyParts> parse_public_key_template(const Bytes& contents, bool rsa, Curve curve) {
+std::optional<PublicKeyParts> parse_public_key_template(const Bytes& contents, bool rsa,
+                                                        Curve curve) {
   protocol::PublicKeyTemplate fields;
-  if (!protocol::read_public_key_template(protocol::Bytes(contents.data(), contents.size()), rsa, fields)) {
+  if (!protocol::read_public_key_template(protocol::Bytes(contents.data(), contents.size()), rsa,
+                                          fields)) {
     return std::nullopt;
   }
   PublicKeyParts parts;
@@ -627,17 +700,15 @@ std::optional<PublicKeyParts> parse_spki(const Bytes& spki) {
   if (!EVP_PKEY_is_a(key.get(), "EC")) return std::nullopt;
   char group[64] = {};
   std::size_t group_length = 0;
-  if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &group_length) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &group_length) != 1) {
     return std::nullopt;
   }
-  const int nid = OBJ_txt2nid(group);
-  if (nid == NID_X9_62_prime256v1) {
-    parts.curve = Curve::p256;
-  } else if (nid == NID_secp384r1) {
-    parts.curve = Curve::p384;
-  } else {
-    return std::nullopt;
-  }
+  // OpenSSL names the group by its SEC name ("prime256v1"); the table has the NIST one.
+  const char* nist = EC_curve_nid2nist(OBJ_txt2nid(group));
+  const std::optional<Curve> curve = nist ? curve_named(nist) : std::nullopt;
+  if (!curve) return std::nullopt;
+  parts.curve = *curve;
   // From the coordinates, so that a compressed point in the SPKI still comes out uncompressed.
   const std::size_t n = field_bytes(parts.curve);
   parts.point.assign(1 + 2 * n, 0x04);
@@ -651,7 +722,8 @@ std::optional<PublicKeyParts> parse_spki(const Bytes& spki) {
 // Throws std::runtime_error when the generator fails: there is no safe empty answer.
 Bytes random_bytes(std::size_t n) {
   Bytes out(n);
-  if (n > static_cast<std::size_t>(INT_MAX) || (n != 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1)) {
+  if (n > static_cast<std::size_t>(INT_MAX) ||
+      (n != 0 && RAND_bytes(out.data(), static_cast<int>(n)) != 1)) {
     throw std::runtime_error("RAND_bytes failed");
   }
   return out;

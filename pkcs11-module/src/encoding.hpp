@@ -2,6 +2,7 @@
 // does raw RSA and ECDSA over a digest; padding, hashing and format conversions are here.
 // Pure functions over byte vectors; errors are reported as std::nullopt / false.
 #pragma once
+#include <certkey/protocol/algorithms.hpp>
 #include <openssl/types.h>
 
 #include <cstdint>
@@ -47,14 +48,19 @@ std::optional<Bytes> pkcs1_v15_unpad_decrypt(const Bytes& block);
 std::optional<Bytes> pss_encode(const Bytes& message_digest, Hash hash, Hash mgf1_hash,
                                 std::size_t salt_length, std::size_t modulus_bits);
 // RSAES-OAEP decoding (RFC 8017 7.1.2 step 3) of the raw decryption result (`k` bytes).
-std::optional<Bytes> oaep_decode(const Bytes& encoded, Hash hash, Hash mgf1_hash, const Bytes& label);
+std::optional<Bytes> oaep_decode(const Bytes& encoded, Hash hash, Hash mgf1_hash,
+                                 const Bytes& label);
 
 // ECDSA signature: DER SEQUENCE{r, s} (what the token returns) to r || s, each `field_bytes`
 // long (what PKCS#11 returns).
 std::optional<Bytes> ecdsa_der_to_raw(const Bytes& der, std::size_t field_bytes);
 
-// EC curves the token supports, as named-curve DER (CKA_EC_PARAMS).
-enum class Curve { p256, p384 };
+// EC curves the token supports (protocol::kKeyAlgorithms), named by their algorithm byte; as
+// named-curve DER in CKA_EC_PARAMS.
+enum class Curve : std::uint8_t {
+  p256 = static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256),
+  p384 = static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384),
+};
 Bytes ec_params(Curve c);
 std::optional<Curve> curve_from_params(const Bytes& der_params);
 std::size_t field_bytes(Curve c);
@@ -76,8 +82,8 @@ struct CertificateFields {
   Bytes subject;
   Bytes issuer;
   Bytes serial_number;
-  Bytes spki;                   // SubjectPublicKeyInfo DER
-  std::string common_name;      // of the subject, empty if none
+  Bytes spki;               // SubjectPublicKeyInfo DER
+  std::string common_name;  // of the subject, empty if none
 };
 std::optional<CertificateFields> parse_certificate(const Bytes& der);
 
@@ -87,9 +93,10 @@ struct PublicKeyParts {
   bool is_rsa = false;
   Bytes modulus, exponent;  // RSA
   Curve curve = Curve::p256;
-  Bytes point;              // EC, uncompressed
+  Bytes point;  // EC, uncompressed
 };
-std::optional<PublicKeyParts> parse_public_key_template(const Bytes& contents, bool rsa, Curve curve);
+std::optional<PublicKeyParts> parse_public_key_template(const Bytes& contents, bool rsa,
+                                                        Curve curve);
 // The same parts taken from an SPKI (a certificate's key).
 std::optional<PublicKeyParts> parse_spki(const Bytes& spki);
 

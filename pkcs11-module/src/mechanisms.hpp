@@ -9,8 +9,8 @@
 namespace certkey::p11 {
 
 struct MechanismKind {
-  bool rsa;        // needs an RSA key (else EC)
-  Hash hash;       // the mechanism hashes the data itself (none: the caller did)
+  bool rsa;   // needs an RSA key (else EC)
+  Hash hash;  // the mechanism hashes the data itself (none: the caller did)
   bool pss = false;
 };
 
@@ -63,7 +63,9 @@ inline std::optional<Hash> mgf_hash(CK_RSA_PKCS_MGF_TYPE mgf) {
 
 template <typename Params>
 const Params* params_of(const CK_MECHANISM* m) {
-  return m->pParameter && m->ulParameterLen == sizeof(Params) ? static_cast<const Params*>(m->pParameter) : nullptr;
+  return m->pParameter && m->ulParameterLen == sizeof(Params)
+             ? static_cast<const Params*>(m->pParameter)
+             : nullptr;
 }
 
 // CK_RSA_PKCS_PSS_PARAMS of a PSS mechanism; `mechanism_hash` is its own hash (none for
@@ -72,11 +74,13 @@ struct PssParams {
   Hash hash, mgf1;
   std::size_t salt_length;
 };
-inline std::optional<PssParams> pss_params(const CK_MECHANISM* m, Hash mechanism_hash, std::size_t longest_salt) {
+inline std::optional<PssParams> pss_params(const CK_MECHANISM* m, Hash mechanism_hash,
+                                           std::size_t longest_salt) {
   const auto* p = params_of<CK_RSA_PKCS_PSS_PARAMS>(m);
   auto hash = p ? hash_of(p->hashAlg) : std::nullopt;
   auto mgf = p ? mgf_hash(p->mgf) : std::nullopt;
-  if (!hash || !mgf || (mechanism_hash != Hash::none && *hash != mechanism_hash) || p->sLen > longest_salt) {
+  if (!hash || !mgf || (mechanism_hash != Hash::none && *hash != mechanism_hash) ||
+      p->sLen > longest_salt) {
     return std::nullopt;
   }
   return PssParams{*hash, *mgf, p->sLen};
@@ -91,7 +95,8 @@ inline std::optional<OaepParams> oaep_params(const CK_MECHANISM* m) {
   const auto* p = params_of<CK_RSA_PKCS_OAEP_PARAMS>(m);
   auto hash = p ? hash_of(p->hashAlg) : std::nullopt;
   auto mgf = p ? mgf_hash(p->mgf) : std::nullopt;
-  if (!hash || !mgf || (p->source != 0 && p->source != CKZ_DATA_SPECIFIED) || (p->ulSourceDataLen && !p->pSourceData)) {
+  if (!hash || !mgf || (p->source != 0 && p->source != CKZ_DATA_SPECIFIED) ||
+      (p->ulSourceDataLen && !p->pSourceData)) {
     return std::nullopt;
   }
   const auto* label = static_cast<const std::uint8_t*>(p->pSourceData);

@@ -69,7 +69,6 @@ CK_SLOT_ID slot_id_for(const std::string& reader) {
   return h & 0x7FFFFFFF;
 }
 
-
 std::string medium_name(protocol::Medium m) {
   switch (m) {
     case protocol::Medium::sim: return "SIM";
@@ -80,7 +79,8 @@ std::string medium_name(protocol::Medium m) {
   return "smart card";
 }
 
-CK_FLAGS pin_flags(const card::PinState& s, CK_FLAGS locked, CK_FLAGS final_try, CK_FLAGS count_low) {
+CK_FLAGS pin_flags(const card::PinState& s, CK_FLAGS locked, CK_FLAGS final_try,
+                   CK_FLAGS count_low) {
   if (s.remaining == 0) return locked;
   CK_FLAGS f = 0;
   if (s.remaining < s.limit) f |= count_low;
@@ -237,13 +237,16 @@ CK_RV Module::get_info(CK_INFO* info) {
 
 void Module::refresh_readers() {
   for (const std::string& name : links_->readers()) {
-    auto known = std::find_if(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->reader() == name; });
+    auto known = std::find_if(tokens_.begin(), tokens_.end(),
+                              [&](const auto& t) { return t->reader() == name; });
     if (known != tokens_.end()) continue;
     CK_SLOT_ID id = slot_id_for(name);
-    while (std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->id() == id; })) {
+    while (
+        std::any_of(tokens_.begin(), tokens_.end(), [&](const auto& t) { return t->id() == id; })) {
       id = (id + 1) & 0x7FFFFFFF;  // a hash collision: the next free ID, in discovery order
     }
-    tokens_.push_back(std::make_unique<Token>(id, name, *links_, ObjectCache(ObjectCache::default_directory())));
+    tokens_.push_back(
+        std::make_unique<Token>(id, name, *links_, ObjectCache(ObjectCache::default_directory())));
   }
 }
 
@@ -316,10 +319,12 @@ CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
   pad_copy(info->model, sizeof info->model, medium_name(ti.medium));
   pad_copy(info->serialNumber, sizeof info->serialNumber, std::to_string(ti.serial));
   pad_copy(info->utcTime, sizeof info->utcTime, "");
-  info->flags = CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED |
-                pin_flags(pin, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_COUNT_LOW) |
-                pin_flags(puk, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
-  if ((ti.policy & protocol::kPolicyRequirePinChange) && pin.is_default) info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
+  info->flags =
+      CKF_RNG | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED | CKF_TOKEN_INITIALIZED |
+      pin_flags(pin, CKF_USER_PIN_LOCKED, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_COUNT_LOW) |
+      pin_flags(puk, CKF_SO_PIN_LOCKED, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_COUNT_LOW);
+  if ((ti.policy & protocol::kPolicyRequirePinChange) && pin.is_default)
+    info->flags |= CKF_USER_PIN_TO_BE_CHANGED;
   if (!config_.pinentry.empty()) info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
   const std::size_t index = token_index(slot);
   CK_ULONG sessions = 0, rw = 0;
@@ -442,7 +447,7 @@ CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) 
   *info = CK_SESSION_INFO{};
   info->slotID = token.id();
   info->flags = s.flags;
-  info->state = token.so_logged_in() ? CKS_RW_SO_FUNCTIONS
+  info->state = token.so_logged_in()     ? CKS_RW_SO_FUNCTIONS
                 : token.user_logged_in() ? (rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS)
                                          : (rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION);
   return CKR_OK;
@@ -450,7 +455,8 @@ CK_RV Module::get_session_info(CK_SESSION_HANDLE handle, CK_SESSION_INFO* info) 
 
 // ---- slot events ---------------------------------------------------------------------------
 
-CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock) {
+CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot,
+                                  std::unique_lock<std::mutex>& lock) {
   require_initialized();
   if (!slot) return CKR_ARGUMENTS_BAD;
   if (waiter_ && !(flags & CKF_DONT_BLOCK)) return CKR_FUNCTION_FAILED;  // one blocking waiter

@@ -36,12 +36,12 @@ struct Operation {
   CK_MECHANISM_TYPE mechanism = 0;
   std::uint8_t piv_slot = 0;
   std::uint8_t algorithm = 0;
-  Hash hash = Hash::none;       // hashed mechanisms, PSS and OAEP
+  Hash hash = Hash::none;  // hashed mechanisms, PSS and OAEP
   Hash mgf1 = Hash::none;
   std::size_t salt_length = 0;
-  Bytes label;                  // OAEP
+  Bytes label;  // OAEP
   std::unique_ptr<Digest> digest;
-  Bytes buffered;               // multi-part input of unhashed mechanisms
+  Bytes buffered;  // multi-part input of unhashed mechanisms
   bool needs_context_login = false;
   bool context_login_done = false;
   std::optional<Bytes> decrypted;  // kept for a retry with a larger buffer
@@ -105,7 +105,8 @@ class Module {
   CK_RV wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot, std::unique_lock<std::mutex>& lock);
 
   // module_pin.cpp
-  CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, const CK_UTF8CHAR* pin, CK_ULONG length);
+  CK_RV login(CK_SESSION_HANDLE session, CK_USER_TYPE user, const CK_UTF8CHAR* pin,
+              CK_ULONG length);
   CK_RV logout(CK_SESSION_HANDLE session);
   CK_RV init_pin(CK_SESSION_HANDLE session, const CK_UTF8CHAR* pin, CK_ULONG length);
   CK_RV set_pin(CK_SESSION_HANDLE session, const CK_UTF8CHAR* old_pin, CK_ULONG old_length,
@@ -113,23 +114,27 @@ class Module {
 
   // module_objects.cpp
   CK_RV find_objects_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count);
-  CK_RV find_objects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE* objects, CK_ULONG max, CK_ULONG* count);
+  CK_RV find_objects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE* objects, CK_ULONG max,
+                     CK_ULONG* count);
   CK_RV find_objects_final(CK_SESSION_HANDLE session);
   CK_RV get_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
                             CK_ULONG count);
   CK_RV get_object_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULONG* size);
   // PIV objects have fixed labels and IDs: CKR_ACTION_PROHIBITED, once the session, the
   // object and the template have been checked as for any other call.
-  CK_RV set_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ, CK_ULONG count);
+  CK_RV set_attribute_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
+                            CK_ULONG count);
   // C_GenerateRandom: the token's random source (GET CHALLENGE), in one transaction.
   // C_SeedRandom: the token takes no seed. Both after the usual checks of initialisation,
   // session and arguments (docs/pkcs11.md section 9.6).
   CK_RV generate_random(CK_SESSION_HANDLE session, CK_BYTE* data, CK_ULONG length);
   CK_RV seed_random(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length);
-  CK_RV create_object(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object);
+  CK_RV create_object(CK_SESSION_HANDLE session, CK_ATTRIBUTE* templ, CK_ULONG count,
+                      CK_OBJECT_HANDLE* object);
   CK_RV destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object);
-  CK_RV generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_ATTRIBUTE* public_template,
-                          CK_ULONG public_count, CK_ATTRIBUTE* private_template, CK_ULONG private_count,
+  CK_RV generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism,
+                          CK_ATTRIBUTE* public_template, CK_ULONG public_count,
+                          CK_ATTRIBUTE* private_template, CK_ULONG private_count,
                           CK_OBJECT_HANDLE* public_key, CK_OBJECT_HANDLE* private_key);
 
   // module_crypto.cpp
@@ -146,25 +151,29 @@ class Module {
 
   // module_software.cpp: no APDU; OpenSSL with the token keys' public halves
   CK_RV digest_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism);
-  CK_RV digest(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out, CK_ULONG* out_length);
+  CK_RV digest(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out,
+               CK_ULONG* out_length);
   CK_RV digest_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length);
   CK_RV digest_key(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key);
   CK_RV digest_final(CK_SESSION_HANDLE session, CK_BYTE* out, CK_ULONG* out_length);
   CK_RV verify_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
-  CK_RV verify(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, const CK_BYTE* signature,
-               CK_ULONG signature_length);
+  CK_RV verify(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length,
+               const CK_BYTE* signature, CK_ULONG signature_length);
   CK_RV verify_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length);
-  CK_RV verify_final(CK_SESSION_HANDLE session, const CK_BYTE* signature, CK_ULONG signature_length);
+  CK_RV verify_final(CK_SESSION_HANDLE session, const CK_BYTE* signature,
+                     CK_ULONG signature_length);
   CK_RV encrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key);
-  CK_RV encrypt(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out, CK_ULONG* out_length);
-  CK_RV encrypt_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length, CK_BYTE* out,
-                       CK_ULONG* out_length);
+  CK_RV encrypt(CK_SESSION_HANDLE session, const CK_BYTE* data, CK_ULONG length, CK_BYTE* out,
+                CK_ULONG* out_length);
+  CK_RV encrypt_update(CK_SESSION_HANDLE session, const CK_BYTE* part, CK_ULONG length,
+                       CK_BYTE* out, CK_ULONG* out_length);
   CK_RV encrypt_final(CK_SESSION_HANDLE session, CK_BYTE* out, CK_ULONG* out_length);
 
   // module_vendor.cpp
   CK_RV vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info);
   CK_RV vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge);
-  CK_RV vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin, CK_ULONG length);
+  CK_RV vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin,
+                               CK_ULONG length);
   CK_RV vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_id_b);
 
  private:
@@ -187,7 +196,8 @@ class Module {
   CK_RV finish_verify(Session& s, const CK_BYTE* signature, CK_ULONG signature_length);
   CK_RV finish_encrypt(Session& s, CK_BYTE* out, CK_ULONG* out_length);
   void authenticate_management(card::TokenClient& client);
-  void authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info);
+  void authenticate_with_protected_key(card::TokenClient& client,
+                                       const card::ManagementKeyInfo& info);
   std::optional<SessionSecret*> session_secret(std::uint32_t id);
 
   std::mutex mutex_;
@@ -200,10 +210,10 @@ class Module {
   CK_SESSION_HANDLE next_session_ = 1;
   std::map<std::uint32_t, SessionSecret> secrets_;  // ECDH results (session objects)
   std::uint32_t next_secret_ = 1;
-  std::map<CK_SLOT_ID, bool> reported_presence_;   // for C_WaitForSlotEvent
+  std::map<CK_SLOT_ID, bool> reported_presence_;  // for C_WaitForSlotEvent
   bool presence_snapshot_taken_ = false;
-  card::ReaderChangeWait* waiter_ = nullptr;        // a blocked C_WaitForSlotEvent's wait
-  bool finalizing_ = false;                         // a waiter must not block again
+  card::ReaderChangeWait* waiter_ = nullptr;  // a blocked C_WaitForSlotEvent's wait
+  bool finalizing_ = false;                   // a waiter must not block again
   std::condition_variable waiter_left_;
 };
 

@@ -13,8 +13,8 @@ using protocol::Algorithm;
 constexpr std::size_t kRsaBytes = 256;
 
 std::size_t signature_length(const Operation& op) {
-  if (op.algorithm == static_cast<std::uint8_t>(Algorithm::rsa2048)) return kRsaBytes;
-  return 2 * field_bytes(curve_of_algorithm(op.algorithm).value_or(Curve::p256));
+  const protocol::KeyAlgorithm* row = protocol::key_algorithm(op.algorithm);
+  return row ? row->signature_bytes : 0;  // an operation starts only with a key of the table
 }
 
 // The block the token signs with raw RSA, or the digest it signs with ECDSA.
@@ -53,15 +53,19 @@ CK_RV token_refusal(const card::Response& r, CK_RV bad_data) {
 
 }  // namespace
 
-const KeySlot& Module::private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage) {
+const KeySlot& Module::private_key_for(Session& s, CK_OBJECT_HANDLE handle,
+                                       CK_ATTRIBUTE_TYPE usage) {
   auto h = decode_handle(handle);
-  if (!h || h->token_index != s.token_index || h->kind != ObjectKind::private_key) throw Failure{CKR_KEY_HANDLE_INVALID};
+  if (!h || h->token_index != s.token_index || h->kind != ObjectKind::private_key)
+    throw Failure{CKR_KEY_HANDLE_INVALID};
   Token& token = token_of(s);
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
-  if (!token.user_logged_in() && !(k && k->usable_without_login())) throw Failure{CKR_USER_NOT_LOGGED_IN};
+  if (!token.user_logged_in() && !(k && k->usable_without_login()))
+    throw Failure{CKR_USER_NOT_LOGGED_IN};
   if (!k || !k->has_key() || !k->public_key) throw Failure{CKR_KEY_HANDLE_INVALID};
   AttributeValue allowed = token_object_attribute(*k, ObjectKind::private_key, usage);
-  if (allowed.rv != CKR_OK || allowed.bytes.empty() || !allowed.bytes[0]) throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};
+  if (allowed.rv != CKR_OK || allowed.bytes.empty() || !allowed.bytes[0])
+    throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};
   return *k;
 }
 
@@ -91,8 +95,8 @@ CK_RV Module::sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OB
   return CKR_OK;
 }
 
-CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length, CK_BYTE* signature,
-                   CK_ULONG* signature_length_out) {
+CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length,
+                   CK_BYTE* signature, CK_ULONG* signature_length_out) {
   Session& s = session(handle, (data || !length) && signature_length_out);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
@@ -127,7 +131,8 @@ CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULON
   return CKR_OK;
 }
 
-CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature, CK_ULONG* signature_length_out) {
+CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature,
+                         CK_ULONG* signature_length_out) {
   Session& s = session(handle, signature_length_out != nullptr);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
@@ -169,11 +174,13 @@ CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature, CK_ULONG*
   return CKR_OK;
 }
 
-CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
+CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
+                           CK_OBJECT_HANDLE key) {
   Session& s = session(handle, mechanism != nullptr);
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
-  if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP) return CKR_MECHANISM_INVALID;
+  if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP)
+    return CKR_MECHANISM_INVALID;
   const KeySlot& k = private_key_for(s, key, CKA_DECRYPT);
   Operation op;
   op.mechanism = m;
@@ -192,8 +199,8 @@ CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK
   return CKR_OK;
 }
 
-CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length, CK_BYTE* plain,
-                      CK_ULONG* plain_length) {
+CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length,
+                      CK_BYTE* plain, CK_ULONG* plain_length) {
   Session& s = session(handle, (data || !length) && plain_length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::decrypt) return CKR_OPERATION_NOT_INITIALIZED;
@@ -215,8 +222,9 @@ CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
       return r.ok() ? CKR_DEVICE_ERROR : token_refusal(r, CKR_ENCRYPTED_DATA_INVALID);
     }
     std::optional<Bytes> message = op.mechanism == CKM_RSA_X_509 ? std::optional<Bytes>(r.data)
-                                   : op.mechanism == CKM_RSA_PKCS ? pkcs1_v15_unpad_decrypt(r.data)
-                                                                  : oaep_decode(r.data, op.hash, op.mgf1, op.label);
+                                   : op.mechanism == CKM_RSA_PKCS
+                                       ? pkcs1_v15_unpad_decrypt(r.data)
+                                       : oaep_decode(r.data, op.hash, op.mgf1, op.label);
     OPENSSL_cleanse(r.data.data(), r.data.size());
     if (!message) {
       s.operation.end();
@@ -238,12 +246,14 @@ CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
   return CKR_OK;
 }
 
-CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE base_key,
-                         CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* key) {
+CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
+                         CK_OBJECT_HANDLE base_key, CK_ATTRIBUTE* templ, CK_ULONG count,
+                         CK_OBJECT_HANDLE* key) {
   Session& s = session(handle, mechanism && key && (!count || templ));
   if (mechanism->mechanism != CKM_ECDH1_DERIVE) return CKR_MECHANISM_INVALID;
   const auto* p = params_of<CK_ECDH1_DERIVE_PARAMS>(mechanism);
-  if (!p || p->kdf != CKD_NULL || p->ulSharedDataLen != 0 || !p->pPublicData) return CKR_MECHANISM_PARAM_INVALID;
+  if (!p || p->kdf != CKD_NULL || p->ulSharedDataLen != 0 || !p->pPublicData)
+    return CKR_MECHANISM_PARAM_INVALID;
   const KeySlot& k = private_key_for(s, base_key, CKA_DERIVE);
   // C_DeriveKey has no step for a per-use PIN, so keys that demand one cannot derive.
   if (k.pin_policy == protocol::PinPolicy::always) return CKR_KEY_FUNCTION_NOT_PERMITTED;
@@ -263,11 +273,13 @@ CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_O
   if (!peer) return CKR_MECHANISM_PARAM_INVALID;
   const std::uint8_t piv_slot = k.piv_slot;
   const auto algorithm = static_cast<Algorithm>(k.algorithm);
-  card::Response r = token_of(s).run([&](card::TokenClient& c) { return c.ecdh(piv_slot, algorithm, *peer); });
+  card::Response r =
+      token_of(s).run([&](card::TokenClient& c) { return c.ecdh(piv_slot, algorithm, *peer); });
   if (!r.ok()) return token_refusal(r, CKR_MECHANISM_PARAM_INVALID);
   if (r.data.size() != field_bytes(curve)) return CKR_DEVICE_ERROR;
   // A number no living session object has (numbers wrap after a million).
-  while (next_secret_ == 0 || secrets_.count(next_secret_)) next_secret_ = (next_secret_ + 1) & kObjectIdMask;
+  while (next_secret_ == 0 || secrets_.count(next_secret_))
+    next_secret_ = (next_secret_ + 1) & kObjectIdMask;
   SessionSecret& secret = secrets_[next_secret_];
   secret.value = r.data;
   secret.session = handle;

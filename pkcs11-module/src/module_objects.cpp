@@ -38,7 +38,8 @@ bool same_public_key(const KeySlot& slot, const Bytes& spki) {
 }  // namespace
 
 const std::vector<KeySlot>& Module::key_slots(Token& token) {
-  return token.run([&](card::TokenClient& c) -> const std::vector<KeySlot>& { return token.key_slots(c); });
+  return token.run(
+      [&](card::TokenClient& c) -> const std::vector<KeySlot>& { return token.key_slots(c); });
 }
 
 const KeySlot* Module::key_slot(Token& token, std::uint8_t piv_slot) {
@@ -69,18 +70,21 @@ void Module::authenticate_management(card::TokenClient& client) {
   } catch (const card::Error& e) {
     // Not a PIN problem: the token refused the management key (63Cx counts its tries, 6983
     // when none are left; docs/protocol.md section 8). Any other status is the device's fault.
-    const bool key_refused = e.kind() == card::Error::Kind::refused &&
-                             (protocol::is_verify_failed(e.sw()) || e.is(Sw::authentication_blocked) ||
-                              e.is(Sw::security_status_not_satisfied));
+    const bool key_refused =
+        e.kind() == card::Error::Kind::refused &&
+        (protocol::is_verify_failed(e.sw()) || e.is(Sw::authentication_blocked) ||
+         e.is(Sw::security_status_not_satisfied));
     if (key_refused) throw Failure{CKR_TOKEN_WRITE_PROTECTED};
     throw;
   }
 }
 
-void Module::authenticate_with_protected_key(card::TokenClient& client, const card::ManagementKeyInfo& info) {
+void Module::authenticate_with_protected_key(card::TokenClient& client,
+                                             const card::ManagementKeyInfo& info) {
   std::optional<Bytes> object = client.read_object(protocol::object::kPrintedInformation);
   protocol::Bytes key;
-  if (!object || !protocol::read_protected_management_key(protocol::Bytes(object->data(), object->size()), key)) {
+  if (!object || !protocol::read_protected_management_key(
+                     protocol::Bytes(object->data(), object->size()), key)) {
     throw Failure{CKR_TOKEN_WRITE_PROTECTED};  // the management key is known only to its holder
   }
   Bytes secret(key.begin(), key.end());
@@ -100,7 +104,8 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
   for (const KeySlot& k : key_slots(token)) {
     auto consider = [&](ObjectKind kind) {
       auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(k, kind, t); };
-      if (matches(templ, count, lookup)) s.found.push_back(encode_handle({s.token_index, kind, k.piv_slot}));
+      if (matches(templ, count, lookup))
+        s.found.push_back(encode_handle({s.token_index, kind, k.piv_slot}));
     };
     if (!k.certificate.empty()) consider(ObjectKind::certificate);
     if (k.has_key() && k.public_key) {
@@ -112,14 +117,16 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
   for (auto& [id, secret] : secrets_) {
     if (secret.token_index != s.token_index) continue;
     auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(secret, t); };
-    if (matches(templ, count, lookup)) s.found.push_back(encode_handle({s.token_index, ObjectKind::session_secret, id}));
+    if (matches(templ, count, lookup))
+      s.found.push_back(encode_handle({s.token_index, ObjectKind::session_secret, id}));
   }
   s.found_next = 0;
   s.finding = true;
   return CKR_OK;
 }
 
-CK_RV Module::find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE* objects, CK_ULONG max, CK_ULONG* count) {
+CK_RV Module::find_objects(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE* objects, CK_ULONG max,
+                           CK_ULONG* count) {
   Session& s = session(handle, objects && count);
   if (!s.finding) return CKR_OPERATION_NOT_INITIALIZED;
   CK_ULONG n = 0;
@@ -136,23 +143,27 @@ CK_RV Module::find_objects_final(CK_SESSION_HANDLE handle) {
   return CKR_OK;
 }
 
-CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
-                                  CK_ULONG count) {
+CK_RV Module::get_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object,
+                                  CK_ATTRIBUTE* templ, CK_ULONG count) {
   Session& s = session(handle, templ || !count);
   auto h = decode_handle(object);
   if (!h || h->token_index != s.token_index) return CKR_OBJECT_HANDLE_INVALID;
   if (h->kind == ObjectKind::session_secret) {
     auto secret = session_secret(h->id);
     if (!secret) return CKR_OBJECT_HANDLE_INVALID;
-    return fill_attributes(templ, count, [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(**secret, t); });
+    return fill_attributes(
+        templ, count, [&](CK_ATTRIBUTE_TYPE t) { return session_secret_attribute(**secret, t); });
   }
   Token& token = token_of(s);
   const KeySlot* k = key_slot(token, static_cast<std::uint8_t>(h->id));
-  const bool exists = k && (h->kind == ObjectKind::certificate ? !k->certificate.empty() : k->has_key() && k->public_key);
-  if (!exists || (h->kind == ObjectKind::private_key && !token.user_logged_in() && !k->usable_without_login())) {
+  const bool exists = k && (h->kind == ObjectKind::certificate ? !k->certificate.empty()
+                                                               : k->has_key() && k->public_key);
+  if (!exists || (h->kind == ObjectKind::private_key && !token.user_logged_in() &&
+                  !k->usable_without_login())) {
     return CKR_OBJECT_HANDLE_INVALID;
   }
-  return fill_attributes(templ, count, [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(*k, h->kind, t); });
+  return fill_attributes(
+      templ, count, [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(*k, h->kind, t); });
 }
 
 CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ULONG* size) {
@@ -162,8 +173,8 @@ CK_RV Module::get_object_size(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object,
   return CKR_OK;
 }
 
-CK_RV Module::set_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object, CK_ATTRIBUTE* templ,
-                                  CK_ULONG count) {
+CK_RV Module::set_attribute_value(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object,
+                                  CK_ATTRIBUTE* templ, CK_ULONG count) {
   session(handle, templ || !count);
   if (!decode_handle(object)) return CKR_OBJECT_HANDLE_INVALID;
   return CKR_ACTION_PROHIBITED;
@@ -192,14 +203,16 @@ CK_RV Module::seed_random(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULON
 // Certificates only: the PIV object of the slot named by CKA_ID, or of the key whose public
 // key the certificate carries. SUBJECT, ISSUER and SERIAL_NUMBER always come from the DER,
 // whatever the template says (libp11 writes no serial number, and NSS then hides the cert).
-CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count, CK_OBJECT_HANDLE* object) {
+CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_ULONG count,
+                            CK_OBJECT_HANDLE* object) {
   Session& s = session(handle, templ && object);
   auto object_class = template_ulong(templ, count, CKA_CLASS);
   if (!object_class) return CKR_TEMPLATE_INCOMPLETE;
   if (*object_class != CKO_CERTIFICATE) return CKR_TEMPLATE_INCONSISTENT;
   auto cert_type = template_ulong(templ, count, CKA_CERTIFICATE_TYPE);
   if (cert_type && *cert_type != CKC_X_509) return CKR_ATTRIBUTE_VALUE_INVALID;
-  if (auto token_attr = template_bytes(templ, count, CKA_TOKEN); token_attr && (token_attr->size() != 1 || !(*token_attr)[0])) {
+  if (auto token_attr = template_bytes(templ, count, CKA_TOKEN);
+      token_attr && (token_attr->size() != 1 || !(*token_attr)[0])) {
     return CKR_TEMPLATE_INCONSISTENT;  // no session certificates: everything lives on the token
   }
   auto der = template_bytes(templ, count, CKA_VALUE);
@@ -260,25 +273,29 @@ CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) 
   return CKR_OK;
 }
 
-CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_ATTRIBUTE* pub,
-                                CK_ULONG pub_count, CK_ATTRIBUTE* priv, CK_ULONG priv_count,
-                                CK_OBJECT_HANDLE* public_key, CK_OBJECT_HANDLE* private_key) {
-  Session& s = session(handle, mechanism && public_key && private_key && (pub || !pub_count) && (priv || !priv_count));
+CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
+                                CK_ATTRIBUTE* pub, CK_ULONG pub_count, CK_ATTRIBUTE* priv,
+                                CK_ULONG priv_count, CK_OBJECT_HANDLE* public_key,
+                                CK_OBJECT_HANDLE* private_key) {
+  Session& s = session(handle, mechanism && public_key && private_key && (pub || !pub_count) &&
+                                   (priv || !priv_count));
   Algorithm algorithm;
   if (mechanism->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN) {
     auto bits = template_ulong(pub, pub_count, CKA_MODULUS_BITS);
     if (!bits) return CKR_TEMPLATE_INCOMPLETE;
     if (*bits != 2048) return CKR_KEY_SIZE_RANGE;
     auto exponent = template_bytes(pub, pub_count, CKA_PUBLIC_EXPONENT);
-    while (exponent && exponent->size() > 3 && exponent->front() == 0) exponent->erase(exponent->begin());
-    if (exponent && *exponent != Bytes{0x01, 0x00, 0x01}) return CKR_ATTRIBUTE_VALUE_INVALID;  // 65537 only
+    while (exponent && exponent->size() > 3 && exponent->front() == 0)
+      exponent->erase(exponent->begin());
+    if (exponent && *exponent != Bytes{0x01, 0x00, 0x01})
+      return CKR_ATTRIBUTE_VALUE_INVALID;  // 65537 only
     algorithm = Algorithm::rsa2048;
   } else if (mechanism->mechanism == CKM_EC_KEY_PAIR_GEN) {
     auto params = template_bytes(pub, pub_count, CKA_EC_PARAMS);
     if (!params) return CKR_TEMPLATE_INCOMPLETE;
     auto curve = curve_from_params(*params);
     if (!curve) return CKR_CURVE_NOT_SUPPORTED;
-    algorithm = *curve == Curve::p256 ? Algorithm::ecc_p256 : Algorithm::ecc_p384;
+    algorithm = static_cast<Algorithm>(*curve);
   } else {
     return CKR_MECHANISM_INVALID;
   }
@@ -301,7 +318,8 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
   } else {
     const auto& slots = key_slots(token);
     for (std::uint8_t candidate : key_slot_order()) {
-      auto taken = std::any_of(slots.begin(), slots.end(), [&](const KeySlot& k) { return k.piv_slot == candidate; });
+      auto taken = std::any_of(slots.begin(), slots.end(),
+                               [&](const KeySlot& k) { return k.piv_slot == candidate; });
       if (!taken) {
         target = candidate;
         break;

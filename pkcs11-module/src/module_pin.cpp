@@ -26,10 +26,12 @@ void require_ok(const card::Response& r) {
 
 }  // namespace
 
-CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CHAR* pin, CK_ULONG length) {
+CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CHAR* pin,
+                    CK_ULONG length) {
   Session& s = session(handle);
   Token& token = token_of(s);
-  if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC) return CKR_USER_TYPE_INVALID;
+  if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC)
+    return CKR_USER_TYPE_INVALID;
   WipedPin secret;
   if (pin) {
     // A length no PIN or PUK has is simply not the PIN: C_Login's own CKR_PIN_INCORRECT
@@ -40,7 +42,8 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     // No PIN from the application: the configured trusted prompt asks for it.
     if (config_.pinentry.empty()) return CKR_ARGUMENTS_BAD;
     // The SO, and a context-specific login outside an operation (OpenSC's unblock), give the PUK.
-    const bool puk = user == CKU_SO || (user == CKU_CONTEXT_SPECIFIC && !s.operation.needs_context_login);
+    const bool puk =
+        user == CKU_SO || (user == CKU_CONTEXT_SPECIFIC && !s.operation.needs_context_login);
     const char* purpose = puk && user == CKU_CONTEXT_SPECIFIC ? "unblock the PIN."
                           : user == CKU_CONTEXT_SPECIFIC      ? "use a key once."
                                                               : "log in.";
@@ -69,7 +72,9 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     // Without an operation, OpenSC's convention: the PUK as the context of a following
     // C_SetPIN(PUK, new) that unblocks the PIN. Proven like an SO login.
     if (token.user_logged_in() || token.so_logged_in()) return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
-    token.run([&](card::TokenClient& c) { require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text)); });
+    token.run([&](card::TokenClient& c) {
+      require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text));
+    });
     token.invalidate_cache();
     token.set_unblock_context(secret.text);
     return CKR_OK;
@@ -80,10 +85,13 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
   }
   if (user == CKU_SO) {
     for (const auto& [h, other] : sessions_) {
-      if (other.token_index == s.token_index && !(other.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY_EXISTS;
+      if (other.token_index == s.token_index && !(other.flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY_EXISTS;
     }
     // PIV has no VERIFY for the PUK; changing it to itself proves it (and counts a try).
-    token.run([&](card::TokenClient& c) { require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text)); });
+    token.run([&](card::TokenClient& c) {
+      require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text));
+    });
     token.invalidate_cache();
     token.set_so_logged_in(secret.text);
     return CKR_OK;
@@ -109,7 +117,8 @@ CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULON
   if (!token.so_logged_in()) return CKR_USER_NOT_LOGGED_IN;
   if (!(s.flags & CKF_RW_SESSION)) return CKR_SESSION_READ_ONLY;
   WipedPin new_pin{pin_text(pin, length)};
-  token.run([&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
+  token.run(
+      [&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
   token.invalidate_cache();
   return CKR_OK;
 }

@@ -21,15 +21,19 @@ std::size_t modulus_bytes(const PublicKeyParts& key) {
 
 }  // namespace
 
-const KeySlot& Module::public_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage) {
+const KeySlot& Module::public_key_for(Session& s, CK_OBJECT_HANDLE handle,
+                                      CK_ATTRIBUTE_TYPE usage) {
   auto h = decode_handle(handle);
   if (!h || h->token_index != s.token_index) throw Failure{CKR_KEY_HANDLE_INVALID};
-  const KeySlot* k = h->kind == ObjectKind::session_secret ? nullptr : key_slot(token_of(s), static_cast<std::uint8_t>(h->id));
+  const KeySlot* k = h->kind == ObjectKind::session_secret
+                         ? nullptr
+                         : key_slot(token_of(s), static_cast<std::uint8_t>(h->id));
   if (!k) throw Failure{CKR_KEY_HANDLE_INVALID};
   if (h->kind != ObjectKind::public_key) throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};
   if (!k->has_key() || !k->public_key) throw Failure{CKR_KEY_HANDLE_INVALID};
   const AttributeValue allowed = token_object_attribute(*k, ObjectKind::public_key, usage);
-  if (allowed.rv != CKR_OK || allowed.bytes.empty() || !allowed.bytes[0]) throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};
+  if (allowed.rv != CKR_OK || allowed.bytes.empty() || !allowed.bytes[0])
+    throw Failure{CKR_KEY_FUNCTION_NOT_PERMITTED};
   return *k;
 }
 
@@ -77,7 +81,8 @@ CK_RV Module::digest_key(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE key) {
   auto h = decode_handle(key);
   if (!h || h->token_index != s.token_index) return CKR_KEY_HANDLE_INVALID;
   if (h->kind != ObjectKind::session_secret) {
-    return key_slot(token_of(s), static_cast<std::uint8_t>(h->id)) ? CKR_KEY_INDIGESTIBLE : CKR_KEY_HANDLE_INVALID;
+    return key_slot(token_of(s), static_cast<std::uint8_t>(h->id)) ? CKR_KEY_INDIGESTIBLE
+                                                                   : CKR_KEY_HANDLE_INVALID;
   }
   std::optional<SessionSecret*> secret = session_secret(h->id);
   if (!secret) return CKR_KEY_HANDLE_INVALID;
@@ -114,7 +119,8 @@ CK_RV Module::verify_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_
   op.hash = kind->hash;
   op.software.padding = mechanism->mechanism == CKM_RSA_X_509 ? RsaPadding::raw : RsaPadding::pkcs1;
   if (kind->pss) {
-    const std::optional<PssParams> p = pss_params(mechanism, kind->hash, modulus_bytes(*k.public_key));
+    const std::optional<PssParams> p =
+        pss_params(mechanism, kind->hash, modulus_bytes(*k.public_key));
     if (!p) return CKR_MECHANISM_PARAM_INVALID;
     op.software = {RsaPadding::pss, p->hash, p->mgf1, p->salt_length, {}};
   }
@@ -125,8 +131,8 @@ CK_RV Module::verify_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_
   return CKR_OK;
 }
 
-CK_RV Module::verify(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length, const CK_BYTE* signature,
-                     CK_ULONG signature_length) {
+CK_RV Module::verify(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG length,
+                     const CK_BYTE* signature, CK_ULONG signature_length) {
   Session& s = session(handle, (data || !length) && (signature || !signature_length));
   if (s.operation.type != Operation::Type::verify) return CKR_OPERATION_NOT_INITIALIZED;
   const CK_RV rv = verify_update(handle, data, length);
@@ -149,7 +155,8 @@ CK_RV Module::verify_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_UL
   return CKR_OK;
 }
 
-CK_RV Module::verify_final(CK_SESSION_HANDLE handle, const CK_BYTE* signature, CK_ULONG signature_length) {
+CK_RV Module::verify_final(CK_SESSION_HANDLE handle, const CK_BYTE* signature,
+                           CK_ULONG signature_length) {
   Session& s = session(handle, signature || !signature_length);
   if (s.operation.type != Operation::Type::verify) return CKR_OPERATION_NOT_INITIALIZED;
   return finish_verify(s, signature, signature_length);
@@ -179,11 +186,13 @@ CK_RV Module::finish_verify(Session& s, const CK_BYTE* signature, CK_ULONG signa
 
 // ---- encrypt ---------------------------------------------------------------------------------
 
-CK_RV Module::encrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
+CK_RV Module::encrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
+                           CK_OBJECT_HANDLE key) {
   Session& s = session(handle, mechanism != nullptr);
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
-  if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP) return CKR_MECHANISM_INVALID;
+  if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP)
+    return CKR_MECHANISM_INVALID;
   const KeySlot& k = public_key_for(s, key, CKA_ENCRYPT);
   Operation op;
   op.mechanism = m;
@@ -213,12 +222,13 @@ CK_RV Module::encrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
 }
 
 // The input is collected; the cipher text comes at C_EncryptFinal (one RSA block).
-CK_RV Module::encrypt_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length, CK_BYTE*,
-                             CK_ULONG* out_length) {
+CK_RV Module::encrypt_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length,
+                             CK_BYTE*, CK_ULONG* out_length) {
   Session& s = session(handle, (part || !length) && out_length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::encrypt) return CKR_OPERATION_NOT_INITIALIZED;
-  if (op.buffered.size() + length > rsa_encrypt_capacity(op.software, modulus_bytes(*op.public_key))) {
+  if (op.buffered.size() + length >
+      rsa_encrypt_capacity(op.software, modulus_bytes(*op.public_key))) {
     op.end();
     return CKR_DATA_LEN_RANGE;
   }
@@ -241,7 +251,8 @@ CK_RV Module::finish_encrypt(Session& s, CK_BYTE* out, CK_ULONG* out_length) {
   Operation op = std::move(s.operation);
   s.operation.end();
   const PublicKeyParts& key = *op.public_key;
-  if (op.buffered.size() > rsa_encrypt_capacity(op.software, modulus_bytes(key))) return CKR_DATA_LEN_RANGE;
+  if (op.buffered.size() > rsa_encrypt_capacity(op.software, modulus_bytes(key)))
+    return CKR_DATA_LEN_RANGE;
   std::optional<Bytes> cipher = rsa_encrypt(key, op.software, op.buffered);
   // Raw RSA refuses a block not below the modulus; the other paddings always fit here.
   if (!cipher) return op.software.padding == RsaPadding::raw ? CKR_DATA_INVALID : CKR_DEVICE_ERROR;

@@ -21,7 +21,8 @@ CK_RV Module::vendor_token_info(CK_SLOT_ID slot, CK_CERTKEY_TOKEN_INFO* info) {
   info->firmware = {ti.firmware[0], ti.firmware[1]};
   info->firmware_patch = ti.firmware[2];
   info->change_counter = ti.change_counter;
-  info->unlock_retries = ti.unlock_retries ? static_cast<CK_ULONG>(ti.unlock_retries->second) : ~CK_ULONG{0};
+  info->unlock_retries =
+      ti.unlock_retries ? static_cast<CK_ULONG>(ti.unlock_retries->second) : ~CK_ULONG{0};
   info->pin_retry_limit = static_cast<CK_ULONG>(ti.pin->limit);
   info->pin_retries = static_cast<CK_ULONG>(ti.pin->remaining);
   info->pin_is_default = ti.pin->is_default ? CK_TRUE : CK_FALSE;
@@ -39,21 +40,23 @@ CK_RV Module::vendor_unlock_challenge(CK_SLOT_ID slot, CK_BYTE* challenge) {
     card::unlock::Code code = token.run([](card::TokenClient& c) { return c.unlock_challenge(); });
     std::copy(code.begin(), code.end(), challenge);
   } catch (const card::Error& e) {
-    if (e.is(Sw::reference_not_found)) return CKR_FUNCTION_NOT_SUPPORTED;  // the token has no unlock key
+    if (e.is(Sw::reference_not_found))
+      return CKR_FUNCTION_NOT_SUPPORTED;  // the token has no unlock key
     throw;
   }
   return CKR_OK;
 }
 
-CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response, const CK_UTF8CHAR* pin,
-                                     CK_ULONG length) {
+CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response,
+                                     const CK_UTF8CHAR* pin, CK_ULONG length) {
   require_initialized();
   if (!response || !pin) return CKR_ARGUMENTS_BAD;
   Token& token = present_token(slot);
   WipedPin new_pin{pin_text(pin, length)};
   card::unlock::Code code{};
   std::copy(response, response + code.size(), code.begin());
-  card::Response r = token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin.text); });
+  card::Response r =
+      token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin.text); });
   token.invalidate_cache();
   if (r.ok()) return CKR_OK;
   if (r.retries_left() == 0) return CKR_PIN_LOCKED;  // that was the unlock key's last try
@@ -84,7 +87,8 @@ CK_RV Module::vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_i
     });
   } catch (const card::Error& e) {
     token.invalidate_cache();  // an answer lost on the way may hide a swap that happened
-    if (e.is(Sw::ins_not_supported)) return CKR_FUNCTION_NOT_SUPPORTED;  // firmware without SWAP SLOTS
+    if (e.is(Sw::ins_not_supported))
+      return CKR_FUNCTION_NOT_SUPPORTED;  // firmware without SWAP SLOTS
     throw;
   } catch (...) {
     token.invalidate_cache();

@@ -15,7 +15,8 @@ namespace {
 constexpr char kHeader[] = "certkey-objects 1";
 constexpr std::size_t kMostSlots = 25;  // 9A, 9C, 9D, 9E, 82-95 and room to spare
 // A file that could hold the most slots with the longest objects, as hex.
-constexpr std::size_t kLongestFile = kMostSlots * (2 * protocol::kMaxDataObject + 2 * 600 + 64) + 64;
+constexpr std::size_t kLongestFile =
+    kMostSlots * (2 * protocol::kMaxDataObject + 2 * 600 + 64) + 64;
 
 std::string hex(const Bytes& bytes) {
   if (bytes.empty()) return "-";
@@ -63,7 +64,8 @@ std::optional<CachedSlot> decode_slot(const std::vector<std::string>& w) {
   for (int i = 0; i < 4; ++i) fields[i] = hex_number(w[1 + i], 2);
   std::optional<Bytes> certificate = unhex(w[5], protocol::kMaxCertificate);
   std::optional<Bytes> key = unhex(w[6], protocol::kMaxResponseData);
-  if (!fields[0] || !fields[1] || !fields[2] || !fields[3] || !certificate || !key) return std::nullopt;
+  if (!fields[0] || !fields[1] || !fields[2] || !fields[3] || !certificate || !key)
+    return std::nullopt;
   CachedSlot slot;
   slot.piv_slot = static_cast<std::uint8_t>(*fields[0]);
   slot.algorithm = static_cast<std::uint8_t>(*fields[1]);
@@ -83,17 +85,20 @@ std::string byte_hex(std::uint8_t b) {
 }  // namespace
 
 bool CachedSlot::operator==(const CachedSlot& o) const {
-  return piv_slot == o.piv_slot && algorithm == o.algorithm && pin_policy == o.pin_policy && origin == o.origin &&
-         certificate == o.certificate && public_key_template == o.public_key_template;
+  return piv_slot == o.piv_slot && algorithm == o.algorithm && pin_policy == o.pin_policy &&
+         origin == o.origin && certificate == o.certificate &&
+         public_key_template == o.public_key_template;
 }
 
 std::string encode_cache(const CachedObjects& objects) {
   char numbers[64];
-  std::snprintf(numbers, sizeof numbers, "serial %08x\ncounter %08x\n", objects.serial, objects.change_counter);
+  std::snprintf(numbers, sizeof numbers, "serial %08x\ncounter %08x\n", objects.serial,
+                objects.change_counter);
   std::string out = std::string(kHeader) + "\n" + numbers;
   for (const CachedSlot& s : objects.slots) {
-    out += "slot " + byte_hex(s.piv_slot) + " " + byte_hex(s.algorithm) + " " + byte_hex(s.pin_policy) + " " +
-           byte_hex(s.origin) + " " + hex(s.certificate) + " " + hex(s.public_key_template) + "\n";
+    out += "slot " + byte_hex(s.piv_slot) + " " + byte_hex(s.algorithm) + " " +
+           byte_hex(s.pin_policy) + " " + byte_hex(s.origin) + " " + hex(s.certificate) + " " +
+           hex(s.public_key_template) + "\n";
   }
   return out;
 }
@@ -106,8 +111,10 @@ std::optional<CachedObjects> decode_cache(const std::string& text) {
   CachedObjects objects;
   std::vector<std::string> w;
   std::optional<std::uint32_t> serial, counter;
-  if (std::getline(in, line) && (w = words(line)).size() == 2 && w[0] == "serial") serial = hex_number(w[1], 8);
-  if (std::getline(in, line) && (w = words(line)).size() == 2 && w[0] == "counter") counter = hex_number(w[1], 8);
+  if (std::getline(in, line) && (w = words(line)).size() == 2 && w[0] == "serial")
+    serial = hex_number(w[1], 8);
+  if (std::getline(in, line) && (w = words(line)).size() == 2 && w[0] == "counter")
+    counter = hex_number(w[1], 8);
   if (!serial || !counter) return std::nullopt;
   objects.serial = *serial;
   objects.change_counter = *counter;
@@ -125,7 +132,8 @@ std::string ObjectCache::default_directory() {
   if (const char* cache = ::secure_getenv("XDG_CACHE_HOME"); cache && cache[0] == '/') {
     return std::string(cache) + "/certkey";
   }
-  if (const char* home = ::secure_getenv("HOME"); home && home[0] == '/') return std::string(home) + "/.cache/certkey";
+  if (const char* home = ::secure_getenv("HOME"); home && home[0] == '/')
+    return std::string(home) + "/.cache/certkey";
   return {};
 }
 
@@ -135,28 +143,31 @@ std::string ObjectCache::path_for(std::uint32_t serial) const {
   return directory_ + name;
 }
 
-std::optional<std::vector<CachedSlot>> ObjectCache::load(std::uint32_t serial, std::uint32_t change_counter) const {
+std::optional<std::vector<CachedSlot>> ObjectCache::load(std::uint32_t serial,
+                                                         std::uint32_t change_counter) const {
   if (directory_.empty()) return std::nullopt;
   const int fd = ::open(path_for(serial).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   std::string text;
   // The user's own regular file, readable and writable by the user alone.
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 07777) == 0600 &&
-      static_cast<std::size_t>(st.st_size) <= kLongestFile) {
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+      (st.st_mode & 07777) == 0600 && static_cast<std::size_t>(st.st_size) <= kLongestFile) {
     text.resize(static_cast<std::size_t>(st.st_size));
     if (::read(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) text.clear();
   }
   ::close(fd);
   std::optional<CachedObjects> objects = decode_cache(text);
-  if (!objects || objects->serial != serial || objects->change_counter != change_counter) return std::nullopt;
+  if (!objects || objects->serial != serial || objects->change_counter != change_counter)
+    return std::nullopt;
   return std::move(objects->slots);
 }
 
 void ObjectCache::store(const CachedObjects& objects) const {
   if (directory_.empty()) return;
   const std::size_t parent = directory_.rfind('/');
-  if (parent != std::string::npos && parent > 0) ::mkdir(directory_.substr(0, parent).c_str(), 0700);
+  if (parent != std::string::npos && parent > 0)
+    ::mkdir(directory_.substr(0, parent).c_str(), 0700);
   ::mkdir(directory_.c_str(), 0700);
   std::string temporary = directory_ + "/.objects-XXXXXX";
   const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);  // mode 0600
@@ -165,7 +176,8 @@ void ObjectCache::store(const CachedObjects& objects) const {
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                        ::fdatasync(fd) == 0;
   ::close(fd);
-  if (!written || ::rename(temporary.c_str(), path_for(objects.serial).c_str()) != 0) ::unlink(temporary.c_str());
+  if (!written || ::rename(temporary.c_str(), path_for(objects.serial).c_str()) != 0)
+    ::unlink(temporary.c_str());
 }
 
 }  // namespace certkey::p11

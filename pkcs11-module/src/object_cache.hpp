@@ -46,7 +46,8 @@ class ObjectCache {
 
   // The objects of this token at this counter, if the file holds exactly them and is the
   // user's own, mode 0600.
-  std::optional<std::vector<CachedSlot>> load(std::uint32_t serial, std::uint32_t change_counter) const;
+  std::optional<std::vector<CachedSlot>> load(std::uint32_t serial,
+                                              std::uint32_t change_counter) const;
   // Replaces the file atomically (a temporary file renamed over it). Best effort: where the
   // directory cannot be made or written, nothing is kept and nothing fails.
   void store(const CachedObjects& objects) const;

@@ -37,7 +37,8 @@ bool is_rsa(const KeySlot& s) { return s.public_key && s.public_key->is_rsa; }
 std::optional<AttributeValue> common(const KeySlot& slot, ObjectKind kind, CK_ATTRIBUTE_TYPE type) {
   switch (type) {
     case CKA_TOKEN: return ok(bool_bytes(true));
-    case CKA_PRIVATE: return ok(bool_bytes(kind == ObjectKind::private_key && !slot.usable_without_login()));
+    case CKA_PRIVATE:
+      return ok(bool_bytes(kind == ObjectKind::private_key && !slot.usable_without_login()));
     case CKA_MODIFIABLE: return ok(bool_bytes(false));  // C_SetAttributeValue changes nothing
     case CKA_COPYABLE: return ok(bool_bytes(false));
     case CKA_DESTROYABLE: return ok(bool_bytes(kind != ObjectKind::public_key));
@@ -86,10 +87,12 @@ std::optional<AttributeValue> key_common(const KeySlot& slot, CK_ATTRIBUTE_TYPE 
     case CKA_END_DATE: return ok({});
     case CKA_LOCAL: return ok(bool_bytes(generated));
     case CKA_KEY_GEN_MECHANISM:
-      return ok(ulong_bytes(!generated ? CK_UNAVAILABLE_INFORMATION
-                                       : k->is_rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN));
+      return ok(ulong_bytes(!generated  ? CK_UNAVAILABLE_INFORMATION
+                            : k->is_rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN
+                                        : CKM_EC_KEY_PAIR_GEN));
     case CKA_DERIVE: return ok(bool_bytes(!k->is_rsa));
-    case CKA_PUBLIC_KEY_INFO: return ok(k->is_rsa ? rsa_spki(k->modulus, k->exponent) : ec_spki(k->curve, k->point));
+    case CKA_PUBLIC_KEY_INFO:
+      return ok(k->is_rsa ? rsa_spki(k->modulus, k->exponent) : ec_spki(k->curve, k->point));
     case CKA_MODULUS: return k->is_rsa ? ok(k->modulus) : invalid();
     case CKA_MODULUS_BITS: return k->is_rsa ? ok(ulong_bytes(k->modulus.size() * 8)) : invalid();
     case CKA_PUBLIC_EXPONENT: return k->is_rsa ? ok(k->exponent) : invalid();
@@ -126,7 +129,8 @@ AttributeValue private_key_attribute(const KeySlot& slot, CK_ATTRIBUTE_TYPE type
     case CKA_WRAP_WITH_TRUSTED: return ok(bool_bytes(false));
     case CKA_ALWAYS_SENSITIVE:
     case CKA_NEVER_EXTRACTABLE: return ok(bool_bytes(generated));
-    case CKA_ALWAYS_AUTHENTICATE: return ok(bool_bytes(slot.pin_policy == protocol::PinPolicy::always));
+    case CKA_ALWAYS_AUTHENTICATE:
+      return ok(bool_bytes(slot.pin_policy == protocol::PinPolicy::always));
     case CKA_PRIVATE_EXPONENT:
     case CKA_PRIME_1:
     case CKA_PRIME_2:
@@ -142,8 +146,8 @@ AttributeValue private_key_attribute(const KeySlot& slot, CK_ATTRIBUTE_TYPE type
 
 // (token index + 1) << 24 | kind << 20 | id (20 bits): 255 slots, a million session objects.
 CK_OBJECT_HANDLE encode_handle(const ObjectHandle& h) {
-  return (static_cast<CK_OBJECT_HANDLE>(h.token_index + 1) << 24) | (static_cast<CK_OBJECT_HANDLE>(h.kind) << 20) |
-         (h.id & kObjectIdMask);
+  return (static_cast<CK_OBJECT_HANDLE>(h.token_index + 1) << 24) |
+         (static_cast<CK_OBJECT_HANDLE>(h.kind) << 20) | (h.id & kObjectIdMask);
 }
 
 std::optional<ObjectHandle> decode_handle(CK_OBJECT_HANDLE handle) {
@@ -154,21 +158,25 @@ std::optional<ObjectHandle> decode_handle(CK_OBJECT_HANDLE handle) {
                       static_cast<std::uint32_t>(handle & kObjectIdMask)};
 }
 
+// The mapping pkcs11_vendor.h publishes (CERTKEY_KEY_ID_*).
+constexpr std::uint8_t kStandardSlots[] = {0x9A, 0x9C, 0x9D, 0x9E};
+
 std::uint8_t key_id(std::uint8_t piv_slot) {
-  switch (piv_slot) {
-    case 0x9A: return 1;
-    case 0x9C: return 2;
-    case 0x9D: return 3;
-    case 0x9E: return 4;
-    default: return static_cast<std::uint8_t>(piv_slot - 0x82 + 5);
+  for (std::uint8_t i = 0; i < sizeof kStandardSlots; ++i) {
+    if (kStandardSlots[i] == piv_slot) return static_cast<std::uint8_t>(CERTKEY_KEY_ID_9A + i);
   }
+  return static_cast<std::uint8_t>(piv_slot - CERTKEY_FIRST_RETIRED_SLOT +
+                                   CERTKEY_KEY_ID_FIRST_RETIRED);
 }
 
 std::optional<std::uint8_t> slot_for_key_id(const Bytes& id) {
   if (id.size() != 1) return std::nullopt;
-  static constexpr std::uint8_t kStandard[] = {0x9A, 0x9C, 0x9D, 0x9E};
-  if (id[0] >= 1 && id[0] <= 4) return kStandard[id[0] - 1];
-  if (id[0] >= 5 && id[0] <= 24) return static_cast<std::uint8_t>(0x82 + id[0] - 5);
+  if (id[0] >= CERTKEY_KEY_ID_9A && id[0] <= CERTKEY_KEY_ID_9E)
+    return kStandardSlots[id[0] - CERTKEY_KEY_ID_9A];
+  if (id[0] >= CERTKEY_KEY_ID_FIRST_RETIRED && id[0] <= CERTKEY_KEY_ID_LAST_RETIRED) {
+    return static_cast<std::uint8_t>(CERTKEY_FIRST_RETIRED_SLOT + id[0] -
+                                     CERTKEY_KEY_ID_FIRST_RETIRED);
+  }
   return std::nullopt;
 }
 
@@ -176,7 +184,8 @@ SessionSecret::~SessionSecret() {
   if (!value.empty()) OPENSSL_cleanse(value.data(), value.size());
 }
 
-AttributeValue token_object_attribute(const KeySlot& slot, ObjectKind kind, CK_ATTRIBUTE_TYPE type) {
+AttributeValue token_object_attribute(const KeySlot& slot, ObjectKind kind,
+                                      CK_ATTRIBUTE_TYPE type) {
   if (auto v = common(slot, kind, type)) return *v;
   switch (kind) {
     case ObjectKind::certificate: return certificate_attribute(slot, type);
@@ -206,7 +215,8 @@ AttributeValue session_secret_attribute(const SessionSecret& secret, CK_ATTRIBUT
   }
 }
 
-std::optional<Bytes> template_bytes(const CK_ATTRIBUTE* templ, CK_ULONG count, CK_ATTRIBUTE_TYPE type) {
+std::optional<Bytes> template_bytes(const CK_ATTRIBUTE* templ, CK_ULONG count,
+                                    CK_ATTRIBUTE_TYPE type) {
   for (CK_ULONG i = 0; i < count; ++i) {
     if (templ[i].type != type) continue;
     if (!templ[i].pValue && templ[i].ulValueLen) return std::nullopt;
@@ -216,7 +226,8 @@ std::optional<Bytes> template_bytes(const CK_ATTRIBUTE* templ, CK_ULONG count, C
   return std::nullopt;
 }
 
-std::optional<CK_ULONG> template_ulong(const CK_ATTRIBUTE* templ, CK_ULONG count, CK_ATTRIBUTE_TYPE type) {
+std::optional<CK_ULONG> template_ulong(const CK_ATTRIBUTE* templ, CK_ULONG count,
+                                       CK_ATTRIBUTE_TYPE type) {
   auto b = template_bytes(templ, count, type);
   if (!b || b->size() != sizeof(CK_ULONG)) return std::nullopt;
   CK_ULONG v;

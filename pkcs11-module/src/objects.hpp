@@ -10,7 +10,12 @@
 
 namespace certkey::p11 {
 
-enum class ObjectKind : std::uint8_t { certificate = 1, public_key = 2, private_key = 3, session_secret = 4 };
+enum class ObjectKind : std::uint8_t {
+  certificate = 1,
+  public_key = 2,
+  private_key = 3,
+  session_secret = 4
+};
 
 // Token objects carry the slot table index, the kind and the PIV slot; session objects (kind
 // 4) a number that is never reused while the object lives (objects.cpp).
@@ -49,7 +54,9 @@ bool matches(const CK_ATTRIBUTE* templ, CK_ULONG count, Lookup&& lookup) {
   for (CK_ULONG i = 0; i < count; ++i) {
     AttributeValue v = lookup(templ[i].type);
     if (v.rv != CKR_OK || v.bytes.size() != templ[i].ulValueLen) return false;
-    if (templ[i].ulValueLen && std::memcmp(v.bytes.data(), templ[i].pValue, templ[i].ulValueLen) != 0) return false;
+    if (templ[i].ulValueLen &&
+        std::memcmp(v.bytes.data(), templ[i].pValue, templ[i].ulValueLen) != 0)
+      return false;
   }
   return true;
 }
@@ -77,7 +84,9 @@ CK_RV fill_attributes(CK_ATTRIBUTE* templ, CK_ULONG count, Lookup&& lookup) {
 }
 
 // Typed access to a template attribute supplied by the application.
-std::optional<Bytes> template_bytes(const CK_ATTRIBUTE* templ, CK_ULONG count, CK_ATTRIBUTE_TYPE type);
-std::optional<CK_ULONG> template_ulong(const CK_ATTRIBUTE* templ, CK_ULONG count, CK_ATTRIBUTE_TYPE type);
+std::optional<Bytes> template_bytes(const CK_ATTRIBUTE* templ, CK_ULONG count,
+                                    CK_ATTRIBUTE_TYPE type);
+std::optional<CK_ULONG> template_ulong(const CK_ATTRIBUTE* templ, CK_ULONG count,
+                                       CK_ATTRIBUTE_TYPE type);
 
 }  // namespace certkey::p11

@@ -17,6 +17,8 @@ struct Interface {
 inline constexpr CK_FLAGS kInterfaceForkSafe = 0x00000001UL;
 
 using NotSupported = CK_RV (*)();
+using LoginUser = CK_RV (*)(CK_SESSION_HANDLE, CK_USER_TYPE, CK_UTF8CHAR*, CK_ULONG, CK_UTF8CHAR*,
+                            CK_ULONG);
 
 // The 2.40 list followed by the 24 functions 3.0 added; certkey implements C_GetInterfaceList,
 // C_GetInterface and C_LoginUser, and answers C_SessionCancel and the message-based
@@ -93,13 +95,16 @@ struct FunctionList30 {
   CK_C_WaitForSlotEvent C_WaitForSlotEvent;
   CK_RV (*C_GetInterfaceList)(Interface*, CK_ULONG*);
   CK_RV (*C_GetInterface)(CK_UTF8CHAR*, CK_VERSION*, Interface**, CK_FLAGS);
-  CK_RV (*C_LoginUser)(CK_SESSION_HANDLE, CK_USER_TYPE, CK_UTF8CHAR*, CK_ULONG, CK_UTF8CHAR*, CK_ULONG);
+  LoginUser C_LoginUser;
   CK_RV (*C_SessionCancel)(CK_SESSION_HANDLE, CK_FLAGS);
   // Message-based encryption, decryption, signing and verification (not supported).
   NotSupported message_functions[20];
 };
-static_assert(sizeof(FunctionList30) == sizeof(CK_VERSION) + (68 + 24) * sizeof(void*) +
-                                            (sizeof(CK_VERSION) % sizeof(void*) ? sizeof(void*) - sizeof(CK_VERSION) % sizeof(void*) : 0),
+static_assert(sizeof(FunctionList30) ==
+                  sizeof(CK_VERSION) + (68 + 24) * sizeof(void*) +
+                      (sizeof(CK_VERSION) % sizeof(void*)
+                           ? sizeof(void*) - sizeof(CK_VERSION) % sizeof(void*)
+                           : 0),
               "the 3.0 list is the 2.40 list plus 24 entries");
 
 }  // namespace certkey::p11

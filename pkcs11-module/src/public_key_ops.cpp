@@ -16,7 +16,8 @@ using card::PkeyCtxPtr;
 using card::PkeyPtr;
 
 PkeyPtr to_pkey(const PublicKeyParts& key) {
-  const Bytes spki = key.is_rsa ? rsa_spki(key.modulus, key.exponent) : ec_spki(key.curve, key.point);
+  const Bytes spki =
+      key.is_rsa ? rsa_spki(key.modulus, key.exponent) : ec_spki(key.curve, key.point);
   const unsigned char* p = spki.data();
   return PkeyPtr(spki.empty() ? nullptr : d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())));
 }
@@ -44,7 +45,9 @@ bool set_padding(EVP_PKEY_CTX* ctx, const PublicKeyOperation& op) {
       if (op.label.empty()) return true;
       // OpenSSL takes ownership of the label's copy.
       auto* label = static_cast<unsigned char*>(OPENSSL_memdup(op.label.data(), op.label.size()));
-      if (label && EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, static_cast<int>(op.label.size())) > 0) return true;
+      if (label &&
+          EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, static_cast<int>(op.label.size())) > 0)
+        return true;
       OPENSSL_free(label);
       return false;
     }
@@ -73,8 +76,8 @@ std::optional<Bytes> ecdsa_raw_to_der(const Bytes& raw) {
 
 }  // namespace
 
-std::optional<bool> verify_signature(const PublicKeyParts& key, const PublicKeyOperation& op, const Bytes& input,
-                                     const Bytes& signature) {
+std::optional<bool> verify_signature(const PublicKeyParts& key, const PublicKeyOperation& op,
+                                     const Bytes& input, const Bytes& signature) {
   PkeyCtxPtr ctx = context_for(key);
   if (!ctx) return std::nullopt;
   if (!key.is_rsa) {
@@ -85,13 +88,16 @@ std::optional<bool> verify_signature(const PublicKeyParts& key, const PublicKeyO
   }
   if (op.padding == RsaPadding::pss) {
     if (EVP_PKEY_verify_init(ctx.get()) <= 0 || !set_padding(ctx.get(), op)) return std::nullopt;
-    return EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), input.data(), input.size()) == 1;
+    return EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), input.data(),
+                           input.size()) == 1;
   }
   // PKCS#1 v1.5 over caller-supplied data, and raw RSA: recover the block and compare.
-  if (EVP_PKEY_verify_recover_init(ctx.get()) <= 0 || !set_padding(ctx.get(), op)) return std::nullopt;
+  if (EVP_PKEY_verify_recover_init(ctx.get()) <= 0 || !set_padding(ctx.get(), op))
+    return std::nullopt;
   Bytes recovered(static_cast<std::size_t>(EVP_PKEY_get_size(EVP_PKEY_CTX_get0_pkey(ctx.get()))));
   std::size_t length = recovered.size();
-  if (EVP_PKEY_verify_recover(ctx.get(), recovered.data(), &length, signature.data(), signature.size()) != 1) {
+  if (EVP_PKEY_verify_recover(ctx.get(), recovered.data(), &length, signature.data(),
+                              signature.size()) != 1) {
     return false;
   }
   recovered.resize(length);
@@ -116,17 +122,21 @@ std::size_t rsa_encrypt_capacity(const PublicKeyOperation& op, std::size_t modul
   return 0;
 }
 
-std::optional<Bytes> rsa_encrypt(const PublicKeyParts& key, const PublicKeyOperation& op, const Bytes& data) {
+std::optional<Bytes> rsa_encrypt(const PublicKeyParts& key, const PublicKeyOperation& op,
+                                 const Bytes& data) {
   if (!key.is_rsa) return std::nullopt;
   PkeyCtxPtr ctx = context_for(key);
-  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) <= 0 || !set_padding(ctx.get(), op)) return std::nullopt;
-  const auto modulus_bytes = static_cast<std::size_t>(EVP_PKEY_get_size(EVP_PKEY_CTX_get0_pkey(ctx.get())));
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) <= 0 || !set_padding(ctx.get(), op))
+    return std::nullopt;
+  const auto modulus_bytes =
+      static_cast<std::size_t>(EVP_PKEY_get_size(EVP_PKEY_CTX_get0_pkey(ctx.get())));
   if (data.size() > rsa_encrypt_capacity(op, modulus_bytes)) return std::nullopt;
   Bytes input = data;
   if (op.padding == RsaPadding::raw) input.insert(input.begin(), modulus_bytes - data.size(), 0);
   Bytes out(modulus_bytes);
   std::size_t length = out.size();
-  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &length, input.data(), input.size()) != 1) return std::nullopt;
+  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &length, input.data(), input.size()) != 1)
+    return std::nullopt;
   out.resize(length);
   return out;
 }

@@ -14,8 +14,8 @@ struct PublicKeyOperation {
   RsaPadding padding = RsaPadding::pkcs1;  // RSA keys only
   Hash hash = Hash::none;                  // PSS and OAEP
   Hash mgf1 = Hash::none;
-  std::size_t salt_length = 0;             // PSS
-  Bytes label;                             // OAEP
+  std::size_t salt_length = 0;  // PSS
+  Bytes label;                  // OAEP
 };
 
 // Verifies `signature` over `input`, which is what the token would have been given to sign:
@@ -24,12 +24,13 @@ struct PublicKeyOperation {
 // - RSA raw: the whole block, right-aligned in the modulus;
 // - RSA pss: the message digest.
 // Returns nothing when the key itself cannot be used.
-std::optional<bool> verify_signature(const PublicKeyParts& key, const PublicKeyOperation& op, const Bytes& input,
-                                     const Bytes& signature);
+std::optional<bool> verify_signature(const PublicKeyParts& key, const PublicKeyOperation& op,
+                                     const Bytes& input, const Bytes& signature);
 
 // RSA encryption with pkcs1 (block type 2), raw or oaep padding; nothing when `data` does not
 // fit or the key cannot be used.
-std::optional<Bytes> rsa_encrypt(const PublicKeyParts& key, const PublicKeyOperation& op, const Bytes& data);
+std::optional<Bytes> rsa_encrypt(const PublicKeyParts& key, const PublicKeyOperation& op,
+                                 const Bytes& data);
 
 // The most data rsa_encrypt takes for a modulus of `modulus_bytes`.
 std::size_t rsa_encrypt_capacity(const PublicKeyOperation& op, std::size_t modulus_bytes);

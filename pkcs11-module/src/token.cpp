@@ -29,7 +29,8 @@ bool is_sim_atr(const std::vector<std::uint8_t>& atr) {
 
 Bytes certificate_from_object(const Bytes& object) {
   protocol::Bytes der;
-  if (!protocol::read_certificate_object(protocol::Bytes(object.data(), object.size()), der)) return {};
+  if (!protocol::read_certificate_object(protocol::Bytes(object.data(), object.size()), der))
+    return {};
   return Bytes(der.begin(), der.end());
 }
 
@@ -148,9 +149,7 @@ void Token::set_logged_out() {
 
 namespace {
 
-bool module_knows(std::uint8_t algorithm) {
-  return algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048) || curve_of_algorithm(algorithm);
-}
+bool module_knows(std::uint8_t algorithm) { return protocol::key_algorithm(algorithm) != nullptr; }
 
 // A key slot as the module shows it, from what the token said of it (or the disk cache kept).
 std::optional<KeySlot> shown(const CachedSlot& described) {
@@ -162,10 +161,11 @@ std::optional<KeySlot> shown(const CachedSlot& described) {
   slot.certificate = described.certificate;
   if (!slot.certificate.empty()) slot.cert_fields = parse_certificate(slot.certificate);
   if (slot.has_key()) {
-    if (!module_knows(described.algorithm)) return std::nullopt;
-    const bool rsa = described.algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
-    auto curve = curve_of_algorithm(described.algorithm);
-    slot.public_key = parse_public_key_template(described.public_key_template, rsa, curve.value_or(Curve::p256));
+    const protocol::KeyAlgorithm* row = protocol::key_algorithm(described.algorithm);
+    if (!row) return std::nullopt;  // an algorithm this module does not know
+    const bool rsa = row->family == protocol::KeyFamily::rsa;
+    const Curve curve = rsa ? Curve::p256 : static_cast<Curve>(row->id);  // unused for RSA
+    slot.public_key = parse_public_key_template(described.public_key_template, rsa, curve);
   }
   return slot;
 }
@@ -189,7 +189,8 @@ std::vector<CachedSlot> Token::read_objects(card::TokenClient& client) {
       }
     }
     // The key's own public half, asked for: a certificate in the slot may not match the key.
-    if (entry.has_key() && module_knows(entry.algorithm)) slot.public_key_template = client.public_key(entry.slot);
+    if (entry.has_key() && module_knows(entry.algorithm))
+      slot.public_key_template = client.public_key(entry.slot);
     slots.push_back(std::move(slot));
   }
   return slots;
@@ -203,7 +204,8 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
   if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
   cache_valid_ = false;  // stays false if the refresh below fails half-way
   // Another process may have read this very state of the token already (docs/pkcs11.md 7.1).
-  std::optional<std::vector<CachedSlot>> described = disk_cache_.load(info.serial, info.change_counter);
+  std::optional<std::vector<CachedSlot>> described =
+      disk_cache_.load(info.serial, info.change_counter);
   const bool from_disk = described.has_value();
   if (!from_disk) described = read_objects(client);
   std::vector<KeySlot> slots;

@@ -22,13 +22,15 @@ struct KeySlot {
   std::uint8_t algorithm = 0;  // protocol::Algorithm; 0: certificate without key
   protocol::PinPolicy pin_policy = protocol::PinPolicy::default_policy;
   std::uint8_t origin = 0;
-  Bytes certificate;                          // DER; empty when none
+  Bytes certificate;  // DER; empty when none
   std::optional<CertificateFields> cert_fields;
-  std::optional<PublicKeyParts> public_key;   // from the certificate, else from metadata
+  std::optional<PublicKeyParts> public_key;  // from the certificate, else from metadata
   bool has_key() const { return algorithm != 0; }
   // A key whose PIN policy is "never" (PIV's card authentication key, 9E, by default) is a
   // public object: found, read and used without a login (docs/pkcs11.md section 6.3).
-  bool usable_without_login() const { return has_key() && pin_policy == protocol::PinPolicy::never; }
+  bool usable_without_login() const {
+    return has_key() && pin_policy == protocol::PinPolicy::never;
+  }
 };
 
 class Token {
@@ -59,7 +61,9 @@ class Token {
   const std::vector<KeySlot>& key_slots(card::TokenClient& client);
   // The cached objects without asking the token, while the cache is valid (C_FindObjectsInit
   // revalidates it; attribute reads and operations on found objects use it as it is).
-  const std::vector<KeySlot>* cached_key_slots() const { return cache_valid_ ? &key_slots_ : nullptr; }
+  const std::vector<KeySlot>* cached_key_slots() const {
+    return cache_valid_ ? &key_slots_ : nullptr;
+  }
   const card::TokenInfo& info() const { return info_; }
   // After a write through this module: the connect's TOKEN INFO is stale too, and would name
   // the objects of before the write (in the object cache between processes as well).

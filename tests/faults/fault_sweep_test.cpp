@@ -30,8 +30,8 @@ std::string env(const char* name) {
 }
 
 std::string sim(const std::string& args) {
-  const std::string command =
-      env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL") + " " + args;
+  const std::string command = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " +
+                              env("CERTKEY_SIM_CONTROL") + " " + args;
   std::string out;
   if (FILE* p = ::popen(command.c_str(), "r")) {
     char buffer[256];
@@ -50,7 +50,8 @@ std::uint64_t apdus() {
 // back before its next poll would meet the reader's stale state.
 void reinsert_if_pulled() {
   if (sim("list").find("token1:removed") == std::string::npos) return;
-  const std::string wait = env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --reader '" + kReader + "' ";
+  const std::string wait =
+      env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --reader '" + kReader + "' ";
   ASSERT_EQ(std::system((wait + "--absent").c_str()), 0);
   ASSERT_EQ(sim("insert token1"), "ok\n");
   ASSERT_EQ(std::system((wait + "--present").c_str()), 0);
@@ -80,9 +81,9 @@ Bytes make_certificate(const std::string& name) {
 
 // What a caller may be told when the token misbehaves: never CKR_GENERAL_ERROR (something in
 // the module broke) nor a code that blames the caller's arguments.
-const std::set<CK_RV> kCleanFailures = {CKR_DEVICE_ERROR,         CKR_DEVICE_REMOVED,  CKR_TOKEN_NOT_PRESENT,
-                                        CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, CKR_FUNCTION_FAILED,
-                                        CKR_DEVICE_MEMORY,        CKR_USER_NOT_LOGGED_IN};
+const std::set<CK_RV> kCleanFailures = {
+    CKR_DEVICE_ERROR,   CKR_DEVICE_REMOVED,  CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID,
+    CKR_SESSION_CLOSED, CKR_FUNCTION_FAILED, CKR_DEVICE_MEMORY,     CKR_USER_NOT_LOGGED_IN};
 
 class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient {
  protected:
@@ -109,7 +110,8 @@ class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient
   // `also_clean`: codes the operation documents for what a fault can make of the token's
   // answer (a corrupted unlock challenge earns a wrong response).
   void sweep(const std::string& name, const std::function<CK_RV()>& run,
-             const std::function<std::string()>& consistent, const std::set<CK_RV>& also_clean = {}) {
+             const std::function<std::string()>& consistent,
+             const std::set<CK_RV>& also_clean = {}) {
     const std::uint64_t before = apdus();
     ASSERT_EQ(run(), CKR_OK) << name << " without a fault";
     const std::uint64_t count = apdus() - before;
@@ -117,7 +119,8 @@ class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient
     int points = 0;
     for (const char* kind : {"fail", "drop", "delay", "corrupt", "pull"}) {
       for (std::uint64_t n = 1; n <= count; ++n) {
-        const std::string where = name + ", " + kind + " at APDU " + std::to_string(n) + " of " + std::to_string(count);
+        const std::string where =
+            name + ", " + kind + " at APDU " + std::to_string(n) + " of " + std::to_string(count);
         ASSERT_EQ(sim("fault token1 " + std::string(kind) + " " + std::to_string(n)), "ok\n");
         const CK_RV rv = run();
         EXPECT_TRUE(rv == CKR_OK || kCleanFailures.count(rv) || also_clean.count(rv))
@@ -129,10 +132,11 @@ class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient
         ++points;
       }
     }
-    std::printf("fault sweep: %s: %llu APDUs x 5 faults = %d fault points, each a clean code, consistent, then working\n",
-                name.c_str(), static_cast<unsigned long long>(count), points);
+    std::printf(
+        "fault sweep: %s: %llu APDUs x 5 faults = %d fault points, each a clean code, consistent, "
+        "then working\n",
+        name.c_str(), static_cast<unsigned long long>(count), points);
   }
-
 };
 
 TEST_F(FaultSweep, LoginAndSign) {
@@ -194,7 +198,9 @@ TEST_F(FaultSweep, CertificateWrite) {
       },
       [&] {
         const Bytes now = certificate(1);
-        return now == der_a || now == der_b ? "" : "the certificate in 9A is neither the old nor the new one";
+        return now == der_a || now == der_b
+                   ? ""
+                   : "the certificate in 9A is neither the old nor the new one";
       });
 }
 

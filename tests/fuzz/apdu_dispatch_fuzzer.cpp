@@ -16,7 +16,8 @@ using certkey::agent::sim::SimToken;
 namespace {
 SimToken& token() {
   static SimToken* t = [] {
-    std::string path = std::filesystem::temp_directory_path() / ("certkey-fuzz-" + std::to_string(::getpid()) + ".bin");
+    std::string path = std::filesystem::temp_directory_path() /
+                       ("certkey-fuzz-" + std::to_string(::getpid()) + ".bin");
     std::filesystem::remove(path);
     auto* created = new SimToken(path, certkey::agent::piv::Identity{12345678});
     if (!created->boot()) __builtin_trap();

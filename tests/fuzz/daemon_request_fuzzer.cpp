@@ -50,10 +50,13 @@ std::string strict_dump(const nlohmann::json& value) {
 void route_and_parse(const HttpRequest& request) {
   for (const bool foreign : {true, false}) {
     const HttpDecision d = decide(config(), kPort, request, foreign);
-    if (foreign && (d.action != HttpDecision::Action::answer_error || d.error != ErrorCode::foreign_user)) {
+    if (foreign &&
+        (d.action != HttpDecision::Action::answer_error || d.error != ErrorCode::foreign_user)) {
       __builtin_trap();
     }
-    if (d.action != HttpDecision::Action::answer_error && (!d.origin || !config().allows(*d.origin))) __builtin_trap();
+    if (d.action != HttpDecision::Action::answer_error &&
+        (!d.origin || !config().allows(*d.origin)))
+      __builtin_trap();
     if (d.error == ErrorCode::method_not_allowed && d.allow.empty()) __builtin_trap();
     if (d.action == HttpDecision::Action::answer_error) strict_dump(error_body(d.error, d.detail));
     if (d.action != HttpDecision::Action::run_command) continue;

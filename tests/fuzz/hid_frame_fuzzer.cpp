@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     again.reset();
     std::uint8_t report[hid::kReportSize];
     HidAssembler::Result r = HidAssembler::Result::incomplete;
-    while (segmenter.next(MutableBytes(report, sizeof report))) r = again.feed(Bytes(report, sizeof report));
+    while (segmenter.next(MutableBytes(report, sizeof report)))
+      r = again.feed(Bytes(report, sizeof report));
     if (r != HidAssembler::Result::complete || again.message().size() != message.size() ||
         std::memcmp(again.message().data(), message.data(), message.size()) != 0) {
       __builtin_trap();

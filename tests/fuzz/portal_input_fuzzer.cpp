@@ -29,12 +29,13 @@ X509Ptr self_or_issued(const char* cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* is
   X509_gmtime_adj(X509_getm_notAfter(c.get()), 3600L * 24 * 365);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c.get()), "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
-  X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(c.get()));
+  X509_set_issuer_name(c.get(),
+                       issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(c.get()));
   X509_set_pubkey(c.get(), key);
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer ? issuer : c.get(), c.get(), nullptr, nullptr, 0);
   for (const auto& [name, value] : {std::pair{"basicConstraints", "critical,CA:TRUE"},
-                                     std::pair{"keyUsage", "critical,keyCertSign,cRLSign"}}) {
+                                    std::pair{"keyUsage", "critical,keyCertSign,cRLSign"}}) {
     X509_EXTENSION* e = X509V3_EXT_nconf(nullptr, &ctx, name, value);
     X509_add_ext(c.get(), e, -1);
     X509_EXTENSION_free(e);
@@ -57,7 +58,8 @@ CertificateAuthority& test_ca() {
     KeyPtr root_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     KeyPtr issuing_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     const X509Ptr root = self_or_issued("fuzz root", root_key.get(), nullptr, nullptr);
-    const X509Ptr issuing = self_or_issued("fuzz issuing", issuing_key.get(), root.get(), root_key.get());
+    const X509Ptr issuing =
+        self_or_issued("fuzz issuing", issuing_key.get(), root.get(), root_key.get());
     write(dir + "/root.pem", root.get(), nullptr);
     write(dir + "/issuing.pem", issuing.get(), nullptr);
     write(dir + "/issuing.key", nullptr, issuing_key.get());
@@ -81,9 +83,11 @@ X509_REQ* fixed_request() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
-  const std::size_t first = input.find('\n'), second = input.find('\n', first == std::string::npos ? size : first + 1);
+  const std::size_t first = input.find('\n'),
+                    second = input.find('\n', first == std::string::npos ? size : first + 1);
   const std::string jws = input.substr(0, first);
-  const std::string ticket = first == std::string::npos ? "" : input.substr(first + 1, second - first - 1);
+  const std::string ticket =
+      first == std::string::npos ? "" : input.substr(first + 1, second - first - 1);
   const std::string pem = second == std::string::npos ? "" : input.substr(second + 1);
   try {
     test_ca().check_authorization(jws, fixed_request(), "https://127.0.0.1:8443");
@@ -96,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   certkey::portal::TicketBook book(std::chrono::minutes(15));
   const std::string issued = book.issue(7, "fuzz", certkey::portal::Clock::now());
-  if (book.check(ticket, 7, certkey::portal::Clock::now()) == certkey::portal::TicketBook::Outcome::accepted) {
+  if (book.check(ticket, 7, certkey::portal::Clock::now()) ==
+      certkey::portal::TicketBook::Outcome::accepted) {
     book.spend(ticket);
   }
   book.check(issued, 7, certkey::portal::Clock::now());

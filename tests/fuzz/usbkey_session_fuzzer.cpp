@@ -65,8 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static std::uint8_t response[300];
   const std::uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08};
   std::size_t length = 0;
-  if (session.transceive(Bytes(select, sizeof select), MutableBytes(response, sizeof response), length) ==
-          TransmitStatus::ok &&
+  if (session.transceive(Bytes(select, sizeof select), MutableBytes(response, sizeof response),
+                         length) == TransmitStatus::ok &&
       (length < 2 || length > sizeof response)) {
     __builtin_trap();
   }

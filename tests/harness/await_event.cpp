@@ -1,8 +1,8 @@
 // await-event: runs a command and waits for the certkeyd event it causes, without a race:
 // it subscribes on the daemon's unix socket first (watchEvents), then runs the command, then
 // reads events until one of the given kind (and token serial, if given) arrives, and prints
-// it (the command's own output goes to standard error). For shell tests and the demo: a token pulled or inserted is seen by the daemon, not
-// only by pcscd.
+// it (the command's own output goes to standard error). For shell tests and the demo: a token
+// pulled or inserted is seen by the daemon, not only by pcscd.
 //
 //   await-event --socket PATH --event NAME [--serial N] -- COMMAND [ARGS...]
 //
@@ -23,7 +23,8 @@
 namespace {
 
 int usage() {
-  std::fputs("usage: await-event --socket PATH --event NAME [--serial N] -- COMMAND [ARGS...]\n", stderr);
+  std::fputs("usage: await-event --socket PATH --event NAME [--serial N] -- COMMAND [ARGS...]\n",
+             stderr);
   return 2;
 }
 
@@ -34,12 +35,18 @@ int main(int argc, char** argv) {
   long long serial = -1;
   int i = 1;
   for (; i + 1 < argc && std::strcmp(argv[i], "--") != 0; i += 2) {
-    if (!std::strcmp(argv[i], "--socket")) socket_path = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--event")) event = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--serial")) serial = std::stoll(argv[i + 1]);
-    else return usage();
+    if (!std::strcmp(argv[i], "--socket"))
+      socket_path = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--event"))
+      event = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--serial"))
+      serial = std::stoll(argv[i + 1]);
+    else
+      return usage();
   }
-  if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc || socket_path.empty() || event.empty()) return usage();
+  if (i >= argc || std::strcmp(argv[i], "--") != 0 || i + 1 >= argc || socket_path.empty() ||
+      event.empty())
+    return usage();
 
   const int fd = certkey::ipc::connect_unix(socket_path);
   if (fd < 0) {
@@ -64,7 +71,8 @@ int main(int argc, char** argv) {
   }
   int status = 0;
   ::waitpid(child, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 
   while ((frame = certkey::ipc::read_frame(fd, decoder))) {
     const nlohmann::json message = nlohmann::json::parse(*frame, nullptr, false);

@@ -12,7 +12,8 @@
 extern "C" {
 #include <certkey/pkcs11_vendor.h>
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list);
-CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, void** interface, CK_FLAGS flags);
+CK_RV C_GetInterface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, void** interface,
+                     CK_FLAGS flags);
 }
 
 namespace certkey::test {
@@ -31,7 +32,8 @@ class ModuleClient {
       CK_FLAGS flags;
     };
     void* iface = nullptr;
-    if (ok && C_GetInterface(reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
+    if (ok && C_GetInterface(reinterpret_cast<CK_UTF8CHAR_PTR>(
+                                 const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
                              nullptr, &iface, 0) == CKR_OK) {
       vendor = static_cast<CK_CERTKEY_FUNCTION_LIST*>(static_cast<Interface*>(iface)->functions);
     }
@@ -52,13 +54,16 @@ class ModuleClient {
   CK_RV logged_in(CK_SESSION_HANDLE& session) {
     const CK_SLOT_ID id = slot();
     if (id == kNoSlot) return CKR_TOKEN_NOT_PRESENT;
-    CK_RV rv = p11->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session);
+    CK_RV rv =
+        p11->C_OpenSession(id, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session);
     if (rv != CKR_OK) return rv;
-    rv = p11->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
+    rv = p11->C_Login(session, CKU_USER,
+                      reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
     return rv == CKR_USER_ALREADY_LOGGED_IN ? CKR_OK : rv;
   }
   // The object, or CK_INVALID_HANDLE with C_FindObjectsInit's code in `rv`.
-  CK_OBJECT_HANDLE find(CK_SESSION_HANDLE session, CK_OBJECT_CLASS object_class, CK_BYTE id, CK_RV& rv) {
+  CK_OBJECT_HANDLE find(CK_SESSION_HANDLE session, CK_OBJECT_CLASS object_class, CK_BYTE id,
+                        CK_RV& rv) {
     CK_ATTRIBUTE match[] = {{CKA_CLASS, &object_class, sizeof object_class}, {CKA_ID, &id, 1}};
     CK_OBJECT_HANDLE found = CK_INVALID_HANDLE;
     CK_ULONG n = 0;
@@ -85,10 +90,11 @@ class ModuleClient {
     static const CK_BYTE kP256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
     CK_BBOOL yes = CK_TRUE;
     CK_ULONG bits = 2048;
-    CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &yes, sizeof yes},
-                          {CKA_ID, &id, 1},
-                          rsa ? CK_ATTRIBUTE{CKA_MODULUS_BITS, &bits, sizeof bits}
-                              : CK_ATTRIBUTE{CKA_EC_PARAMS, const_cast<CK_BYTE*>(kP256), sizeof kP256}};
+    CK_ATTRIBUTE pub[] = {
+        {CKA_TOKEN, &yes, sizeof yes},
+        {CKA_ID, &id, 1},
+        rsa ? CK_ATTRIBUTE{CKA_MODULUS_BITS, &bits, sizeof bits}
+            : CK_ATTRIBUTE{CKA_EC_PARAMS, const_cast<CK_BYTE*>(kP256), sizeof kP256}};
     CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, sizeof yes}, {CKA_ID, &id, 1}};
     CK_MECHANISM mechanism{rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_OBJECT_HANDLE a = 0, b = 0;

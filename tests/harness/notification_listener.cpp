@@ -26,12 +26,14 @@ int main() {
   std::uint32_t next_id = 1;
   object->registerMethod("Notify")
       .onInterface(kInterface)
-      .implementedAs([&](const std::string& app_name, std::uint32_t, const std::string& icon, const std::string& summary,
-                         const std::string& body, const std::vector<std::string>&,
+      .implementedAs([&](const std::string& app_name, std::uint32_t, const std::string& icon,
+                         const std::string& summary, const std::string& body,
+                         const std::vector<std::string>&,
                          const std::map<std::string, sdbus::Variant>& hints, std::int32_t timeout) {
         nlohmann::json line = {{"app_name", app_name}, {"icon", icon},       {"summary", summary},
                                {"body", body},         {"timeout", timeout}, {"id", next_id}};
-        if (const auto u = hints.find("urgency"); u != hints.end()) line["urgency"] = u->second.get<std::uint8_t>();
+        if (const auto u = hints.find("urgency"); u != hints.end())
+          line["urgency"] = u->second.get<std::uint8_t>();
         print_line(line);
         return next_id++;
       });
@@ -39,7 +41,8 @@ int main() {
     return std::vector<std::string>{"body"};
   });
   object->registerMethod("GetServerInformation").onInterface(kInterface).implementedAs([] {
-    return std::make_tuple(std::string("certkey-test"), std::string("certkey"), std::string("1"), std::string("1.2"));
+    return std::make_tuple(std::string("certkey-test"), std::string("certkey"), std::string("1"),
+                           std::string("1.2"));
   });
   object->finishRegistration();
   print_line({{"ready", true}});

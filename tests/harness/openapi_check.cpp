@@ -31,7 +31,8 @@ const json& resolve(const json& schema) {
   const std::string ref = schema["$ref"];
   const json* node = g_spec;
   std::string rest = ref.substr(2);  // "#/"
-  for (std::size_t slash; !rest.empty(); rest = slash == std::string::npos ? "" : rest.substr(slash + 1)) {
+  for (std::size_t slash; !rest.empty();
+       rest = slash == std::string::npos ? "" : rest.substr(slash + 1)) {
     slash = rest.find('/');
     node = &node->at(rest.substr(0, slash));
   }
@@ -72,35 +73,46 @@ void check(const json& value, const json& raw_schema, const std::string& where) 
   const json& schema = resolve(raw_schema);
   auto problem = [&](const std::string& what) { g_problems.push_back(where + ": " + what); };
   if (schema.contains("oneOf")) return check_one_of(value, schema["oneOf"], where);
-  if (schema.contains("type") && !has_type(value, schema["type"])) return problem("not of type " + schema["type"].get<std::string>());
-  if (schema.contains("enum") && std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
+  if (schema.contains("type") && !has_type(value, schema["type"]))
+    return problem("not of type " + schema["type"].get<std::string>());
+  if (schema.contains("enum") &&
+      std::find(schema["enum"].begin(), schema["enum"].end(), value) == schema["enum"].end()) {
     problem("value " + value.dump() + " is not in the enum");
   }
   if (schema.contains("pattern") && value.is_string() &&
-      !std::regex_search(value.get<std::string>(), std::regex(schema["pattern"].get<std::string>()))) {
-    problem("\"" + value.get<std::string>() + "\" does not match " + schema["pattern"].get<std::string>());
+      !std::regex_search(value.get<std::string>(),
+                         std::regex(schema["pattern"].get<std::string>()))) {
+    problem("\"" + value.get<std::string>() + "\" does not match " +
+            schema["pattern"].get<std::string>());
   }
   if (schema.contains("maxLength") && value.is_string() &&
       value.get<std::string>().size() > schema["maxLength"].get<std::size_t>()) {
     problem("longer than " + schema["maxLength"].dump());
   }
-  if (schema.contains("minimum") && value.is_number() && value.get<double>() < schema["minimum"].get<double>()) problem("below minimum");
-  if (schema.contains("maximum") && value.is_number() && value.get<double>() > schema["maximum"].get<double>()) problem("above maximum");
+  if (schema.contains("minimum") && value.is_number() &&
+      value.get<double>() < schema["minimum"].get<double>())
+    problem("below minimum");
+  if (schema.contains("maximum") && value.is_number() &&
+      value.get<double>() > schema["maximum"].get<double>())
+    problem("above maximum");
   if (value.is_object()) {
     for (const auto& name : schema.value("required", json::array())) {
-      if (!value.contains(name.get<std::string>())) problem("missing required member " + name.dump());
+      if (!value.contains(name.get<std::string>()))
+        problem("missing required member " + name.dump());
     }
     const json properties = schema.value("properties", json::object());
     for (const auto& [name, member] : value.items()) {
       if (properties.contains(name)) {
         check(member, properties[name], where + "." + name);
-      } else if (schema.contains("additionalProperties") && schema["additionalProperties"] == false) {
+      } else if (schema.contains("additionalProperties") &&
+                 schema["additionalProperties"] == false) {
         problem("undocumented member \"" + name + "\"");
       }
     }
   }
   if (value.is_array() && schema.contains("items")) {
-    for (std::size_t i = 0; i < value.size(); ++i) check(value[i], schema["items"], where + "[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < value.size(); ++i)
+      check(value[i], schema["items"], where + "[" + std::to_string(i) + "]");
   }
 }
 
@@ -117,16 +129,23 @@ int main(int argc, char** argv) {
     const json body = json::parse(std::ifstream(argv[5]));
     const std::string path = argv[2];
     if (path == "#error" || path.rfind("#/", 0) == 0) {
-      check(body, path == "#error" ? spec.at("components").at("schemas").at("Error") : json{{"$ref", path}}, "body");
+      check(
+          body,
+          path == "#error" ? spec.at("components").at("schemas").at("Error") : json{{"$ref", path}},
+          "body");
       for (const std::string& p : g_problems) std::cerr << "openapi-check: " << p << "\n";
       return g_problems.empty() ? 0 : 1;
     }
     const json& operation = spec.at("paths").at(argv[2]).at(argv[3]);
     if (!operation.at("responses").contains(argv[4])) {
-      std::cerr << "openapi-check: " << argv[3] << " " << argv[2] << " documents no status " << argv[4] << "\n";
+      std::cerr << "openapi-check: " << argv[3] << " " << argv[2] << " documents no status "
+                << argv[4] << "\n";
       return 1;
     }
-    check(body, resolve(operation["responses"][argv[4]]).at("content").at("application/json").at("schema"), "body");
+    check(
+        body,
+        resolve(operation["responses"][argv[4]]).at("content").at("application/json").at("schema"),
+        "body");
   } catch (const json::exception& e) {
     std::cerr << "openapi-check: " << e.what() << "\n";
     return 1;

@@ -27,7 +27,6 @@ struct Goal {
   bool present = true;
 };
 
-
 bool satisfied(const Goal& goal, const std::vector<SCARD_READERSTATE>& states) {
   int cards = 0;
   bool reader_has_card = false;
@@ -50,19 +49,27 @@ int main(int argc, char** argv) {
   int timeout_s = 60;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--cards" && i + 1 < argc) goal.cards = std::atoi(argv[++i]);
-    else if (a == "--reader" && i + 1 < argc) goal.reader = argv[++i];
-    else if (a == "--present") goal.present = true;
-    else if (a == "--absent") goal.present = false;
-    else if (a == "--timeout" && i + 1 < argc) timeout_s = std::atoi(argv[++i]);
+    if (a == "--cards" && i + 1 < argc)
+      goal.cards = std::atoi(argv[++i]);
+    else if (a == "--reader" && i + 1 < argc)
+      goal.reader = argv[++i];
+    else if (a == "--present")
+      goal.present = true;
+    else if (a == "--absent")
+      goal.present = false;
+    else if (a == "--timeout" && i + 1 < argc)
+      timeout_s = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: pcsc-wait (--cards N | --reader TEXT --present|--absent) [--timeout S]\n");
+      std::fprintf(
+          stderr,
+          "usage: pcsc-wait (--cards N | --reader TEXT --present|--absent) [--timeout S]\n");
       return 2;
     }
   }
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   auto remaining_ms = [&] {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     return ms > 0 ? static_cast<DWORD>(ms) : 0;
   };
   SCARDCONTEXT ctx = 0;

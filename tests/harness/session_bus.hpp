@@ -52,7 +52,9 @@ class SessionBus {
   SessionBus& operator=(const SessionBus&) = delete;
 
   // The next notification the listener was sent; blocks until there is one.
-  nlohmann::json next_notification() { return nlohmann::json::parse(listener_out_.next(), nullptr, false); }
+  nlohmann::json next_notification() {
+    return nlohmann::json::parse(listener_out_.next(), nullptr, false);
+  }
   // Whether another notification came: the listener prints each one before it answers the
   // call, so what a finished call sent is already there.
   bool more_notifications() {

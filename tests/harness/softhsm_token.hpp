@@ -28,7 +28,8 @@ class SoftHsmToken {
     ::setenv("SOFTHSM2_CONF", (dir + "/softhsm2.conf").c_str(), 1);
     const std::string init = std::string("softhsm2-util --init-token --free --label '") + kLabel +
                              "' --so-pin 12345678 --pin " + kPin + " >/dev/null";
-    if (std::system(init.c_str()) != 0) throw std::runtime_error("softhsm2-util --init-token failed");
+    if (std::system(init.c_str()) != 0)
+      throw std::runtime_error("softhsm2-util --init-token failed");
   }
   ~SoftHsmToken() {
     ::unsetenv("SOFTHSM2_CONF");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tokens are removed and inserted at run time through certkey-sim's control socket, and pcscd
-# sees it (issue 2): a removed token is gone for the peer tools, the other token is not
+# sees it: a removed token is gone for the peer tools, the other token is not
 # disturbed, and a re-inserted token comes back with its state.
 source "$(dirname "$0")/lib.sh"
 SIM=("$CERTKEY_BUILD/agent/sim/certkey-sim" ctl --control "$CERTKEY_SIM_CONTROL")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libp11 and OpenSSL with libcertkey-pkcs11.so (issue 3): CSRs signed by token keys through
+# libp11 and OpenSSL with libcertkey-pkcs11.so: CSRs signed by token keys through
 # the libp11 API and through `openssl req -engine pkcs11`, each checked with
 # `openssl req -verify`; PKCS11_store_certificate's certificate gets its serial number.
 source "$(dirname "$0")/lib.sh"

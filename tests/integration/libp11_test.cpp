@@ -1,4 +1,4 @@
-// libcertkey-pkcs11.so through libp11, the path the daemon will take (issue 3): a CSR signed
+// libcertkey-pkcs11.so through libp11, the path the daemon will take: a CSR signed
 // by a token key through libp11's API, and a certificate stored with
 // PKCS11_store_certificate, which writes no CKA_SERIAL_NUMBER (the module fills it from the
 // DER; nss.sh then checks that NSS lists it). Run inside tests/harness/with-tokens, after
@@ -52,13 +52,14 @@ class Libp11 : public ::testing::Test {
     ASSERT_NE(pkey, nullptr);
     std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> req(X509_REQ_new(), X509_REQ_free);
     X509_NAME* name = X509_REQ_get_subject_name(req.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("certkey libp11 CSR"), -1,
-                               -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("certkey libp11 CSR"), -1, -1,
+                               0);
     ASSERT_EQ(X509_REQ_set_pubkey(req.get(), pkey), 1);
     ASSERT_GT(X509_REQ_sign(req.get(), pkey, EVP_sha256()), 0);
     EXPECT_EQ(X509_REQ_verify(req.get(), X509_REQ_get0_pubkey(req.get())), 1);
-    std::string path = std::string(std::getenv("WORKDIR") ? std::getenv("WORKDIR") : ".") + "/libp11-" +
-                       std::to_string(id) + ".csr";
+    std::string path = std::string(std::getenv("WORKDIR") ? std::getenv("WORKDIR") : ".") +
+                       "/libp11-" + std::to_string(id) + ".csr";
     FILE* out = std::fopen(path.c_str(), "w");
     ASSERT_NE(out, nullptr);
     PEM_write_X509_REQ(out, req.get());
@@ -85,7 +86,8 @@ TEST_F(Libp11, StoreCertificate_WithoutSerialAttribute_GetsSerialFromDer) {
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 0x5EED);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("certkey libp11 stored"), -1,
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("certkey libp11 stored"), -1,
                              -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
@@ -94,7 +96,9 @@ TEST_F(Libp11, StoreCertificate_WithoutSerialAttribute_GetsSerialFromDer) {
   ASSERT_GT(X509_sign(cert.get(), ca_key, EVP_sha256()), 0);
   unsigned char id = 0x01;
   PKCS11_CERT* stored = nullptr;
-  ASSERT_EQ(PKCS11_store_certificate(slot_->token, cert.get(), const_cast<char*>("stored"), &id, 1, &stored), 0);
+  ASSERT_EQ(PKCS11_store_certificate(slot_->token, cert.get(), const_cast<char*>("stored"), &id, 1,
+                                     &stored),
+            0);
   // Read back through a fresh enumeration: the module answers with the serial from the DER.
   PKCS11_CERT* certs = nullptr;
   unsigned int count = 0;

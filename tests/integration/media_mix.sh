@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A USB KEY, an SD KEY and a SIM at once (issue 4), each through its own path (our HID
+# A USB KEY, an SD KEY and a SIM at once, each through its own path (our HID
 # driver, our command-file driver, a vpcd reader with a logical channel): certkeyd lists
 # three tokens with their media, a certificate renewal through its API (a new key on the
 # token, a CSR signed on the token, the CA's certificate written back) works on each, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One USB KEY or SD KEY (issue 4), reached through our pcscd driver for its medium: the
+# One USB KEY or SD KEY, reached through our pcscd driver for its medium: the
 # peer tools and both PKCS#11 modules work on it, a 4 KiB certificate and an RSA-2048 key
 # generation go through its transport (the USB KEY sends keep-alives meanwhile, the SD KEY
 # shows its busy marker), and it can be pulled and plugged in again.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# NSS with libcertkey-pkcs11.so (issue 3): modutil registers the module, certutil lists the
+# NSS with libcertkey-pkcs11.so: modutil registers the module, certutil lists the
 # token's certificates, and tstclnt completes TLS client authentication with a token key
 # against openssl s_server on loopback: ECDSA, and RSA (RSA-PSS under TLS 1.3).
 source "$(dirname "$0")/lib.sh"

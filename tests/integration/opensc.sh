@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OpenSC's stock PIV support, with no certkey code on the host (issue 2): pkcs11-tool with
+# OpenSC's stock PIV support, with no certkey code on the host: pkcs11-tool with
 # opensc-pkcs11.so lists the token's certificates and signs with 9a after login; piv-tool
 # reads the CHUID.
 source "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GnuTLS p11tool with libcertkey-pkcs11.so (issue 3): --list-all, and --test-sign on an EC
+# GnuTLS p11tool with libcertkey-pkcs11.so: --list-all, and --test-sign on an EC
 # key and on an RSA key.
 source "$(dirname "$0")/lib.sh"
 P=(pkcs11-tool --module "$CERTKEY_MODULE" --login --pin 123456)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PIN and PUK retry counters (issue 2): the PIN blocks after its limit, the PUK unblocks it,
+# PIN and PUK retry counters: the PIN blocks after its limit, the PUK unblocks it,
 # the PUK blocks after its own limit, and every counter survives a simulator restart (two
 # separate harness runs on the same state directory).
 set -euo pipefail

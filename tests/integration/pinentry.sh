@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The module's trusted prompt (issue 3): with a pinentry configured, tokens announce
+# The module's trusted prompt: with a pinentry configured, tokens announce
 # CKF_PROTECTED_AUTHENTICATION_PATH and C_Login without a PIN asks the pinentry, which is
 # told which reader wants the PIN; cancelling fails the login.
 source "$(dirname "$0")/lib.sh"

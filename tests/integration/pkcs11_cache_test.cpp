@@ -22,7 +22,8 @@ namespace {
 using Bytes = certkey::test::ModuleClient::Bytes;
 
 std::string sim(const std::string& args) {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) + "/agent/sim/certkey-sim ctl --control " +
+  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
+                              "/agent/sim/certkey-sim ctl --control " +
                               std::getenv("CERTKEY_SIM_CONTROL") + " " + args;
   std::string out;
   if (FILE* p = ::popen(command.c_str(), "r")) {
@@ -56,7 +57,8 @@ std::string in_new_process(const std::function<std::string(certkey::test::Module
   ::close(fds[1]);
   std::string result;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;) result.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) > 0;)
+    result.append(buffer, static_cast<std::size_t>(n));
   ::close(fds[0]);
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -76,7 +78,8 @@ std::string fingerprint(const Bytes& der) {
 // certificates among them.
 std::string list(certkey::test::ModuleClient& m) {
   CK_SESSION_HANDLE s = 0;
-  if (m.p11->C_OpenSession(m.slot(), CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK) return "no session";
+  if (m.p11->C_OpenSession(m.slot(), CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK)
+    return "no session";
   CK_OBJECT_HANDLE objects[32];
   CK_ULONG n = 0;
   m.p11->C_FindObjectsInit(s, nullptr, 0);
@@ -128,8 +131,10 @@ class ObjectCache : public ::testing::Test {
     certificate_ = self_signed("cached holder");
     ASSERT_EQ(in_new_process([&](certkey::test::ModuleClient& m) {
                 CK_SESSION_HANDLE s = 0;
-                if (m.logged_in(s) != CKR_OK || m.generate(s, 1) != CKR_OK) return std::string("no key");
-                return std::string(m.store_certificate(s, 1, certificate_) == CKR_OK ? "ok" : "no certificate");
+                if (m.logged_in(s) != CKR_OK || m.generate(s, 1) != CKR_OK)
+                  return std::string("no key");
+                return std::string(
+                    m.store_certificate(s, 1, certificate_) == CKR_OK ? "ok" : "no certificate");
               }),
               "ok");
     directory_ = std::string(std::getenv("XDG_CACHE_HOME")) + "/certkey";
@@ -169,19 +174,21 @@ TEST_F(ObjectCache, ASecondProcessListsAnUnchangedTokenWithOneApdu) {
   EXPECT_EQ(st.st_uid, ::geteuid());
   const auto [second, second_cost] = listed();
   EXPECT_EQ(second, expected());
-  EXPECT_EQ(second_cost, 1u) << "the connect's TOKEN INFO alone; the first process paid " << first_cost;
+  EXPECT_EQ(second_cost, 1u) << "the connect's TOKEN INFO alone; the first process paid "
+                             << first_cost;
   EXPECT_GT(first_cost, second_cost);
 }
 
 TEST_F(ObjectCache, AWriteByAnotherProcessIsSeen) {
   ASSERT_EQ(listed().first, expected());
   const Bytes renewed = self_signed("renewed holder, a longer name than before");
-  ASSERT_EQ(in_new_process([&](certkey::test::ModuleClient& m) {
-              CK_SESSION_HANDLE s = 0;
-              if (m.logged_in(s) != CKR_OK) return std::string("no login");
-              return std::string(m.store_certificate(s, 1, renewed) == CKR_OK ? "ok" : "no certificate");
-            }),
-            "ok");
+  ASSERT_EQ(
+      in_new_process([&](certkey::test::ModuleClient& m) {
+        CK_SESSION_HANDLE s = 0;
+        if (m.logged_in(s) != CKR_OK) return std::string("no login");
+        return std::string(m.store_certificate(s, 1, renewed) == CKR_OK ? "ok" : "no certificate");
+      }),
+      "ok");
   const auto [after, cost] = listed();
   EXPECT_EQ(after, "2 objects, certificate " + fingerprint(renewed));
   EXPECT_GT(cost, 1u) << "the change counter moved: the objects are read again";
@@ -194,7 +201,8 @@ TEST_F(ObjectCache, AWriteRightAfterTheConnectIsSeenByTheSameProcess) {
   const Bytes renewed = self_signed("renewed right after the connect");
   EXPECT_EQ(in_new_process([&](certkey::test::ModuleClient& m) {
               CK_SESSION_HANDLE s = 0;
-              if (m.logged_in(s) != CKR_OK || m.store_certificate(s, 1, renewed) != CKR_OK) return std::string("no");
+              if (m.logged_in(s) != CKR_OK || m.store_certificate(s, 1, renewed) != CKR_OK)
+                return std::string("no");
               m.p11->C_CloseSession(s);
               return list(m);
             }),
@@ -226,11 +234,13 @@ TEST_F(ObjectCache, ForgedContentsAreIgnoredAndRewritten) {
   ASSERT_FALSE(file.empty());
   const std::string genuine = read_file(file);
   const std::string serial_line = genuine.substr(genuine.find("serial "), 16);
-  std::string another_serial = genuine, another_counter = genuine, truncated = genuine.substr(0, genuine.size() / 2);
+  std::string another_serial = genuine, another_counter = genuine,
+              truncated = genuine.substr(0, genuine.size() / 2);
   another_serial.replace(another_serial.find(serial_line), serial_line.size(), "serial 00000001");
   const std::size_t counter_at = another_counter.find("counter ") + 8;
   another_counter[counter_at + 7] = another_counter[counter_at + 7] == '0' ? '1' : '0';
-  for (const std::string& forged : {another_serial, another_counter, truncated, std::string("garbage\n")}) {
+  for (const std::string& forged :
+       {another_serial, another_counter, truncated, std::string("garbage\n")}) {
     { std::ofstream(file, std::ios::trunc) << forged; }
     ::chmod(file.c_str(), 0600);
     const auto [listing, cost] = listed();

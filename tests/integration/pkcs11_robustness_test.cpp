@@ -1,4 +1,4 @@
-// libcertkey-pkcs11.so under the conditions real desks produce (issue 3): tokens pulled and
+// libcertkey-pkcs11.so under the conditions real desks produce: tokens pulled and
 // put back, pcscd restarting, other processes resetting the card or signing at the same
 // time, other processes changing the token, slot events, and remote unlock and the swap of
 // two key slots through the vendor interface. Runs inside tests/harness/with-tokens (see
@@ -40,14 +40,16 @@ int run(const std::string& command) { return std::system(command.c_str()); }
 
 std::string preload_asan() {
 #if defined(__SANITIZE_ADDRESS__)
-  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)\" && ";
+  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc "
+         "-print-file-name=libstdc++.so)\" && ";
 #else
   return "";
 #endif
 }
 
 std::string sim(const std::string& args) {
-  std::string cmd = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL") + " " + args;
+  std::string cmd = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " +
+                    env("CERTKEY_SIM_CONTROL") + " " + args;
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[256];
@@ -58,7 +60,8 @@ std::string sim(const std::string& args) {
 }
 
 void wait_reader(bool present) {
-  std::string cmd = env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --timeout 30 --reader 'certkey token1 00 00' " +
+  std::string cmd = env("CERTKEY_BUILD") +
+                    "/tests/harness/pcsc-wait --timeout 30 --reader 'certkey token1 00 00' " +
                     (present ? "--present" : "--absent");
   ASSERT_EQ(run(cmd), 0);
 }
@@ -138,13 +141,15 @@ void write_file(const std::string& path, const Bytes& data) {
 class Module : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string module = !env("CERTKEY_MODULE").empty()
-                                   ? env("CERTKEY_MODULE")
-                                   : env("CERTKEY_BUILD") + "/pkcs11-module/src/libcertkey-pkcs11.so";
+    const std::string module =
+        !env("CERTKEY_MODULE").empty()
+            ? env("CERTKEY_MODULE")
+            : env("CERTKEY_BUILD") + "/pkcs11-module/src/libcertkey-pkcs11.so";
     ::setenv("CERTKEY_MODULE", module.c_str(), 1);  // for the pkcs11-tool this test runs
     handle_ = dlopen(module.c_str(), RTLD_NOW);
     ASSERT_NE(handle_, nullptr) << dlerror();
-    auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle_, "C_GetFunctionList"));
+    auto get =
+        reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle_, "C_GetFunctionList"));
     ASSERT_EQ(get(&p11_), CKR_OK);
     CK_C_INITIALIZE_ARGS args{};
     args.flags = CKF_OS_LOCKING_OK;
@@ -164,8 +169,10 @@ class Module : public ::testing::Test {
   }
   CK_SESSION_HANDLE open_logged_in() {
     CK_SESSION_HANDLE s = 0;
-    EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s), CKR_OK);
-    CK_RV rv = p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
+    EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &s),
+              CKR_OK);
+    CK_RV rv = p11_->C_Login(s, CKU_USER,
+                             reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6);
     EXPECT_TRUE(rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) << rv;
     return s;
   }
@@ -183,7 +190,8 @@ class Module : public ::testing::Test {
     CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
     CK_BYTE id[] = {0x01};
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE pub[] = {
+        {CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, id, 1}, {CKA_TOKEN, &yes, 1}};
     CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
     EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv, 1, &pub_h, &priv_h), CKR_OK);
@@ -251,7 +259,8 @@ class Module : public ::testing::Test {
     CK_MECHANISM mech{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
     CK_BYTE p256[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
     CK_BBOOL yes = CK_TRUE;
-    CK_ATTRIBUTE pub[] = {{CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
+    CK_ATTRIBUTE pub[] = {
+        {CKA_EC_PARAMS, p256, sizeof p256}, {CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
     CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
     EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv, 1, &pub_h, &priv_h), CKR_OK);
@@ -297,14 +306,19 @@ TEST_F(Module, ReturnValues_ComeInTheStandardsOrder) {
   EXPECT_EQ(p11_->C_SeedRandom(s, buffer, sizeof buffer), CKR_RANDOM_SEED_NOT_SUPPORTED);
   EXPECT_EQ(p11_->C_SetAttributeValue(s, 0, relabel, 1), CKR_OBJECT_HANDLE_INVALID);
   const std::vector<CK_OBJECT_HANDLE> certs = certificates(s);
-  if (!certs.empty()) EXPECT_EQ(p11_->C_SetAttributeValue(s, certs[0], relabel, 1), CKR_ACTION_PROHIBITED);
+  if (!certs.empty())
+    EXPECT_EQ(p11_->C_SetAttributeValue(s, certs[0], relabel, 1), CKR_ACTION_PROHIBITED);
   // A PIN of a length no PIN has: not the PIN, and no try spent (the right one still works).
   EXPECT_EQ(p11_->C_Logout(s), CKR_OK);
-  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123")), 3),
+  EXPECT_EQ(
+      p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123")), 3),
+      CKR_PIN_INCORRECT);
+  EXPECT_EQ(p11_->C_Login(s, CKU_USER,
+                          reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456789")), 9),
             CKR_PIN_INCORRECT);
-  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456789")), 9),
-            CKR_PIN_INCORRECT);
-  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6), CKR_OK);
+  EXPECT_EQ(
+      p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6),
+      CKR_OK);
   p11_->C_CloseSession(s);
   p11_->C_Finalize(nullptr);
   EXPECT_EQ(p11_->C_GenerateRandom(s, buffer, sizeof buffer), CKR_CRYPTOKI_NOT_INITIALIZED);
@@ -343,8 +357,10 @@ TEST_F(Module, GenerateKeyPair_WithoutCkaToken_IsRefused) {
   CK_ATTRIBUTE priv_without[] = {{CKA_ID, &id, 1}};
   CK_ATTRIBUTE priv_with[] = {{CKA_ID, &id, 1}, {CKA_TOKEN, &yes, 1}};
   CK_OBJECT_HANDLE pub_h = 0, priv_h = 0;
-  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv_without, 1, &pub_h, &priv_h), CKR_TEMPLATE_INCONSISTENT);
-  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, priv_with, 2, &pub_h, &priv_h), CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 3, priv_without, 1, &pub_h, &priv_h),
+            CKR_TEMPLATE_INCONSISTENT);
+  EXPECT_EQ(p11_->C_GenerateKeyPair(s, &mech, pub, 2, priv_with, 2, &pub_h, &priv_h),
+            CKR_TEMPLATE_INCONSISTENT);
   CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
   CK_ATTRIBUTE find[] = {{CKA_CLASS, &cls, sizeof cls}, {CKA_ID, &id, 1}};
   CK_ULONG n = 0;
@@ -400,9 +416,12 @@ TEST_F(Module, TokenRemovedMidSession_ReportsRemovalThenWorksAfterReinsertion) {
   ASSERT_EQ(sim("remove token1"), "ok\n");
   wait_reader(false);
   CK_RV rv = sign(s, key);
-  EXPECT_TRUE(rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_SESSION_HANDLE_INVALID) << rv;
+  EXPECT_TRUE(rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT ||
+              rv == CKR_SESSION_HANDLE_INVALID)
+      << rv;
   CK_SESSION_HANDLE again = 0;
-  EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &again), CKR_TOKEN_NOT_PRESENT);
+  EXPECT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &again),
+            CKR_TOKEN_NOT_PRESENT);
   ASSERT_EQ(sim("insert token1"), "ok\n");
   wait_reader(true);
   CK_SESSION_HANDLE fresh = open_logged_in();
@@ -447,7 +466,8 @@ TEST_F(Module, CardResetByAnotherProcess_SessionKeepsWorking) {
   SCARDHANDLE card;
   DWORD protocol;
   ASSERT_EQ(SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx), SCARD_S_SUCCESS);
-  ASSERT_EQ(SCardConnect(ctx, "certkey token1 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &card, &protocol),
+  ASSERT_EQ(SCardConnect(ctx, "certkey token1 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &card,
+                         &protocol),
             SCARD_S_SUCCESS);
   ASSERT_EQ(SCardDisconnect(card, SCARD_RESET_CARD), SCARD_S_SUCCESS);
   SCardReleaseContext(ctx);
@@ -463,7 +483,11 @@ TEST_F(Module, PcscdRestart_IsSurvived) {
 }
 
 TEST_F(Module, TwoProcessesSigningAtOnce_BothSucceed) {
-  { CK_SESSION_HANDLE s = open_logged_in(); private_key(s); p11_->C_Finalize(nullptr); }
+  {
+    CK_SESSION_HANDLE s = open_logged_in();
+    private_key(s);
+    p11_->C_Finalize(nullptr);
+  }
   std::vector<pid_t> children;
   for (int c = 0; c < 2; ++c) {
     pid_t pid = fork();
@@ -496,9 +520,11 @@ TEST_F(Module, CertificateWrittenByAnotherProcess_IsSeenAndWarmListingCostsOneAp
   EXPECT_LE(apdu_count() - apdus, 1u) << "a warm listing must cost at most one APDU";
   // Another process writes a certificate: the change counter moves, and we see it. Under
   // AddressSanitizer, pkcs11-tool needs the ASan runtime preloaded to load the module.
-  ASSERT_EQ(run("cd \"$(mktemp -d)\" && " + preload_asan() + "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+  ASSERT_EQ(run("cd \"$(mktemp -d)\" && " + preload_asan() +
+                "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                 "-keyout /dev/null -subj /CN=other-process -outform DER -out c.der 2>/dev/null && "
-                "pkcs11-tool --module \"$CERTKEY_MODULE\" --login --pin 123456 --write-object c.der --type cert "
+                "pkcs11-tool --module \"$CERTKEY_MODULE\" --login --pin 123456 --write-object "
+                "c.der --type cert "
                 "--id 04 >/dev/null 2>&1"),
             0);
   EXPECT_EQ(certificates(s).size(), before + 1);
@@ -514,15 +540,22 @@ TEST_F(Module, VendorInterface_RemoteUnlockEndToEnd) {
     client.select_piv();
     serial = client.token_info().serial;
     const auto& k = certkey::protocol::kDefaultManagementKey;
-    client.authenticate_management(certkey::card::Bytes(k.begin(), k.end()), certkey::protocol::Algorithm::tdes);
+    client.authenticate_management(certkey::card::Bytes(k.begin(), k.end()),
+                                   certkey::protocol::Algorithm::tdes);
     client.set_unlock_key(certkey::card::unlock::derive_unlock_key(master, serial), 3);
   }
-  auto get_interface = reinterpret_cast<CK_RV (*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, void**, CK_FLAGS)>(
-      dlsym(handle_, "C_GetInterface"));
+  auto get_interface =
+      reinterpret_cast<CK_RV (*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, void**, CK_FLAGS)>(
+          dlsym(handle_, "C_GetInterface"));
   ASSERT_NE(get_interface, nullptr);
-  struct Interface { CK_CHAR* name; void* functions; CK_FLAGS flags; }* iface = nullptr;
-  ASSERT_EQ(get_interface(reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)), nullptr,
-                          reinterpret_cast<void**>(&iface), 0),
+  struct Interface {
+    CK_CHAR* name;
+    void* functions;
+    CK_FLAGS flags;
+  }* iface = nullptr;
+  ASSERT_EQ(get_interface(
+                reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
+                nullptr, reinterpret_cast<void**>(&iface), 0),
             CKR_OK);
   auto* vendor = static_cast<CK_CERTKEY_FUNCTION_LIST*>(iface->functions);
   CK_CERTKEY_TOKEN_INFO info{};
@@ -532,22 +565,27 @@ TEST_F(Module, VendorInterface_RemoteUnlockEndToEnd) {
   // The holder locks the PIN.
   CK_SESSION_HANDLE s = 0;
   ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION, nullptr, nullptr, &s), CKR_OK);
-  for (int i = 0; i < 3; ++i) p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("000000")), 6);
-  EXPECT_EQ(p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6), CKR_PIN_LOCKED);
+  for (int i = 0; i < 3; ++i)
+    p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("000000")), 6);
+  EXPECT_EQ(
+      p11_->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6),
+      CKR_PIN_LOCKED);
   // Challenge -> code read out -> help desk -> code read back -> response.
   CK_BYTE challenge[CERTKEY_UNLOCK_CODE_LENGTH];
   ASSERT_EQ(vendor->C_CertkeyUnlockChallenge(slot_, challenge), CKR_OK);
   certkey::card::unlock::Code code{};
   std::copy(challenge, challenge + code.size(), code.begin());
   std::string spoken = certkey::card::unlock::encode(code);
-  auto answer = certkey::card::unlock::compute_response(certkey::card::unlock::derive_unlock_key(master, serial), serial,
-                                                         certkey::card::unlock::decode(spoken));
+  auto answer = certkey::card::unlock::compute_response(
+      certkey::card::unlock::derive_unlock_key(master, serial), serial,
+      certkey::card::unlock::decode(spoken));
   auto heard = certkey::card::unlock::decode(certkey::card::unlock::encode(answer));
   CK_UTF8CHAR pin[] = "777777";
   ASSERT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6), CKR_OK);
   EXPECT_EQ(p11_->C_Login(s, CKU_USER, pin, 6), CKR_OK);
   // A second answer to the same challenge is refused.
-  EXPECT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6), CKR_OPERATION_NOT_INITIALIZED);
+  EXPECT_EQ(vendor->C_CertkeyUnlockResponse(slot_, heard.data(), pin, 6),
+            CKR_OPERATION_NOT_INITIALIZED);
 }
 
 TEST_F(Module, VendorInterface_SwapSlotsMakesTheRenewedPairCurrent) {
@@ -578,7 +616,8 @@ TEST_F(Module, VendorInterface_SwapSlotsMakesTheRenewedPairCurrent) {
   EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x01), CKR_ARGUMENTS_BAD);
   EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x00), CKR_ARGUMENTS_BAD);
   EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x19, 0x05), CKR_ARGUMENTS_BAD) << "no CKA_ID 19";
-  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x9A, 0x05), CKR_ARGUMENTS_BAD) << "a PIV reference is no CKA_ID";
+  EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x9A, 0x05), CKR_ARGUMENTS_BAD)
+      << "a PIV reference is no CKA_ID";
   EXPECT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x03, 0x04), CKR_KEY_HANDLE_INVALID)
       << "both slots empty";
   ASSERT_EQ(vendor->C_CertkeySwapSlots(slot_, 0x01, 0x05), CKR_OK);

@@ -1,4 +1,4 @@
-// libcertkey-pkcs11.so with a SIM token (issue 4, SIM part): the token answers like a UICC
+// libcertkey-pkcs11.so with a SIM token (docs/pkcs11.md, section 1): the token answers like a UICC
 // (T=0), keeps its USIM selected on the basic channel, and the module works on a logical
 // channel of its own (MANAGE CHANNEL), with short APDUs, command chaining and GET RESPONSE.
 // Runs inside tests/harness/with-tokens --media sim.
@@ -26,9 +26,12 @@ std::vector<unsigned char> basic_channel(const std::vector<unsigned char>& apdu)
   std::vector<unsigned char> out(258);
   DWORD length = out.size();
   EXPECT_EQ(SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &ctx), SCARD_S_SUCCESS);
-  EXPECT_EQ(SCardConnect(ctx, kReader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0, &card, &protocol), SCARD_S_SUCCESS);
+  EXPECT_EQ(SCardConnect(ctx, kReader, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0, &card, &protocol),
+            SCARD_S_SUCCESS);
   EXPECT_EQ(protocol, static_cast<DWORD>(SCARD_PROTOCOL_T0));
-  EXPECT_EQ(SCardTransmit(card, SCARD_PCI_T0, apdu.data(), apdu.size(), nullptr, out.data(), &length), SCARD_S_SUCCESS);
+  EXPECT_EQ(
+      SCardTransmit(card, SCARD_PCI_T0, apdu.data(), apdu.size(), nullptr, out.data(), &length),
+      SCARD_S_SUCCESS);
   SCardDisconnect(card, SCARD_LEAVE_CARD);
   SCardReleaseContext(ctx);
   out.resize(length);
@@ -40,16 +43,21 @@ class SimToken : public ::testing::Test {
   void SetUp() override {
     const char* build = std::getenv("CERTKEY_BUILD");
     ASSERT_NE(build, nullptr);
-    handle_ = dlopen((std::string(build) + "/pkcs11-module/src/libcertkey-pkcs11.so").c_str(), RTLD_NOW);
+    handle_ =
+        dlopen((std::string(build) + "/pkcs11-module/src/libcertkey-pkcs11.so").c_str(), RTLD_NOW);
     ASSERT_NE(handle_, nullptr) << dlerror();
-    auto get = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle_, "C_GetFunctionList"));
+    auto get =
+        reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(dlsym(handle_, "C_GetFunctionList"));
     ASSERT_EQ(get(&p11_), CKR_OK);
     ASSERT_EQ(p11_->C_Initialize(nullptr), CKR_OK);
     CK_ULONG n = 1;
     ASSERT_EQ(p11_->C_GetSlotList(CK_TRUE, &slot_, &n), CKR_OK);
     ASSERT_EQ(n, 1u);
-    ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session_), CKR_OK);
-    ASSERT_EQ(p11_->C_Login(session_, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6),
+    ASSERT_EQ(p11_->C_OpenSession(slot_, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr,
+                                  &session_),
+              CKR_OK);
+    ASSERT_EQ(p11_->C_Login(session_, CKU_USER,
+                            reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")), 6),
               CKR_OK);
   }
   void TearDown() override {
@@ -57,12 +65,15 @@ class SimToken : public ::testing::Test {
     if (handle_) dlclose(handle_);
   }
   // Generates a key pair and signs with it: RSA exercises chaining and GET RESPONSE on T=0.
-  void generate_and_sign(CK_MECHANISM_TYPE generation, CK_ATTRIBUTE* pub, CK_ULONG pub_count, CK_MECHANISM_TYPE sign) {
+  void generate_and_sign(CK_MECHANISM_TYPE generation, CK_ATTRIBUTE* pub, CK_ULONG pub_count,
+                         CK_MECHANISM_TYPE sign) {
     CK_MECHANISM mech{generation, nullptr, 0};
     CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE pub_key = 0, priv_key = 0;
-    ASSERT_EQ(p11_->C_GenerateKeyPair(session_, &mech, pub, pub_count, priv, 1, &pub_key, &priv_key), CKR_OK);
+    ASSERT_EQ(
+        p11_->C_GenerateKeyPair(session_, &mech, pub, pub_count, priv, 1, &pub_key, &priv_key),
+        CKR_OK);
     CK_MECHANISM sign_mech{sign, nullptr, 0};
     ASSERT_EQ(p11_->C_SignInit(session_, &sign_mech, priv_key), CKR_OK);
     CK_BYTE data[] = "sim", signature[512];
@@ -85,11 +96,13 @@ TEST_F(SimToken, ModuleWorksOnALogicalChannelAndLeavesTheUsimSelected) {
   generate_and_sign(CKM_EC_KEY_PAIR_GEN, ec, 3, CKM_ECDSA_SHA256);
   CK_ULONG bits = 2048;
   CK_BYTE id9d[] = {0x03};
-  CK_ATTRIBUTE rsa[] = {{CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_ID, id9d, 1}, {CKA_TOKEN, &yes, 1}};
+  CK_ATTRIBUTE rsa[] = {
+      {CKA_MODULUS_BITS, &bits, sizeof bits}, {CKA_ID, id9d, 1}, {CKA_TOKEN, &yes, 1}};
   generate_and_sign(CKM_RSA_PKCS_KEY_PAIR_GEN, rsa, 3, CKM_SHA256_RSA_PKCS);
   // STATUS on the basic channel: the USIM is still the selected application there.
   std::vector<unsigned char> status = basic_channel({0x80, 0xF2, 0x00, 0x01, 0x00});
-  const std::vector<unsigned char> usim = {0x84, 0x07, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0x90, 0x00};
+  const std::vector<unsigned char> usim = {0x84, 0x07, 0xA0, 0x00, 0x00, 0x00,
+                                           0x87, 0x10, 0x02, 0x90, 0x00};
   EXPECT_EQ(status, usim);
 }
 
@@ -98,7 +111,8 @@ TEST_F(SimToken, FinalizeGivesTheLogicalChannelBack) {
   p11_ = nullptr;
   // All three logical channels are free again: open and close each.
   for (unsigned char channel = 1; channel <= 3; ++channel) {
-    EXPECT_EQ(basic_channel({0x00, 0x70, 0x00, 0x00, 0x01}), std::vector<unsigned char>({channel, 0x90, 0x00}));
+    EXPECT_EQ(basic_channel({0x00, 0x70, 0x00, 0x00, 0x01}),
+              std::vector<unsigned char>({channel, 0x90, 0x00}));
   }
   for (unsigned char channel = 1; channel <= 3; ++channel) {
     EXPECT_EQ(basic_channel({0x00, 0x70, 0x80, channel}), std::vector<unsigned char>({0x90, 0x00}));
@@ -118,10 +132,13 @@ TEST_F(SimToken, ProcessesExitingWithoutFinalizeGiveTheirChannelBack) {
       CK_SLOT_ID slot = 0;
       CK_ULONG n = 1;
       CK_SESSION_HANDLE session = 0;
-      const bool ok = p11_->C_Initialize(nullptr) == CKR_OK && p11_->C_GetSlotList(CK_TRUE, &slot, &n) == CKR_OK &&
-                      n == 1 && p11_->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session) == CKR_OK &&
-                      p11_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")),
-                                    6) == CKR_OK;
+      const bool ok =
+          p11_->C_Initialize(nullptr) == CKR_OK &&
+          p11_->C_GetSlotList(CK_TRUE, &slot, &n) == CKR_OK && n == 1 &&
+          p11_->C_OpenSession(slot, CKF_SERIAL_SESSION, nullptr, nullptr, &session) == CKR_OK &&
+          p11_->C_Login(session, CKU_USER,
+                        reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>("123456")),
+                        6) == CKR_OK;
       std::exit(ok ? 0 : 1);  // no C_Finalize
     }
     int status = 0;

@@ -19,7 +19,8 @@ namespace {
 using Bytes = certkey::test::ModuleClient::Bytes;
 
 std::uint64_t apdus() {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) + "/agent/sim/certkey-sim ctl --control " +
+  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
+                              "/agent/sim/certkey-sim ctl --control " +
                               std::getenv("CERTKEY_SIM_CONTROL") + " stats token1";
   std::string out;
   if (FILE* p = ::popen(command.c_str(), "r")) {
@@ -47,7 +48,8 @@ EVP_PKEY* pkey_from_spki(const Bytes& spki) {
 Bytes ecdsa_der(const Bytes& raw) {
   ECDSA_SIG* sig = ECDSA_SIG_new();
   const int half = static_cast<int>(raw.size() / 2);
-  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr), BN_bin2bn(raw.data() + half, half, nullptr));
+  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr),
+                 BN_bin2bn(raw.data() + half, half, nullptr));
   Bytes der(static_cast<std::size_t>(i2d_ECDSA_SIG(sig, nullptr)));
   unsigned char* out = der.data();
   i2d_ECDSA_SIG(sig, &out);
@@ -72,17 +74,21 @@ class Software : public ::testing::Test, protected certkey::test::ModuleClient {
     signature.resize(length);
     return signature;
   }
-  CK_RV verify(CK_MECHANISM mechanism, CK_OBJECT_HANDLE key, const Bytes& data, const Bytes& signature) {
+  CK_RV verify(CK_MECHANISM mechanism, CK_OBJECT_HANDLE key, const Bytes& data,
+               const Bytes& signature) {
     Bytes input = data, sig = signature;
     const CK_RV rv = p11->C_VerifyInit(session_, &mechanism, key);
     if (rv != CKR_OK) return rv;
     return p11->C_Verify(session_, input.data(), input.size(), sig.data(), sig.size());
   }
-  CK_RV verify_in_parts(CK_MECHANISM mechanism, CK_OBJECT_HANDLE key, const Bytes& data, const Bytes& signature) {
+  CK_RV verify_in_parts(CK_MECHANISM mechanism, CK_OBJECT_HANDLE key, const Bytes& data,
+                        const Bytes& signature) {
     Bytes input = data, sig = signature;
     EXPECT_EQ(p11->C_VerifyInit(session_, &mechanism, key), CKR_OK);
     for (std::size_t i = 0; i < input.size(); i += 7) {
-      EXPECT_EQ(p11->C_VerifyUpdate(session_, input.data() + i, std::min<std::size_t>(7, input.size() - i)), CKR_OK);
+      EXPECT_EQ(p11->C_VerifyUpdate(session_, input.data() + i,
+                                    std::min<std::size_t>(7, input.size() - i)),
+                CKR_OK);
     }
     return p11->C_VerifyFinal(session_, sig.data(), sig.size());
   }
@@ -92,9 +98,11 @@ class Software : public ::testing::Test, protected certkey::test::ModuleClient {
 };
 
 TEST_F(Software, Digest_MatchesOpenSsl_SinglePartAndInParts_WithoutAnApdu) {
-  const std::pair<CK_MECHANISM_TYPE, const EVP_MD*> hashes[] = {
-      {CKM_SHA_1, EVP_sha1()},     {CKM_SHA224, EVP_sha224()}, {CKM_SHA256, EVP_sha256()},
-      {CKM_SHA384, EVP_sha384()}, {CKM_SHA512, EVP_sha512()}};
+  const std::pair<CK_MECHANISM_TYPE, const EVP_MD*> hashes[] = {{CKM_SHA_1, EVP_sha1()},
+                                                                {CKM_SHA224, EVP_sha224()},
+                                                                {CKM_SHA256, EVP_sha256()},
+                                                                {CKM_SHA384, EVP_sha384()},
+                                                                {CKM_SHA512, EVP_sha512()}};
   const std::uint64_t before = apdus();
   Bytes data = message_;
   for (const auto& [type, md] : hashes) {
@@ -110,14 +118,18 @@ TEST_F(Software, Digest_MatchesOpenSsl_SinglePartAndInParts_WithoutAnApdu) {
     ASSERT_EQ(length, expected.size());
     Bytes out(length);
     CK_ULONG short_length = length - 1;
-    EXPECT_EQ(p11->C_Digest(session_, data.data(), data.size(), out.data(), &short_length), CKR_BUFFER_TOO_SMALL);
+    EXPECT_EQ(p11->C_Digest(session_, data.data(), data.size(), out.data(), &short_length),
+              CKR_BUFFER_TOO_SMALL);
     ASSERT_EQ(p11->C_Digest(session_, data.data(), data.size(), out.data(), &length), CKR_OK);
     EXPECT_EQ(out, expected);
-    EXPECT_EQ(p11->C_Digest(session_, data.data(), data.size(), out.data(), &length), CKR_OPERATION_NOT_INITIALIZED);
+    EXPECT_EQ(p11->C_Digest(session_, data.data(), data.size(), out.data(), &length),
+              CKR_OPERATION_NOT_INITIALIZED);
     // In parts.
     ASSERT_EQ(p11->C_DigestInit(session_, &mechanism), CKR_OK);
     for (std::size_t i = 0; i < data.size(); i += 333) {
-      ASSERT_EQ(p11->C_DigestUpdate(session_, data.data() + i, std::min<std::size_t>(333, data.size() - i)), CKR_OK);
+      ASSERT_EQ(p11->C_DigestUpdate(session_, data.data() + i,
+                                    std::min<std::size_t>(333, data.size() - i)),
+                CKR_OK);
     }
     Bytes parts(expected.size());
     length = parts.size();
@@ -148,8 +160,10 @@ TEST_F(Software, Digest_ReturnCodes) {
 TEST_F(Software, Verify_EcdsaAndRsa_AgreesWithOpenSsl_WithoutAnApdu) {
   ASSERT_EQ(generate(session_, 1), CKR_OK);
   ASSERT_EQ(generate(session_, 3, true), CKR_OK);
-  const CK_OBJECT_HANDLE ec_private = find(session_, CKO_PRIVATE_KEY, 1), ec_public = find(session_, CKO_PUBLIC_KEY, 1);
-  const CK_OBJECT_HANDLE rsa_private = find(session_, CKO_PRIVATE_KEY, 3), rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
+  const CK_OBJECT_HANDLE ec_private = find(session_, CKO_PRIVATE_KEY, 1),
+                         ec_public = find(session_, CKO_PUBLIC_KEY, 1);
+  const CK_OBJECT_HANDLE rsa_private = find(session_, CKO_PRIVATE_KEY, 3),
+                         rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
   EVP_PKEY* ec = pkey_from_spki(attribute(session_, ec_public, CKA_PUBLIC_KEY_INFO));
   EVP_PKEY* rsa = pkey_from_spki(attribute(session_, rsa_public, CKA_PUBLIC_KEY_INFO));
   ASSERT_TRUE(ec && rsa);
@@ -199,7 +213,8 @@ TEST_F(Software, Verify_EcdsaAndRsa_AgreesWithOpenSsl_WithoutAnApdu) {
   }
   // Raw mechanisms: the caller's digest (ECDSA) or DigestInfo (RSA PKCS #1).
   const Bytes digest = openssl_digest(EVP_sha256(), message_);
-  EXPECT_EQ(verify({CKM_ECDSA, nullptr, 0}, ec_public, digest, sign({CKM_ECDSA, nullptr, 0}, ec_private, digest)),
+  EXPECT_EQ(verify({CKM_ECDSA, nullptr, 0}, ec_public, digest,
+                   sign({CKM_ECDSA, nullptr, 0}, ec_private, digest)),
             CKR_OK);
   static const Bytes kSha256Prefix = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
                                       0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
@@ -214,28 +229,34 @@ TEST_F(Software, Verify_EcdsaAndRsa_AgreesWithOpenSsl_WithoutAnApdu) {
 
 TEST_F(Software, Verify_ReturnCodes) {
   ASSERT_EQ(generate(session_, 1), CKR_OK);
-  const CK_OBJECT_HANDLE ec_private = find(session_, CKO_PRIVATE_KEY, 1), ec_public = find(session_, CKO_PUBLIC_KEY, 1);
-  CK_MECHANISM ecdsa{CKM_ECDSA_SHA256, nullptr, 0}, rsa{CKM_SHA256_RSA_PKCS, nullptr, 0}, md5{CKM_MD5, nullptr, 0};
-  EXPECT_EQ(p11->C_VerifyInit(session_, &ecdsa, ec_private), CKR_KEY_FUNCTION_NOT_PERMITTED) << "a private key";
+  const CK_OBJECT_HANDLE ec_private = find(session_, CKO_PRIVATE_KEY, 1),
+                         ec_public = find(session_, CKO_PUBLIC_KEY, 1);
+  CK_MECHANISM ecdsa{CKM_ECDSA_SHA256, nullptr, 0}, rsa{CKM_SHA256_RSA_PKCS, nullptr, 0},
+      md5{CKM_MD5, nullptr, 0};
+  EXPECT_EQ(p11->C_VerifyInit(session_, &ecdsa, ec_private), CKR_KEY_FUNCTION_NOT_PERMITTED)
+      << "a private key";
   EXPECT_EQ(p11->C_VerifyInit(session_, &rsa, ec_public), CKR_KEY_TYPE_INCONSISTENT);
   EXPECT_EQ(p11->C_VerifyInit(session_, &md5, ec_public), CKR_MECHANISM_INVALID);
   EXPECT_EQ(p11->C_VerifyInit(session_, &ecdsa, 0xBAD), CKR_KEY_HANDLE_INVALID);
   EXPECT_EQ(p11->C_VerifyInit(session_, nullptr, ec_public), CKR_ARGUMENTS_BAD);
   EXPECT_EQ(p11->C_VerifyInit(0xBAD, &ecdsa, ec_public), CKR_SESSION_HANDLE_INVALID);
   Bytes signature(64);
-  EXPECT_EQ(p11->C_VerifyFinal(session_, signature.data(), signature.size()), CKR_OPERATION_NOT_INITIALIZED);
+  EXPECT_EQ(p11->C_VerifyFinal(session_, signature.data(), signature.size()),
+            CKR_OPERATION_NOT_INITIALIZED);
   ASSERT_EQ(p11->C_VerifyInit(session_, &ecdsa, ec_public), CKR_OK);
   EXPECT_EQ(p11->C_VerifyInit(session_, &ecdsa, ec_public), CKR_OPERATION_ACTIVE);
   Bytes data = message_;
   EXPECT_EQ(p11->C_Verify(session_, data.data(), data.size(), signature.data(), signature.size()),
             CKR_SIGNATURE_INVALID);
   EXPECT_EQ(p11->C_Verify(session_, data.data(), data.size(), signature.data(), signature.size()),
-            CKR_OPERATION_NOT_INITIALIZED) << "C_Verify ends the operation";
+            CKR_OPERATION_NOT_INITIALIZED)
+      << "C_Verify ends the operation";
 }
 
 TEST_F(Software, Encrypt_RawMatchesOpenSsl_AndTheTokenDecryptsThePaddedOnes) {
   ASSERT_EQ(generate(session_, 3, true), CKR_OK);
-  const CK_OBJECT_HANDLE rsa_private = find(session_, CKO_PRIVATE_KEY, 3), rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
+  const CK_OBJECT_HANDLE rsa_private = find(session_, CKO_PRIVATE_KEY, 3),
+                         rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
   EVP_PKEY* rsa = pkey_from_spki(attribute(session_, rsa_public, CKA_PUBLIC_KEY_INFO));
   ASSERT_TRUE(rsa);
   auto encrypt = [&](CK_MECHANISM mechanism, Bytes data) {
@@ -268,14 +289,18 @@ TEST_F(Software, Encrypt_RawMatchesOpenSsl_AndTheTokenDecryptsThePaddedOnes) {
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(rsa, nullptr);
   ASSERT_EQ(EVP_PKEY_encrypt_init(ctx), 1);
   EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING);
-  ASSERT_EQ(EVP_PKEY_encrypt(ctx, expected.data(), &expected_length, padded_block.data(), padded_block.size()), 1);
+  ASSERT_EQ(EVP_PKEY_encrypt(ctx, expected.data(), &expected_length, padded_block.data(),
+                             padded_block.size()),
+            1);
   EVP_PKEY_CTX_free(ctx);
   EXPECT_EQ(raw, expected);
   // PKCS #1 v1.5 and OAEP (with a label) are randomised: the token decrypts them.
   const Bytes secret = {'s', 'e', 'c', 'r', 'e', 't'};
-  EXPECT_EQ(decrypt({CKM_RSA_PKCS, nullptr, 0}, encrypt({CKM_RSA_PKCS, nullptr, 0}, secret)), secret);
+  EXPECT_EQ(decrypt({CKM_RSA_PKCS, nullptr, 0}, encrypt({CKM_RSA_PKCS, nullptr, 0}, secret)),
+            secret);
   Bytes label = {'l', 'a', 'b', 'e', 'l'};
-  CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, label.data(), label.size()};
+  CK_RSA_PKCS_OAEP_PARAMS oaep{CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, label.data(),
+                               label.size()};
   const CK_MECHANISM oaep_mechanism{CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
   EXPECT_EQ(decrypt(oaep_mechanism, encrypt(oaep_mechanism, secret)), secret);
   // In parts: the cipher text comes at C_EncryptFinal.
@@ -296,20 +321,27 @@ TEST_F(Software, Encrypt_RawMatchesOpenSsl_AndTheTokenDecryptsThePaddedOnes) {
 TEST_F(Software, Encrypt_ReturnCodes) {
   ASSERT_EQ(generate(session_, 1), CKR_OK);
   ASSERT_EQ(generate(session_, 3, true), CKR_OK);
-  const CK_OBJECT_HANDLE ec_public = find(session_, CKO_PUBLIC_KEY, 1), rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
-  CK_MECHANISM pkcs1{CKM_RSA_PKCS, nullptr, 0}, raw{CKM_RSA_X_509, nullptr, 0}, oaep{CKM_RSA_PKCS_OAEP, nullptr, 0};
-  EXPECT_EQ(p11->C_EncryptInit(session_, &pkcs1, ec_public), CKR_KEY_FUNCTION_NOT_PERMITTED) << "CKA_ENCRYPT FALSE";
+  const CK_OBJECT_HANDLE ec_public = find(session_, CKO_PUBLIC_KEY, 1),
+                         rsa_public = find(session_, CKO_PUBLIC_KEY, 3);
+  CK_MECHANISM pkcs1{CKM_RSA_PKCS, nullptr, 0}, raw{CKM_RSA_X_509, nullptr, 0},
+      oaep{CKM_RSA_PKCS_OAEP, nullptr, 0};
+  EXPECT_EQ(p11->C_EncryptInit(session_, &pkcs1, ec_public), CKR_KEY_FUNCTION_NOT_PERMITTED)
+      << "CKA_ENCRYPT FALSE";
   EXPECT_EQ(p11->C_EncryptInit(session_, &oaep, rsa_public), CKR_MECHANISM_PARAM_INVALID);
-  EXPECT_EQ(p11->C_EncryptInit(session_, &pkcs1, find(session_, CKO_PRIVATE_KEY, 3)), CKR_KEY_FUNCTION_NOT_PERMITTED);
+  EXPECT_EQ(p11->C_EncryptInit(session_, &pkcs1, find(session_, CKO_PRIVATE_KEY, 3)),
+            CKR_KEY_FUNCTION_NOT_PERMITTED);
   Bytes too_long(246, 1), out(256);
   CK_ULONG length = out.size();
   ASSERT_EQ(p11->C_EncryptInit(session_, &pkcs1, rsa_public), CKR_OK);
-  EXPECT_EQ(p11->C_Encrypt(session_, too_long.data(), too_long.size(), out.data(), &length), CKR_DATA_LEN_RANGE);
-  EXPECT_EQ(p11->C_Encrypt(session_, too_long.data(), 1, out.data(), &length), CKR_OPERATION_NOT_INITIALIZED);
+  EXPECT_EQ(p11->C_Encrypt(session_, too_long.data(), too_long.size(), out.data(), &length),
+            CKR_DATA_LEN_RANGE);
+  EXPECT_EQ(p11->C_Encrypt(session_, too_long.data(), 1, out.data(), &length),
+            CKR_OPERATION_NOT_INITIALIZED);
   // Raw RSA of a block not below the modulus.
   Bytes all_ones(256, 0xFF);
   ASSERT_EQ(p11->C_EncryptInit(session_, &raw, rsa_public), CKR_OK);
-  EXPECT_EQ(p11->C_Encrypt(session_, all_ones.data(), all_ones.size(), out.data(), &length), CKR_DATA_INVALID);
+  EXPECT_EQ(p11->C_Encrypt(session_, all_ones.data(), all_ones.size(), out.data(), &length),
+            CKR_DATA_INVALID);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libcertkey-pkcs11.so under OpenSC's pkcs11-tool (issue 3): the built-in tests without
+# libcertkey-pkcs11.so under OpenSC's pkcs11-tool: the built-in tests without
 # --allow-sw (every mechanism is CKF_HW), EC tests, threads, fork, key generation, writing a
 # certificate, changing the PIN and all three unblock conventions.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,4 @@
-// Remote unlock through pcscd and the simulator (issue 2, DESIGN.md section 7), run inside
+// Remote unlock through pcscd and the simulator (docs/unlock.md), run inside
 // tests/harness/with-tokens: issuance writes the derived unlock key, the holder reads the
 // challenge out as a code, the help desk answers with a code, the token accepts a new PIN.
 #include <certkey/card/error.hpp>
@@ -9,7 +9,8 @@
 namespace certkey::card {
 namespace {
 
-const Bytes kDefaultManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+const Bytes kDefaultManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                                     5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 const Bytes kMasterKey(32, 0x5A);  // the CA's master key; an HSM holds it in production
 
 class RemoteUnlock : public ::testing::Test {
@@ -25,7 +26,8 @@ class RemoteUnlock : public ::testing::Test {
   // The help desk's side: only the serial and the code the holder reads out.
   std::string help_desk_answer(const std::string& challenge_code) {
     unlock::Code challenge = unlock::decode(challenge_code);
-    return unlock::encode(unlock::compute_response(unlock::derive_unlock_key(kMasterKey, serial_), serial_, challenge));
+    return unlock::encode(unlock::compute_response(unlock::derive_unlock_key(kMasterKey, serial_),
+                                                   serial_, challenge));
   }
   Connection connection_{"token1"};
   TokenClient client_{connection_};
@@ -41,7 +43,8 @@ TEST_F(RemoteUnlock, RoundTrip_SetsNewPinAndRestoresCounter) {
 }
 
 TEST_F(RemoteUnlock, ReusedChallenge_IsRefused) {
-  unlock::Code response = unlock::decode(help_desk_answer(unlock::encode(client_.unlock_challenge())));
+  unlock::Code response =
+      unlock::decode(help_desk_answer(unlock::encode(client_.unlock_challenge())));
   ASSERT_TRUE(client_.unlock_with_response(response, "246810").ok());
   EXPECT_EQ(client_.unlock_with_response(response, "135791").sw, 0x6985);
   EXPECT_TRUE(client_.verify_pin("246810").ok());

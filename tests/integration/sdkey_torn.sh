@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# An SD KEY pulled in the middle of reading a response (issue 4): the host gets a clean
+# An SD KEY pulled in the middle of reading a response: the host gets a clean
 # error, and the token's state is whole, never half-written.
 source "$(dirname "$0")/lib.sh"
 P=(pkcs11-tool --module "$CERTKEY_MODULE")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# yubico-piv-tool against a simulated token (issue 2): status, PIN/PUK management, a new
+# yubico-piv-tool against a simulated token: status, PIN/PUK management, a new
 # management key, key generation, a self-signed certificate imported, signatures verified
 # with the openssl command line, and attestation.
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +32,7 @@ openssl pkey -pubin -in pub9c.pem -noout -text | grep -q "Public-Key: (2048 bit)
 
 step "self-signed certificate for 9a, made with the token key, imported with yubico-piv-tool"
 # yubico-piv-tool 2.2.0's selfsign-certificate fails under Debian 12's OpenSSL 3 before it
-# sends anything (upstream issue #388), so the certificate is signed through OpenSC's PIV
+# sends anything (docs/dependencies.md, libp11), so the certificate is signed through OpenSC's PIV
 # driver and libp11's engine; OpenSC takes the public key of a slot without a certificate
 # from PIV_9A_KEY.
 openssl pkey -pubin -in pub9a.pem -outform DER -out pub9a.der

@@ -32,7 +32,8 @@ class Tearing : public TokenFixture {
     for (std::uint32_t k = 1; k <= writes; ++k) {
       for (CutMode mode : {CutMode::before_write, CutMode::torn_write}) {
         token_.reset();
-        std::filesystem::copy_file(baseline, flash_path(), std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::copy_file(baseline, flash_path(),
+                                   std::filesystem::copy_options::overwrite_existing);
         reboot();
         token().flash().cut_power_at(k, mode);
         act();
@@ -60,7 +61,9 @@ class Tearing : public TokenFixture {
     return v && v->size() == 2 ? (*v)[1] : -1;
   }
   Sw change_pin(const std::string& from, const std::string& to) {
-    return send(Ins::change_reference_data, 0, u8(KeyRef::pin), concat({pin_block(from), pin_block(to)})).sw;
+    return send(Ins::change_reference_data, 0, u8(KeyRef::pin),
+                concat({pin_block(from), pin_block(to)}))
+        .sw;
   }
   Buffer public_key_of(std::uint8_t slot) {
     Response r = metadata(slot);
@@ -83,77 +86,94 @@ class Tearing : public TokenFixture {
 };
 
 TEST_F(Tearing, WrongPin_CounterNeverGoesBackUp) {
-  cut_everywhere("wrong PIN", [&] { verify_pin("111111"); }, [&] {
-    int left = retries_left(kPin);
-    EXPECT_TRUE(left == 3 || left == 2) << left;
-    EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
-  });
+  cut_everywhere(
+      "wrong PIN", [&] { verify_pin("111111"); },
+      [&] {
+        int left = retries_left(kPin);
+        EXPECT_TRUE(left == 3 || left == 2) << left;
+        EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
+      });
 }
 
 TEST_F(Tearing, RightPin_CounterIsDecrementedOrRestored) {
-  cut_everywhere("right PIN", [&] { verify_pin(kDefaultPin); }, [&] {
-    int left = retries_left(kPin);
-    EXPECT_TRUE(left == 3 || left == 2) << left;
-    EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
-  });
+  cut_everywhere(
+      "right PIN", [&] { verify_pin(kDefaultPin); },
+      [&] {
+        int left = retries_left(kPin);
+        EXPECT_TRUE(left == 3 || left == 2) << left;
+        EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
+      });
 }
 
 TEST_F(Tearing, PinChange_PinIsOldOrNew) {
-  cut_everywhere("PIN change", [&] { change_pin(kDefaultPin, "654321"); }, [&] {
-    if (verify_pin(kDefaultPin) == Sw::ok) {
-      EXPECT_NE(verify_pin("654321"), Sw::ok);
-    } else {
-      EXPECT_EQ(verify_pin("654321"), Sw::ok);
-    }
-  });
+  cut_everywhere(
+      "PIN change", [&] { change_pin(kDefaultPin, "654321"); },
+      [&] {
+        if (verify_pin(kDefaultPin) == Sw::ok) {
+          EXPECT_NE(verify_pin("654321"), Sw::ok);
+        } else {
+          EXPECT_EQ(verify_pin("654321"), Sw::ok);
+        }
+      });
 }
 
 TEST_F(Tearing, PukUnblock_PinStaysBlockedOrIsReplaced) {
   for (int i = 0; i < 3; ++i) verify_pin("111111");
   ASSERT_EQ(pin_status(), Sw::authentication_blocked);
   const Buffer data = concat({pin_block(kDefaultPuk), pin_block("246810")});
-  cut_everywhere("PUK unblock", [&] { send(Ins::reset_retry_counter, 0, kPin, data); }, [&] {
-    int puk_left = retries_left(kPuk);
-    if (pin_status() == Sw::authentication_blocked) {
-      EXPECT_TRUE(puk_left == 3 || puk_left == 2) << puk_left;
-    } else {
-      EXPECT_EQ(puk_left, 3);
-      EXPECT_EQ(verify_pin("246810"), Sw::ok);
-    }
-  });
+  cut_everywhere(
+      "PUK unblock", [&] { send(Ins::reset_retry_counter, 0, kPin, data); },
+      [&] {
+        int puk_left = retries_left(kPuk);
+        if (pin_status() == Sw::authentication_blocked) {
+          EXPECT_TRUE(puk_left == 3 || puk_left == 2) << puk_left;
+        } else {
+          EXPECT_EQ(puk_left, 3);
+          EXPECT_EQ(verify_pin("246810"), Sw::ok);
+        }
+      });
 }
 
 TEST_F(Tearing, ManagementKeyChange_OldOrNewKeyWorks) {
   const Buffer new_key(16, 0x42);
   const Buffer data = concat({{u8(Algorithm::aes128), u8(KeyRef::management), 16}, new_key});
-  cut_everywhere("management key change", [&] {
-    if (authenticate() == Sw::ok) send(Ins::set_management_key, 0xFF, 0xFF, data);
-  }, [&] {
-    bool old_works = authenticate() == Sw::ok;
-    bool new_works = authenticate(Algorithm::aes128, new_key) == Sw::ok;
-    EXPECT_NE(old_works, new_works);
-  });
+  cut_everywhere(
+      "management key change",
+      [&] {
+        if (authenticate() == Sw::ok) send(Ins::set_management_key, 0xFF, 0xFF, data);
+      },
+      [&] {
+        bool old_works = authenticate() == Sw::ok;
+        bool new_works = authenticate(Algorithm::aes128, new_key) == Sw::ok;
+        EXPECT_NE(old_works, new_works);
+      });
 }
 
 TEST_F(Tearing, KeyGeneration_SlotHoldsAWholeKeyPair) {
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(generate(k9a, Algorithm::ecc_p256).sw, Sw::ok);
-  cut_everywhere("key generation", [&] {
-    if (authenticate() == Sw::ok) generate(k9a, Algorithm::ecc_p256);
-  }, [&] { expect_consistent_p256(k9a, public_key_of(k9a)); });
+  cut_everywhere(
+      "key generation",
+      [&] {
+        if (authenticate() == Sw::ok) generate(k9a, Algorithm::ecc_p256);
+      },
+      [&] { expect_consistent_p256(k9a, public_key_of(k9a)); });
 }
 
 TEST_F(Tearing, CertificateWrite_ObjectIsOldOrNew) {
   const Buffer old_object = random_bytes(3000), new_object = random_bytes(3900);
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(put_object(protocol::object::kAuthenticationCert, old_object).sw, Sw::ok);
-  cut_everywhere("certificate write", [&] {
-    if (authenticate() == Sw::ok) put_object(protocol::object::kAuthenticationCert, new_object);
-  }, [&] {
-    Response r = get_object(protocol::object::kAuthenticationCert);
-    ASSERT_EQ(r.sw, Sw::ok);
-    EXPECT_TRUE(r.data == old_object || r.data == new_object);
-  });
+  cut_everywhere(
+      "certificate write",
+      [&] {
+        if (authenticate() == Sw::ok) put_object(protocol::object::kAuthenticationCert, new_object);
+      },
+      [&] {
+        Response r = get_object(protocol::object::kAuthenticationCert);
+        ASSERT_EQ(r.sw, Sw::ok);
+        EXPECT_TRUE(r.data == old_object || r.data == new_object);
+      });
 }
 
 TEST_F(Tearing, RemoteUnlock_PinStaysBlockedOrIsReplaced) {
@@ -162,23 +182,27 @@ TEST_F(Tearing, RemoteUnlock_PinStaysBlockedOrIsReplaced) {
   ASSERT_EQ(send(CertkeyIns::set_unlock_key, 3, 0, unlock_key).sw, Sw::ok);
   for (int i = 0; i < 3; ++i) verify_pin("111111");
   ASSERT_EQ(pin_status(), Sw::authentication_blocked);
-  cut_everywhere("remote unlock", [&] {
-    Response challenge = send(CertkeyIns::unlock_challenge);
-    const Buffer serial = {static_cast<std::uint8_t>(kSerial >> 24), static_cast<std::uint8_t>(kSerial >> 16),
-                           static_cast<std::uint8_t>(kSerial >> 8), static_cast<std::uint8_t>(kSerial)};
-    Buffer message = concat({{'C', 'K', 'U', 'R'}, serial, challenge.data});
-    Buffer mac = aes_cmac(unlock_key, message);
-    mac.resize(protocol::kUnlockResponseLength);
-    send(CertkeyIns::unlock_response, 0, 0, concat({mac, pin_block("246810")}));
-  }, [&] {
-    int left = unlock_retries_left();
-    if (pin_status() == Sw::authentication_blocked) {
-      EXPECT_TRUE(left == 3 || left == 2) << left;
-    } else {
-      EXPECT_EQ(left, 3);
-      EXPECT_EQ(verify_pin("246810"), Sw::ok);
-    }
-  });
+  cut_everywhere(
+      "remote unlock",
+      [&] {
+        Response challenge = send(CertkeyIns::unlock_challenge);
+        const Buffer serial = {
+            static_cast<std::uint8_t>(kSerial >> 24), static_cast<std::uint8_t>(kSerial >> 16),
+            static_cast<std::uint8_t>(kSerial >> 8), static_cast<std::uint8_t>(kSerial)};
+        Buffer message = concat({{'C', 'K', 'U', 'R'}, serial, challenge.data});
+        Buffer mac = aes_cmac(unlock_key, message);
+        mac.resize(protocol::kUnlockResponseLength);
+        send(CertkeyIns::unlock_response, 0, 0, concat({mac, pin_block("246810")}));
+      },
+      [&] {
+        int left = unlock_retries_left();
+        if (pin_status() == Sw::authentication_blocked) {
+          EXPECT_TRUE(left == 3 || left == 2) << left;
+        } else {
+          EXPECT_EQ(left, 3);
+          EXPECT_EQ(verify_pin("246810"), Sw::ok);
+        }
+      });
 }
 
 TEST_F(Tearing, MoveKey_KeyIsInExactlyOneSlot) {
@@ -186,14 +210,17 @@ TEST_F(Tearing, MoveKey_KeyIsInExactlyOneSlot) {
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(generate(k9a, Algorithm::ecc_p256).sw, Sw::ok);
   const Buffer original = public_key_of(k9a);
-  cut_everywhere("move key", [&] {
-    if (authenticate() == Sw::ok) send(Ins::move_key, kRetired, k9a);
-  }, [&] {
-    Buffer in_9a = public_key_of(k9a), in_82 = public_key_of(kRetired);
-    EXPECT_NE(in_9a.empty(), in_82.empty()) << "the key must be in exactly one slot";
-    EXPECT_EQ(in_9a.empty() ? in_82 : in_9a, original);
-    expect_consistent_p256(in_9a.empty() ? kRetired : k9a, original);
-  });
+  cut_everywhere(
+      "move key",
+      [&] {
+        if (authenticate() == Sw::ok) send(Ins::move_key, kRetired, k9a);
+      },
+      [&] {
+        Buffer in_9a = public_key_of(k9a), in_82 = public_key_of(kRetired);
+        EXPECT_NE(in_9a.empty(), in_82.empty()) << "the key must be in exactly one slot";
+        EXPECT_EQ(in_9a.empty() ? in_82 : in_9a, original);
+        expect_consistent_p256(in_9a.empty() ? kRetired : k9a, original);
+      });
 }
 
 TEST_F(Tearing, SwapSlots_SlotsHoldTheOldOrTheSwappedPairsNeverAMix) {
@@ -261,15 +288,18 @@ TEST_F(Tearing, Compaction_LiveRecordsSurviveBankSwitch) {
   const std::size_t bank_before = token().store().free_bytes();
   ASSERT_LT(bank_before, 1200u);
   const Buffer added = random_bytes(3000);
-  cut_everywhere("compaction", [&] {
-    if (authenticate() == Sw::ok) put_object(protocol::object::kKeyManagementCert, added);
-  }, [&] {
-    EXPECT_EQ(get_object(protocol::object::kAuthenticationCert).data, kept);
-    EXPECT_EQ(get_object(protocol::object::kSignatureCert).data, churn);
-    Response r = get_object(protocol::object::kKeyManagementCert);
-    EXPECT_TRUE(r.sw == Sw::not_found || r.data == added);
-    EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
-  });
+  cut_everywhere(
+      "compaction",
+      [&] {
+        if (authenticate() == Sw::ok) put_object(protocol::object::kKeyManagementCert, added);
+      },
+      [&] {
+        EXPECT_EQ(get_object(protocol::object::kAuthenticationCert).data, kept);
+        EXPECT_EQ(get_object(protocol::object::kSignatureCert).data, churn);
+        Response r = get_object(protocol::object::kKeyManagementCert);
+        EXPECT_TRUE(r.sw == Sw::not_found || r.data == added);
+        EXPECT_EQ(verify_pin(kDefaultPin), Sw::ok);
+      });
   EXPECT_GT(token().store().free_bytes(), bank_before) << "the scenario must switch banks";
 }
 

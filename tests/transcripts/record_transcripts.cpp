@@ -22,7 +22,9 @@ using certkey::transcripts::Outside;
 
 std::string env(const char* name) {
   const char* value = std::getenv(name);
-  if (!value) throw std::runtime_error(std::string(name) + " is not set: run inside tests/harness/with-tokens");
+  if (!value)
+    throw std::runtime_error(std::string(name) +
+                             " is not set: run inside tests/harness/with-tokens");
   return value;
 }
 
@@ -36,8 +38,8 @@ void reset_card() {
   SCARDHANDLE card = 0;
   DWORD protocol = 0;
   if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS ||
-      SCardConnect(context, "certkey token1 00 00", SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card,
-                   &protocol) != SCARD_S_SUCCESS) {
+      SCardConnect(context, "certkey token1 00 00", SCARD_SHARE_SHARED,
+                   SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &protocol) != SCARD_S_SUCCESS) {
     throw std::runtime_error("cannot connect to reset the card");
   }
   SCardDisconnect(card, SCARD_RESET_CARD);
@@ -45,12 +47,18 @@ void reset_card() {
 }
 
 void act(Outside what) {
-  const std::string sim = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL");
-  const std::string wait = env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --reader 'certkey token1 00 00' ";
+  const std::string sim =
+      env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL");
+  const std::string wait =
+      env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --reader 'certkey token1 00 00' ";
   switch (what) {
     case Outside::reset_card: reset_card(); break;
-    case Outside::remove_token: run(sim + " remove token1 >/dev/null && " + wait + "--absent"); break;
-    case Outside::insert_token: run(sim + " insert token1 >/dev/null && " + wait + "--present"); break;
+    case Outside::remove_token:
+      run(sim + " remove token1 >/dev/null && " + wait + "--absent");
+      break;
+    case Outside::insert_token:
+      run(sim + " insert token1 >/dev/null && " + wait + "--present");
+      break;
   }
 }
 
@@ -58,7 +66,8 @@ void act(Outside what) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: record-transcripts MEDIUM OUTDIR (inside tests/harness/with-tokens --media MEDIUM)\n";
+    std::cerr << "usage: record-transcripts MEDIUM OUTDIR (inside tests/harness/with-tokens "
+                 "--media MEDIUM)\n";
     return 2;
   }
   try {
@@ -72,9 +81,10 @@ int main(int argc, char** argv) {
         // A scenario checks for the edited exchange, which the unedited recording is not.
         if (!scenario.edit) throw;
       }
-      std::string text = "# " + scenario.name + ": " + scenario.summary +
-                         "\n# Recorded by tests/transcripts/record against the simulator (docs/testing.md).\n" +
-                         recorder.text();
+      std::string text =
+          "# " + scenario.name + ": " + scenario.summary +
+          "\n# Recorded by tests/transcripts/record against the simulator (docs/testing.md).\n" +
+          recorder.text();
       if (scenario.edit) text = scenario.edit(text);
       std::ofstream(std::string(argv[2]) + "/" + scenario.name + ".transcript") << text;
       std::cout << scenario.name << ": recorded\n";

@@ -34,7 +34,8 @@ const Bytes& certificate() {
   static const Bytes der = [] {
     std::ifstream in(CERTKEY_TRANSCRIPT_DATA "/certificate.der", std::ios::binary);
     Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.empty()) throw ScenarioFailed("cannot read " CERTKEY_TRANSCRIPT_DATA "/certificate.der");
+    if (bytes.empty())
+      throw ScenarioFailed("cannot read " CERTKEY_TRANSCRIPT_DATA "/certificate.der");
     return bytes;
   }();
   return der;
@@ -53,7 +54,8 @@ class Module {
   explicit Module(card::Transcript& links) : links_(links) {
     // The recordings are of the token alone: no object cache between processes unless a
     // scenario gives one (cold_start), so the replay meets the same misses.
-    if (!std::getenv("CERTKEY_TRANSCRIPT_CACHE")) ::setenv("XDG_CACHE_HOME", "/dev/null/no-object-cache", 1);
+    if (!std::getenv("CERTKEY_TRANSCRIPT_CACHE"))
+      ::setenv("XDG_CACHE_HOME", "/dev/null/no-object-cache", 1);
     p11::use_card_links(links);
     check(C_GetFunctionList(&f_), CKR_OK, "C_GetFunctionList");
     step("C_Initialize");
@@ -83,8 +85,8 @@ class Module {
   CK_SESSION_HANDLE open(CK_SLOT_ID slot) {
     step("C_OpenSession");
     CK_SESSION_HANDLE session = 0;
-    check(f_->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session), CKR_OK,
-          "C_OpenSession");
+    check(f_->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+          CKR_OK, "C_OpenSession");
     return session;
   }
   CK_SESSION_HANDLE logged_in() {
@@ -95,8 +97,8 @@ class Module {
   void login(CK_SESSION_HANDLE session, CK_RV expected) {
     step("C_Login");
     std::string pin = kPin;
-    check(f_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(pin.data()), pin.size()), expected,
-          "C_Login");
+    check(f_->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(pin.data()), pin.size()),
+          expected, "C_Login");
   }
   CK_OBJECT_HANDLE find(CK_SESSION_HANDLE session, CK_OBJECT_CLASS object_class, CK_BYTE id) {
     step("C_FindObjectsInit");
@@ -108,10 +110,12 @@ class Module {
     check(f_->C_FindObjects(session, &object, 1, &found), CKR_OK, "C_FindObjects");
     step("C_FindObjectsFinal");
     check(f_->C_FindObjectsFinal(session), CKR_OK, "C_FindObjectsFinal");
-    if (found != 1) throw ScenarioFailed("the object with CKA_ID " + std::to_string(id) + " is not there");
+    if (found != 1)
+      throw ScenarioFailed("the object with CKA_ID " + std::to_string(id) + " is not there");
     return object;
   }
-  Bytes sign(CK_SESSION_HANDLE session, CK_MECHANISM_TYPE mechanism, CK_BYTE id, CK_RV expected = CKR_OK) {
+  Bytes sign(CK_SESSION_HANDLE session, CK_MECHANISM_TYPE mechanism, CK_BYTE id,
+             CK_RV expected = CKR_OK) {
     const CK_OBJECT_HANDLE key = find(session, CKO_PRIVATE_KEY, id);
     step("C_SignInit");
     CK_MECHANISM m{mechanism, nullptr, 0};
@@ -120,7 +124,8 @@ class Module {
     Bytes signature(512);
     CK_ULONG length = signature.size();
     Bytes message = kMessage;
-    check(f_->C_Sign(session, message.data(), message.size(), signature.data(), &length), expected, "C_Sign");
+    check(f_->C_Sign(session, message.data(), message.size(), signature.data(), &length), expected,
+          "C_Sign");
     signature.resize(expected == CKR_OK ? length : 0);
     return signature;
   }
@@ -141,8 +146,8 @@ void login(card::Transcript& links, const std::function<void(Outside)>&) {
   const CK_SESSION_HANDLE session = m.open(m.slot());
   m.step("C_Login");
   std::string wrong = kWrongPin;
-  check(m->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(wrong.data()), wrong.size()), CKR_PIN_INCORRECT,
-        "C_Login with a wrong PIN");
+  check(m->C_Login(session, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(wrong.data()), wrong.size()),
+        CKR_PIN_INCORRECT, "C_Login with a wrong PIN");
   m.login(session, CKR_OK);
   m.logout_and_close(session);
 }
@@ -161,10 +166,11 @@ void generate(card::Transcript& links, CK_KEY_TYPE type, CK_BYTE id) {
     pub.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
   }
   CK_ATTRIBUTE priv[] = {{CKA_TOKEN, &yes, sizeof yes}, {CKA_ID, &id, 1}};
-  CK_MECHANISM mechanism{type == CKK_EC ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+  CK_MECHANISM mechanism{type == CKK_EC ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr,
+                         0};
   CK_OBJECT_HANDLE public_key = 0, private_key = 0;
-  check(m->C_GenerateKeyPair(session, &mechanism, pub.data(), static_cast<CK_ULONG>(pub.size()), priv, 2, &public_key,
-                             &private_key),
+  check(m->C_GenerateKeyPair(session, &mechanism, pub.data(), static_cast<CK_ULONG>(pub.size()),
+                             priv, 2, &public_key, &private_key),
         CKR_OK, "C_GenerateKeyPair");
   m.logout_and_close(session);
 }
@@ -184,11 +190,12 @@ void write_certificate(card::Transcript& links, const std::function<void(Outside
   CK_CERTIFICATE_TYPE type = CKC_X_509;
   CK_BBOOL yes = CK_TRUE;
   CK_BYTE id = 1;
-  CK_ATTRIBUTE attributes[] = {{CKA_CLASS, &object_class, sizeof object_class},
-                                {CKA_CERTIFICATE_TYPE, &type, sizeof type},
-                                {CKA_TOKEN, &yes, sizeof yes},
-                                {CKA_ID, &id, 1},
-                                {CKA_VALUE, const_cast<std::uint8_t*>(certificate().data()), certificate().size()}};
+  CK_ATTRIBUTE attributes[] = {
+      {CKA_CLASS, &object_class, sizeof object_class},
+      {CKA_CERTIFICATE_TYPE, &type, sizeof type},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_ID, &id, 1},
+      {CKA_VALUE, const_cast<std::uint8_t*>(certificate().data()), certificate().size()}};
   CK_OBJECT_HANDLE object = 0;
   check(m->C_CreateObject(session, attributes, 5, &object), CKR_OK, "C_CreateObject");
   m.logout_and_close(session);
@@ -251,7 +258,8 @@ void removed_token(card::Transcript& links, const std::function<void(Outside)>& 
   m.step("C_SignInit");
   CK_MECHANISM mechanism{CKM_ECDSA_SHA256, nullptr, 0};
   const CK_RV rv = m->C_SignInit(session, &mechanism, key);
-  if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID) check(rv, CKR_DEVICE_REMOVED, "C_SignInit");
+  if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID)
+    check(rv, CKR_DEVICE_REMOVED, "C_SignInit");
   outside(Outside::insert_token);
   const CK_SESSION_HANDLE again = m.logged_in();
   if (m.sign(again, CKM_ECDSA_SHA256, 1).empty()) throw ScenarioFailed("an empty signature");
@@ -261,7 +269,8 @@ void removed_token(card::Transcript& links, const std::function<void(Outside)>& 
 // Remote unlock through the card library (docs/unlock.md): the holder locks the PIN, the help
 // desk answers the challenge, the token takes a new PIN.
 void unlock(card::Transcript& links, const std::function<void(Outside)>&) {
-  static const Bytes kManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+  static const Bytes kManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                                       5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
   static const Bytes kMasterKey(32, 0x5A);
   card::Connection connection(links.connect(kReader));
   card::Connection::Transaction transaction(connection);
@@ -274,12 +283,14 @@ void unlock(card::Transcript& links, const std::function<void(Outside)>&) {
   client.set_unlock_key(unlock_key, 3);
   links.mark("VERIFY until blocked");
   for (int i = 0; i < 3; ++i) client.verify_pin(kWrongPin);
-  if (!client.verify_pin("").is(protocol::Sw::authentication_blocked)) throw ScenarioFailed("the PIN is not blocked");
+  if (!client.verify_pin("").is(protocol::Sw::authentication_blocked))
+    throw ScenarioFailed("the PIN is not blocked");
   links.mark("UNLOCK CHALLENGE");
   const card::unlock::Code challenge = client.unlock_challenge();
   links.mark("UNLOCK RESPONSE");
   const card::unlock::Code response = card::unlock::compute_response(unlock_key, serial, challenge);
-  if (!client.unlock_with_response(response, kPin).ok()) throw ScenarioFailed("the unlock was refused");
+  if (!client.unlock_with_response(response, kPin).ok())
+    throw ScenarioFailed("the unlock was refused");
   if (!client.verify_pin(kPin).ok()) throw ScenarioFailed("the new PIN does not verify");
 }
 
@@ -304,9 +315,12 @@ std::string cut_token_info(const std::string& recorded) {
   const std::size_t mark = recorded.find("= TOKEN INFO\n");
   const std::size_t answer = recorded.find("\n< ", mark);
   const std::size_t end = recorded.find('\n', answer + 1);
-  if (mark == std::string::npos || answer == std::string::npos) throw ScenarioFailed("no TOKEN INFO recorded");
-  return "# Edited after recording: TOKEN INFO's answer cut to its first 4 bytes, status 9000 kept.\n" +
-         recorded.substr(0, answer + 3) + recorded.substr(answer + 3, 8) + "9000" + recorded.substr(end);
+  if (mark == std::string::npos || answer == std::string::npos)
+    throw ScenarioFailed("no TOKEN INFO recorded");
+  return "# Edited after recording: TOKEN INFO's answer cut to its first 4 bytes, status 9000 "
+         "kept.\n" +
+         recorded.substr(0, answer + 3) + recorded.substr(answer + 3, 8) + "9000" +
+         recorded.substr(end);
 }
 
 }  // namespace
@@ -322,15 +336,20 @@ const std::vector<Scenario>& scenarios() {
        [](card::Transcript& t, const auto&) { sign(t, CKM_ECDSA_SHA256, 1); }, nullptr},
       {"sign_rsa", "CKM_SHA256_RSA_PKCS with the key in 9D",
        [](card::Transcript& t, const auto&) { sign(t, CKM_SHA256_RSA_PKCS, 3); }, nullptr},
-      {"write_certificate", "C_CreateObject: a certificate for the key in 9A", write_certificate, nullptr},
-      {"read_certificate", "C_GetAttributeValue(CKA_VALUE) of the certificate in 9A", read_certificate, nullptr},
-      {"cold_start", "two processes list an unchanged token; the second uses the first's object cache",
+      {"write_certificate", "C_CreateObject: a certificate for the key in 9A", write_certificate,
+       nullptr},
+      {"read_certificate", "C_GetAttributeValue(CKA_VALUE) of the certificate in 9A",
+       read_certificate, nullptr},
+      {"cold_start",
+       "two processes list an unchanged token; the second uses the first's object cache",
        cold_start, nullptr},
-      {"card_reset", "another process resets the card between C_Login and C_Sign", card_reset, nullptr},
+      {"card_reset", "another process resets the card between C_Login and C_Sign", card_reset,
+       nullptr},
       {"removed_token", "the token is pulled mid-session and put back", removed_token, nullptr},
       {"unlock", "remote unlock through the card library", unlock, nullptr},
       {"short_response", "a TOKEN INFO answer cut short", short_response, cut_token_info},
-      {"sim_certificate", "on a SIM (T=0, logical channel): key generation, certificate write and read",
+      {"sim_certificate",
+       "on a SIM (T=0, logical channel): key generation, certificate write and read",
        sim_certificate, nullptr, "sim"},
   };
   return all;
@@ -343,7 +362,8 @@ int fixed_bytes(unsigned char* out, int length) {
   return 1;
 }
 int always_ready() { return 1; }
-const RAND_METHOD kFixedRandom = {nullptr, fixed_bytes, nullptr, nullptr, fixed_bytes, always_ready};
+const RAND_METHOD kFixedRandom = {nullptr, fixed_bytes, nullptr,
+                                  nullptr, fixed_bytes, always_ready};
 }  // namespace
 
 void use_fixed_random() {

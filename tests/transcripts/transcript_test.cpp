@@ -42,7 +42,9 @@ TEST_P(Replay, HostSendsWhatWasRecorded) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transcripts, Replay, ::testing::ValuesIn(scenarios()),
-                         [](const ::testing::TestParamInfo<Scenario>& param) { return param.param.name; });
+                         [](const ::testing::TestParamInfo<Scenario>& param) {
+                           return param.param.name;
+                         });
 
 }  // namespace
 }  // namespace certkey::transcripts

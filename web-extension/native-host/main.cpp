@@ -11,6 +11,7 @@
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed browser or daemon ends the relay, not a signal
-  return certkey::native_host::relay(STDIN_FILENO, STDOUT_FILENO, certkey::ipc::default_socket_path(),
+  return certkey::native_host::relay(STDIN_FILENO, STDOUT_FILENO,
+                                     certkey::ipc::default_socket_path(),
                                      certkey::native_host::extension_of(argc, argv));
 }

@@ -14,12 +14,14 @@ namespace certkey::native_host {
 namespace {
 
 // The relay's own errors, in the daemon's error shape, so the extension reads them alike.
-std::string error_frame(const char* code, const char* message, const char* message_zh, const char* hint) {
+std::string error_frame(const char* code, const char* message, const char* message_zh,
+                        const char* hint) {
   const bool too_large = std::strcmp(code, "payload_too_large") == 0;
   const nlohmann::json body = {
       {"id", nullptr},
       {"status", too_large ? 413 : 503},
-      {"error", {{"code", code}, {"message", message}, {"message_zh", message_zh}, {"hint", hint}}}};
+      {"error",
+       {{"code", code}, {"message", message}, {"message_zh", message_zh}, {"hint", hint}}}};
   return ipc::encode_frame(body.dump());
 }
 
@@ -45,15 +47,20 @@ std::string extension_of(int argc, char** argv) {
   return {};
 }
 
-int relay(int browser_in, int browser_out, const std::string& socket_path, const std::string& extension) {
+int relay(int browser_in, int browser_out, const std::string& socket_path,
+          const std::string& extension) {
   const int daemon = ipc::connect_unix(socket_path);
   if (daemon < 0) {
-    ipc::write_all(browser_out, error_frame("daemon_unavailable", "The certkey service is not running.",
-                                       "certkey 服务未运行。", "Start it with: systemctl --user start certkeyd"));
+    ipc::write_all(
+        browser_out,
+        error_frame("daemon_unavailable", "The certkey service is not running.",
+                    "certkey 服务未运行。", "Start it with: systemctl --user start certkeyd"));
     return 1;
   }
-  const nlohmann::json hello = {{"relay", {{"kind", "native-messaging"}, {"extension", extension}}}};
-  if (!ipc::write_all(daemon, ipc::encode_frame(hello.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))) {
+  const nlohmann::json hello = {
+      {"relay", {{"kind", "native-messaging"}, {"extension", extension}}}};
+  if (!ipc::write_all(daemon, ipc::encode_frame(hello.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace)))) {
     return 1;
   }
   ipc::FrameDecoder from_browser(ipc::kMaxCommandFrame), from_daemon(ipc::kMaxReplyFrame);
@@ -66,17 +73,20 @@ int relay(int browser_in, int browser_out, const std::string& socket_path, const
     bool too_large = false;
     if (fds[0].revents && !pump(browser_in, from_browser, daemon, too_large)) {
       if (too_large) {
-        ipc::write_all(browser_out, error_frame("payload_too_large", "The message is too large.", "消息过大。",
-                                           "Messages to certkey are a few kilobytes."));
+        ipc::write_all(browser_out,
+                       error_frame("payload_too_large", "The message is too large.", "消息过大。",
+                                   "Messages to certkey are a few kilobytes."));
         return 1;
       }
       return 0;  // the browser closed the port
     }
     if (fds[1].revents && !pump(daemon, from_daemon, browser_out, too_large)) {
-      ipc::write_all(browser_out, error_frame(too_large ? "payload_too_large" : "daemon_unavailable",
-                                         too_large ? "The answer is too large." : "The certkey service stopped.",
-                                         too_large ? "应答过大。" : "certkey 服务已停止。",
-                                         "Try again; the service starts again when needed."));
+      ipc::write_all(
+          browser_out,
+          error_frame(too_large ? "payload_too_large" : "daemon_unavailable",
+                      too_large ? "The answer is too large." : "The certkey service stopped.",
+                      too_large ? "应答过大。" : "certkey 服务已停止。",
+                      "Try again; the service starts again when needed."));
       return 1;
     }
   }

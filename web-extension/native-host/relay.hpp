@@ -12,6 +12,7 @@ namespace certkey::native_host {
 std::string extension_of(int argc, char** argv);
 
 // Relays until either side closes. Returns the process's exit status.
-int relay(int browser_in, int browser_out, const std::string& socket_path, const std::string& extension);
+int relay(int browser_in, int browser_out, const std::string& socket_path,
+          const std::string& extension);
 
 }  // namespace certkey::native_host

@@ -18,19 +18,23 @@ namespace {
 constexpr std::uint8_t kOidCommonName[] = {0x55, 0x04, 0x03};
 constexpr std::uint8_t kOidBasicConstraints[] = {0x55, 0x1D, 0x13};
 constexpr std::uint8_t kOidEcPublicKey[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
-constexpr std::uint8_t kOidP256[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
-constexpr std::uint8_t kOidP384[] = {0x2B, 0x81, 0x04, 0x00, 0x22};
 constexpr std::uint8_t kOidRsaEncryption[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01};
-constexpr std::uint8_t kEcdsaSha256[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
+constexpr std::uint8_t kEcdsaSha256[] = {0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+                                         0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02};
 // Yubico's attestation extensions, 1.3.6.1.4.1.41482.3.{3,7,8}.
-constexpr std::uint8_t kOidYubicoFirmware[] = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0xC4, 0x0A, 0x03, 0x03};
-constexpr std::uint8_t kOidYubicoSerial[] = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0xC4, 0x0A, 0x03, 0x07};
-constexpr std::uint8_t kOidYubicoPolicy[] = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0xC4, 0x0A, 0x03, 0x08};
-constexpr char kNotBefore[] = "200101000000Z";    // UTCTime: tokens have no clock
-constexpr char kNotAfter[] = "99991231235959Z";   // GeneralizedTime: no expiry (RFC 5280 4.1.2.5)
+constexpr std::uint8_t kOidYubicoFirmware[] = {0x2B, 0x06, 0x01, 0x04, 0x01,
+                                               0x82, 0xC4, 0x0A, 0x03, 0x03};
+constexpr std::uint8_t kOidYubicoSerial[] = {0x2B, 0x06, 0x01, 0x04, 0x01,
+                                             0x82, 0xC4, 0x0A, 0x03, 0x07};
+constexpr std::uint8_t kOidYubicoPolicy[] = {0x2B, 0x06, 0x01, 0x04, 0x01,
+                                             0x82, 0xC4, 0x0A, 0x03, 0x08};
+constexpr char kNotBefore[] = "200101000000Z";   // UTCTime: tokens have no clock
+constexpr char kNotAfter[] = "99991231235959Z";  // GeneralizedTime: no expiry (RFC 5280 4.1.2.5)
 constexpr std::uint8_t kSlot = static_cast<std::uint8_t>(protocol::KeyRef::attestation);
 
-Bytes text(const char* s, std::size_t n) { return Bytes(reinterpret_cast<const std::uint8_t*>(s), n); }
+Bytes text(const char* s, std::size_t n) {
+  return Bytes(reinterpret_cast<const std::uint8_t*>(s), n);
+}
 
 void write_name(DerWriter& w, Bytes common_name) {
   std::size_t m = w.mark();
@@ -41,7 +45,8 @@ void write_name(DerWriter& w, Bytes common_name) {
   w.wrap(0x30, m);
 }
 
-void write_spki(DerWriter& w, const KeyRecord& key) {
+// False for a key of an algorithm the table does not have (a stored key never is).
+bool write_spki(DerWriter& w, const KeyRecord& key) {
   std::size_t m = w.mark();
   if (is_rsa(key.header.algorithm)) {
     std::size_t bits = w.mark();
@@ -55,14 +60,17 @@ void write_spki(DerWriter& w, const KeyRecord& key) {
     w.tlv(0x06, Bytes(kOidRsaEncryption, sizeof kOidRsaEncryption));
     w.wrap(0x30, alg);
   } else {
-    const bool p256 = key.header.algorithm == static_cast<std::uint8_t>(Algorithm::ecc_p256);
-    w.bit_string(Bytes(key.ec.point, hal::point_size(p256 ? hal::Curve::p256 : hal::Curve::p384)));
+    const protocol::KeyAlgorithm* row = protocol::key_algorithm(key.header.algorithm);
+    hal::Curve curve = hal::Curve::p256;
+    if (!row || !curve_for(key.header.algorithm, curve)) return false;
+    w.bit_string(Bytes(key.ec.point, hal::point_size(curve)));
     std::size_t alg = w.mark();
-    w.tlv(0x06, p256 ? Bytes(kOidP256, sizeof kOidP256) : Bytes(kOidP384, sizeof kOidP384));
+    w.tlv(0x06, Bytes(row->curve_oid, row->curve_oid_length));
     w.tlv(0x06, Bytes(kOidEcPublicKey, sizeof kOidEcPublicKey));
     w.wrap(0x30, alg);
   }
   w.wrap(0x30, m);
+  return true;
 }
 
 void write_extension(DerWriter& w, Bytes oid, bool critical, Bytes value) {
@@ -106,15 +114,17 @@ Sw PivApplet::issue_certificate(Bytes issuer_name, Bytes subject_cn, const KeyRe
   std::size_t extensions = w.mark();
   if (attested_slot != 0) {
     const std::uint8_t policy[2] = {
-        subject_key.header.pin_policy ? subject_key.header.pin_policy
-                                      : static_cast<std::uint8_t>(default_pin_policy(attested_slot)),
+        subject_key.header.pin_policy
+            ? subject_key.header.pin_policy
+            : static_cast<std::uint8_t>(default_pin_policy(attested_slot)),
         subject_key.header.touch_policy ? subject_key.header.touch_policy
                                         : static_cast<std::uint8_t>(protocol::TouchPolicy::never)};
     write_extension(w, Bytes(kOidYubicoPolicy, sizeof kOidYubicoPolicy), false, Bytes(policy, 2));
     std::uint8_t serial_der[8];
     DerWriter serial_writer(MutableBytes(serial_der, sizeof serial_der));
     serial_writer.small_integer(serial());
-    write_extension(w, Bytes(kOidYubicoSerial, sizeof kOidYubicoSerial), false, serial_writer.result());
+    write_extension(w, Bytes(kOidYubicoSerial, sizeof kOidYubicoSerial), false,
+                    serial_writer.result());
     write_extension(w, Bytes(kOidYubicoFirmware, sizeof kOidYubicoFirmware), false,
                     Bytes(kCompatibilityVersion, 3));
   } else {
@@ -124,7 +134,7 @@ Sw PivApplet::issue_certificate(Bytes issuer_name, Bytes subject_cn, const KeyRe
   }
   w.wrap(0x30, extensions);
   w.wrap(0xA3, extensions);
-  write_spki(w, subject_key);
+  if (!write_spki(w, subject_key)) return Sw::unknown;
   write_name(w, subject_cn);
   std::size_t validity = w.mark();
   w.tlv(0x18, text(kNotAfter, sizeof kNotAfter - 1));
@@ -155,7 +165,8 @@ Sw PivApplet::issue_certificate(Bytes issuer_name, Bytes subject_cn, const KeyRe
     return Sw::unknown;
   }
   const std::size_t bit_string = 1 + signature_length;
-  out.put_header(0x30, w.result().size() + sizeof kEcdsaSha256 + tlv_header_size(0x03, bit_string) + bit_string);
+  out.put_header(0x30, w.result().size() + sizeof kEcdsaSha256 + tlv_header_size(0x03, bit_string) +
+                           bit_string);
   out.put_raw(w.result());
   out.put_raw(Bytes(kEcdsaSha256, sizeof kEcdsaSha256));
   out.put_header(0x03, bit_string);
@@ -173,7 +184,8 @@ Sw PivApplet::build_attestation(std::uint8_t slot, const KeyRecord& key, Respons
   std::size_t object_length = 0;
   Bytes issuer;
   if (store_.read(record::object(protocol::object::kAttestationCert),
-                  MutableBytes(object_work_, sizeof object_work_), object_length) != StoreResult::ok ||
+                  MutableBytes(object_work_, sizeof object_work_),
+                  object_length) != StoreResult::ok ||
       !certificate_subject(Bytes(object_work_, object_length), issuer)) {
     return Sw::not_found;
   }
@@ -201,15 +213,19 @@ Sw PivApplet::create_attestation_identity(RecordStore::Transaction& tx, std::uin
   // The certificate object (protocol/piv_payloads.hpp), built in place: room is reserved
   // for the 70 header, which is known only once the certificate is written.
   constexpr std::size_t kHeaderRoom = 4;
-  ResponseWriter cert(MutableBytes(object_work_ + kHeaderRoom, sizeof object_work_ - kHeaderRoom - sizeof protocol::kCertificateObjectTrailer));
-  Sw sw = issue_certificate(Bytes(), text(cn, sizeof cn - 1), signer_work_, signer_work_.ec, 0, cert);
+  ResponseWriter cert(
+      MutableBytes(object_work_ + kHeaderRoom,
+                   sizeof object_work_ - kHeaderRoom - sizeof protocol::kCertificateObjectTrailer));
+  Sw sw =
+      issue_certificate(Bytes(), text(cn, sizeof cn - 1), signer_work_, signer_work_.ec, 0, cert);
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&signer_work_), sizeof signer_work_));
   if (sw != Sw::ok) return sw;
   const std::size_t header = tlv_header_size(protocol::tag::kCertificate, cert.size());
   ResponseWriter head(MutableBytes(object_work_ + kHeaderRoom - header, header));
   head.put_header(protocol::tag::kCertificate, cert.size());
   const auto& trailer = protocol::kCertificateObjectTrailer;
-  for (std::size_t i = 0; i < sizeof trailer; ++i) object_work_[kHeaderRoom + cert.size() + i] = trailer[i];
+  for (std::size_t i = 0; i < sizeof trailer; ++i)
+    object_work_[kHeaderRoom + cert.size() + i] = trailer[i];
   tx.put(record::object(protocol::object::kAttestationCert),
          Bytes(object_work_ + kHeaderRoom - header, header + cert.size() + sizeof trailer));
   return Sw::ok;

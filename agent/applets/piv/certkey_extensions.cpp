@@ -44,7 +44,8 @@ bool PivApplet::put_credential_state(std::uint16_t info_tag, std::uint16_t count
                                      std::uint16_t value_record, ResponseWriter& out) const {
   RetryCounter counter{};
   SecretHash value{};
-  if (!read_counter(store_, counter_record, counter) || !read_record(value_record, &value, sizeof value)) {
+  if (!read_counter(store_, counter_record, counter) ||
+      !read_record(value_record, &value, sizeof value)) {
     return false;
   }
   const std::uint8_t state[3] = {counter.limit, counter.remaining, value.is_default};
@@ -55,12 +56,14 @@ bool PivApplet::put_credential_state(std::uint16_t info_tag, std::uint16_t count
 Sw PivApplet::unlock_challenge(const CommandApdu& c, ResponseWriter& out) {
   if (c.p1 != 0 || c.p2 != 0) return Sw::incorrect_p1p2;
   RetryCounter counter{};
-  if (!store_.contains(record::kUnlockKey) || !read_counter(store_, record::kUnlockCounter, counter)) {
+  if (!store_.contains(record::kUnlockKey) ||
+      !read_counter(store_, record::kUnlockCounter, counter)) {
     return Sw::reference_not_found;
   }
   if (counter.remaining == 0) return Sw::authentication_blocked;
   clear_pending_unlock();  // a new challenge replaces the old one, which is then gone
-  if (!board_.random.fill(MutableBytes(pending_unlock_.challenge, sizeof pending_unlock_.challenge))) {
+  if (!board_.random.fill(
+          MutableBytes(pending_unlock_.challenge, sizeof pending_unlock_.challenge))) {
     return Sw::unknown;
   }
   pending_unlock_.pending = true;
@@ -85,7 +88,8 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
 
   if (!pending_unlock_.pending) return Sw::conditions_not_satisfied;
   std::uint8_t message[sizeof kUnlockResponseLabel + 4 + protocol::kUnlockChallengeLength];
-  for (std::size_t i = 0; i < sizeof kUnlockResponseLabel; ++i) message[i] = kUnlockResponseLabel[i];
+  for (std::size_t i = 0; i < sizeof kUnlockResponseLabel; ++i)
+    message[i] = kUnlockResponseLabel[i];
   store_be32(message + 4, serial());
   for (std::size_t i = 0; i < protocol::kUnlockChallengeLength; ++i) {
     message[8 + i] = pending_unlock_.challenge[i];
@@ -101,13 +105,16 @@ Sw PivApplet::unlock_response(const CommandApdu& c, ResponseWriter&) {
     return Sw::memory_failure;
   }
   std::uint8_t expected[16];
-  bool mac_ok = board_.crypto.aes_cmac(Bytes(key.key, sizeof key.key), Bytes(message, sizeof message),
-                                       MutableBytes(expected, sizeof expected));
+  bool mac_ok =
+      board_.crypto.aes_cmac(Bytes(key.key, sizeof key.key), Bytes(message, sizeof message),
+                             MutableBytes(expected, sizeof expected));
   secure_zero(MutableBytes(key.key, sizeof key.key));
   if (!mac_ok) return Sw::unknown;
   CheckResult result = guarded_check(
       store_, record::kUnlockCounter,
-      [&] { return constant_time_equal(response, Bytes(expected, protocol::kUnlockResponseLength)); },
+      [&] {
+        return constant_time_equal(response, Bytes(expected, protocol::kUnlockResponseLength));
+      },
       [&](RecordStore::Transaction& tx) { stage_pin_replacement(tx, replacement); });
   secure_zero(MutableBytes(expected, sizeof expected));
   return outcome_to_sw(result);
@@ -127,12 +134,17 @@ Sw PivApplet::list_keys(const CommandApdu& c, ResponseWriter& out) {
     const bool has_key = read_record_prefix(record::key(s), &header, sizeof header);
     if (!has_key && cert_length == 0) continue;
     std::uint8_t entry[protocol::kListKeysEntrySize] = {
-        s, header.algorithm,
+        s,
+        header.algorithm,
         static_cast<std::uint8_t>(!has_key ? 0
-                                  : header.pin_policy ? header.pin_policy
-                                                      : static_cast<std::uint8_t>(default_pin_policy(s))),
+                                  : header.pin_policy
+                                      ? header.pin_policy
+                                      : static_cast<std::uint8_t>(default_pin_policy(s))),
         static_cast<std::uint8_t>(has_key && !header.touch_policy ? 1 : header.touch_policy),
-        header.origin, 0, 0, 0};
+        header.origin,
+        0,
+        0,
+        0};
     store_be16(entry + 5, static_cast<std::uint16_t>(cert_length));
     out.put_raw(Bytes(entry, sizeof entry));
   }

@@ -59,10 +59,12 @@ Sw PivApplet::reset(const CommandApdu& c, ResponseWriter&) {
     }
   }
   remove_if_present(record::object(protocol::object::kBiometricGroupTemplate));
-  for (std::uint32_t id = protocol::object::kCardAuthCert; id <= protocol::object::kPivObjectLast; ++id) {
+  for (std::uint32_t id = protocol::object::kCardAuthCert; id <= protocol::object::kPivObjectLast;
+       ++id) {
     remove_if_present(record::object(id));
   }
-  for (std::uint32_t id = protocol::object::kYubicoAdminData; id <= protocol::object::kYubicoObjectLast; ++id) {
+  for (std::uint32_t id = protocol::object::kYubicoAdminData;
+       id <= protocol::object::kYubicoObjectLast; ++id) {
     if (id != protocol::object::kAttestationCert) remove_if_present(record::object(id));
   }
   stage_personalisation(tx, config);

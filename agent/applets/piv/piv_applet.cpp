@@ -14,8 +14,8 @@ using protocol::Ins;
 namespace tag = protocol::tag;
 
 static_assert(sizeof(TokenConfig) == 22 && sizeof(SecretHash) == 33 &&
-              sizeof(ManagementKey) == 35 && sizeof(KeyHeader) == 4 &&
-              sizeof(ChangeCounter) == 4 && sizeof(UnlockKey) == 32,
+                  sizeof(ManagementKey) == 35 && sizeof(KeyHeader) == 4 &&
+                  sizeof(ChangeCounter) == 4 && sizeof(UnlockKey) == 32,
               "storage images have no padding");
 
 namespace {
@@ -109,7 +109,8 @@ Sw PivApplet::install() {
   stage_personalisation(tx, config);
   Sw sw = create_attestation_identity(tx, identity_.serial);
   if (sw != Sw::ok) return sw;
-  tx.put(record::kTokenConfig, Bytes(reinterpret_cast<const std::uint8_t*>(&config), sizeof config));
+  tx.put(record::kTokenConfig,
+         Bytes(reinterpret_cast<const std::uint8_t*>(&config), sizeof config));
   return commit(tx);
 }
 
@@ -118,13 +119,16 @@ Sw PivApplet::install() {
 void PivApplet::stage_personalisation(RecordStore::Transaction& tx, const TokenConfig& config) {
   stage_default_pins(tx, config, kDefaultPinRetries, kDefaultPukRetries);
   ManagementKey management{static_cast<std::uint8_t>(protocol::Algorithm::tdes),
-                           static_cast<std::uint8_t>(protocol::TouchPolicy::never), 1, {}};
+                           static_cast<std::uint8_t>(protocol::TouchPolicy::never),
+                           1,
+                           {}};
   for (std::size_t i = 0; i < kDefaultManagementKey.size(); ++i) {
     management.key[i] = kDefaultManagementKey[i];
   }
   const RetryCounter management_counter{kManagementKeyRetries, kManagementKeyRetries};
   tx.put(record::kManagementCounter, Bytes(&management_counter.limit, sizeof management_counter));
-  tx.put(record::kManagementKey, Bytes(reinterpret_cast<const std::uint8_t*>(&management), sizeof management));
+  tx.put(record::kManagementKey,
+         Bytes(reinterpret_cast<const std::uint8_t*>(&management), sizeof management));
   secure_zero(MutableBytes(management.key, sizeof management.key));
 
   // CHUID (SP 800-73-4 Appendix A): the "non-federal issuer" FASC-N, a random GUID, an
@@ -142,13 +146,15 @@ bool PivApplet::prepare_pin_replacement(const TokenConfig& config, Bytes pin_blo
   if (!read_counter(store_, record::kPinCounter, current)) return false;
   out.counter = RetryCounter{current.limit, current.limit};
   hash_pin_block(config, pin_block, out.value.hash);
-  out.value.is_default = constant_time_equal(pin_block, Bytes(kDefaultPinBlock, protocol::kPinBlockLength));
+  out.value.is_default =
+      constant_time_equal(pin_block, Bytes(kDefaultPinBlock, protocol::kPinBlockLength));
   return true;
 }
 
-void PivApplet::stage_pin_replacement(RecordStore::Transaction& tx, const PinReplacement& replacement) {
-  tx.put(record::kPinValue,
-         Bytes(reinterpret_cast<const std::uint8_t*>(&replacement.value), sizeof replacement.value));
+void PivApplet::stage_pin_replacement(RecordStore::Transaction& tx,
+                                      const PinReplacement& replacement) {
+  tx.put(record::kPinValue, Bytes(reinterpret_cast<const std::uint8_t*>(&replacement.value),
+                                  sizeof replacement.value));
   tx.put(record::kPinCounter, Bytes(&replacement.counter.limit, sizeof replacement.counter));
   stage_content_change(tx);
 }
@@ -176,7 +182,8 @@ bool PivApplet::read_record(std::uint16_t id, void* image, std::size_t size) con
 }
 
 bool PivApplet::read_record_prefix(std::uint16_t id, void* image, std::size_t size) const {
-  return store_.read_prefix(id, MutableBytes(static_cast<std::uint8_t*>(image), size)) == StoreResult::ok;
+  return store_.read_prefix(id, MutableBytes(static_cast<std::uint8_t*>(image), size)) ==
+         StoreResult::ok;
 }
 
 bool PivApplet::load_config(TokenConfig& out) const {
@@ -190,8 +197,8 @@ std::uint32_t PivApplet::serial() const {
 
 void PivApplet::stage_content_change(RecordStore::Transaction& tx) {
   ChangeCounter counter{};
-  std::uint32_t value = read_record(record::kChangeCounter, &counter, sizeof counter)
-                            ? load_be32(counter.value) : 0;
+  std::uint32_t value =
+      read_record(record::kChangeCounter, &counter, sizeof counter) ? load_be32(counter.value) : 0;
   store_be32(counter.value, value + 1);
   tx.put(record::kChangeCounter, Bytes(counter.value, sizeof counter.value));
 }
@@ -208,7 +215,8 @@ Sw PivApplet::commit(RecordStore::Transaction& tx) {
 void PivApplet::hash_pin_block(const TokenConfig& config, Bytes block, std::uint8_t out[32]) const {
   std::uint8_t input[sizeof config.salt + protocol::kPinBlockLength];
   for (std::size_t i = 0; i < sizeof config.salt; ++i) input[i] = config.salt[i];
-  for (std::size_t i = 0; i < protocol::kPinBlockLength; ++i) input[sizeof config.salt + i] = block[i];
+  for (std::size_t i = 0; i < protocol::kPinBlockLength; ++i)
+    input[sizeof config.salt + i] = block[i];
   board_.crypto.sha256(Bytes(input, sizeof input), MutableBytes(out, 32));
   secure_zero(MutableBytes(input, sizeof input));
 }
@@ -248,8 +256,7 @@ Sw PivApplet::check_key_access(std::uint8_t slot, const KeyHeader& key) {
       if (!volatile_.pin_verified || !volatile_.pin_fresh) return Sw::security_status_not_satisfied;
       volatile_.pin_fresh = false;
       return Sw::ok;
-    default:
-      return volatile_.pin_verified ? Sw::ok : Sw::security_status_not_satisfied;
+    default: return volatile_.pin_verified ? Sw::ok : Sw::security_status_not_satisfied;
   }
 }
 

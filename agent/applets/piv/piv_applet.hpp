@@ -35,13 +35,18 @@ inline constexpr std::uint8_t kDefaultPinRetries = 3;
 inline constexpr std::uint8_t kDefaultPukRetries = 3;
 inline constexpr std::uint8_t kManagementKeyRetries = 10;
 
-// The key algorithms a slot can hold (protocol::Algorithm): RSA-2048 or one of two curves.
+// The key algorithms a slot can hold (protocol::kKeyAlgorithms): RSA-2048 or a curve the HAL
+// has, told apart by their field size.
 inline bool is_rsa(std::uint8_t algorithm) {
-  return algorithm == static_cast<std::uint8_t>(protocol::Algorithm::rsa2048);
+  const protocol::KeyAlgorithm* row = protocol::key_algorithm(algorithm);
+  return row && row->family == protocol::KeyFamily::rsa;
 }
 inline bool curve_for(std::uint8_t algorithm, hal::Curve& out) {
-  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p256)) return out = hal::Curve::p256, true;
-  if (algorithm == static_cast<std::uint8_t>(protocol::Algorithm::ecc_p384)) return out = hal::Curve::p384, true;
+  const protocol::KeyAlgorithm* row = protocol::key_algorithm(algorithm);
+  if (!row || row->family != protocol::KeyFamily::ec) return false;
+  for (const hal::Curve c : {hal::Curve::p256, hal::Curve::p384}) {
+    if (hal::scalar_size(c) == row->field_bytes) return out = c, true;
+  }
   return false;
 }
 
@@ -107,8 +112,8 @@ class PivApplet final : public Applet {
   Sw unlock_response(const CommandApdu& c, ResponseWriter& out);
   Sw set_unlock_key(const CommandApdu& c, ResponseWriter& out);
   Sw list_keys(const CommandApdu& c, ResponseWriter& out);
-  bool put_credential_state(std::uint16_t info_tag, std::uint16_t counter_record, std::uint16_t value_record,
-                            ResponseWriter& out) const;
+  bool put_credential_state(std::uint16_t info_tag, std::uint16_t counter_record,
+                            std::uint16_t value_record, ResponseWriter& out) const;
 
   // Shared helpers (piv_applet.cpp).
   bool read_record(std::uint16_t id, void* image, std::size_t size) const;
@@ -119,15 +124,16 @@ class PivApplet final : public Applet {
   Sw commit(RecordStore::Transaction& tx);
   void hash_pin_block(const TokenConfig& config, Bytes block, std::uint8_t out[32]) const;
   void stage_personalisation(RecordStore::Transaction& tx, const TokenConfig& config);
-  void stage_default_pins(RecordStore::Transaction& tx, const TokenConfig& config, std::uint8_t pin_limit,
-                          std::uint8_t puk_limit);
+  void stage_default_pins(RecordStore::Transaction& tx, const TokenConfig& config,
+                          std::uint8_t pin_limit, std::uint8_t puk_limit);
   // A new PIN that also unblocks it (PUK unblock, remote unlock): its hash and a full counter.
   struct PinReplacement {
     SecretHash value;
     RetryCounter counter;
     ~PinReplacement() { secure_zero(MutableBytes(value.hash, sizeof value.hash)); }
   };
-  bool prepare_pin_replacement(const TokenConfig& config, Bytes pin_block, PinReplacement& out) const;
+  bool prepare_pin_replacement(const TokenConfig& config, Bytes pin_block,
+                               PinReplacement& out) const;
   void stage_pin_replacement(RecordStore::Transaction& tx, const PinReplacement& replacement);
   bool load_key(std::uint8_t slot, KeyRecord& out, std::size_t& length) const;
   Sw check_key_access(std::uint8_t slot, const KeyHeader& key);

@@ -97,7 +97,8 @@ Sw PivApplet::change_reference_data(const CommandApdu& c, ResponseWriter&) {
       store_, is_pin ? record::kPinCounter : record::kPukCounter,
       [&] { return constant_time_equal(Bytes(candidate, 32), Bytes(stored.hash, 32)); },
       [&](RecordStore::Transaction& tx) {
-        tx.put(value_id, Bytes(reinterpret_cast<const std::uint8_t*>(&replacement), sizeof replacement));
+        tx.put(value_id,
+               Bytes(reinterpret_cast<const std::uint8_t*>(&replacement), sizeof replacement));
         stage_content_change(tx);
       });
   secure_zero(MutableBytes(candidate, sizeof candidate));
@@ -170,7 +171,8 @@ Sw PivApplet::authenticate_management(const CommandApdu& c, const AuthTemplate& 
     const std::size_t expected_length = volatile_.management_expected_length;
     const bool pending = expected_length == block &&
                          volatile_.management_witness_issued == mutual && (mutual || external);
-    for (std::size_t i = 0; i < sizeof expected; ++i) expected[i] = volatile_.management_expected[i];
+    for (std::size_t i = 0; i < sizeof expected; ++i)
+      expected[i] = volatile_.management_expected[i];
     secure_zero(MutableBytes(volatile_.management_expected, sizeof volatile_.management_expected));
     volatile_.management_expected_length = 0;
     if (!mutual && !external) {
@@ -190,7 +192,8 @@ Sw PivApplet::authenticate_management(const CommandApdu& c, const AuthTemplate& 
         sw = outcome_to_sw(result);
         volatile_.management_authenticated = result.outcome == CheckOutcome::accepted;
         if (sw == Sw::ok && mutual) {
-          if (!board_.crypto.block_encrypt(cipher, key_bytes, challenge, MutableBytes(buffer, block))) {
+          if (!board_.crypto.block_encrypt(cipher, key_bytes, challenge,
+                                           MutableBytes(buffer, block))) {
             volatile_.management_authenticated = false;
             sw = Sw::unknown;
           } else {
@@ -221,11 +224,13 @@ Sw PivApplet::set_management_key(const CommandApdu& c, ResponseWriter&) {
   ManagementKey key{c.data[0],
                     static_cast<std::uint8_t>(c.p2 == 0xFE ? protocol::TouchPolicy::always
                                                            : protocol::TouchPolicy::never),
-                    0, {}};
+                    0,
+                    {}};
   Bytes new_key = c.data.subspan(3);
   for (std::size_t i = 0; i < new_key.size(); ++i) key.key[i] = new_key[i];
   key.is_default = cipher == hal::BlockCipher::tdes &&
-                   constant_time_equal(new_key, Bytes(kDefaultManagementKey.data(), kDefaultManagementKey.size()));
+                   constant_time_equal(
+                       new_key, Bytes(kDefaultManagementKey.data(), kDefaultManagementKey.size()));
   RecordStore::Transaction tx = store_.begin();
   tx.put(record::kManagementKey, Bytes(reinterpret_cast<const std::uint8_t*>(&key), sizeof key));
   stage_content_change(tx);

@@ -34,7 +34,8 @@ Sw PivApplet::general_authenticate(const CommandApdu& c, ResponseWriter& out) {
 }
 
 // Guard ladder in spec order: template form, key present, algorithm, access, input, operation.
-Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t, ResponseWriter& out) {
+Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t,
+                                    ResponseWriter& out) {
   const bool sign = t.challenge.present && !t.exponentiation.present;
   const bool derive = t.exponentiation.present && !t.challenge.present;
   if (!t.response.present || !t.response.value.empty() || t.witness.present || sign == derive) {
@@ -55,7 +56,8 @@ Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t,
     Bytes input = t.challenge.value;
     if (!sign || input.size() != hal::kRsaMaxBytes) {
       sw = Sw::incorrect_data;
-    } else if (!board_.crypto.rsa_private(key_work_.rsa, input, MutableBytes(result, sizeof result))) {
+    } else if (!board_.crypto.rsa_private(key_work_.rsa, input,
+                                          MutableBytes(result, sizeof result))) {
       sw = Sw::incorrect_data;  // input not below the modulus
     } else {
       result_length = hal::kRsaMaxBytes;
@@ -64,14 +66,15 @@ Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t,
     if (sign) {
       Bytes digest = t.challenge.value;
       if (digest.empty() || digest.size() > hal::scalar_size(curve) ||
-          !board_.crypto.ecdsa_sign(curve, key_work_.ec, digest, MutableBytes(result, sizeof result),
-                                    result_length)) {
+          !board_.crypto.ecdsa_sign(curve, key_work_.ec, digest,
+                                    MutableBytes(result, sizeof result), result_length)) {
         sw = Sw::incorrect_data;
       }
     } else {
       Bytes peer = t.exponentiation.value;
       if (peer.size() != hal::point_size(curve) ||
-          !board_.crypto.ecdh(curve, key_work_.ec, peer, MutableBytes(result, hal::scalar_size(curve)))) {
+          !board_.crypto.ecdh(curve, key_work_.ec, peer,
+                              MutableBytes(result, hal::scalar_size(curve)))) {
         sw = Sw::incorrect_data;
       } else {
         result_length = hal::scalar_size(curve);
@@ -82,7 +85,8 @@ Sw PivApplet::authenticate_with_key(const CommandApdu& c, const AuthTemplate& t,
   }
   secure_zero(MutableBytes(reinterpret_cast<std::uint8_t*>(&key_work_), sizeof key_work_));
   if (sw == Sw::ok) {
-    out.put_header(tag::kDynamicAuth, tlv_header_size(tag::kResponse, result_length) + result_length);
+    out.put_header(tag::kDynamicAuth,
+                   tlv_header_size(tag::kResponse, result_length) + result_length);
     out.put(tag::kResponse, Bytes(result, result_length));
   }
   secure_zero(MutableBytes(result, sizeof result));

@@ -16,7 +16,8 @@ namespace {
 constexpr std::uint8_t kAttestationSlot = static_cast<std::uint8_t>(protocol::KeyRef::attestation);
 
 std::size_t key_record_length(std::uint8_t algorithm) {
-  return sizeof(KeyHeader) + (is_rsa(algorithm) ? sizeof(hal::RsaPrivateKey) : sizeof(hal::EcPrivateKey));
+  return sizeof(KeyHeader) +
+         (is_rsa(algorithm) ? sizeof(hal::RsaPrivateKey) : sizeof(hal::EcPrivateKey));
 }
 
 // Key slots that hold user keys; F9 is written only by IMPORT.
@@ -70,7 +71,8 @@ Sw PivApplet::generate_key(const CommandApdu& c, ResponseWriter& out) {
     }
   }
   hal::Curve curve{};
-  if (reader.failed() || !have_algorithm || (!is_rsa(header.algorithm) && !curve_for(header.algorithm, curve))) {
+  if (reader.failed() || !have_algorithm ||
+      (!is_rsa(header.algorithm) && !curve_for(header.algorithm, curve))) {
     return Sw::incorrect_data;
   }
   key_work_.header = header;
@@ -85,10 +87,11 @@ Sw PivApplet::generate_key(const CommandApdu& c, ResponseWriter& out) {
     sw = commit(tx);
   }
   if (sw == Sw::ok) {
-    std::size_t inner = is_rsa(header.algorithm)
-                            ? tlv_header_size(tag::kRsaModulus, hal::kRsaMaxBytes) + hal::kRsaMaxBytes +
-                                  tlv_header_size(tag::kRsaExponent, 3) + 3
-                            : tlv_header_size(tag::kEcPoint, hal::point_size(curve)) + hal::point_size(curve);
+    std::size_t inner =
+        is_rsa(header.algorithm)
+            ? tlv_header_size(tag::kRsaModulus, hal::kRsaMaxBytes) + hal::kRsaMaxBytes +
+                  tlv_header_size(tag::kRsaExponent, 3) + 3
+            : tlv_header_size(tag::kEcPoint, hal::point_size(curve)) + hal::point_size(curve);
     out.put_header(tag::kPublicKeyTemplate, inner);
     sw = write_public_key(key_work_, out);
   }
@@ -107,9 +110,10 @@ Sw PivApplet::import_key(const CommandApdu& c, ResponseWriter&) {
     return Sw::incorrect_p1p2;
   }
   key_work_ = KeyRecord{};
-  key_work_.header = KeyHeader{c.p1, 0, 0, static_cast<std::uint8_t>(protocol::KeyOrigin::imported)};
-  std::uint8_t* rsa_parts[5] = {key_work_.rsa.p, key_work_.rsa.q, key_work_.rsa.dp, key_work_.rsa.dq,
-                                key_work_.rsa.qinv};
+  key_work_.header =
+      KeyHeader{c.p1, 0, 0, static_cast<std::uint8_t>(protocol::KeyOrigin::imported)};
+  std::uint8_t* rsa_parts[5] = {key_work_.rsa.p, key_work_.rsa.q, key_work_.rsa.dp,
+                                key_work_.rsa.dq, key_work_.rsa.qinv};
   unsigned seen = 0;
   TlvReader reader(c.data);
   Tlv field;
@@ -123,11 +127,14 @@ Sw PivApplet::import_key(const CommandApdu& c, ResponseWriter&) {
       std::size_t pad = hal::kRsaHalfBytes - field.value.size();
       for (std::size_t i = 0; i < field.value.size(); ++i) part[pad + i] = field.value[i];
       seen |= 1u << field.tag;
-    } else if (!rsa && field.tag == tag::kImportEcPrivate && field.value.size() == hal::scalar_size(curve)) {
+    } else if (!rsa && field.tag == tag::kImportEcPrivate &&
+               field.value.size() == hal::scalar_size(curve)) {
       for (std::size_t i = 0; i < field.value.size(); ++i) key_work_.ec.d[i] = field.value[i];
       seen |= 1u << field.tag;
-    } else if (!(field.tag == tag::kPinPolicy && parse_policy(field, key_work_.header.pin_policy)) &&
-               !(field.tag == tag::kTouchPolicy && parse_policy(field, key_work_.header.touch_policy))) {
+    } else if (!(field.tag == tag::kPinPolicy &&
+                 parse_policy(field, key_work_.header.pin_policy)) &&
+               !(field.tag == tag::kTouchPolicy &&
+                 parse_policy(field, key_work_.header.touch_policy))) {
       sw = Sw::incorrect_data;
     }
   }
@@ -139,7 +146,8 @@ Sw PivApplet::import_key(const CommandApdu& c, ResponseWriter&) {
   }
   if (sw == Sw::ok) {
     RecordStore::Transaction tx = store_.begin();
-    tx.put(record::key(c.p2), Bytes(reinterpret_cast<const std::uint8_t*>(&key_work_), key_record_length(c.p1)));
+    tx.put(record::key(c.p2),
+           Bytes(reinterpret_cast<const std::uint8_t*>(&key_work_), key_record_length(c.p1)));
     stage_content_change(tx);
     sw = commit(tx);
   }
@@ -160,7 +168,8 @@ Sw PivApplet::move_key(const CommandApdu& c, ResponseWriter&) {
   if (!remove && store_.contains(record::key(c.p1))) sw = Sw::conditions_not_satisfied;
   if (sw == Sw::ok) {
     RecordStore::Transaction tx = store_.begin();
-    if (!remove) tx.put(record::key(c.p1), Bytes(reinterpret_cast<const std::uint8_t*>(&key_work_), length));
+    if (!remove)
+      tx.put(record::key(c.p1), Bytes(reinterpret_cast<const std::uint8_t*>(&key_work_), length));
     tx.remove(record::key(c.p2));
     stage_content_change(tx);
     sw = commit(tx);
@@ -233,15 +242,16 @@ Sw PivApplet::get_metadata(const CommandApdu& c, ResponseWriter& out) {
   const std::uint8_t policy[2] = {
       static_cast<std::uint8_t>(h.pin_policy ? static_cast<protocol::PinPolicy>(h.pin_policy)
                                              : default_pin_policy(ref)),
-      static_cast<std::uint8_t>(h.touch_policy ? h.touch_policy
-                                               : static_cast<std::uint8_t>(protocol::TouchPolicy::never))};
+      static_cast<std::uint8_t>(h.touch_policy
+                                    ? h.touch_policy
+                                    : static_cast<std::uint8_t>(protocol::TouchPolicy::never))};
   out.put_u8(tag::kMetaAlgorithm, h.algorithm);
   out.put(tag::kMetaPolicy, Bytes(policy, 2));
   out.put_u8(tag::kMetaOrigin, h.origin);
   hal::Curve curve{};
   std::size_t inner = is_rsa(h.algorithm)
-                          ? tlv_header_size(tag::kRsaModulus, hal::kRsaMaxBytes) + hal::kRsaMaxBytes +
-                                tlv_header_size(tag::kRsaExponent, 3) + 3
+                          ? tlv_header_size(tag::kRsaModulus, hal::kRsaMaxBytes) +
+                                hal::kRsaMaxBytes + tlv_header_size(tag::kRsaExponent, 3) + 3
                           : (curve_for(h.algorithm, curve) ? 2 + hal::point_size(curve) : 0);
   out.put_header(tag::kMetaPublicKey, inner);
   Sw sw = write_public_key(key_work_, out);

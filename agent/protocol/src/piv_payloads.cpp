@@ -50,7 +50,8 @@ bool read_public_key_template(Bytes data, bool rsa, PublicKeyTemplate& out) {
 
 bool read_protected_management_key(Bytes printed_information, Bytes& key) {
   Tlv outer, inner;
-  if (!find_tlv(printed_information, kProtectedDataTag, outer) || !find_tlv(outer.value, kProtectedManagementKeyTag, inner)) {
+  if (!find_tlv(printed_information, kProtectedDataTag, outer) ||
+      !find_tlv(outer.value, kProtectedManagementKeyTag, inner)) {
     return false;
   }
   key = inner.value;

@@ -37,7 +37,8 @@ bool read_token_info(Bytes data, TokenInfo& out) {
         if (v.size() == 1) out.policy = v[0];
         break;
       case tag::kInfoUnlockRetries:
-        if (v.size() == 2) out.has_unlock_key = true, out.unlock_limit = v[0], out.unlock_left = v[1];
+        if (v.size() == 2)
+          out.has_unlock_key = true, out.unlock_limit = v[0], out.unlock_left = v[1];
         break;
       case tag::kInfoPinState: read_credential(v, out.has_pin_state, out.pin); break;
       case tag::kInfoPukState: read_credential(v, out.has_puk_state, out.puk); break;

@@ -27,9 +27,12 @@ struct Mapping {
 bool parse_header(const std::string& line, Mapping& m) {
   char perms[5] = {};
   int path_at = 0;
-  if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %*s %n", &m.start, &m.end, perms, &path_at) != 3) return false;
+  if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %*s %n", &m.start, &m.end, perms, &path_at) !=
+      3)
+    return false;
   m.candidate = perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' && path_at > 0 &&
-                static_cast<std::size_t>(path_at) < line.size() && line[static_cast<std::size_t>(path_at)] == '/';
+                static_cast<std::size_t>(path_at) < line.size() &&
+                line[static_cast<std::size_t>(path_at)] == '/';
   m.anonymous_kb = m.dirty_kb = 0;
   return true;
 }

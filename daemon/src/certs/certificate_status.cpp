@@ -27,7 +27,8 @@ std::string_view revocation_name(RevocationStatus status) {
   return "not_checked";
 }
 
-CertificateStatus CertificateChecker::check(const std::vector<std::uint8_t>& der, std::time_t now) const {
+CertificateStatus CertificateChecker::check(const std::vector<std::uint8_t>& der,
+                                            std::time_t now) const {
   CertificateStatus status;
   const X509Ptr certificate = x509_from_der(der);
   if (!certificate) {
@@ -43,12 +44,15 @@ CertificateStatus CertificateChecker::check(const std::vector<std::uint8_t>& der
   switch (chain.status) {
     case TrustStore::Status::valid: status.chain = ChainStatus::valid; break;
     case TrustStore::Status::expired: status.chain = ChainStatus::expired; return status;
-    case TrustStore::Status::not_yet_valid: status.chain = ChainStatus::not_yet_valid; return status;
+    case TrustStore::Status::not_yet_valid:
+      status.chain = ChainStatus::not_yet_valid;
+      return status;
     case TrustStore::Status::untrusted: status.chain = ChainStatus::untrusted; return status;
   }
   // The issuer is the next certificate on the verified path.
   if (chain.chain.size() < 2) return status;
-  const RevocationChecker::Status revocation = revocation_.check(certificate.get(), chain.chain[1].get());
+  const RevocationChecker::Status revocation =
+      revocation_.check(certificate.get(), chain.chain[1].get());
   status.detail = revocation.detail;
   switch (revocation.state) {
     case RevocationChecker::State::good: status.revocation = RevocationStatus::good; break;

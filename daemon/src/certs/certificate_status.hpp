@@ -30,7 +30,8 @@ struct CertificateStatus {
 
 class CertificateChecker {
  public:
-  CertificateChecker(const TrustStore& trust, RevocationChecker& revocation) : trust_(trust), revocation_(revocation) {}
+  CertificateChecker(const TrustStore& trust, RevocationChecker& revocation)
+      : trust_(trust), revocation_(revocation) {}
   // May wait for an OCSP responder or a CRL download (bounded); thread-safe.
   // `not_checked`: no anchors are configured, or (revocation) the chain is not valid.
   CertificateStatus check(const std::vector<std::uint8_t>& der, std::time_t now) const;

@@ -31,7 +31,8 @@ using Body = http::vector_body<std::uint8_t>;
 inline constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
 
 bool is_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool valid_port(std::string_view port) {
@@ -116,12 +117,13 @@ struct PendingLookup {
 // that thread when its io_context is destroyed), so a name is looked up on a thread of its
 // own that the caller stops waiting for at the deadline. That thread ends when the system
 // resolver gives up (resolv.conf(5), "timeout" and "attempts"). Addresses need no thread.
-tcp::resolver::results_type look_up(const HttpUrl& url, Clock::time_point deadline, beast::error_code& error) {
+tcp::resolver::results_type look_up(const HttpUrl& url, Clock::time_point deadline,
+                                    beast::error_code& error) {
   {
     asio::io_context io;
     tcp::resolver resolver(io);
-    auto numeric = resolver.resolve(url.host, url.port, tcp::resolver::numeric_host | tcp::resolver::numeric_service,
-                                    error);
+    auto numeric = resolver.resolve(
+        url.host, url.port, tcp::resolver::numeric_host | tcp::resolver::numeric_service, error);
     if (!error) return numeric;
   }
   auto pending = std::make_shared<PendingLookup>();
@@ -154,7 +156,8 @@ template <typename Stream>
 class Exchange {
  public:
   template <typename... TlsContext>
-  Exchange(asio::io_context& io, http::request<Body> request, std::size_t max_response_bytes, TlsContext&... tls)
+  Exchange(asio::io_context& io, http::request<Body> request, std::size_t max_response_bytes,
+           TlsContext&... tls)
       : stream_(io, tls...), request_(std::move(request)), max_response_bytes_(max_response_bytes) {
     parser_.body_limit(max_response_bytes);
     parser_.header_limit(kMaxHeaderBytes);
@@ -164,8 +167,8 @@ class Exchange {
 
   void start(const tcp::resolver::results_type& endpoints, Clock::time_point deadline) {
     beast::get_lowest_layer(stream_).expires_at(deadline);
-    beast::get_lowest_layer(stream_).async_connect(endpoints,
-                                                   [this](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
+    beast::get_lowest_layer(stream_).async_connect(
+        endpoints, [this](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
   }
 
   beast::error_code error() const { return error_; }
@@ -194,14 +197,16 @@ class Exchange {
   // here, between the two reads; bodies without one are held to body_limit as they come.
   void on_write(beast::error_code ec) {
     if (ec) return finish(ec);
-    http::async_read_header(stream_, buffer_, parser_, [this](beast::error_code e, std::size_t) { on_header(e); });
+    http::async_read_header(stream_, buffer_, parser_,
+                            [this](beast::error_code e, std::size_t) { on_header(e); });
   }
 
   void on_header(beast::error_code ec) {
     if (ec) return finish(ec);
     const boost::optional<std::uint64_t> length = parser_.content_length();
     if (length && *length > max_response_bytes_) return finish(http::error::body_limit);
-    http::async_read(stream_, buffer_, parser_, [this](beast::error_code e, std::size_t) { finish(e); });
+    http::async_read(stream_, buffer_, parser_,
+                     [this](beast::error_code e, std::size_t) { finish(e); });
   }
 
   void finish(beast::error_code ec) {
@@ -219,7 +224,8 @@ class Exchange {
 };
 
 std::string describe(const beast::error_code& error, const FetchLimits& limits) {
-  if (error == beast::error::timeout) return "timed out after " + std::to_string(limits.timeout.count()) + " ms";
+  if (error == beast::error::timeout)
+    return "timed out after " + std::to_string(limits.timeout.count()) + " ms";
   if (error == http::error::body_limit) {
     return "the response is larger than " + std::to_string(limits.max_response_bytes) + " bytes";
   }
@@ -231,7 +237,8 @@ std::string describe(const beast::error_code& error, const FetchLimits& limits) 
 // certificate must carry (RFC 6125), on top of the caller's verification settings.
 bool prepare_tls(beast::ssl_stream<beast::tcp_stream>& stream, const HttpUrl& url) {
   SSL* ssl = stream.native_handle();
-  const bool address = url.host.find_first_not_of("0123456789.") == std::string::npos || url.host.find(':') != std::string::npos;
+  const bool address = url.host.find_first_not_of("0123456789.") == std::string::npos ||
+                       url.host.find(':') != std::string::npos;
   // SSL_set_tlsext_host_name, without its C cast.
   if (!address && SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                            const_cast<char*>(url.host.c_str())) != 1) {
@@ -242,7 +249,8 @@ bool prepare_tls(beast::ssl_stream<beast::tcp_stream>& stream, const HttpUrl& ur
 
 template <typename Stream>
 FetchResult run_exchange(Exchange<Stream>& exchange, const tcp::resolver::results_type& endpoints,
-                         Clock::time_point deadline, asio::io_context& io, const FetchLimits& limits) {
+                         Clock::time_point deadline, asio::io_context& io,
+                         const FetchLimits& limits) {
   FetchResult result;
   exchange.start(endpoints, deadline);
   io.run();
@@ -258,7 +266,8 @@ FetchResult run_exchange(Exchange<Stream>& exchange, const tcp::resolver::result
   return result;
 }
 
-FetchResult exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits, ssl_ctx_st* tls) {
+FetchResult exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits,
+                     ssl_ctx_st* tls) {
   FetchResult result;
   if (url.tls && !tls) {
     result.error = "https needs a TLS context";
@@ -283,7 +292,8 @@ FetchResult exchange(const HttpUrl& url, http::request<Body> request, const Fetc
   }
   SSL_CTX_up_ref(tls);  // asio's context takes a reference of its own, and frees it
   asio::ssl::context context(tls);
-  Exchange<beast::ssl_stream<beast::tcp_stream>> secure(io, std::move(request), limits.max_response_bytes, context);
+  Exchange<beast::ssl_stream<beast::tcp_stream>> secure(io, std::move(request),
+                                                        limits.max_response_bytes, context);
   if (!prepare_tls(secure.stream(), url)) {
     result.error = "cannot set up TLS for " + url.host;
     return result;
@@ -293,8 +303,8 @@ FetchResult exchange(const HttpUrl& url, http::request<Body> request, const Fetc
 
 // Everything that could throw (allocation, thread creation) becomes an error: a revocation
 // check must answer `unknown`, not fail the request that asked for it.
-FetchResult guarded_exchange(const HttpUrl& url, http::request<Body> request, const FetchLimits& limits,
-                             ssl_ctx_st* tls = nullptr) {
+FetchResult guarded_exchange(const HttpUrl& url, http::request<Body> request,
+                             const FetchLimits& limits, ssl_ctx_st* tls = nullptr) {
   try {
     return exchange(url, std::move(request), limits, tls);
   } catch (const std::exception& e) {
@@ -324,7 +334,8 @@ std::optional<HttpUrl> parse_url(std::string_view url, bool tls, std::string& wh
   }
   const std::string scheme = lowercase(url.substr(0, separator));
   if (scheme != (tls ? "https" : "http")) {
-    why = scheme == "https" ? "https is not supported (responses are signed; they are fetched over http)"
+    why = scheme == "https"
+              ? "https is not supported (responses are signed; they are fetched over http)"
           : scheme == "http" ? "http is not accepted: the CA is reached over https"
                              : "the scheme " + scheme + " is not supported";
     return std::nullopt;
@@ -340,21 +351,26 @@ std::optional<HttpUrl> parse_url(std::string_view url, bool tls, std::string& wh
   return out;
 }
 
-
 }  // namespace
 
-std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& why) { return parse_url(url, false, why); }
+std::optional<HttpUrl> parse_http_url(std::string_view url, std::string& why) {
+  return parse_url(url, false, why);
+}
 
-std::optional<HttpUrl> parse_https_url(std::string_view url, std::string& why) { return parse_url(url, true, why); }
+std::optional<HttpUrl> parse_https_url(std::string_view url, std::string& why) {
+  return parse_url(url, true, why);
+}
 
 FetchResult http_get(const HttpUrl& url, const FetchLimits& limits) {
   return guarded_exchange(url, http::request<Body>(http::verb::get, url.target, 11), limits);
 }
 
-FetchResult http_post(const HttpUrl& url, std::string_view content_type, const std::vector<std::uint8_t>& body,
-                      const FetchLimits& limits, ssl_ctx_st* tls) {
+FetchResult http_post(const HttpUrl& url, std::string_view content_type,
+                      const std::vector<std::uint8_t>& body, const FetchLimits& limits,
+                      ssl_ctx_st* tls) {
   http::request<Body> request(http::verb::post, url.target, 11);
-  request.set(http::field::content_type, std::string(content_type));  // Boost 1.74: boost::string_view
+  request.set(http::field::content_type,
+              std::string(content_type));  // Boost 1.74: boost::string_view
   request.body() = body;
   return guarded_exchange(url, std::move(request), limits, tls);
 }

@@ -36,7 +36,7 @@ struct FetchLimits {
 };
 
 struct FetchResult {
-  bool ok = false;  // a 200 response, read whole within the limits
+  bool ok = false;      // a 200 response, read whole within the limits
   unsigned status = 0;  // the response's status, when one came
   std::string content_type;
   std::vector<std::uint8_t> body;
@@ -47,7 +47,8 @@ struct FetchResult {
 // needs `tls`, a client context whose verification settings the caller made; the server's
 // name is checked against its certificate and sent as SNI.
 FetchResult http_get(const HttpUrl& url, const FetchLimits& limits);
-FetchResult http_post(const HttpUrl& url, std::string_view content_type, const std::vector<std::uint8_t>& body,
-                      const FetchLimits& limits, ssl_ctx_st* tls = nullptr);
+FetchResult http_post(const HttpUrl& url, std::string_view content_type,
+                      const std::vector<std::uint8_t>& body, const FetchLimits& limits,
+                      ssl_ctx_st* tls = nullptr);
 
 }  // namespace certkey::daemon

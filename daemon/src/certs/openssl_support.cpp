@@ -4,7 +4,7 @@
 
 namespace certkey::daemon::certs {
 
-std::vector<X509Ptr> adopt_all(STACK_OF(X509)* stack) {
+std::vector<X509Ptr> adopt_all(STACK_OF(X509) * stack) {
   std::vector<X509Ptr> out;
   if (!stack) return out;
   out.reserve(static_cast<std::size_t>(sk_X509_num(stack)));

@@ -21,7 +21,7 @@ using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 namespace certs {
 
 // The stack only: its certificates belong to someone else.
-inline void free_x509_stack(STACK_OF(X509)* stack) { sk_X509_free(stack); }
+inline void free_x509_stack(STACK_OF(X509) * stack) { sk_X509_free(stack); }
 
 using Bio = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
 using Store = std::unique_ptr<X509_STORE, Free<X509_STORE, X509_STORE_free>>;
@@ -35,7 +35,7 @@ using OcspCertId = std::unique_ptr<OCSP_CERTID, Free<OCSP_CERTID, OCSP_CERTID_fr
 
 inline X509Ptr adopt(X509* certificate) { return X509Ptr(certificate, X509_free); }
 // Takes the certificates out of a stack that owns them (X509_STORE_CTX_get1_chain), and frees it.
-std::vector<X509Ptr> adopt_all(STACK_OF(X509)* stack);
+std::vector<X509Ptr> adopt_all(STACK_OF(X509) * stack);
 
 // OpenSSL leaves an entry on the thread's error queue for every failure, and the code that
 // runs next on that thread may read it as its own: each public entry point empties it on

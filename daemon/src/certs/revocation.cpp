@@ -52,10 +52,12 @@ std::vector<std::string> ocsp_urls(X509* cert) {
 // only some (RFC 5280 §4.2.1.13, §6.3.3). Neither could say "good" on its own.
 std::vector<std::string> crl_urls(X509* cert) {
   std::vector<std::string> out;
-  auto* points = static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
+  auto* points = static_cast<CRL_DIST_POINTS*>(
+      X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
   for (int i = 0; i < sk_DIST_POINT_num(points); ++i) {
     const DIST_POINT* point = sk_DIST_POINT_value(points, i);
-    if (!point->distpoint || point->distpoint->type != 0 || point->CRLissuer || point->reasons) continue;
+    if (!point->distpoint || point->distpoint->type != 0 || point->CRLissuer || point->reasons)
+      continue;
     const GENERAL_NAMES* names = point->distpoint->name.fullname;
     for (int j = 0; j < sk_GENERAL_NAME_num(names) && out.size() < kMaxUrlsPerMethod; ++j) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
@@ -105,7 +107,8 @@ bool signed_for(OCSP_BASICRESP* basic, X509* issuer) {
   return OCSP_basic_verify(basic, certificates.get(), store.get(), OCSP_NOEXPLICIT) == 1;
 }
 
-std::optional<std::vector<std::uint8_t>> ocsp_request(OCSP_CERTID* id, certs::OcspRequest& request) {
+std::optional<std::vector<std::uint8_t>> ocsp_request(OCSP_CERTID* id,
+                                                      certs::OcspRequest& request) {
   request.reset(OCSP_REQUEST_new());
   OCSP_CERTID* request_id = OCSP_CERTID_dup(id);
   if (!request || !request_id) {
@@ -134,12 +137,14 @@ Status read_ocsp_answer(OCSP_BASICRESP* basic, OCSP_CERTID* id, const std::strin
   ASN1_GENERALIZEDTIME* revoked_at = nullptr;
   ASN1_GENERALIZEDTIME* this_update = nullptr;
   ASN1_GENERALIZEDTIME* next_update = nullptr;
-  if (OCSP_resp_find_status(basic, id, &state, &reason, &revoked_at, &this_update, &next_update) != 1) {
+  if (OCSP_resp_find_status(basic, id, &state, &reason, &revoked_at, &this_update, &next_update) !=
+      1) {
     return unknown(where + ": the response does not cover the certificate");
   }
   if (OCSP_check_validity(this_update, next_update, kMaxClockSkewSeconds, -1) != 1) {
-    return unknown(where + ": the response is out of date (thisUpdate " + certs::time_text(this_update) +
-                   ", nextUpdate " + (next_update ? certs::time_text(next_update) : "none") + ")");
+    return unknown(where + ": the response is out of date (thisUpdate " +
+                   certs::time_text(this_update) + ", nextUpdate " +
+                   (next_update ? certs::time_text(next_update) : "none") + ")");
   }
   Status status;
   status.source = Source::ocsp;
@@ -171,13 +176,15 @@ Status ask_ocsp(const std::string& url_text, X509* cert, X509* issuer, const Fet
   // SHA-1 for the CertID: what every responder understands (RFC 5019 §2.1.1).
   certs::OcspCertId id(OCSP_cert_to_id(EVP_sha1(), cert, issuer));
   certs::OcspRequest request;
-  const std::optional<std::vector<std::uint8_t>> der = id ? ocsp_request(id.get(), request) : std::nullopt;
+  const std::optional<std::vector<std::uint8_t>> der =
+      id ? ocsp_request(id.get(), request) : std::nullopt;
   if (!der) return unknown(where + " not asked: cannot build the request");
 
   const FetchResult fetched = http_post(*url, kOcspRequestType, *der, limits);
   if (!fetched.ok) return unknown(where + ": " + fetched.error);
   const unsigned char* p = fetched.body.data();
-  certs::OcspResponse response(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(fetched.body.size())));
+  certs::OcspResponse response(
+      d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(fetched.body.size())));
   if (!response) return unknown(where + " answered with something that is not an OCSP response");
   const int response_status = OCSP_response_status(response.get());
   if (response_status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
@@ -189,7 +196,8 @@ Status ask_ocsp(const std::string& url_text, X509* cert, X509* issuer, const Fet
     return unknown(where + ": the response's nonce is not the request's");
   }
   if (!signed_for(basic.get(), issuer)) {
-    return unknown(where + ": the response is not signed by the issuer or by a responder it authorised");
+    return unknown(where +
+                   ": the response is not signed by the issuer or by a responder it authorised");
   }
   return read_ocsp_answer(basic.get(), id.get(), where);
 }
@@ -201,14 +209,20 @@ std::string crl_scope_problem(X509_CRL* crl, X509* cert) {
   int critical = 0;
   auto* scope = static_cast<ISSUING_DIST_POINT*>(
       X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, &critical, nullptr));
-  if (!scope) return critical == -1 ? std::string() : "its issuing distribution point cannot be read";
+  if (!scope)
+    return critical == -1 ? std::string() : "its issuing distribution point cannot be read";
   const bool ca = X509_check_ca(cert) != 0;
   std::string problem;
-  if (scope->indirectCRL) problem = "it is an indirect CRL";
-  else if (scope->onlysomereasons) problem = "it covers only some revocation reasons";
-  else if (scope->onlyattr) problem = "it covers only attribute certificates";
-  else if (scope->onlyuser && ca) problem = "it covers only end-entity certificates";
-  else if (scope->onlyCA && !ca) problem = "it covers only CA certificates";
+  if (scope->indirectCRL)
+    problem = "it is an indirect CRL";
+  else if (scope->onlysomereasons)
+    problem = "it covers only some revocation reasons";
+  else if (scope->onlyattr)
+    problem = "it covers only attribute certificates";
+  else if (scope->onlyuser && ca)
+    problem = "it covers only end-entity certificates";
+  else if (scope->onlyCA && !ca)
+    problem = "it covers only CA certificates";
   ISSUING_DIST_POINT_free(scope);
   return problem;
 }
@@ -219,7 +233,8 @@ std::string crl_extension_problem(X509_CRL* crl) {
     X509_EXTENSION* extension = X509_CRL_get_ext(crl, i);
     if (!X509_EXTENSION_get_critical(extension)) continue;
     const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(extension));
-    if (nid != NID_issuing_distribution_point && nid != NID_authority_key_identifier && nid != NID_crl_number) {
+    if (nid != NID_issuing_distribution_point && nid != NID_authority_key_identifier &&
+        nid != NID_crl_number) {
       return "it has a critical extension certkeyd does not process";
     }
   }
@@ -230,11 +245,14 @@ std::string crl_extension_problem(X509_CRL* crl) {
 // signature verifies with the issuer's key), current, complete and covers the certificate.
 std::string crl_problem(X509_CRL* crl, X509* cert, X509* issuer, std::time_t now) {
   if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
-    return "it is issued by '" + certs::name_text(X509_CRL_get_issuer(crl)) + "', not by the certificate's issuer";
+    return "it is issued by '" + certs::name_text(X509_CRL_get_issuer(crl)) +
+           "', not by the certificate's issuer";
   }
-  if ((X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0) return "the issuer's key usage does not allow signing CRLs";
+  if ((X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0)
+    return "the issuer's key usage does not allow signing CRLs";
   EVP_PKEY* key = X509_get0_pubkey(issuer);
-  if (!key || X509_CRL_verify(crl, key) != 1) return "its signature does not verify with the issuer's key";
+  if (!key || X509_CRL_verify(crl, key) != 1)
+    return "its signature does not verify with the issuer's key";
   const std::optional<std::time_t> this_update = certs::to_time(X509_CRL_get0_lastUpdate(crl));
   const std::optional<std::time_t> next_update = certs::to_time(X509_CRL_get0_nextUpdate(crl));
   if (!this_update || *this_update > now + kMaxClockSkewSeconds) {
@@ -258,7 +276,8 @@ Status read_crl(const std::string& url_text, X509* cert, X509* issuer, const Fet
   const unsigned char* p = fetched.body.data();
   const certs::Crl crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(fetched.body.size())));
   if (!crl) return unknown(where + " is not a DER CRL");
-  if (std::string problem = crl_problem(crl.get(), cert, issuer, std::time(nullptr)); !problem.empty()) {
+  if (std::string problem = crl_problem(crl.get(), cert, issuer, std::time(nullptr));
+      !problem.empty()) {
     return unknown(where + " not used: " + problem);
   }
   Status status;
@@ -273,11 +292,12 @@ Status read_crl(const std::string& url_text, X509* cert, X509* issuer, const Fet
   }
   status.state = State::revoked;
   status.revoked_at = certs::to_time(X509_REVOKED_get0_revocationDate(entry));
-  auto* code = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr));
+  auto* code = static_cast<ASN1_ENUMERATED*>(
+      X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr));
   const long reason = code ? ASN1_ENUMERATED_get(code) : -1;
   ASN1_ENUMERATED_free(code);
-  status.detail = where + ": revoked at " + certs::time_text(X509_REVOKED_get0_revocationDate(entry)) +
-                  reason_text(reason);
+  status.detail = where + ": revoked at " +
+                  certs::time_text(X509_REVOKED_get0_revocationDate(entry)) + reason_text(reason);
   return status;
 }
 
@@ -291,7 +311,8 @@ std::string joined(const std::vector<std::string>& parts) {
 
 RevocationChecker::Status RevocationChecker::ask(X509* cert, X509* issuer) const {
   if (X509_check_issued(issuer, cert) != X509_V_OK) {
-    return unknown("'" + certs::subject_text(issuer) + "' is not the issuer of '" + certs::subject_text(cert) + "'");
+    return unknown("'" + certs::subject_text(issuer) + "' is not the issuer of '" +
+                   certs::subject_text(cert) + "'");
   }
   const FetchLimits limits{options_.fetch_timeout, options_.max_response_bytes};
   std::vector<std::string> notes;
@@ -306,7 +327,8 @@ RevocationChecker::Status RevocationChecker::ask(X509* cert, X509* issuer) const
     if (status.state != State::unknown) return status;
     notes.push_back(std::move(status.detail));
   }
-  if (notes.empty()) return unknown("the certificate names no OCSP responder and no CRL distribution point");
+  if (notes.empty())
+    return unknown("the certificate names no OCSP responder and no CRL distribution point");
   return unknown(joined(notes));
 }
 

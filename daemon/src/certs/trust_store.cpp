@@ -16,11 +16,13 @@ namespace {
 int no_passphrase(char*, int, int, void*) { return 0; }
 
 bool at_end_of_pem(unsigned long error) {
-  return error == 0 || (ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE);
+  return error == 0 ||
+         (ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE);
 }
 
 // `source` names the text in errors ("the chain", or a file name).
-std::vector<X509Ptr> parse_pem(std::string_view pem, std::size_t max_certificates, const std::string& source) {
+std::vector<X509Ptr> parse_pem(std::string_view pem, std::size_t max_certificates,
+                               const std::string& source) {
   certs::ErrorQueueGuard guard;
   if (pem.empty()) throw CertificateError(source + " holds no PEM certificate");
   certs::Bio in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -30,14 +32,16 @@ std::vector<X509Ptr> parse_pem(std::string_view pem, std::size_t max_certificate
   while (X509* certificate = PEM_read_bio_X509(in.get(), nullptr, no_passphrase, nullptr)) {
     if (out.size() == max_certificates) {
       X509_free(certificate);
-      throw CertificateError(source + " holds more than " + std::to_string(max_certificates) + " certificates");
+      throw CertificateError(source + " holds more than " + std::to_string(max_certificates) +
+                             " certificates");
     }
     out.push_back(certs::adopt(certificate));
   }
   // The reader stops with "no start line" at the end of the text; anything else is a block
   // it could not decode (bad base64, a damaged DER body).
   if (!at_end_of_pem(ERR_peek_last_error())) {
-    throw CertificateError(source + ": certificate " + std::to_string(out.size() + 1) + " is not valid PEM");
+    throw CertificateError(source + ": certificate " + std::to_string(out.size() + 1) +
+                           " is not valid PEM");
   }
   if (out.empty()) throw CertificateError(source + " holds no PEM certificate");
   return out;
@@ -72,10 +76,8 @@ bool no_path(int error) {
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_CERT_UNTRUSTED:
-      return true;
-    default:
-      return false;
+    case X509_V_ERR_CERT_UNTRUSTED: return true;
+    default: return false;
   }
 }
 
@@ -87,14 +89,17 @@ void classify_failure(X509_STORE_CTX* context, X509* leaf, TrustStore::Result& r
   const std::string who = "'" + certs::subject_text(at ? at : leaf) + "'";
   if (error == X509_V_ERR_CERT_HAS_EXPIRED && at) {
     result.status = TrustStore::Status::expired;
-    result.detail = "certificate " + who + " expired at " + certs::time_text(X509_get0_notAfter(at));
+    result.detail =
+        "certificate " + who + " expired at " + certs::time_text(X509_get0_notAfter(at));
   } else if (error == X509_V_ERR_CERT_NOT_YET_VALID && at) {
     result.status = TrustStore::Status::not_yet_valid;
-    result.detail = "certificate " + who + " is not valid until " + certs::time_text(X509_get0_notBefore(at));
+    result.detail =
+        "certificate " + who + " is not valid until " + certs::time_text(X509_get0_notBefore(at));
   } else if (no_path(error)) {
     result.status = TrustStore::Status::untrusted;
-    result.detail = "no path from '" + certs::subject_text(leaf) + "' to a configured trust anchor (it ends at " +
-                    who + ": " + X509_verify_cert_error_string(error) + ")";
+    result.detail = "no path from '" + certs::subject_text(leaf) +
+                    "' to a configured trust anchor (it ends at " + who + ": " +
+                    X509_verify_cert_error_string(error) + ")";
   } else {
     result.status = TrustStore::Status::untrusted;
     result.detail = "certificate " + who + ": " + X509_verify_cert_error_string(error);
@@ -105,7 +110,8 @@ void classify_failure(X509_STORE_CTX* context, X509* leaf, TrustStore::Result& r
 
 std::vector<X509Ptr> parse_pem_bundle(std::string_view pem, std::string_view what) {
   if (pem.size() > kMaxBundleBytes) {
-    throw CertificateError(std::string(what) + " is larger than " + std::to_string(kMaxBundleBytes) + " bytes");
+    throw CertificateError(std::string(what) + " is larger than " +
+                           std::to_string(kMaxBundleBytes) + " bytes");
   }
   return parse_pem(pem, kMaxBundleCertificates, std::string(what));
 }
@@ -124,8 +130,8 @@ TrustStore::TrustStore(const std::vector<std::string>& anchor_files,
   for (const std::string& path : anchor_files) {
     for (const X509Ptr& anchor : load_role(path, "trust anchor file")) {
       if (X509_STORE_add_cert(store_.get(), anchor.get()) != 1) {
-        throw CertificateError("trust anchor file " + path + ": cannot add '" + certs::subject_text(anchor.get()) +
-                               "'");
+        throw CertificateError("trust anchor file " + path + ": cannot add '" +
+                               certs::subject_text(anchor.get()) + "'");
       }
       ++anchor_count_;
     }
@@ -137,7 +143,8 @@ TrustStore::TrustStore(const std::vector<std::string>& anchor_files,
   }
 }
 
-TrustStore::Result TrustStore::verify(X509* leaf, const std::vector<X509*>& extra_chain, std::time_t now) const {
+TrustStore::Result TrustStore::verify(X509* leaf, const std::vector<X509*>& extra_chain,
+                                      std::time_t now) const {
   certs::ErrorQueueGuard guard;
   Result result;
   if (!leaf) {

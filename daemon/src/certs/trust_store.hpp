@@ -59,7 +59,8 @@ class TrustStore {
 
   // Reads every file (each may hold several certificates). Throws CertificateError naming
   // the first file that cannot be read or holds no certificate.
-  TrustStore(const std::vector<std::string>& anchor_files, const std::vector<std::string>& intermediate_files);
+  TrustStore(const std::vector<std::string>& anchor_files,
+             const std::vector<std::string>& intermediate_files);
 
   // `extra_chain`: certificates the caller supplied (untrusted, used only to build the path,
   // like the configured intermediates). Thread-safe.

@@ -30,20 +30,22 @@ class Reader {
   void only(const toml::table& table, const std::string& prefix, std::set<std::string> keys) {
     for (const auto& [key, node] : table) {
       const std::string name(key.str());
-      if (!keys.count(name)) throw ConfigError(at(source_, node, prefix + name) + " is not a certkeyd setting");
+      if (!keys.count(name))
+        throw ConfigError(at(source_, node, prefix + name) + " is not a certkeyd setting");
     }
   }
 
   const toml::table* table(const std::string& name) {
     const toml::node* node = root_.get(name);
     if (!node) return nullptr;
-    if (!node->is_table()) throw ConfigError(at(source_, *node, name) + " must be a table ([" + name + "])");
+    if (!node->is_table())
+      throw ConfigError(at(source_, *node, name) + " must be a table ([" + name + "])");
     return node->as_table();
   }
 
   template <typename Int>
-  void integer(const toml::table* table, const std::string& prefix, const std::string& key, Int& out,
-               long long min, long long max) {
+  void integer(const toml::table* table, const std::string& prefix, const std::string& key,
+               Int& out, long long min, long long max) {
     const toml::node* node = table ? table->get(key) : nullptr;
     if (!node) return;
     // Only an integer node is read as one: toml++ converts a float by casting, which is
@@ -51,8 +53,8 @@ class Reader {
     const std::optional<long long> value =
         node->is_integer() ? std::optional<long long>(node->as_integer()->get()) : std::nullopt;
     if (!value || *value < min || *value > max) {
-      throw ConfigError(at(source_, *node, prefix + key) + " must be a whole number from " + std::to_string(min) +
-                        " to " + std::to_string(max));
+      throw ConfigError(at(source_, *node, prefix + key) + " must be a whole number from " +
+                        std::to_string(min) + " to " + std::to_string(max));
     }
     out = static_cast<Int>(*value);
   }
@@ -64,7 +66,8 @@ class Reader {
     out = std::chrono::seconds(value);
   }
 
-  void string(const toml::table* table, const std::string& prefix, const std::string& key, std::string& out) {
+  void string(const toml::table* table, const std::string& prefix, const std::string& key,
+              std::string& out) {
     const toml::node* node = table ? table->get(key) : nullptr;
     if (!node) return;
     if (!node->is_string() || node->as_string()->get().empty()) {
@@ -73,7 +76,8 @@ class Reader {
     out = node->as_string()->get();
   }
 
-  std::vector<std::string> strings(const toml::table* table, const std::string& prefix, const std::string& key) {
+  std::vector<std::string> strings(const toml::table* table, const std::string& prefix,
+                                   const std::string& key) {
     std::vector<std::string> out;
     const toml::node* node = table ? table->get(key) : nullptr;
     if (!node) return out;
@@ -83,13 +87,15 @@ class Reader {
                         std::to_string(kMaxListLength) + " strings");
     }
     for (const toml::node& item : *array) {
-      if (!item.is_string()) throw ConfigError(at(source_, item, prefix + key) + " must hold strings only");
+      if (!item.is_string())
+        throw ConfigError(at(source_, item, prefix + key) + " must hold strings only");
       out.push_back(item.as_string()->get());
     }
     return out;
   }
 
-  std::vector<Origin> origins(const toml::table* table, const std::string& prefix, const std::string& key) {
+  std::vector<Origin> origins(const toml::table* table, const std::string& prefix,
+                              const std::string& key) {
     std::vector<Origin> out;
     const toml::node* node = table ? table->get(key) : nullptr;
     for (const std::string& text : strings(table, prefix, key)) {
@@ -117,20 +123,25 @@ bool Config::allows(const Origin& origin) const {
 }
 
 bool Config::accepts_pin_from(const Origin& origin) const {
-  return std::find(legacy_pin_origins.begin(), legacy_pin_origins.end(), origin) != legacy_pin_origins.end();
+  return std::find(legacy_pin_origins.begin(), legacy_pin_origins.end(), origin) !=
+         legacy_pin_origins.end();
 }
 
 Config parse_config(std::string_view text, const std::string& source) {
-  if (text.size() > kMaxConfigSize) throw ConfigError(source + ": larger than " + std::to_string(kMaxConfigSize) + " bytes");
+  if (text.size() > kMaxConfigSize)
+    throw ConfigError(source + ": larger than " + std::to_string(kMaxConfigSize) + " bytes");
   toml::table root;
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    throw ConfigError(source + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    throw ConfigError(source + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()));
   }
   Config c;
   Reader r(root, source);
-  r.only(root, "", {"port", "allowed_origins", "pin", "trust", "reminders", "retention", "limits", "deadlines"});
+  r.only(
+      root, "",
+      {"port", "allowed_origins", "pin", "trust", "reminders", "retention", "limits", "deadlines"});
   r.integer(&root, "", "port", c.port, 0, 65535);
   c.allowed_origins = r.origins(&root, "", "allowed_origins");
 
@@ -141,8 +152,8 @@ Config parse_config(std::string_view text, const std::string& source) {
   c.legacy_pin_origins = r.origins(pin, "pin.", "legacy_origins");
   for (const Origin& o : c.legacy_pin_origins) {
     if (!c.allows(o)) {
-      throw ConfigError(at(source, *pin->get("legacy_origins"), "pin.legacy_origins") + ": " + o.text() +
-                        " is not in allowed_origins");
+      throw ConfigError(at(source, *pin->get("legacy_origins"), "pin.legacy_origins") + ": " +
+                        o.text() + " is not in allowed_origins");
     }
   }
 
@@ -165,12 +176,14 @@ Config parse_config(std::string_view text, const std::string& source) {
   const toml::table* limits = r.table("limits");
   if (limits) {
     r.only(*limits, "limits.",
-           {"max_connections", "max_websockets", "request_timeout_seconds", "state_changes_per_minute"});
+           {"max_connections", "max_websockets", "request_timeout_seconds",
+            "state_changes_per_minute"});
   }
   r.integer(limits, "limits.", "max_connections", c.limits.max_connections, 4, 100000);
   r.integer(limits, "limits.", "max_websockets", c.limits.max_websockets, 1, 10000);
   r.seconds(limits, "limits.", "request_timeout_seconds", c.limits.request_timeout, 1, 300);
-  r.integer(limits, "limits.", "state_changes_per_minute", c.limits.state_changes_per_minute, 1, 10000);
+  r.integer(limits, "limits.", "state_changes_per_minute", c.limits.state_changes_per_minute, 1,
+            10000);
 
   const toml::table* deadlines = r.table("deadlines");
   if (deadlines) r.only(*deadlines, "deadlines.", {"operation_seconds", "shutdown_seconds"});
@@ -198,7 +211,8 @@ std::optional<std::string> default_config_file() {
   }
   std::error_code ec;
   if (!user.empty() && std::filesystem::exists(user, ec)) return user;
-  if (std::filesystem::exists("/etc/certkey/certkeyd.toml", ec)) return "/etc/certkey/certkeyd.toml";
+  if (std::filesystem::exists("/etc/certkey/certkeyd.toml", ec))
+    return "/etc/certkey/certkeyd.toml";
   return std::nullopt;
 }
 

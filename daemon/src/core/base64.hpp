@@ -9,9 +9,13 @@
 namespace certkey::daemon {
 
 std::string base64(const std::uint8_t* data, std::size_t size);
-inline std::string base64(const std::vector<std::uint8_t>& bytes) { return base64(bytes.data(), bytes.size()); }
+inline std::string base64(const std::vector<std::uint8_t>& bytes) {
+  return base64(bytes.data(), bytes.size());
+}
 std::string base64url(const std::uint8_t* data, std::size_t size);
-inline std::string base64url(const std::vector<std::uint8_t>& bytes) { return base64url(bytes.data(), bytes.size()); }
+inline std::string base64url(const std::vector<std::uint8_t>& bytes) {
+  return base64url(bytes.data(), bytes.size());
+}
 inline std::string base64url(std::string_view text) {
   return base64url(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
 }

@@ -52,14 +52,14 @@ struct Services {
   SlotChangeStore& slot_changes;
   AuditLog& audit;
   const PinPrompt& prompt;
-  const TrustStore& trust;  // the configured anchors and intermediates
+  const TrustStore& trust;                 // the configured anchors and intermediates
   const CertificateChecker& certificates;  // chain and revocation status
 };
 
 struct CommandContext {
   Services& services;
   const Caller& caller;
-  TokenWork* work = nullptr;  // set for commands that run on a token's worker
+  TokenWork* work = nullptr;    // set for commands that run on a token's worker
   AuditEntry* audit = nullptr;  // set for state-changing commands: what they touched
 };
 
@@ -77,7 +77,9 @@ class Command {
   virtual ~Command() = default;
   // The token it works on, found without touching a token (on the network thread); none
   // for commands that do not run on a token's worker. Throws ApiError.
-  virtual std::optional<std::uint32_t> token(Services&, const Caller&) const { return std::nullopt; }
+  virtual std::optional<std::uint32_t> token(Services&, const Caller&) const {
+    return std::nullopt;
+  }
   // Throws ApiError.
   virtual CommandResult run(CommandContext& context) = 0;
 };
@@ -88,9 +90,9 @@ enum class Effect {
 };
 
 enum class Placement {
-  network,   // on the network thread, touching no token (state database reads)
-  snapshot,  // on the network thread, from the token snapshot after stale views are revalidated
-  token,     // on the worker of the token the command names
+  network,     // on the network thread, touching no token (state database reads)
+  snapshot,    // on the network thread, from the token snapshot after stale views are revalidated
+  token,       // on the worker of the token the command names
   background,  // on the daemon's background worker: waits on the network (OCSP, CRL) or on
                // pcscd, never on a token's worker and never on the network thread
 };

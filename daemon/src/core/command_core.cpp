@@ -80,7 +80,7 @@ struct CommandCore::Job {
   pinentry::Cancellation cancellation;  // deadline or shutdown: ends a prompt in progress
   std::atomic<bool> started{false};
   std::atomic<bool> timed_out{false};  // its deadline passed (the cancellation says why)
-  bool replied = false;  // network thread only
+  bool replied = false;                // network thread only
   std::unique_ptr<asio::steady_timer> timer;
 };
 
@@ -103,14 +103,17 @@ void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
   std::optional<pinentry::Secret> pin = take_legacy_pin(services_.config, request);
   if (stopping_) throw ApiError(ErrorCode::daemon_stopping);
   const CommandSpec* spec = find_command(request.name);
-  if (!spec) throw ApiError(ErrorCode::not_found, "no command \"" + request.name.substr(0, 64) + "\"");
+  if (!spec)
+    throw ApiError(ErrorCode::not_found, "no command \"" + request.name.substr(0, 64) + "\"");
   // Every transport checks its origin here too, so no path reaches a command without it.
   if (request.caller.origin && !services_.config.allows(*request.caller.origin)) {
     throw ApiError(ErrorCode::origin_not_allowed);
   }
-  if (pin && !spec->asks_pin) throw ApiError(ErrorCode::bad_request, "this command asks for no PIN");
+  if (pin && !spec->asks_pin)
+    throw ApiError(ErrorCode::bad_request, "this command asks for no PIN");
   std::unique_ptr<Command> command = spec->parse(request.args);
-  if (spec->effect == Effect::change && request.caller.origin && !limiter_.allow(request.caller.origin->text())) {
+  if (spec->effect == Effect::change && request.caller.origin &&
+      !limiter_.allow(request.caller.origin->text())) {
     throw ApiError(ErrorCode::rate_limited);
   }
   if (spec->placement == Placement::token || spec->placement == Placement::background) {
@@ -120,8 +123,8 @@ void CommandCore::dispatch(CommandRequest request, const ReplyHandler& done) {
   }
 }
 
-void CommandCore::run_now(const CommandSpec& spec, std::unique_ptr<Command> command, const Caller& caller,
-                          const ReplyHandler& done) {
+void CommandCore::run_now(const CommandSpec& spec, std::unique_ptr<Command> command,
+                          const Caller& caller, const ReplyHandler& done) {
   auto run = [this, command = std::shared_ptr<Command>(std::move(command)), caller, done] {
     done(guarded([&] {
       CommandContext context{services_, caller};
@@ -137,7 +140,8 @@ void CommandCore::run_now(const CommandSpec& spec, std::unique_ptr<Command> comm
   auto fire = [pending] {
     if (*pending) std::exchange(*pending, nullptr)();
   };
-  if (!services_.tokens.refresh_stale([this, fire] { asio::post(io_, fire); })) return fire();  // all fresh
+  if (!services_.tokens.refresh_stale([this, fire] { asio::post(io_, fire); }))
+    return fire();  // all fresh
   auto timer = std::make_shared<asio::steady_timer>(io_, kRevalidationWait);
   timer->async_wait([fire, timer](const boost::system::error_code& ec) {
     if (!ec) fire();
@@ -148,7 +152,8 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
                         std::optional<pinentry::Secret> pin, const ReplyHandler& done) {
   auto job = std::make_shared<Job>();
   job->spec = &spec;
-  if (spec.placement == Placement::token) job->serial = command->token(services_, caller).value();  // they name one
+  if (spec.placement == Placement::token)
+    job->serial = command->token(services_, caller).value();  // they name one
   job->command = std::move(command);
   job->caller = std::move(caller);
   job->pin = std::move(pin);
@@ -156,7 +161,8 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
   job->deadline = std::chrono::steady_clock::now() + services_.config.operation_deadline;
   if (spec.placement == Placement::background) {
     background_.post([this, job] { run_background(job); });
-  } else if (!services_.tokens.run_on(job->serial, [this, job](CK_SLOT_ID slot) { run_job(job, slot); })) {
+  } else if (!services_.tokens.run_on(job->serial,
+                                      [this, job](CK_SLOT_ID slot) { run_job(job, slot); })) {
     throw ApiError(ErrorCode::token_not_found);
   }
   jobs_.insert(job);
@@ -174,7 +180,8 @@ void CommandCore::queue(const CommandSpec& spec, std::unique_ptr<Command> comman
 
 void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
   if (job->cancellation.cancelled()) {  // timed out or stopping before it started
-    const ErrorCode why = job->timed_out ? ErrorCode::operation_timed_out : ErrorCode::daemon_stopping;
+    const ErrorCode why =
+        job->timed_out ? ErrorCode::operation_timed_out : ErrorCode::daemon_stopping;
     asio::post(io_, [this, job, why] { finish(job, CommandReply::failure(why)); });
     return;
   }
@@ -188,36 +195,44 @@ void CommandCore::run_job(const std::shared_ptr<Job>& job, CK_SLOT_ID slot) {
     const TokenState* token = snapshot->find(job->serial);
     if (!token) throw ApiError(ErrorCode::token_not_found);
     // Moved to another reader while the job was queued: this slot holds another token now.
-    if (token->slot != slot) throw ApiError(ErrorCode::token_removed, "the token moved to another reader");
-    TokenWork work{services_.tokens.module(), slot, *token, job->caller,
+    if (token->slot != slot)
+      throw ApiError(ErrorCode::token_removed, "the token moved to another reader");
+    TokenWork work{services_.tokens.module(),
+                   slot,
+                   *token,
+                   job->caller,
                    [&](SecretKind kind, const OperationText& operation) {
                      if (kind == SecretKind::pin && job->pin) {
                        pinentry::Secret pin = std::move(*job->pin);
                        job->pin.reset();
                        return pin;
                      }
-                     return services_.prompt.ask(job->caller, kind, operation, *token, job->deadline,
-                                                 job->cancellation);
+                     return services_.prompt.ask(job->caller, kind, operation, *token,
+                                                 job->deadline, job->cancellation);
                    },
                    [&](const OperationText& operation) {
-                     return services_.prompt.confirm(job->caller, operation, *token, job->deadline, job->cancellation);
+                     return services_.prompt.confirm(job->caller, operation, *token, job->deadline,
+                                                     job->cancellation);
                    }};
     CommandContext context{services_, job->caller, &work, &audit};
     return reply_of(job->command->run(context));
   });
   job->pin.reset();
   // A prompt the deadline closed was not cancelled by the user.
-  if (reply.error == ErrorCode::pin_cancelled && job->timed_out) reply = CommandReply::failure(ErrorCode::operation_timed_out);
+  if (reply.error == ErrorCode::pin_cancelled && job->timed_out)
+    reply = CommandReply::failure(ErrorCode::operation_timed_out);
   audit.result = reply.error ? std::string(error_info(*reply.error).name) : "ok";
   if (job->spec->effect == Effect::change) {
     try {
       services_.audit.record(audit);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "certkeyd: AUDIT LOG WRITE FAILED for %s: %s\n", audit.command.c_str(), e.what());
+      std::fprintf(stderr, "certkeyd: AUDIT LOG WRITE FAILED for %s: %s\n", audit.command.c_str(),
+                   e.what());
     }
   }
   services_.tokens.refresh(slot);  // what the command changed shows in the next read
-  asio::post(io_, [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
+  asio::post(io_,
+             [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
 }
 
 void CommandCore::run_background(const std::shared_ptr<Job>& job) {
@@ -226,14 +241,16 @@ void CommandCore::run_background(const std::shared_ptr<Job>& job) {
   // what another program changed a moment ago: every idle token is revalidated first,
   // however fresh its view.
   auto revalidated = std::make_shared<std::promise<void>>();
-  if (services_.tokens.refresh_stale([revalidated] { revalidated->set_value(); }, std::chrono::seconds(0))) {
+  if (services_.tokens.refresh_stale([revalidated] { revalidated->set_value(); },
+                                     std::chrono::seconds(0))) {
     revalidated->get_future().wait_for(kBackgroundRevalidationWait);
   }
   CommandReply reply = guarded([&] {
     CommandContext context{services_, job->caller};
     return reply_of(job->command->run(context));
   });
-  asio::post(io_, [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
+  asio::post(io_,
+             [this, job, reply = std::move(reply)]() mutable { finish(job, std::move(reply)); });
 }
 
 void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
@@ -244,11 +261,13 @@ void CommandCore::finish(const std::shared_ptr<Job>& job, CommandReply reply) {
     const bool closed = reply.error == ErrorCode::pin_cancelled && job->cancellation.cancelled();
     if (closed) reply = CommandReply::failure(ErrorCode::daemon_stopping);
     const std::string what =
-        std::string(job->spec->name) + (job->serial ? " on token " + std::to_string(job->serial) : std::string());
-    report_.push_back(!job->started ? what + ": cancelled before it started"
-                      : closed      ? what + ": cancelled (its PIN prompt was closed)"
-                                    : what + ": finished (" +
-                                          (reply.error ? std::string(error_info(*reply.error).name) : "ok") + ")");
+        std::string(job->spec->name) +
+        (job->serial ? " on token " + std::to_string(job->serial) : std::string());
+    report_.push_back(
+        !job->started ? what + ": cancelled before it started"
+        : closed      ? what + ": cancelled (its PIN prompt was closed)"
+                      : what + ": finished (" +
+                       (reply.error ? std::string(error_info(*reply.error).name) : "ok") + ")");
   }
   if (!job->replied) {
     job->replied = true;
@@ -264,7 +283,8 @@ void CommandCore::reconcile(std::uint32_t serial, ReplyHandler done) {
   Caller daemon_itself;
   daemon_itself.transport = Transport::certkeyd;
   try {
-    queue(kSpec, reconcile_command(serial), std::move(daemon_itself), std::nullopt, std::move(done));
+    queue(kSpec, reconcile_command(serial), std::move(daemon_itself), std::nullopt,
+          std::move(done));
   } catch (const ApiError&) {
     // The token went away meanwhile: its next insertion brings it back here.
   }
@@ -280,9 +300,10 @@ void CommandCore::begin_shutdown(std::function<void()> idle) {
 std::vector<std::string> CommandCore::shutdown_report() const {
   std::vector<std::string> report = report_;
   for (const auto& job : jobs_) {
-    report.push_back(std::string(job->spec->name) +
-                     (job->serial ? " on token " + std::to_string(job->serial) : std::string()) +
-                     (job->started ? ": still running, abandoned" : ": queued behind it, not started"));
+    report.push_back(
+        std::string(job->spec->name) +
+        (job->serial ? " on token " + std::to_string(job->serial) : std::string()) +
+        (job->started ? ": still running, abandoned" : ": queued behind it, not started"));
   }
   return report;
 }

@@ -82,7 +82,8 @@ nlohmann::json error_body(ErrorCode code, const std::string& detail = {});
 // Thrown by handlers and services; the command core turns it into the reply.
 class ApiError : public std::runtime_error {
  public:
-  explicit ApiError(ErrorCode code, const std::string& detail = {}) : std::runtime_error(detail), code_(code) {}
+  explicit ApiError(ErrorCode code, const std::string& detail = {})
+      : std::runtime_error(detail), code_(code) {}
   ErrorCode code() const { return code_; }
 
  private:

@@ -6,18 +6,21 @@
 namespace certkey::daemon {
 namespace {
 
-
-bool is_loopback_host(const std::string& host) { return host == "localhost" || host == "127.0.0.1" || host == "[::1]"; }
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
 
 bool valid_host_name(std::string_view host) {
   if (host.empty() || host.size() > 253) return false;
   if (host.front() == '[') {  // IPv6: hex digits and colons (and dots for a mapped IPv4)
     return host.size() > 2 && host.back() == ']' &&
-           std::all_of(host.begin() + 1, host.end() - 1,
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+           std::all_of(host.begin() + 1, host.end() - 1, [](char c) {
+             return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+           });
   }
-  return std::all_of(host.begin(), host.end(),
-                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'; });
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  });
 }
 
 }  // namespace
@@ -36,7 +39,9 @@ std::optional<Origin> Origin::parse(std::string_view text) {
   std::string_view host = rest;
   if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
     const std::string_view port = rest.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
     o.port = static_cast<unsigned>(std::stoul(std::string(port)));
     if (o.port == 0 || o.port > 65535) return std::nullopt;
     host = rest.substr(0, colon);

@@ -62,13 +62,15 @@ DiagnosisFacts::Token probe(Services& services, const TokenState& token) {
 
 }  // namespace
 
-std::vector<CertificateFacts> certificate_facts(Services& services, const std::vector<TokenState>& tokens) {
+std::vector<CertificateFacts> certificate_facts(Services& services,
+                                                const std::vector<TokenState>& tokens) {
   std::vector<CertificateFacts> out;
   const std::time_t now = std::time(nullptr);
   for (const TokenState& token : tokens) {
     for (const CertificateInfo& c : token.certificates) {
       const CertificateStatus status = services.certificates.check(c.der, now);
-      out.push_back({token.serial, c.id, c.subject, c.not_before, c.not_after, std::string(chain_name(status.chain)),
+      out.push_back({token.serial, c.id, c.subject, c.not_before, c.not_after,
+                     std::string(chain_name(status.chain)),
                      std::string(revocation_name(status.revocation)), status.detail});
     }
   }

@@ -10,6 +10,7 @@ namespace certkey::daemon {
 
 DiagnosisFacts gather_facts(Services& services);
 // The certificates of every token (or of one), with their chain and revocation status.
-std::vector<CertificateFacts> certificate_facts(Services& services, const std::vector<TokenState>& tokens);
+std::vector<CertificateFacts> certificate_facts(Services& services,
+                                                const std::vector<TokenState>& tokens);
 
 }  // namespace certkey::daemon

@@ -12,7 +12,8 @@ constexpr std::size_t kMaxCertificatePem = 8192;
 constexpr std::size_t kMaxChainPem = 65536;
 
 SlotChangeContext slot_context(CommandContext& context) {
-  return {*context.work, context.services.slot_changes, context.services.renewals, context.services.trust};
+  return {*context.work, context.services.slot_changes, context.services.renewals,
+          context.services.trust};
 }
 
 class ChangeCertificate : public Command {
@@ -35,7 +36,8 @@ class ChangeCertificate : public Command {
 
 class RevokeCertificate : public Command {
  public:
-  RevokeCertificate(std::uint32_t serial, std::string slot) : serial_(serial), slot_(std::move(slot)) {}
+  RevokeCertificate(std::uint32_t serial, std::string slot)
+      : serial_(serial), slot_(std::move(slot)) {}
   std::optional<std::uint32_t> token(Services&, const Caller&) const override { return serial_; }
   CommandResult run(CommandContext& context) override {
     context.audit->reference = slot_;
@@ -53,14 +55,17 @@ class RevokeCertificate : public Command {
 
 std::unique_ptr<Command> parse_change_certificate(const nlohmann::json& args) {
   expect_members(args, {"token", "certificate", "pem"}, {"chain"});
-  const std::string chain = args.contains("chain") ? string_arg(args, "chain", kMaxChainPem) : std::string();
-  return std::make_unique<ChangeCertificate>(serial_arg(args, "token"), key_id_arg(args, "certificate"),
-                                             parse_issued(string_arg(args, "pem", kMaxCertificatePem), chain));
+  const std::string chain =
+      args.contains("chain") ? string_arg(args, "chain", kMaxChainPem) : std::string();
+  return std::make_unique<ChangeCertificate>(
+      serial_arg(args, "token"), key_id_arg(args, "certificate"),
+      parse_issued(string_arg(args, "pem", kMaxCertificatePem), chain));
 }
 
 std::unique_ptr<Command> parse_revoke_certificate(const nlohmann::json& args) {
   expect_members(args, {"token", "certificate"});
-  return std::make_unique<RevokeCertificate>(serial_arg(args, "token"), key_id_arg(args, "certificate"));
+  return std::make_unique<RevokeCertificate>(serial_arg(args, "token"),
+                                             key_id_arg(args, "certificate"));
 }
 
 }  // namespace certkey::daemon

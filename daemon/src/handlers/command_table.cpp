@@ -33,7 +33,8 @@ constexpr std::array<CommandSpec, 16> kCommands = {{
 std::span<const CommandSpec> all_commands() { return kCommands; }
 
 const CommandSpec* find_command(std::string_view name) {
-  auto it = std::find_if(kCommands.begin(), kCommands.end(), [&](const CommandSpec& c) { return c.name == name; });
+  auto it = std::find_if(kCommands.begin(), kCommands.end(),
+                         [&](const CommandSpec& c) { return c.name == name; });
   return it == kCommands.end() ? nullptr : &*it;
 }
 

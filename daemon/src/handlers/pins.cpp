@@ -39,7 +39,8 @@ class BeginRemoteUnlock : public Command {
 
 class CompleteRemoteUnlock : public Command {
  public:
-  CompleteRemoteUnlock(std::uint32_t serial, std::string response) : serial_(serial), response_(std::move(response)) {}
+  CompleteRemoteUnlock(std::uint32_t serial, std::string response)
+      : serial_(serial), response_(std::move(response)) {}
   std::optional<std::uint32_t> token(Services&, const Caller&) const override { return serial_; }
   CommandResult run(CommandContext& context) override {
     complete_remote_unlock(*context.work, response_);
@@ -72,7 +73,8 @@ std::unique_ptr<Command> parse_begin_remote_unlock(const nlohmann::json& args) {
 
 std::unique_ptr<Command> parse_complete_remote_unlock(const nlohmann::json& args) {
   expect_members(args, {"token", "response"});
-  return std::make_unique<CompleteRemoteUnlock>(serial_arg(args, "token"), string_arg(args, "response", kMaxCode));
+  return std::make_unique<CompleteRemoteUnlock>(serial_arg(args, "token"),
+                                                string_arg(args, "response", kMaxCode));
 }
 
 }  // namespace certkey::daemon

@@ -23,7 +23,8 @@ class ReconcileToken : public Command {
     std::vector<std::string> report = reconcile_slot_changes(changes);
     RenewalContext renewals{*context.work, s.renewals, s.trust, s.config.superseded_retention};
     for (std::string& line : reconcile_renewals(renewals)) report.push_back(std::move(line));
-    for (const std::string& line : report) std::fprintf(stderr, "certkeyd: token %u: %s\n", serial_, line.c_str());
+    for (const std::string& line : report)
+      std::fprintf(stderr, "certkeyd: token %u: %s\n", serial_, line.c_str());
     context.audit->reference = std::to_string(report.size()) + " finished";
     return json_result({{"reconciled", report}});
   }
@@ -34,10 +35,13 @@ class ReconcileToken : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> reconcile_command(std::uint32_t serial) { return std::make_unique<ReconcileToken>(serial); }
+std::unique_ptr<Command> reconcile_command(std::uint32_t serial) {
+  return std::make_unique<ReconcileToken>(serial);
+}
 
 bool has_records(Services& services, std::uint32_t serial) {
-  return !services.slot_changes.of_token(serial).empty() || !services.renewals.of_token(serial).empty();
+  return !services.slot_changes.of_token(serial).empty() ||
+         !services.renewals.of_token(serial).empty();
 }
 
 }  // namespace certkey::daemon

@@ -29,9 +29,12 @@ Renewal renewal_for(Services& services, const Caller& caller, const std::string&
 }
 
 RenewalContext renewal_context(CommandContext& context, TokenWork& work) {
-  return {work, context.services.renewals, context.services.trust, context.services.config.superseded_retention};
+  return {work, context.services.renewals, context.services.trust,
+          context.services.config.superseded_retention};
 }
-RenewalContext renewal_context(CommandContext& context) { return renewal_context(context, *context.work); }
+RenewalContext renewal_context(CommandContext& context) {
+  return renewal_context(context, *context.work);
+}
 
 class BeginRenewal : public Command {
  public:
@@ -55,7 +58,8 @@ class GetRenewal : public Command {
  public:
   explicit GetRenewal(std::string id) : id_(std::move(id)) {}
   CommandResult run(CommandContext& context) override {
-    return json_result({{"renewal", renewal_json(renewal_for(context.services, context.caller, id_))}});
+    return json_result(
+        {{"renewal", renewal_json(renewal_for(context.services, context.caller, id_))}});
   }
 
  private:
@@ -75,7 +79,8 @@ class ListRenewals : public Command {
 
 class CompleteRenewal : public Command {
  public:
-  CompleteRenewal(std::string id, IssuedCertificate issued) : id_(std::move(id)), issued_(std::move(issued)) {}
+  CompleteRenewal(std::string id, IssuedCertificate issued)
+      : id_(std::move(id)), issued_(std::move(issued)) {}
   std::optional<std::uint32_t> token(Services& services, const Caller& caller) const override {
     return renewal_for(services, caller, id_).serial;
   }
@@ -109,7 +114,9 @@ TokenWork asking_pin_once(const TokenWork& work) {
 Renewal awaiting_or_new(RenewalContext& workflow, Services& services, std::uint32_t serial,
                         const std::string& certificate) {
   for (const Renewal& r : services.renewals.all()) {
-    if (r.serial == serial && r.certificate_id == certificate && r.state == RenewalState::awaiting_certificate) return r;
+    if (r.serial == serial && r.certificate_id == certificate &&
+        r.state == RenewalState::awaiting_certificate)
+      return r;
   }
   return begin_renewal(workflow, certificate, std::nullopt);
 }
@@ -133,13 +140,15 @@ class EnrollRenewal : public Command {
   }
   CommandResult run(CommandContext& context) override {
     if (context.caller.origin) {
-      throw ApiError(ErrorCode::origin_not_allowed, "enrolment with a CA server is for programs on this computer");
+      throw ApiError(ErrorCode::origin_not_allowed,
+                     "enrolment with a CA server is for programs on this computer");
     }
     TokenWork work = asking_pin_once(*context.work);
     RenewalContext workflow = renewal_context(context, work);
-    const Renewal renewal = target_.id.empty()
-                                ? awaiting_or_new(workflow, context.services, target_.serial, target_.certificate)
-                                : renewal_for(context.services, context.caller, target_.id);
+    const Renewal renewal =
+        target_.id.empty()
+            ? awaiting_or_new(workflow, context.services, target_.serial, target_.certificate)
+            : renewal_for(context.services, context.caller, target_.id);
     context.audit->reference = renewal.id;
     const IssuedCertificate issued = enrol(workflow, renewal, server_, protocol_);
     return json_result({{"renewal", renewal_json(complete_renewal(workflow, renewal, issued))}});
@@ -179,9 +188,11 @@ std::unique_ptr<Command> parse_begin_renewal(const nlohmann::json& args) {
   std::optional<KeyAlgorithm> algorithm;
   if (args.contains("algorithm")) {
     algorithm = algorithm_from_name(string_arg(args, "algorithm", 16));
-    if (!algorithm) throw ApiError(ErrorCode::bad_request, "\"algorithm\" is ecc-p256, ecc-p384 or rsa-2048");
+    if (!algorithm)
+      throw ApiError(ErrorCode::bad_request, "\"algorithm\" is ecc-p256, ecc-p384 or rsa-2048");
   }
-  return std::make_unique<BeginRenewal>(serial_arg(args, "token"), key_id_arg(args, "certificate"), algorithm);
+  return std::make_unique<BeginRenewal>(serial_arg(args, "token"), key_id_arg(args, "certificate"),
+                                        algorithm);
 }
 
 std::unique_ptr<Command> parse_get_renewal(const nlohmann::json& args) {
@@ -196,16 +207,19 @@ std::unique_ptr<Command> parse_list_renewals(const nlohmann::json& args) {
 
 std::unique_ptr<Command> parse_complete_renewal(const nlohmann::json& args) {
   expect_members(args, {"id", "certificate"}, {"chain"});
-  const std::string chain = args.contains("chain") ? string_arg(args, "chain", kMaxChainPem) : std::string();
-  return std::make_unique<CompleteRenewal>(renewal_id_arg(args, "id"),
-                                           parse_issued(string_arg(args, "certificate", kMaxCertificatePem), chain));
+  const std::string chain =
+      args.contains("chain") ? string_arg(args, "chain", kMaxChainPem) : std::string();
+  return std::make_unique<CompleteRenewal>(
+      renewal_id_arg(args, "id"),
+      parse_issued(string_arg(args, "certificate", kMaxCertificatePem), chain));
 }
 
 std::unique_ptr<Command> parse_enroll_renewal(const nlohmann::json& args) {
   expect_members(args, {"url"}, {"id", "token", "certificate", "protocol"});
   EnrollRenewal::Target target;
   if (args.contains("id") == args.contains("token")) {
-    throw ApiError(ErrorCode::bad_request, "name the renewal by \"id\", or the token by \"token\" (and \"certificate\")");
+    throw ApiError(ErrorCode::bad_request,
+                   "name the renewal by \"id\", or the token by \"token\" (and \"certificate\")");
   }
   if (args.contains("id")) {
     target.id = renewal_id_arg(args, "id");
@@ -220,8 +234,9 @@ std::unique_ptr<Command> parse_enroll_renewal(const nlohmann::json& args) {
   std::string why;
   std::optional<HttpUrl> server = parse_https_url(string_arg(args, "url", kMaxFetchUrlLength), why);
   if (!server) throw ApiError(ErrorCode::bad_request, "\"url\": " + why);
-  return std::make_unique<EnrollRenewal>(std::move(target), std::move(*server),
-                                         protocol == "est" ? EnrolmentProtocol::est : EnrolmentProtocol::authorization);
+  return std::make_unique<EnrollRenewal>(
+      std::move(target), std::move(*server),
+      protocol == "est" ? EnrolmentProtocol::est : EnrolmentProtocol::authorization);
 }
 
 std::unique_ptr<Command> parse_cancel_renewal(const nlohmann::json& args) {

@@ -9,7 +9,9 @@ namespace {
 class WatchEvents : public Command {
  public:
   CommandResult run(CommandContext&) override {
-    CommandResult result = json_result({{"events", {"tokenInserted", "tokenRemoved", "tokenChanged", "tokenReconciled", "certificateExpiring"}}});
+    CommandResult result = json_result({{"events",
+                                         {"tokenInserted", "tokenRemoved", "tokenChanged",
+                                          "tokenReconciled", "certificateExpiring"}}});
     result.subscribe = true;
     return result;
   }

@@ -14,7 +14,8 @@ CK_BBOOL kTrue = CK_TRUE, kFalse = CK_FALSE;
 
 pkcs11::Session open_session(const pkcs11::Module& module, const HsmLocation& where) {
   const std::optional<CK_SLOT_ID> slot = pkcs11::slot_with_token_label(module, where.token_label);
-  if (!slot) throw HsmError(HsmError::Kind::no_token, "no HSM token labelled '" + where.token_label + "'");
+  if (!slot)
+    throw HsmError(HsmError::Kind::no_token, "no HSM token labelled '" + where.token_label + "'");
   return pkcs11::Session(module, *slot, true);
 }
 
@@ -27,10 +28,12 @@ CK_ATTRIBUTE label_attribute(const std::string& label) {
 UnlockResponder::UnlockResponder(const HsmLocation& where, std::string_view pin)
     : module_(where.module), session_(open_session(module_, where)) {
   session_.login(pin);
-  const std::vector<CK_OBJECT_HANDLE> keys = session_.find_labelled(CKO_SECRET_KEY, where.key_label);
+  const std::vector<CK_OBJECT_HANDLE> keys =
+      session_.find_labelled(CKO_SECRET_KEY, where.key_label);
   if (keys.empty()) {
-    throw HsmError(HsmError::Kind::no_master_key, "the HSM token has no key labelled '" + where.key_label +
-                                                      "' (create it with certkey helpdesk provision)");
+    throw HsmError(HsmError::Kind::no_master_key,
+                   "the HSM token has no key labelled '" + where.key_label +
+                       "' (create it with certkey helpdesk provision)");
   }
   if (keys.size() > 1) {
     throw HsmError(HsmError::Kind::several_master_keys,
@@ -57,7 +60,8 @@ CK_OBJECT_HANDLE UnlockResponder::derive_unlock_key(std::uint32_t serial, bool e
                               {CKA_EXTRACTABLE, &may_leave, sizeof may_leave}});
 }
 
-card::unlock::Code UnlockResponder::respond(std::uint32_t serial, const card::unlock::Code& challenge) {
+card::unlock::Code UnlockResponder::respond(std::uint32_t serial,
+                                            const card::unlock::Code& challenge) {
   const CK_OBJECT_HANDLE unlock_key = derive_unlock_key(serial, false);
   struct Destroy {
     pkcs11::Session& session;
@@ -70,8 +74,13 @@ card::unlock::Code UnlockResponder::respond(std::uint32_t serial, const card::un
     }
   } destroy{session_, unlock_key};
   card::Bytes message(4 + 4 + challenge.size());  // "CKUR" || serial (big-endian) || challenge
-  const std::uint8_t head[8] = {'C', 'K', 'U', 'R', static_cast<std::uint8_t>(serial >> 24),
-                                static_cast<std::uint8_t>(serial >> 16), static_cast<std::uint8_t>(serial >> 8),
+  const std::uint8_t head[8] = {'C',
+                                'K',
+                                'U',
+                                'R',
+                                static_cast<std::uint8_t>(serial >> 24),
+                                static_cast<std::uint8_t>(serial >> 16),
+                                static_cast<std::uint8_t>(serial >> 8),
                                 static_cast<std::uint8_t>(serial)};
   std::copy(std::begin(head), std::end(head), message.begin());
   std::copy(challenge.begin(), challenge.end(), message.begin() + 8);
@@ -79,7 +88,8 @@ card::unlock::Code UnlockResponder::respond(std::uint32_t serial, const card::un
   // more HSMs offer plain CKM_AES_CMAC.
   const pkcs11::Bytes mac = session_.sign(unlock_key, CKM_AES_CMAC, message);
   card::unlock::Code response{};
-  if (mac.size() < response.size()) throw pkcs11::Error(CKR_GENERAL_ERROR, "C_Sign gave a short CMAC");
+  if (mac.size() < response.size())
+    throw pkcs11::Error(CKR_GENERAL_ERROR, "C_Sign gave a short CMAC");
   std::copy_n(mac.begin(), response.size(), response.begin());
   return response;
 }
@@ -96,8 +106,9 @@ void provision_master_key(const HsmLocation& where, std::string_view pin) {
   pkcs11::Session session = open_session(module, where);
   session.login(pin);
   if (!session.find_labelled(CKO_SECRET_KEY, where.key_label).empty()) {
-    throw HsmError(HsmError::Kind::master_key_exists,
-                   "the HSM token already has a key labelled '" + where.key_label + "'; it is kept as it is");
+    throw HsmError(
+        HsmError::Kind::master_key_exists,
+        "the HSM token already has a key labelled '" + where.key_label + "'; it is kept as it is");
   }
   // Derivation is M's only use: no encryption, signing or wrapping, so nothing but K_u can
   // be computed with it.

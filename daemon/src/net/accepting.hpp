@@ -34,9 +34,10 @@ class AcceptLoop : public std::enable_shared_from_this<AcceptLoop<Protocol>> {
   virtual void take(Socket socket) = 0;
 
   void do_accept() {
-    acceptor_.async_accept(io_, [self = this->shared_from_this()](boost::system::error_code ec, Socket socket) {
-      self->on_accept(ec, std::move(socket));
-    });
+    acceptor_.async_accept(
+        io_, [self = this->shared_from_this()](boost::system::error_code ec, Socket socket) {
+          self->on_accept(ec, std::move(socket));
+        });
   }
 
   boost::asio::io_context& io_;

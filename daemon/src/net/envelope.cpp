@@ -16,15 +16,18 @@ constexpr std::size_t kMaxExtension = 256;
 json readable_id(const json& message) {
   if (!message.is_object() || !message.contains("id")) return nullptr;
   const json& id = message["id"];
-  if (id.is_number_integer() || (id.is_string() && id.get_ref<const std::string&>().size() <= kMaxId)) return id;
+  if (id.is_number_integer() ||
+      (id.is_string() && id.get_ref<const std::string&>().size() <= kMaxId))
+    return id;
   return nullptr;
 }
 
 std::string string_member(const json& message, const json& id, const char* name, std::size_t max) {
   const json& value = message[name];
   if (!value.is_string() || value.get_ref<const std::string&>().size() > max) {
-    throw EnvelopeError(id, ErrorCode::bad_request, std::string("\"") + name + "\" is a string of at most " +
-                                                        std::to_string(max) + " bytes");
+    throw EnvelopeError(
+        id, ErrorCode::bad_request,
+        std::string("\"") + name + "\" is a string of at most " + std::to_string(max) + " bytes");
   }
   return value.get<std::string>();
 }
@@ -39,22 +42,27 @@ Envelope parse_envelope(std::string_view text, EnvelopeSource source) {
   Envelope e;
   e.id = readable_id(message);
   if (message.contains("id") && e.id.is_null() && !message["id"].is_null()) {
-    throw EnvelopeError(nullptr, ErrorCode::bad_request, "\"id\" is an integer or a string of at most 128 bytes");
+    throw EnvelopeError(nullptr, ErrorCode::bad_request,
+                        "\"id\" is an integer or a string of at most 128 bytes");
   }
   for (const auto& [key, value] : message.items()) {
     const bool common = key == "id" || key == "command" || key == "args";
     const bool local = key == "origin" || key == "tty" || key == "term";
     if (!common && !(local && source == EnvelopeSource::unix_socket)) {
-      throw EnvelopeError(e.id, ErrorCode::bad_request, "unknown member \"" + key.substr(0, 64) + "\"");
+      throw EnvelopeError(e.id, ErrorCode::bad_request,
+                          "unknown member \"" + key.substr(0, 64) + "\"");
     }
   }
-  if (!message.contains("command")) throw EnvelopeError(e.id, ErrorCode::bad_request, "missing member \"command\"");
+  if (!message.contains("command"))
+    throw EnvelopeError(e.id, ErrorCode::bad_request, "missing member \"command\"");
   e.command = string_member(message, e.id, "command", kMaxCommandName);
   if (message.contains("args")) {
-    if (!message["args"].is_object()) throw EnvelopeError(e.id, ErrorCode::bad_request, "\"args\" is an object");
+    if (!message["args"].is_object())
+      throw EnvelopeError(e.id, ErrorCode::bad_request, "\"args\" is an object");
     e.args = std::move(message["args"]);
   }
-  if (message.contains("origin")) e.origin = string_member(message, e.id, "origin", kMaxOriginLength);
+  if (message.contains("origin"))
+    e.origin = string_member(message, e.id, "origin", kMaxOriginLength);
   if (message.contains("tty")) e.tty_name = string_member(message, e.id, "tty", kMaxTty);
   if (message.contains("term")) e.tty_type = string_member(message, e.id, "term", kMaxTty);
   return e;
@@ -62,7 +70,8 @@ Envelope parse_envelope(std::string_view text, EnvelopeSource source) {
 
 std::optional<std::string> parse_relay_hello(std::string_view text) {
   const json message = json::parse(text, nullptr, false);
-  if (!message.is_object() || message.size() != 1 || !message.contains("relay")) return std::nullopt;
+  if (!message.is_object() || message.size() != 1 || !message.contains("relay"))
+    return std::nullopt;
   const json& relay = message["relay"];
   if (!relay.is_object() || relay.value("kind", json()) != "native-messaging") return std::nullopt;
   const json extension = relay.value("extension", json(""));

@@ -10,9 +10,10 @@ void EventHub::subscribe(const std::shared_ptr<EventSubscriber>& subscriber) {
     lock.unlock();
     return subscriber->close_now();
   }
-  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                    [](const std::weak_ptr<EventSubscriber>& s) { return s.expired(); }),
-                     subscribers_.end());
+  subscribers_.erase(
+      std::remove_if(subscribers_.begin(), subscribers_.end(),
+                     [](const std::weak_ptr<EventSubscriber>& s) { return s.expired(); }),
+      subscribers_.end());
   subscribers_.push_back(subscriber);
 }
 

@@ -93,10 +93,12 @@ nlohmann::json request_args(const HttpRoute& route, std::string_view body) {
   nlohmann::json args = nlohmann::json::object();
   if (!body.empty()) {
     args = nlohmann::json::parse(body, nullptr, false);
-    if (args.is_discarded() || !args.is_object()) throw ApiError(ErrorCode::bad_request, "the body is not a JSON object");
+    if (args.is_discarded() || !args.is_object())
+      throw ApiError(ErrorCode::bad_request, "the body is not a JSON object");
   }
   for (const auto& [name, value] : route.path_args.items()) {
-    if (args.contains(name)) throw ApiError(ErrorCode::bad_request, "\"" + name + "\" belongs in the path");
+    if (args.contains(name))
+      throw ApiError(ErrorCode::bad_request, "\"" + name + "\" belongs in the path");
     args[name] = value;
   }
   return args;
@@ -130,7 +132,8 @@ HttpDecision decide(const Config& config, unsigned port, const HttpRequest& requ
   }
   if (route.route->websocket) {
     if (boost::beast::websocket::is_upgrade(request)) d.action = HttpDecision::Action::upgrade;
-    return d.action == HttpDecision::Action::upgrade ? d : refuse(ErrorCode::upgrade_required, false);
+    return d.action == HttpDecision::Action::upgrade ? d
+                                                     : refuse(ErrorCode::upgrade_required, false);
   }
   try {
     d.args = request_args(*route.route, request.body());

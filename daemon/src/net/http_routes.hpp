@@ -28,7 +28,7 @@ struct HttpRoute {
 struct RouteOutcome {
   std::optional<HttpRoute> route;
   ErrorCode error = ErrorCode::not_found;  // when there is no route
-  std::string allow;  // for 405: the path's methods, e.g. "GET, OPTIONS"
+  std::string allow;                       // for 405: the path's methods, e.g. "GET, OPTIONS"
 };
 
 // `path` is the request target without its query.
@@ -46,8 +46,8 @@ struct HttpDecision {
   Action action = Action::answer_error;
   ErrorCode error = ErrorCode::internal_error;  // answer_error
   std::string detail;
-  bool close = false;           // answer_error: and close the connection (guard refusals)
-  std::string allow;            // answer_error 405: the path's methods
+  bool close = false;            // answer_error: and close the connection (guard refusals)
+  std::string allow;             // answer_error 405: the path's methods
   std::optional<Origin> origin;  // echoed in CORS headers: the caller's allowed origin, or one
                                  // that may read its refusal (request_guard.hpp)
   bool private_network = false;  // answer_preflight: it asked for Private Network Access

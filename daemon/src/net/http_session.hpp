@@ -23,7 +23,8 @@ inline constexpr std::chrono::seconds kLingerTimeout{5};  // for the peer to clo
 class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession> {
  public:
   // `peer` carries the transport and the peer's uid; `foreign`: it belongs to another user.
-  HttpSession(boost::asio::ip::tcp::socket&& socket, NetContext& net, unsigned port, Caller peer, bool foreign);
+  HttpSession(boost::asio::ip::tcp::socket&& socket, NetContext& net, unsigned port, Caller peer,
+              bool foreign);
   ~HttpSession() override;
   void run();
   // Refused (over the connection cap, another user's peer): answers the error at once,
@@ -35,10 +36,13 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle();
-  void execute(const std::string& command, nlohmann::json args, const std::optional<Origin>& origin, bool keep_alive);
-  void answer_reply(const CommandReply& reply, const std::optional<Origin>& origin, bool keep_alive);
+  void execute(const std::string& command, nlohmann::json args, const std::optional<Origin>& origin,
+               bool keep_alive);
+  void answer_reply(const CommandReply& reply, const std::optional<Origin>& origin,
+                    bool keep_alive);
   void upgrade(const Origin& origin);
-  void answer_error(ErrorCode code, const std::optional<Origin>& cors, bool keep_alive, const std::string& detail = {},
+  void answer_error(ErrorCode code, const std::optional<Origin>& cors, bool keep_alive,
+                    const std::string& detail = {},
                     std::vector<std::pair<std::string_view, std::string>> headers = {});
   void send(std::shared_ptr<const std::string> bytes, bool keep_alive);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);

@@ -28,7 +28,8 @@ class Fd {
 };
 
 // The peer's socket is the one whose source is `remote` and whose destination is `local`.
-bool fill_request(inet_diag_req_v2& req, const sockaddr_storage& local, const sockaddr_storage& remote) {
+bool fill_request(inet_diag_req_v2& req, const sockaddr_storage& local,
+                  const sockaddr_storage& remote) {
   req.sdiag_family = static_cast<std::uint8_t>(remote.ss_family);
   req.sdiag_protocol = IPPROTO_TCP;
   req.idiag_states = ~0u;
@@ -64,7 +65,8 @@ std::optional<PeerCredentials> unix_peer(int fd) {
   return PeerCredentials{credentials.uid, credentials.pid};
 }
 
-std::optional<uid_t> loopback_peer_uid(const sockaddr_storage& local, const sockaddr_storage& remote) {
+std::optional<uid_t> loopback_peer_uid(const sockaddr_storage& local,
+                                       const sockaddr_storage& remote) {
   struct {
     nlmsghdr header;
     inet_diag_req_v2 request;
@@ -77,8 +79,8 @@ std::optional<uid_t> loopback_peer_uid(const sockaddr_storage& local, const sock
   if (netlink.get() < 0) return std::nullopt;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(netlink.get(), &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) !=
-      static_cast<ssize_t>(sizeof message)) {
+  if (::sendto(netlink.get(), &message, sizeof message, 0, reinterpret_cast<sockaddr*>(&kernel),
+               sizeof kernel) != static_cast<ssize_t>(sizeof message)) {
     return std::nullopt;
   }
   pollfd ready{netlink.get(), POLLIN, 0};

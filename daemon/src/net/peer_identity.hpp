@@ -19,6 +19,7 @@ std::optional<PeerCredentials> unix_peer(int fd);
 
 // `local` and `remote` are the accepted socket's own address and its peer's (getsockname and
 // getpeername). Nothing when the kernel does not know the peer socket.
-std::optional<uid_t> loopback_peer_uid(const sockaddr_storage& local, const sockaddr_storage& remote);
+std::optional<uid_t> loopback_peer_uid(const sockaddr_storage& local,
+                                       const sockaddr_storage& remote);
 
 }  // namespace certkey::daemon

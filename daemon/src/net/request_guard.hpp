@@ -23,9 +23,9 @@ struct GuardVerdict {
   // its GET: the JS client tells "origin not allowed" from "not running" by it. It learns
   // that certkey is installed, and nothing else (docs/daemon.md, "Origins").
   std::optional<Origin> refused_origin;
-  std::optional<Origin> origin;      // the allowed origin, echoed in CORS headers
-  bool preflight = false;            // an allowed CORS preflight: answer 204 with the CORS headers
-  bool private_network = false;      // the preflight carried Access-Control-Request-Private-Network
+  std::optional<Origin> origin;  // the allowed origin, echoed in CORS headers
+  bool preflight = false;        // an allowed CORS preflight: answer 204 with the CORS headers
+  bool private_network = false;  // the preflight carried Access-Control-Request-Private-Network
 };
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;

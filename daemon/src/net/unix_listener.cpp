@@ -20,7 +20,8 @@ UnixListener::UnixListener(NetContext& net, const std::string& path)
   std::filesystem::create_directories(directory, ec);
   struct stat st {};
   if (::lstat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
-    throw std::runtime_error("the socket directory " + directory.string() + " is not a directory of this user's");
+    throw std::runtime_error("the socket directory " + directory.string() +
+                             " is not a directory of this user's");
   }
   ::chmod(directory.c_str(), 0700);
   // A socket file left by a daemon that died is replaced; a live daemon is not displaced.
@@ -48,7 +49,8 @@ UnixListener::~UnixListener() {
 
 void UnixListener::take(asio::local::stream_protocol::socket socket) {
   const std::optional<PeerCredentials> peer = unix_peer(socket.native_handle());
-  auto session = std::make_shared<UnixSession>(std::move(socket), net_, peer.value_or(PeerCredentials{~uid_t{0}, 0}));
+  auto session = std::make_shared<UnixSession>(std::move(socket), net_,
+                                               peer.value_or(PeerCredentials{~uid_t{0}, 0}));
   if (!peer || peer->uid != ::geteuid()) {
     session->refuse(ErrorCode::foreign_user);
   } else if (!net_.connections.admit(session)) {

@@ -11,7 +11,8 @@
 namespace certkey::daemon {
 namespace asio = boost::asio;
 
-UnixSession::UnixSession(asio::local::stream_protocol::socket&& socket, NetContext& net, PeerCredentials peer)
+UnixSession::UnixSession(asio::local::stream_protocol::socket&& socket, NetContext& net,
+                         PeerCredentials peer)
     : Connection(Kind::unix_socket), socket_(std::move(socket)), net_(net), peer_(peer) {}
 
 UnixSession::~UnixSession() { net_.connections.leave(this); }
@@ -43,9 +44,10 @@ void UnixSession::do_read() {
   reading_ = true;
   // A peer with nothing in flight may be closed to make room, even halfway through a frame.
   waiting = in_flight_ == 0 && !subscribed_;
-  socket_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-    self->on_read(ec, n);
-  });
+  socket_.async_read_some(asio::buffer(chunk_),
+                          [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                            self->on_read(ec, n);
+                          });
 }
 
 void UnixSession::on_read(boost::system::error_code ec, std::size_t bytes) {
@@ -65,8 +67,8 @@ void UnixSession::drain() {
     handle(*frame);
   }
   if (decoder_.broken()) {
-    send(std::make_shared<const std::string>(
-        ipc::encode_frame(reply_envelope(nullptr, CommandReply::failure(ErrorCode::payload_too_large)))));
+    send(std::make_shared<const std::string>(ipc::encode_frame(
+        reply_envelope(nullptr, CommandReply::failure(ErrorCode::payload_too_large)))));
     open_ = false;  // closes once that is written
     return;
   }
@@ -81,7 +83,8 @@ Caller UnixSession::caller_for(const Envelope& envelope) const {
   caller.extension = extension_;
   if (envelope.origin) {
     caller.origin = Origin::parse(*envelope.origin);
-    if (!caller.origin) throw ApiError(ErrorCode::origin_not_allowed, "\"origin\" is not a web origin");
+    if (!caller.origin)
+      throw ApiError(ErrorCode::origin_not_allowed, "\"origin\" is not a web origin");
   } else if (relay_) {
     // The extension always names the page it speaks for; without one, nobody may act.
     throw ApiError(ErrorCode::bad_request, "a relayed message names its origin");
@@ -93,8 +96,10 @@ Caller UnixSession::caller_for(const Envelope& envelope) const {
   if (!envelope.tty_name.empty()) {
     // A terminal of the caller's own, for a text-mode PIN prompt (GnuPG's GPG_TTY).
     struct stat st {};
-    if (envelope.tty_name.rfind("/dev/", 0) != 0 || envelope.tty_name.find("..") != std::string::npos ||
-        ::stat(envelope.tty_name.c_str(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_uid != peer_.uid) {
+    if (envelope.tty_name.rfind("/dev/", 0) != 0 ||
+        envelope.tty_name.find("..") != std::string::npos ||
+        ::stat(envelope.tty_name.c_str(), &st) != 0 || !S_ISCHR(st.st_mode) ||
+        st.st_uid != peer_.uid) {
       throw ApiError(ErrorCode::bad_request, "\"tty\" is not a terminal of the caller's");
     }
     caller.tty_name = envelope.tty_name;
@@ -125,7 +130,8 @@ void UnixSession::handle(const std::string& frame) {
   }
   ++in_flight_;
   CommandRequest request{std::move(envelope.command), std::move(envelope.args), std::move(caller)};
-  net_.core.execute(std::move(request), [self = shared_from_this(), id = envelope.id](CommandReply reply) {
+  net_.core.execute(std::move(request), [self = shared_from_this(),
+                                         id = envelope.id](CommandReply reply) {
     asio::dispatch(self->socket_.get_executor(), [self, id, reply = std::move(reply)] {
       --self->in_flight_;
       if (reply.subscribe && !self->subscribed_) {
@@ -140,7 +146,8 @@ void UnixSession::handle(const std::string& frame) {
 
 void UnixSession::deliver(std::shared_ptr<const std::string> message) {
   asio::post(socket_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
-    if (self->subscribed_) self->send(std::make_shared<const std::string>(ipc::encode_frame(*message)));
+    if (self->subscribed_)
+      self->send(std::make_shared<const std::string>(ipc::encode_frame(*message)));
   });
 }
 
@@ -150,7 +157,9 @@ void UnixSession::send(std::shared_ptr<const std::string> frame) {
   queue_.push_back(std::move(frame));
   if (queue_.size() > 1) return;
   asio::async_write(socket_, asio::buffer(*queue_.front()),
-                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) { self->on_write(ec, n); });
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                      self->on_write(ec, n);
+                    });
 }
 
 void UnixSession::on_write(boost::system::error_code ec, std::size_t) {
@@ -158,7 +167,9 @@ void UnixSession::on_write(boost::system::error_code ec, std::size_t) {
   queue_.pop_front();
   if (!queue_.empty()) {
     asio::async_write(socket_, asio::buffer(*queue_.front()),
-                      [self = shared_from_this()](boost::system::error_code e, std::size_t n) { self->on_write(e, n); });
+                      [self = shared_from_this()](boost::system::error_code e, std::size_t n) {
+                        self->on_write(e, n);
+                      });
   } else if (!open_) {
     close();
   }

@@ -22,7 +22,8 @@ class UnixSession : public Connection,
                     public EventSubscriber,
                     public std::enable_shared_from_this<UnixSession> {
  public:
-  UnixSession(boost::asio::local::stream_protocol::socket&& socket, NetContext& net, PeerCredentials peer);
+  UnixSession(boost::asio::local::stream_protocol::socket&& socket, NetContext& net,
+              PeerCredentials peer);
   ~UnixSession() override;
   void run();
   // Refuses the connection with `code` in one frame, then closes it.

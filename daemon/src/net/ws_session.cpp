@@ -57,21 +57,24 @@ void WsSession::handle(const std::string& text) {
   try {
     envelope = parse_envelope(text, EnvelopeSource::websocket);
   } catch (const EnvelopeError& e) {
-    return send(std::make_shared<const std::string>(reply_envelope(e.id(), CommandReply::failure(e.code(), e.what()))));
+    return send(std::make_shared<const std::string>(
+        reply_envelope(e.id(), CommandReply::failure(e.code(), e.what()))));
   }
   ++in_flight_;
   CommandRequest request{std::move(envelope.command), std::move(envelope.args), caller_};
-  net_.core.execute(std::move(request), [self = shared_from_this(), id = envelope.id](CommandReply reply) {
-    asio::dispatch(self->ws_.get_executor(), [self, id, reply = std::move(reply)] {
-      --self->in_flight_;
-      self->send(std::make_shared<const std::string>(reply_envelope(id, reply)));
-      self->do_read();
-    });
-  });
+  net_.core.execute(
+      std::move(request), [self = shared_from_this(), id = envelope.id](CommandReply reply) {
+        asio::dispatch(self->ws_.get_executor(), [self, id, reply = std::move(reply)] {
+          --self->in_flight_;
+          self->send(std::make_shared<const std::string>(reply_envelope(id, reply)));
+          self->do_read();
+        });
+      });
 }
 
 void WsSession::deliver(std::shared_ptr<const std::string> message) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] { self->send(message); });
+  asio::post(ws_.get_executor(),
+             [self = shared_from_this(), message = std::move(message)] { self->send(message); });
 }
 
 void WsSession::close_now() {
@@ -93,7 +96,8 @@ void WsSession::send(std::shared_ptr<const std::string> message) {
   queue_.push_back(std::move(message));
   if (queue_.size() > 1) return;  // a write is in flight; on_write sends the rest
   ws_.text(true);
-  ws_.async_write(asio::buffer(*queue_.front()), beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
 }
 
 void WsSession::on_write(beast::error_code ec, std::size_t) {
@@ -104,7 +108,8 @@ void WsSession::on_write(beast::error_code ec, std::size_t) {
   }
   queue_.pop_front();
   if (!queue_.empty()) {
-    ws_.async_write(asio::buffer(*queue_.front()), beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
   }
 }
 

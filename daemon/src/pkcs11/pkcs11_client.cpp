@@ -28,7 +28,8 @@ void check(CK_RV rv, const char* call) {
 
 }  // namespace
 
-Error::Error(CK_RV rv, const std::string& what) : std::runtime_error(what + " failed with " + rv_text(rv)), rv_(rv) {}
+Error::Error(CK_RV rv, const std::string& what)
+    : std::runtime_error(what + " failed with " + rv_text(rv)), rv_(rv) {}
 
 std::string field_text(const CK_UTF8CHAR* field, std::size_t width) {
   std::string s(reinterpret_cast<const char*>(field), width);
@@ -38,7 +39,8 @@ std::string field_text(const CK_UTF8CHAR* field, std::size_t width) {
 Module::Module(const std::string& path) {
   library_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_) throw Error(CKR_GENERAL_ERROR, "loading the PKCS#11 module " + path);
-  auto get_list = reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(::dlsym(library_, "C_GetFunctionList"));
+  auto get_list =
+      reinterpret_cast<CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR)>(::dlsym(library_, "C_GetFunctionList"));
   if (!get_list || get_list(&api_) != CKR_OK || !api_) {
     ::dlclose(library_);
     throw Error(CKR_GENERAL_ERROR, path + " is not a PKCS#11 module: C_GetFunctionList");
@@ -46,8 +48,9 @@ Module::Module(const std::string& path) {
   if (auto get_interface = reinterpret_cast<GetInterface>(::dlsym(library_, "C_GetInterface"))) {
     Interface* vendor = nullptr;
     CK_VERSION wanted{CERTKEY_VENDOR_VERSION_MAJOR, CERTKEY_VENDOR_VERSION_MINOR};
-    if (get_interface(reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)), &wanted,
-                      &vendor, 0) == CKR_OK &&
+    if (get_interface(
+            reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(CERTKEY_VENDOR_INTERFACE_NAME)),
+            &wanted, &vendor, 0) == CKR_OK &&
         vendor) {
       vendor_ = static_cast<const CK_CERTKEY_FUNCTION_LIST*>(vendor->functions);
     }
@@ -117,12 +120,15 @@ Bytes Module::unlock_challenge(CK_SLOT_ID slot) const {
   return challenge;
 }
 
-void Module::unlock_response(CK_SLOT_ID slot, const Bytes& response, std::string_view new_pin) const {
+void Module::unlock_response(CK_SLOT_ID slot, const Bytes& response,
+                             std::string_view new_pin) const {
   if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeyUnlockResponse");
-  if (response.size() != CERTKEY_UNLOCK_CODE_LENGTH) throw Error(CKR_ARGUMENTS_BAD, "C_CertkeyUnlockResponse");
-  check(vendor_->C_CertkeyUnlockResponse(slot, response.data(),
-                                         reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(new_pin.data())),
-                                         static_cast<CK_ULONG>(new_pin.size())),
+  if (response.size() != CERTKEY_UNLOCK_CODE_LENGTH)
+    throw Error(CKR_ARGUMENTS_BAD, "C_CertkeyUnlockResponse");
+  check(vendor_->C_CertkeyUnlockResponse(
+            slot, response.data(),
+            reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(new_pin.data())),
+            static_cast<CK_ULONG>(new_pin.size())),
         "C_CertkeyUnlockResponse");
 }
 
@@ -151,7 +157,8 @@ std::optional<CK_SLOT_ID> slot_with_token_label(const Module& module, std::strin
 }
 
 Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write) : api_(module.api()) {
-  check(api_->C_OpenSession(slot, CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0), nullptr, nullptr, &handle_),
+  check(api_->C_OpenSession(slot, CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0), nullptr,
+                            nullptr, &handle_),
         "C_OpenSession");
 }
 
@@ -162,14 +169,17 @@ Session::~Session() {
 
 void Session::login(std::string_view pin) {
   // The module copies the PIN; this call keeps no copy of its own.
-  const CK_RV rv = api_->C_Login(handle_, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())),
+  const CK_RV rv = api_->C_Login(handle_, CKU_USER,
+                                 reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.data())),
                                  static_cast<CK_ULONG>(pin.size()));
   if (rv != CKR_USER_ALREADY_LOGGED_IN) check(rv, "C_Login");
   logged_in_ = true;
 }
 
 namespace {
-CK_UTF8CHAR_PTR utf8(std::string_view text) { return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(text.data())); }
+CK_UTF8CHAR_PTR utf8(std::string_view text) {
+  return reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(text.data()));
+}
 }  // namespace
 
 void Session::login_so(std::string_view puk) {
@@ -178,7 +188,8 @@ void Session::login_so(std::string_view puk) {
 }
 
 void Session::init_pin(std::string_view new_pin) {
-  check(api_->C_InitPIN(handle_, utf8(new_pin), static_cast<CK_ULONG>(new_pin.size())), "C_InitPIN");
+  check(api_->C_InitPIN(handle_, utf8(new_pin), static_cast<CK_ULONG>(new_pin.size())),
+        "C_InitPIN");
 }
 
 void Session::set_pin(std::string_view old_pin, std::string_view new_pin) {
@@ -188,12 +199,14 @@ void Session::set_pin(std::string_view old_pin, std::string_view new_pin) {
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find(CK_OBJECT_CLASS object_class, const Bytes* id) {
-  CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
-                          {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
+  CK_ATTRIBUTE query[] = {
+      {CKA_CLASS, &object_class, sizeof object_class},
+      {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
   return find_matching(query, id ? 2 : 1);
 }
 
-std::vector<CK_OBJECT_HANDLE> Session::find_labelled(CK_OBJECT_CLASS object_class, std::string_view label) {
+std::vector<CK_OBJECT_HANDLE> Session::find_labelled(CK_OBJECT_CLASS object_class,
+                                                     std::string_view label) {
   CK_ATTRIBUTE query[] = {{CKA_CLASS, &object_class, sizeof object_class},
                           {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
   return find_matching(query, 2);
@@ -216,7 +229,8 @@ std::vector<CK_OBJECT_HANDLE> Session::find_matching(CK_ATTRIBUTE* query, CK_ULO
 Bytes Session::attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
   CK_ATTRIBUTE a = {type, nullptr, 0};
   check(api_->C_GetAttributeValue(handle_, object, &a, 1), "C_GetAttributeValue");
-  if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) throw Error(CKR_ATTRIBUTE_TYPE_INVALID, "C_GetAttributeValue");
+  if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+    throw Error(CKR_ATTRIBUTE_TYPE_INVALID, "C_GetAttributeValue");
   Bytes value(a.ulValueLen);
   a.pValue = value.data();
   check(api_->C_GetAttributeValue(handle_, object, &a, 1), "C_GetAttributeValue");
@@ -229,7 +243,8 @@ Bytes Session::sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism_type, cons
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   check(api_->C_SignInit(handle_, &mechanism, key), "C_SignInit");
   if (context_pin) {
-    check(api_->C_Login(handle_, CKU_CONTEXT_SPECIFIC, utf8(*context_pin), static_cast<CK_ULONG>(context_pin->size())),
+    check(api_->C_Login(handle_, CKU_CONTEXT_SPECIFIC, utf8(*context_pin),
+                        static_cast<CK_ULONG>(context_pin->size())),
           "C_Login");
   }
   CK_ULONG length = 0;
@@ -243,34 +258,43 @@ Bytes Session::sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism_type, cons
 
 CK_OBJECT_HANDLE Session::create(std::vector<CK_ATTRIBUTE> attributes) {
   CK_OBJECT_HANDLE object = 0;
-  check(api_->C_CreateObject(handle_, attributes.data(), attributes.size(), &object), "C_CreateObject");
+  check(api_->C_CreateObject(handle_, attributes.data(), attributes.size(), &object),
+        "C_CreateObject");
   return object;
 }
 
-Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type, std::vector<CK_ATTRIBUTE> public_template,
+Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type,
+                                            std::vector<CK_ATTRIBUTE> public_template,
                                             std::vector<CK_ATTRIBUTE> private_template) {
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   KeyPair pair;
   check(api_->C_GenerateKeyPair(handle_, &mechanism, public_template.data(), public_template.size(),
-                                private_template.data(), private_template.size(), &pair.public_key, &pair.private_key),
+                                private_template.data(), private_template.size(), &pair.public_key,
+                                &pair.private_key),
         "C_GenerateKeyPair");
   return pair;
 }
 
-CK_OBJECT_HANDLE Session::generate_key(CK_MECHANISM_TYPE mechanism_type, std::vector<CK_ATTRIBUTE> key_template) {
+CK_OBJECT_HANDLE Session::generate_key(CK_MECHANISM_TYPE mechanism_type,
+                                       std::vector<CK_ATTRIBUTE> key_template) {
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   CK_OBJECT_HANDLE key = 0;
-  check(api_->C_GenerateKey(handle_, &mechanism, key_template.data(), key_template.size(), &key), "C_GenerateKey");
+  check(api_->C_GenerateKey(handle_, &mechanism, key_template.data(), key_template.size(), &key),
+        "C_GenerateKey");
   return key;
 }
 
 CK_OBJECT_HANDLE Session::derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism,
                                      std::vector<CK_ATTRIBUTE> key_template) {
   CK_OBJECT_HANDLE key = 0;
-  check(api_->C_DeriveKey(handle_, &mechanism, base, key_template.data(), key_template.size(), &key), "C_DeriveKey");
+  check(
+      api_->C_DeriveKey(handle_, &mechanism, base, key_template.data(), key_template.size(), &key),
+      "C_DeriveKey");
   return key;
 }
 
-void Session::destroy(CK_OBJECT_HANDLE object) { check(api_->C_DestroyObject(handle_, object), "C_DestroyObject"); }
+void Session::destroy(CK_OBJECT_HANDLE object) {
+  check(api_->C_DestroyObject(handle_, object), "C_DestroyObject");
+}
 
 }  // namespace certkey::pkcs11

@@ -106,9 +106,11 @@ class Session {
   KeyPair generate_key_pair(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> public_template,
                             std::vector<CK_ATTRIBUTE> private_template);
   // C_GenerateKey: a secret key made inside the token.
-  CK_OBJECT_HANDLE generate_key(CK_MECHANISM_TYPE mechanism, std::vector<CK_ATTRIBUTE> key_template);
+  CK_OBJECT_HANDLE generate_key(CK_MECHANISM_TYPE mechanism,
+                                std::vector<CK_ATTRIBUTE> key_template);
   // C_DeriveKey from `base` with a mechanism and its parameter.
-  CK_OBJECT_HANDLE derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism, std::vector<CK_ATTRIBUTE> key_template);
+  CK_OBJECT_HANDLE derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism,
+                              std::vector<CK_ATTRIBUTE> key_template);
   void destroy(CK_OBJECT_HANDLE object);
 
  private:

@@ -27,13 +27,15 @@ std::string medium_name(const std::string& medium) {
 
 }  // namespace
 
-std::vector<ExpiringCertificate> expiring_certificates(const TokenState& token, std::time_t now, unsigned days) {
+std::vector<ExpiringCertificate> expiring_certificates(const TokenState& token, std::time_t now,
+                                                       unsigned days) {
   std::vector<ExpiringCertificate> due;
   const certs::ErrorQueueGuard clean_errors;
   for (const CertificateInfo& c : token.certificates) {
     if (is_retired_id(c.id) || c.der.empty()) continue;
     const unsigned char* p = c.der.data();
-    const X509Ptr certificate = certs::adopt(d2i_X509(nullptr, &p, static_cast<long>(c.der.size())));
+    const X509Ptr certificate =
+        certs::adopt(d2i_X509(nullptr, &p, static_cast<long>(c.der.size())));
     if (!certificate) continue;
     const std::optional<std::time_t> end = certs::to_time(X509_get0_notAfter(certificate.get()));
     if (!end || *end <= now || *end - now > static_cast<std::time_t>(days) * 86400) continue;
@@ -60,7 +62,8 @@ std::chrono::system_clock::time_point next_local_midnight(std::time_t now) {
   return std::chrono::system_clock::from_time_t(std::mktime(&local));
 }
 
-DesktopNotification reminder_notification(const ExpiringCertificate& c, const TokenState& token, Language l) {
+DesktopNotification reminder_notification(const ExpiringCertificate& c, const TokenState& token,
+                                          Language l) {
   const std::string days = std::to_string(c.days_left), serial = std::to_string(token.serial);
   const std::string day = c.not_after.substr(0, 10), medium = medium_name(token.medium);
   if (l == Language::zh) {
@@ -68,8 +71,9 @@ DesktopNotification reminder_notification(const ExpiringCertificate& c, const To
             c.subject + "\n" + medium + " " + serial + " 上的证书将于 " + day +
                 " 到期。请在证书颁发机构的服务页面更新，或运行 certkey renew。"};
   }
-  return {c.days_left == 0 ? "Certificate expires today"
-                           : "Certificate expires in " + days + (c.days_left == 1 ? " day" : " days"),
+  return {c.days_left == 0
+              ? "Certificate expires today"
+              : "Certificate expires in " + days + (c.days_left == 1 ? " day" : " days"),
           c.subject + "\nThe certificate on " + medium + " " + serial + " expires on " + day +
               ". Renew it on your certificate authority's service page, or with certkey renew."};
 }

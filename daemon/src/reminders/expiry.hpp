@@ -21,7 +21,8 @@ struct ExpiringCertificate {
 
 // The token's certificates in use (not in a retired slot) that have not expired and expire
 // within `days` days of `now`.
-std::vector<ExpiringCertificate> expiring_certificates(const TokenState& token, std::time_t now, unsigned days);
+std::vector<ExpiringCertificate> expiring_certificates(const TokenState& token, std::time_t now,
+                                                       unsigned days);
 
 // The local calendar day of `now`, "YYYY-MM-DD": the unit of "once a day".
 std::string local_day(std::time_t now);
@@ -33,7 +34,7 @@ struct DesktopNotification {
   std::string body;
 };
 // The notification for one certificate: its subject, its days left and what to do.
-DesktopNotification reminder_notification(const ExpiringCertificate& certificate, const TokenState& token,
-                                          Language language);
+DesktopNotification reminder_notification(const ExpiringCertificate& certificate,
+                                          const TokenState& token, Language language);
 
 }  // namespace certkey::daemon

@@ -14,7 +14,8 @@ void say(const std::string& text) { std::fprintf(stderr, "certkeyd: %s\n", text.
 
 }  // namespace
 
-ExpiryReminders::ExpiryReminders(Snapshot snapshot, ReminderStore& store, unsigned days_before_expiry, Publish publish)
+ExpiryReminders::ExpiryReminders(Snapshot snapshot, ReminderStore& store,
+                                 unsigned days_before_expiry, Publish publish)
     : snapshot_(std::move(snapshot)),
       store_(store),
       days_(days_before_expiry),
@@ -68,8 +69,8 @@ void ExpiryReminders::check_now(const TokenState& token) {
         notified = notifier_.notify(n.summary, n.body, why);
         if (!notified) {
           store_.release(c.fingerprint, today);
-          say("no desktop reminder for certificate " + c.id + " of token " + std::to_string(token.serial) + " (" +
-              why + ")");
+          say("no desktop reminder for certificate " + c.id + " of token " +
+              std::to_string(token.serial) + " (" + why + ")");
         }
       }
     } catch (const std::exception& e) {

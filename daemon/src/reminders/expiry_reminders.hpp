@@ -26,7 +26,8 @@ class ExpiryReminders {
   // certificateExpiring's data (the OpenAPI file's CertificateExpiringEvent).
   using Publish = std::function<void(const nlohmann::json& data)>;
 
-  ExpiryReminders(Snapshot snapshot, ReminderStore& store, unsigned days_before_expiry, Publish publish);
+  ExpiryReminders(Snapshot snapshot, ReminderStore& store, unsigned days_before_expiry,
+                  Publish publish);
   ~ExpiryReminders();
   ExpiryReminders(const ExpiryReminders&) = delete;
   ExpiryReminders& operator=(const ExpiryReminders&) = delete;

@@ -23,7 +23,8 @@ void AuditLog::record(AuditEntry e) {
   if (e.time.empty()) e.time = utc_now_iso();
   std::lock_guard lock(db_.mutex());
   Statement insert(db_,
-                   "INSERT INTO audit (time, transport, origin, uid, pid, extension, command, token, result, reference)"
+                   "INSERT INTO audit (time, transport, origin, uid, pid, extension, command, "
+                   "token, result, reference)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   insert.bind(1, e.time).bind(2, e.transport).bind(3, e.origin);
   e.uid ? insert.bind(4, *e.uid) : insert.bind_null(4);
@@ -42,9 +43,10 @@ void AuditLog::prune(unsigned days) {
 
 std::vector<AuditEntry> AuditLog::recent(std::size_t limit) {
   std::lock_guard lock(db_.mutex());
-  Statement select(db_,
-                   "SELECT time, transport, origin, uid, pid, extension, command, token, result, reference"
-                   " FROM audit ORDER BY id DESC LIMIT ?");
+  Statement select(
+      db_,
+      "SELECT time, transport, origin, uid, pid, extension, command, token, result, reference"
+      " FROM audit ORDER BY id DESC LIMIT ?");
   select.bind(1, static_cast<std::int64_t>(limit));
   std::vector<AuditEntry> out;
   while (select.step()) {

@@ -84,9 +84,11 @@ void RenewalStore::import_journal(const std::string& json_path) {
         Statement insert(db_, std::string("INSERT OR IGNORE INTO renewals (") + kColumns +
                                   ") VALUES (?, ?, ?, ?, ?, 'ecc-p256', ?, '', '', '', ?, ?, ?)");
         insert.bind(1, r.at("id").get<std::string>()).bind(2, r.at("serial").get<std::int64_t>());
-        insert.bind(3, r.at("certificate_id").get<std::string>()).bind(4, r.at("key_id").get<std::string>());
+        insert.bind(3, r.at("certificate_id").get<std::string>())
+            .bind(4, r.at("key_id").get<std::string>());
         insert.bind(5, csr.empty() ? "generating" : "awaiting_certificate").bind(6, csr);
-        insert.bind(7, r.at("origin").get<std::string>()).bind(8, r.at("created").get<std::string>());
+        insert.bind(7, r.at("origin").get<std::string>())
+            .bind(8, r.at("created").get<std::string>());
         insert.bind(9, r.at("created").get<std::string>()).run();
       }
       db_.exec("COMMIT");
@@ -95,7 +97,8 @@ void RenewalStore::import_journal(const std::string& json_path) {
       throw;
     }
   } catch (const nlohmann::json::exception& e) {
-    throw StateError("the renewal journal " + json_path + " is damaged (" + e.what() + "); it was left as it is");
+    throw StateError("the renewal journal " + json_path + " is damaged (" + e.what() +
+                     "); it was left as it is");
   }
   std::filesystem::rename(json_path, json_path + ".imported");
 }
@@ -107,7 +110,9 @@ Renewal RenewalStore::add(Renewal renewal) {
   std::lock_guard lock(db_.mutex());
   Statement insert(db_, std::string("INSERT INTO renewals (") + kColumns +
                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, renewal.id).bind(2, static_cast<std::int64_t>(renewal.serial)).bind(3, renewal.certificate_id);
+  insert.bind(1, renewal.id)
+      .bind(2, static_cast<std::int64_t>(renewal.serial))
+      .bind(3, renewal.certificate_id);
   insert.bind(4, renewal.key_id).bind(5, state_name(renewal.state)).bind(6, renewal.algorithm);
   insert.bind(7, renewal.csr_pem).bind(8, renewal.authorization).bind(9, renewal.certificate_pem);
   insert.bind(10, renewal.superseded_expiry).bind(11, renewal.origin).bind(12, renewal.created);
@@ -119,12 +124,14 @@ void RenewalStore::record(Renewal& renewal) {
   renewal.updated = utc_now_iso();
   std::lock_guard lock(db_.mutex());
   Statement update(db_,
-                   "UPDATE renewals SET certificate_id = ?, key_id = ?, state = ?, csr_pem = ?, authorization = ?,"
+                   "UPDATE renewals SET certificate_id = ?, key_id = ?, state = ?, csr_pem = ?, "
+                   "authorization = ?,"
                    " certificate_pem = ?, superseded_expiry = ?, updated = ? WHERE id = ?");
   update.bind(1, renewal.certificate_id).bind(2, renewal.key_id).bind(3, state_name(renewal.state));
   update.bind(4, renewal.csr_pem).bind(5, renewal.authorization).bind(6, renewal.certificate_pem);
   update.bind(7, renewal.superseded_expiry).bind(8, renewal.updated).bind(9, renewal.id).run();
-  if (sqlite3_changes(db_.handle()) != 1) throw StateError("renewal " + renewal.id + " is not in the database");
+  if (sqlite3_changes(db_.handle()) != 1)
+    throw StateError("renewal " + renewal.id + " is not in the database");
 }
 
 void RenewalStore::remove(const std::string& id) {
@@ -133,10 +140,12 @@ void RenewalStore::remove(const std::string& id) {
   remove.bind(1, id).run();
 }
 
-std::vector<Renewal> RenewalStore::select(std::string_view where, const std::optional<std::string>& text,
+std::vector<Renewal> RenewalStore::select(std::string_view where,
+                                          const std::optional<std::string>& text,
                                           std::optional<std::int64_t> number) {
   std::lock_guard lock(db_.mutex());
-  Statement query(db_, std::string("SELECT ") + kColumns + " FROM renewals " + std::string(where) + " ORDER BY rowid");
+  Statement query(db_, std::string("SELECT ") + kColumns + " FROM renewals " + std::string(where) +
+                           " ORDER BY rowid");
   if (text) query.bind(1, *text);
   if (number) query.bind(1, *number);
   std::vector<Renewal> rows;

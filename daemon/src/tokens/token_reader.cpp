@@ -26,8 +26,8 @@ std::string medium_name(CK_ULONG medium) {
 }
 
 std::string serial_text(const X509* certificate) {
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr),
-                                                 BN_free);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
+      ASN1_INTEGER_to_BN(X509_get0_serialNumber(certificate), nullptr), BN_free);
   if (!bn) return {};
   char* text = BN_bn2hex(bn.get());
   std::string out = text ? text : "";
@@ -40,8 +40,10 @@ void apply_token_info(const CK_CERTKEY_TOKEN_INFO& info, TokenState& state) {
   state.serial = static_cast<std::uint32_t>(info.serial);
   state.medium = medium_name(info.medium);
   state.change_counter = static_cast<std::uint32_t>(info.change_counter);
-  state.pin = {static_cast<int>(info.pin_retry_limit), static_cast<int>(info.pin_retries), info.pin_is_default == CK_TRUE};
-  state.puk = {static_cast<int>(info.puk_retry_limit), static_cast<int>(info.puk_retries), info.puk_is_default == CK_TRUE};
+  state.pin = {static_cast<int>(info.pin_retry_limit), static_cast<int>(info.pin_retries),
+               info.pin_is_default == CK_TRUE};
+  state.puk = {static_cast<int>(info.puk_retry_limit), static_cast<int>(info.puk_retries),
+               info.puk_is_default == CK_TRUE};
 }
 
 std::vector<CertificateInfo> read_certificates(const pkcs11::Module& module, CK_SLOT_ID slot) {
@@ -53,11 +55,12 @@ std::vector<CertificateInfo> read_certificates(const pkcs11::Module& module, CK_
     X509Ptr certificate(d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
     if (!certificate) continue;  // not X.509: nothing the API can show
     const pkcs11::Bytes label = session.attribute(object, CKA_LABEL);
-    certificates.push_back({hex(session.attribute(object, CKA_ID)), std::string(label.begin(), label.end()),
-                            name_text(X509_get_subject_name(certificate.get())),
-                            name_text(X509_get_issuer_name(certificate.get())), serial_text(certificate.get()),
-                            iso_time(X509_get0_notBefore(certificate.get())),
-                            iso_time(X509_get0_notAfter(certificate.get())), der});
+    certificates.push_back(
+        {hex(session.attribute(object, CKA_ID)), std::string(label.begin(), label.end()),
+         name_text(X509_get_subject_name(certificate.get())),
+         name_text(X509_get_issuer_name(certificate.get())), serial_text(certificate.get()),
+         iso_time(X509_get0_notBefore(certificate.get())),
+         iso_time(X509_get0_notAfter(certificate.get())), der});
   }
   return certificates;
 }

@@ -85,10 +85,11 @@ void TokenRegistry::stop() {
   }
   stop_.notify_all();
   std::vector<std::shared_ptr<Waiter>> waiters;
-  for (auto& [id, entry] : slots) waiters.insert(waiters.end(), entry.waiters.begin(), entry.waiters.end());
-  slots.clear();  // each worker runs what is queued, then joins
+  for (auto& [id, entry] : slots)
+    waiters.insert(waiters.end(), entry.waiters.begin(), entry.waiters.end());
+  slots.clear();                        // each worker runs what is queued, then joins
   for (auto& w : waiters) w->finish();  // nobody waits for a revalidation that will not come
-  module_.finalize();  // ends the event thread's wait
+  module_.finalize();                   // ends the event thread's wait
   if (watcher_.joinable()) watcher_.join();
 }
 
@@ -152,7 +153,8 @@ void TokenRegistry::publish(CK_SLOT_ID slot, std::optional<TokenState> fresh) {
     const std::optional<TokenState>& old = entry.state;
     if (old == fresh) return;
     if (old && (!fresh || fresh->serial != old->serial)) events.emplace_back("tokenRemoved", *old);
-    if (fresh && (!old || fresh->serial != old->serial)) events.emplace_back("tokenInserted", *fresh);
+    if (fresh && (!old || fresh->serial != old->serial))
+      events.emplace_back("tokenInserted", *fresh);
     if (fresh && old && fresh->serial == old->serial) events.emplace_back("tokenChanged", *fresh);
     entry.state = std::move(fresh);
     auto next = std::make_shared<TokenSnapshot>();

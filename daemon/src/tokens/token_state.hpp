@@ -3,6 +3,8 @@
 #pragma once
 #include <p11-kit/pkcs11.h>
 
+#include "certkey/pkcs11_vendor.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,8 +14,8 @@ namespace certkey::daemon {
 // The PIV retired key slots (82-95) as the module names them in CKA_ID (docs/pkcs11.md
 // section 6.2): a renewal makes its new key there, and the superseded key and certificate
 // wait there afterwards until retention removes them.
-inline constexpr std::uint8_t kFirstRetiredId = 0x05;
-inline constexpr std::uint8_t kLastRetiredId = 0x18;
+inline constexpr std::uint8_t kFirstRetiredId = CERTKEY_KEY_ID_FIRST_RETIRED;
+inline constexpr std::uint8_t kLastRetiredId = CERTKEY_KEY_ID_LAST_RETIRED;
 
 // `id` as the API writes it: two lower-case hex digits.
 inline bool is_retired_id(const std::string& id) {

@@ -34,7 +34,8 @@ json token_json(const TokenState& t) {
           {"certificates", certificates}};
 }
 
-std::shared_ptr<const std::string> token_list_text(const std::shared_ptr<const TokenSnapshot>& snapshot) {
+std::shared_ptr<const std::string> token_list_text(
+    const std::shared_ptr<const TokenSnapshot>& snapshot) {
   std::call_once(snapshot->list_once, [&] {
     json tokens = json::array();
     for (const TokenState& t : snapshot->tokens) tokens.push_back(token_json(t));
@@ -44,9 +45,9 @@ std::shared_ptr<const std::string> token_list_text(const std::shared_ptr<const T
 }
 
 json renewal_json(const Renewal& r) {
-  json view = {{"id", r.id},       {"token", r.serial},         {"certificate", r.certificate_id},
-               {"key", r.key_id},  {"algorithm", r.algorithm},  {"state", state_name(r.state)},
-               {"origin", r.origin}, {"created", r.created},    {"updated", r.updated}};
+  json view = {{"id", r.id},         {"token", r.serial},        {"certificate", r.certificate_id},
+               {"key", r.key_id},    {"algorithm", r.algorithm}, {"state", state_name(r.state)},
+               {"origin", r.origin}, {"created", r.created},     {"updated", r.updated}};
   if (!r.csr_pem.empty()) view["csr"] = r.csr_pem;
   if (!r.authorization.empty()) view["authorization"] = r.authorization;
   return view;

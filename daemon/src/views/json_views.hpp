@@ -19,7 +19,8 @@ inline constexpr std::size_t kMaxShortText = 64;
 
 nlohmann::json token_json(const TokenState& token);
 // {"tokens": [...]} as text, made once per snapshot version.
-std::shared_ptr<const std::string> token_list_text(const std::shared_ptr<const TokenSnapshot>& snapshot);
+std::shared_ptr<const std::string> token_list_text(
+    const std::shared_ptr<const TokenSnapshot>& snapshot);
 // A renewal with its request and authorization once they exist (the Renewal schema).
 nlohmann::json renewal_json(const Renewal& renewal);
 

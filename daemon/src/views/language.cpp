@@ -11,7 +11,8 @@ bool set(const char* value) { return value && *value; }
 
 // "zh_CN.UTF-8", "zh_TW", "zh" are Chinese; anything else is English.
 bool is_chinese(std::string_view name) {
-  return name.substr(0, 2) == "zh" && (name.size() == 2 || name[2] == '_' || name[2] == '.' || name[2] == '@');
+  return name.substr(0, 2) == "zh" &&
+         (name.size() == 2 || name[2] == '_' || name[2] == '.' || name[2] == '@');
 }
 
 }  // namespace

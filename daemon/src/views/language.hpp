@@ -1,7 +1,7 @@
 // The language of what people read (the CLI's output, the desktop reminders): Chinese or
 // English, chosen from the environment as strings (gettext's order: LANGUAGE, unless the
-// locale is C, then LC_ALL, LC_MESSAGES, LANG). No std::locale is built, so a locale that is not generated on the machine still
-// gives Chinese output (docs/cli.md).
+// locale is C, then LC_ALL, LC_MESSAGES, LANG). No std::locale is built, so a locale that is not
+// generated on the machine still gives Chinese output (docs/cli.md).
 #pragma once
 #include <functional>
 #include <string>

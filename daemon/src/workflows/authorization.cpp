@@ -17,8 +17,9 @@ const char* jws_algorithm(KeyAlgorithm algorithm) {
   return "RS256";
 }
 
-std::string make_authorization(const std::vector<std::uint8_t>& current_certificate_der, KeyAlgorithm algorithm,
-                               const AuthorizationClaims& claims, const MessageSigner& sign) {
+std::string make_authorization(const std::vector<std::uint8_t>& current_certificate_der,
+                               KeyAlgorithm algorithm, const AuthorizationClaims& claims,
+                               const MessageSigner& sign) {
   std::uint8_t digest[SHA256_DIGEST_LENGTH];
   SHA256(claims.csr_der.data(), claims.csr_der.size(), digest);
   // x5c is standard base64, not base64url (RFC 7515 section 4.1.6).

@@ -24,7 +24,8 @@ const char* jws_algorithm(KeyAlgorithm algorithm);
 
 // `sign` signs with the current certificate's key, of `algorithm` (sign_message's forms,
 // which are JWS's: r || s for ECDSA).
-std::string make_authorization(const std::vector<std::uint8_t>& current_certificate_der, KeyAlgorithm algorithm,
-                               const AuthorizationClaims& claims, const MessageSigner& sign);
+std::string make_authorization(const std::vector<std::uint8_t>& current_certificate_der,
+                               KeyAlgorithm algorithm, const AuthorizationClaims& claims,
+                               const MessageSigner& sign);
 
 }  // namespace certkey::daemon

@@ -24,7 +24,8 @@ struct SlotChangeContext {
 
 // The certificate must certify the slot's key, be valid now and chain to an anchor; it
 // replaces the slot's certificate, and must read back as sent. Throws ApiError.
-void change_certificate(SlotChangeContext& context, const std::string& slot, const IssuedCertificate& issued);
+void change_certificate(SlotChangeContext& context, const std::string& slot,
+                        const IssuedCertificate& issued);
 // Asks the holder to confirm (naming the certificate's subject and who asks), then deletes
 // the slot's key and certificate. Throws ApiError (revoke_declined for a "no").
 void revoke_certificate(SlotChangeContext& context, const std::string& slot);

@@ -19,7 +19,9 @@ using Name = std::unique_ptr<X509_NAME, Free<X509_NAME, X509_NAME_free>>;
 using Sig = std::unique_ptr<ECDSA_SIG, Free<ECDSA_SIG, ECDSA_SIG_free>>;
 using Bio = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
 
-[[noreturn]] void fail(const std::string& what) { throw ApiError(ErrorCode::internal_error, "CSR: " + what); }
+[[noreturn]] void fail(const std::string& what) {
+  throw ApiError(ErrorCode::internal_error, "CSR: " + what);
+}
 
 int signature_nid(KeyAlgorithm algorithm) {
   switch (algorithm) {
@@ -36,8 +38,8 @@ void set_signature_algorithm(X509_REQ* req, KeyAlgorithm algorithm) {
   X509_ALGOR* identifier = X509_ALGOR_new();
   const bool rsa = algorithm == KeyAlgorithm::rsa_2048;
   if (!identifier ||
-      X509_ALGOR_set0(identifier, OBJ_nid2obj(signature_nid(algorithm)), rsa ? V_ASN1_NULL : V_ASN1_UNDEF,
-                      nullptr) != 1 ||
+      X509_ALGOR_set0(identifier, OBJ_nid2obj(signature_nid(algorithm)),
+                      rsa ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr) != 1 ||
       X509_REQ_set1_signature_algo(req, identifier) != 1) {
     X509_ALGOR_free(identifier);
     fail("cannot set the signature algorithm");
@@ -56,8 +58,8 @@ std::vector<std::uint8_t> body_of(X509_REQ* req) {
 
 void set_signature(X509_REQ* req, const std::vector<std::uint8_t>& signature) {
   ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
-  if (!bits ||
-      ASN1_BIT_STRING_set(bits, const_cast<unsigned char*>(signature.data()), static_cast<int>(signature.size())) != 1) {
+  if (!bits || ASN1_BIT_STRING_set(bits, const_cast<unsigned char*>(signature.data()),
+                                   static_cast<int>(signature.size())) != 1) {
     ASN1_BIT_STRING_free(bits);
     fail("cannot store the signature");
   }
@@ -93,12 +95,14 @@ Csr make_csr(EVP_PKEY* key, KeyAlgorithm algorithm, const std::vector<std::uint8
   Name subject(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject_der.size())));
   Req req(X509_REQ_new());
   if (!subject || !req || X509_REQ_set_version(req.get(), 0) != 1 ||
-      X509_REQ_set_subject_name(req.get(), subject.get()) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1) {
+      X509_REQ_set_subject_name(req.get(), subject.get()) != 1 ||
+      X509_REQ_set_pubkey(req.get(), key) != 1) {
     fail("cannot build the request");
   }
   set_signature_algorithm(req.get(), algorithm);
   const std::vector<std::uint8_t> signature = sign(body_of(req.get()));
-  set_signature(req.get(), algorithm == KeyAlgorithm::rsa_2048 ? signature : der_ecdsa_signature(signature));
+  set_signature(req.get(),
+                algorithm == KeyAlgorithm::rsa_2048 ? signature : der_ecdsa_signature(signature));
   if (X509_REQ_verify(req.get(), key) != 1) fail("the token's signature does not verify");
   Csr csr;
   unsigned char* der = nullptr;

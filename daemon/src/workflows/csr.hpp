@@ -14,7 +14,8 @@ namespace certkey::daemon {
 
 // Signs the request body (the whole message) with the new key: r || s for ECDSA, the
 // PKCS#1 v1.5 signature for RSA (sign_message).
-using MessageSigner = std::function<std::vector<std::uint8_t>(const std::vector<std::uint8_t>& message)>;
+using MessageSigner =
+    std::function<std::vector<std::uint8_t>(const std::vector<std::uint8_t>& message)>;
 
 struct Csr {
   std::string pem;

@@ -27,7 +27,8 @@ const FetchLimits kEnrolmentLimits{std::chrono::seconds(30), 256 * 1024};
 // TLS 1.2 or later, the server verified against the configured anchors only.
 TlsContext client_context(const TrustStore& trust) {
   if (trust.empty()) {
-    throw ApiError(ErrorCode::ca_unreachable, "no trust anchors are configured to check the CA's server with");
+    throw ApiError(ErrorCode::ca_unreachable,
+                   "no trust anchors are configured to check the CA's server with");
   }
   TlsContext tls(SSL_CTX_new(TLS_client_method()));
   if (!tls) throw ApiError(ErrorCode::internal_error, "no TLS context");
@@ -43,10 +44,12 @@ Bytes base64_decode(const Bytes& text) {
   for (const std::uint8_t c : text) {
     if (!std::isspace(c)) compact.push_back(static_cast<char>(c));
   }
-  if (compact.empty() || compact.size() % 4 != 0) throw ApiError(ErrorCode::ca_refused, "the EST answer is not base64");
+  if (compact.empty() || compact.size() % 4 != 0)
+    throw ApiError(ErrorCode::ca_refused, "the EST answer is not base64");
   Bytes out(compact.size() / 4 * 3);
-  const int length = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(compact.data()),
-                                     static_cast<int>(compact.size()));
+  const int length =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(compact.data()),
+                      static_cast<int>(compact.size()));
   if (length < 0) throw ApiError(ErrorCode::ca_refused, "the EST answer is not base64");
   const std::size_t padding = compact.size() - compact.find_last_not_of('=') - 1;
   out.resize(static_cast<std::size_t>(length) - std::min<std::size_t>(padding, 2));
@@ -65,10 +68,14 @@ IssuedCertificate issued_from_pkcs7(const Bytes& der, EVP_PKEY* requested_key) {
   STACK_OF(X509)* certificates = pkcs7->d.sign->cert;
   for (int i = 0; i < sk_X509_num(certificates); ++i) {
     X509* c = sk_X509_value(certificates, i);
-    if (leaf.empty() && EVP_PKEY_eq(X509_get0_pubkey(c), requested_key) == 1) leaf = pem_of(c);
-    else chain += pem_of(c);
+    if (leaf.empty() && EVP_PKEY_eq(X509_get0_pubkey(c), requested_key) == 1)
+      leaf = pem_of(c);
+    else
+      chain += pem_of(c);
   }
-  if (leaf.empty()) throw ApiError(ErrorCode::ca_refused, "the EST answer holds no certificate for the request's key");
+  if (leaf.empty())
+    throw ApiError(ErrorCode::ca_refused,
+                   "the EST answer holds no certificate for the request's key");
   return parse_issued(leaf, chain);
 }
 
@@ -79,21 +86,26 @@ IssuedCertificate issued_from_pkcs7(const Bytes& der, EVP_PKEY* requested_key) {
   if (answer.status == 202) detail += " (the CA will issue it later: try again then)";
   // A short plain-text reason from the server says more than its status.
   if (answer.content_type.rfind("text/plain", 0) == 0 && !answer.body.empty()) {
-    const std::string reason(answer.body.begin(), answer.body.begin() + static_cast<long>(std::min<std::size_t>(answer.body.size(), 200)));
+    const std::string reason(
+        answer.body.begin(),
+        answer.body.begin() + static_cast<long>(std::min<std::size_t>(answer.body.size(), 200)));
     detail += ": " + reason.substr(0, reason.find('\n'));
   }
   throw ApiError(ErrorCode::ca_refused, detail);
 }
 
 OperationText enrolment_text(const Renewal& renewal, const HttpUrl& server) {
-  return {"renew certificate " + renewal.certificate_id + " with your certificate authority's server " + server.host,
+  return {"renew certificate " + renewal.certificate_id +
+              " with your certificate authority's server " + server.host,
           "通过证书颁发机构的服务器 " + server.host + " 更新证书 " + renewal.certificate_id};
 }
 
-IssuedCertificate est_simplereenroll(RenewalContext& context, const Renewal& renewal, HttpUrl server) {
+IssuedCertificate est_simplereenroll(RenewalContext& context, const Renewal& renewal,
+                                     HttpUrl server) {
   const RequestPtr request = request_of(renewal);
   const Bytes csr = der_of(request.get());
-  if (csr.empty()) throw ApiError(ErrorCode::internal_error, "the renewal's request cannot be encoded");
+  if (csr.empty())
+    throw ApiError(ErrorCode::internal_error, "the renewal's request cannot be encoded");
   server.target = est_reenroll_target(server.target);
   return through_module([&] {
     TokenSession session(context.work);
@@ -103,29 +115,38 @@ IssuedCertificate est_simplereenroll(RenewalContext& context, const Renewal& ren
     const X509Ptr certificate = x509_from_der(*current);
     session.log_in(enrolment_text(renewal, server));
     const std::optional<TokenKey> key = find_key(*session, id);
-    if (!key || !key->private_key || !certificate) throw ApiError(ErrorCode::certificate_mismatch, "slot " + renewal.certificate_id + " holds no key for its certificate");
+    if (!key || !key->private_key || !certificate)
+      throw ApiError(ErrorCode::certificate_mismatch,
+                     "slot " + renewal.certificate_id + " holds no key for its certificate");
     const TokenTlsKey tls_key(*session, *key, session.pin());
     const TlsContext tls = client_context(context.trust);  // goes before the key it uses
-    if (SSL_CTX_use_certificate(tls.get(), certificate.get()) != 1 || SSL_CTX_use_PrivateKey(tls.get(), tls_key.get()) != 1) {
-      throw ApiError(ErrorCode::certificate_mismatch, "the certificate in slot " + renewal.certificate_id + " is not for its key");
+    if (SSL_CTX_use_certificate(tls.get(), certificate.get()) != 1 ||
+        SSL_CTX_use_PrivateKey(tls.get(), tls_key.get()) != 1) {
+      throw ApiError(ErrorCode::certificate_mismatch,
+                     "the certificate in slot " + renewal.certificate_id + " is not for its key");
     }
     const std::string body = base64(csr);
     // The renewal stays awaiting_certificate across the exchange: a crash before or after it
     // is taken up by the next enrolment, which sends the same request again.
     fault_point("enrolling");
-    const FetchResult answer =
-        http_post(server, "application/pkcs10", Bytes(body.begin(), body.end()), kEnrolmentLimits, tls.get());
+    const FetchResult answer = http_post(
+        server, "application/pkcs10", Bytes(body.begin(), body.end()), kEnrolmentLimits, tls.get());
     if (!answer.ok) refused_or_unreachable(answer, server);
     fault_point("enrolling.done");
     return parse_est_answer(answer.body, X509_REQ_get0_pubkey(request.get()));
   });
 }
 
-IssuedCertificate post_authorization(RenewalContext& context, const Renewal& renewal, const HttpUrl& server) {
+IssuedCertificate post_authorization(RenewalContext& context, const Renewal& renewal,
+                                     const HttpUrl& server) {
   const TlsContext tls = client_context(context.trust);
-  const std::string body =
-      nlohmann::json{{"renewal", renewal.id}, {"csr", renewal.csr_pem}, {"authorization", renewal.authorization}}.dump();
-  const FetchResult answer = http_post(server, "application/json", Bytes(body.begin(), body.end()), kEnrolmentLimits, tls.get());
+  const std::string body = nlohmann::json{
+      {"renewal", renewal.id},
+      {"csr", renewal.csr_pem},
+      {"authorization",
+       renewal.authorization}}.dump();
+  const FetchResult answer = http_post(server, "application/json", Bytes(body.begin(), body.end()),
+                                       kEnrolmentLimits, tls.get());
   if (!answer.ok) refused_or_unreachable(answer, server);
   return parse_endpoint_answer(answer.body);
 }
@@ -147,7 +168,9 @@ IssuedCertificate parse_endpoint_answer(const Bytes& body) {
   if (!reply.is_object() || !reply.contains("certificate") || !reply["certificate"].is_string()) {
     throw ApiError(ErrorCode::ca_refused, "the CA's answer has no \"certificate\"");
   }
-  const std::string chain = reply.contains("chain") && reply["chain"].is_string() ? reply["chain"].get<std::string>() : "";
+  const std::string chain = reply.contains("chain") && reply["chain"].is_string()
+                                ? reply["chain"].get<std::string>()
+                                : "";
   try {
     return parse_issued(reply["certificate"].get<std::string>(), chain);
   } catch (const ApiError& e) {
@@ -165,7 +188,8 @@ std::string est_reenroll_target(const std::string& base_target) {
 IssuedCertificate enrol(RenewalContext& context, const Renewal& renewal, const HttpUrl& server,
                         EnrolmentProtocol protocol) {
   if (renewal.state != RenewalState::awaiting_certificate) {
-    throw ApiError(ErrorCode::renewal_state_conflict, "the renewal is " + std::string(state_name(renewal.state)));
+    throw ApiError(ErrorCode::renewal_state_conflict,
+                   "the renewal is " + std::string(state_name(renewal.state)));
   }
   return protocol == EnrolmentProtocol::est ? est_simplereenroll(context, renewal, server)
                                             : post_authorization(context, renewal, server);

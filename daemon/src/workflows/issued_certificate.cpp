@@ -16,8 +16,10 @@ X509Ptr x509_from_der(const std::vector<std::uint8_t>& der) {
 }
 
 X509Ptr x509_from_pem(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  return X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  return X509Ptr(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr,
+                 X509_free);
 }
 
 namespace {
@@ -41,7 +43,8 @@ std::vector<std::uint8_t> der_of(X509_REQ* request) { return encoded(i2d_X509_RE
 
 std::string pem_of(X509* certificate) {
   std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
-  if (!out || PEM_write_bio_X509(out.get(), certificate) != 1) throw ApiError(ErrorCode::internal_error, "cannot write PEM");
+  if (!out || PEM_write_bio_X509(out.get(), certificate) != 1)
+    throw ApiError(ErrorCode::internal_error, "cannot write PEM");
   char* data = nullptr;
   const long n = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<std::size_t>(n));
@@ -60,7 +63,8 @@ IssuedCertificate parse_issued(const std::string& certificate_pem, const std::st
   IssuedCertificate issued;
   try {
     std::vector<X509Ptr> leaf = parse_pem_bundle(certificate_pem);
-    if (leaf.size() != 1) throw ApiError(ErrorCode::bad_request, "\"certificate\" holds more than one certificate");
+    if (leaf.size() != 1)
+      throw ApiError(ErrorCode::bad_request, "\"certificate\" holds more than one certificate");
     issued.certificate = std::move(leaf.front());
     if (!chain_pem.empty()) issued.chain = parse_pem_bundle(chain_pem);
   } catch (const CertificateError& e) {
@@ -72,20 +76,25 @@ IssuedCertificate parse_issued(const std::string& certificate_pem, const std::st
   return issued;
 }
 
-void check_issued(const IssuedCertificate& issued, EVP_PKEY* key, const X509_NAME* subject, const TrustStore& trust) {
+void check_issued(const IssuedCertificate& issued, EVP_PKEY* key, const X509_NAME* subject,
+                  const TrustStore& trust) {
   X509* certificate = issued.certificate.get();
-  if (!key || EVP_PKEY_eq(X509_get0_pubkey(certificate), key) != 1) throw ApiError(ErrorCode::certificate_mismatch);
+  if (!key || EVP_PKEY_eq(X509_get0_pubkey(certificate), key) != 1)
+    throw ApiError(ErrorCode::certificate_mismatch);
   if (subject && X509_NAME_cmp(X509_get_subject_name(certificate), subject) != 0) {
     throw ApiError(ErrorCode::certificate_wrong_subject);
   }
-  if (trust.empty()) throw ApiError(ErrorCode::certificate_untrusted, "no trust anchors are configured ([trust] anchors)");
+  if (trust.empty())
+    throw ApiError(ErrorCode::certificate_untrusted,
+                   "no trust anchors are configured ([trust] anchors)");
   std::vector<X509*> chain;
   for (const X509Ptr& c : issued.chain) chain.push_back(c.get());
   const TrustStore::Result result = trust.verify(certificate, chain, std::time(nullptr));
   switch (result.status) {
     case TrustStore::Status::valid: return;
     case TrustStore::Status::expired:
-    case TrustStore::Status::not_yet_valid: throw ApiError(ErrorCode::certificate_not_valid_now, result.detail);
+    case TrustStore::Status::not_yet_valid:
+      throw ApiError(ErrorCode::certificate_not_valid_now, result.detail);
     case TrustStore::Status::untrusted: break;
   }
   throw ApiError(ErrorCode::certificate_untrusted, result.detail);

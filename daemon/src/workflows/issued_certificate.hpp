@@ -28,7 +28,8 @@ IssuedCertificate parse_issued(const std::string& certificate_pem, const std::st
 
 // Throws ApiError: certificate_mismatch (another key), certificate_wrong_subject,
 // certificate_not_valid_now, certificate_untrusted.
-void check_issued(const IssuedCertificate& issued, EVP_PKEY* key, const X509_NAME* subject, const TrustStore& trust);
+void check_issued(const IssuedCertificate& issued, EVP_PKEY* key, const X509_NAME* subject,
+                  const TrustStore& trust);
 
 X509Ptr x509_from_der(const std::vector<std::uint8_t>& der);
 X509Ptr x509_from_pem(const std::string& pem);

@@ -17,14 +17,16 @@ constexpr std::size_t kMaxPin = 8;
 
 const OperationText kChangeText{"change its PIN", "修改 PIN 码"};
 const OperationText kUnblockText{"unblock its PIN and set a new one", "解锁 PIN 码并设置新 PIN 码"};
-const OperationText kRemoteText{"set a new PIN with the help desk's response code", "用客服提供的应答码设置新 PIN 码"};
+const OperationText kRemoteText{"set a new PIN with the help desk's response code",
+                                "用客服提供的应答码设置新 PIN 码"};
 
 // The new PIN, asked twice; the two must match and have a PIN's length.
 pinentry::Secret new_pin(TokenWork& work, const OperationText& why) {
   pinentry::Secret first = work.secret(SecretKind::new_pin, why);
   if (first.size() < kMinPin || first.size() > kMaxPin) throw ApiError(ErrorCode::new_pin_invalid);
   const pinentry::Secret second = work.secret(SecretKind::new_pin_again, why);
-  if (second.size() != first.size() || CRYPTO_memcmp(first.data(), second.data(), first.size()) != 0) {
+  if (second.size() != first.size() ||
+      CRYPTO_memcmp(first.data(), second.data(), first.size()) != 0) {
     throw ApiError(ErrorCode::new_pin_mismatch);
   }
   return first;
@@ -91,7 +93,8 @@ void complete_remote_unlock(TokenWork& work, const std::string& response_code) {
   }
   const pinentry::Secret pin = new_pin(work, kRemoteText);
   try {
-    work.module.unlock_response(work.slot, pkcs11::Bytes(response.begin(), response.end()), pin.view());
+    work.module.unlock_response(work.slot, pkcs11::Bytes(response.begin(), response.end()),
+                                pin.view());
   } catch (const pkcs11::Error& e) {
     throw_unlock_error(e);
   }

@@ -37,7 +37,8 @@ struct Who {
 Who who_asks(const Caller& caller) {
   if (caller.transport == Transport::certkeyd) return {"certkey", "certkey "};
   if (!caller.origin) return {"A program on this computer", "本机程序"};
-  Who who{"The web site " + shown(caller.origin->text()), "网站 " + shown(caller.origin->text()) + " "};
+  Who who{"The web site " + shown(caller.origin->text()),
+          "网站 " + shown(caller.origin->text()) + " "};
   if (caller.transport == Transport::native_messaging) {
     who.en += " (through the certkey browser extension)";
     who.zh += "（经由 certkey 浏览器扩展）";
@@ -46,7 +47,8 @@ Who who_asks(const Caller& caller) {
 }
 
 // The first sentence, in English and Chinese, for what is asked.
-std::pair<std::string, std::string> request_sentence(SecretKind kind, const Who& who, const MediumNames& medium,
+std::pair<std::string, std::string> request_sentence(SecretKind kind, const Who& who,
+                                                     const MediumNames& medium,
                                                      const OperationText& operation) {
   const std::string en_op = shown(operation.en), zh_op = shown(operation.zh);
   switch (kind) {
@@ -55,10 +57,12 @@ std::pair<std::string, std::string> request_sentence(SecretKind kind, const Who&
       return {who.en + " asks for the PUK of your " + medium.en + " to " + en_op + ".",
               who.zh + "请求使用您的" + medium.zh + " PUK 码，以" + zh_op + "。"};
     case SecretKind::new_pin:
-      return {who.en + " asks you to choose a new PIN (6 to 8 characters) for your " + medium.en + " to " + en_op + ".",
+      return {who.en + " asks you to choose a new PIN (6 to 8 characters) for your " + medium.en +
+                  " to " + en_op + ".",
               who.zh + "请您为" + medium.zh + "设置新的 PIN 码（6 至 8 位），以" + zh_op + "。"};
     case SecretKind::new_pin_again:
-      return {who.en + " asks you to enter the new PIN for your " + medium.en + " again, to " + en_op + ".",
+      return {who.en + " asks you to enter the new PIN for your " + medium.en + " again, to " +
+                  en_op + ".",
               who.zh + "请您再次输入" + medium.zh + "的新 PIN 码，以" + zh_op + "。"};
   }
   return {who.en + " asks for the PIN of your " + medium.en + " to " + en_op + ".",
@@ -95,20 +99,23 @@ std::string compose(const std::pair<std::string, std::string>& sentence, const T
 
 }  // namespace
 
-std::string PinPrompt::description(const Caller& caller, const OperationText& operation, const TokenState& token,
-                                   SecretKind kind) {
-  return compose(request_sentence(kind, who_asks(caller), medium_names(token.medium), operation), token,
-                 tries_shown(kind, token), kind == SecretKind::puk ? "PUK" : "PIN");
+std::string PinPrompt::description(const Caller& caller, const OperationText& operation,
+                                   const TokenState& token, SecretKind kind) {
+  return compose(request_sentence(kind, who_asks(caller), medium_names(token.medium), operation),
+                 token, tries_shown(kind, token), kind == SecretKind::puk ? "PUK" : "PIN");
 }
 
-std::string PinPrompt::question(const Caller& caller, const OperationText& operation, const TokenState& token) {
+std::string PinPrompt::question(const Caller& caller, const OperationText& operation,
+                                const TokenState& token) {
   const Who who = who_asks(caller);
-  return compose({who.en + " asks to " + shown(operation.en) + ".", who.zh + "请求" + shown(operation.zh) + "。"}, token,
-                 std::nullopt);
+  return compose({who.en + " asks to " + shown(operation.en) + ".",
+                  who.zh + "请求" + shown(operation.zh) + "。"},
+                 token, std::nullopt);
 }
 
-pinentry::Secret PinPrompt::ask(const Caller& caller, SecretKind kind, const OperationText& operation,
-                                const TokenState& token, pinentry::Deadline deadline,
+pinentry::Secret PinPrompt::ask(const Caller& caller, SecretKind kind,
+                                const OperationText& operation, const TokenState& token,
+                                pinentry::Deadline deadline,
                                 const pinentry::Cancellation& cancellation) const {
   pinentry::Prompt prompt;
   prompt.title = "certkey";
@@ -117,13 +124,15 @@ pinentry::Secret PinPrompt::ask(const Caller& caller, SecretKind kind, const Ope
   prompt.tty_name = caller.tty_name;
   prompt.tty_type = caller.tty_type;
   pinentry::Answer answer =
-      pinentry::ask(program_, prompt, std::min(deadline, std::chrono::steady_clock::now() + timeout_), &cancellation);
+      pinentry::ask(program_, prompt,
+                    std::min(deadline, std::chrono::steady_clock::now() + timeout_), &cancellation);
   if (answer.outcome == pinentry::Outcome::entered) return std::move(answer.secret);
   fail(answer.outcome);
 }
 
-bool PinPrompt::confirm(const Caller& caller, const OperationText& operation, const TokenState& token,
-                        pinentry::Deadline deadline, const pinentry::Cancellation& cancellation) const {
+bool PinPrompt::confirm(const Caller& caller, const OperationText& operation,
+                        const TokenState& token, pinentry::Deadline deadline,
+                        const pinentry::Cancellation& cancellation) const {
   pinentry::Prompt prompt;
   prompt.title = "certkey";
   prompt.description = question(caller, operation, token);
@@ -133,7 +142,8 @@ bool PinPrompt::confirm(const Caller& caller, const OperationText& operation, co
   prompt.tty_name = caller.tty_name;
   prompt.tty_type = caller.tty_type;
   const pinentry::Answer answer =
-      pinentry::ask(program_, prompt, std::min(deadline, std::chrono::steady_clock::now() + timeout_), &cancellation);
+      pinentry::ask(program_, prompt,
+                    std::min(deadline, std::chrono::steady_clock::now() + timeout_), &cancellation);
   if (answer.outcome == pinentry::Outcome::entered) return true;
   if (answer.outcome == pinentry::Outcome::cancelled && !cancellation.cancelled()) return false;
   fail(answer.outcome);
@@ -145,10 +155,12 @@ void PinPrompt::fail(pinentry::Outcome outcome) const {
     case pinentry::Outcome::cancelled: throw ApiError(ErrorCode::pin_cancelled);
     case pinentry::Outcome::timed_out: throw ApiError(ErrorCode::pin_prompt_timed_out);
     case pinentry::Outcome::unavailable:
-      throw ApiError(ErrorCode::pin_prompt_unavailable, "cannot run the PIN prompt program \"" + program_ + "\"");
+      throw ApiError(ErrorCode::pin_prompt_unavailable,
+                     "cannot run the PIN prompt program \"" + program_ + "\"");
     case pinentry::Outcome::failed: break;
   }
-  throw ApiError(ErrorCode::pin_prompt_unavailable, "the PIN prompt program \"" + program_ + "\" failed");
+  throw ApiError(ErrorCode::pin_prompt_unavailable,
+                 "the PIN prompt program \"" + program_ + "\" failed");
 }
 
 }  // namespace certkey::daemon

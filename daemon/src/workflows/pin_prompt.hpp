@@ -29,21 +29,24 @@ enum class SecretKind {
 
 class PinPrompt {
  public:
-  PinPrompt(std::string program, std::chrono::seconds timeout) : program_(std::move(program)), timeout_(timeout) {}
+  PinPrompt(std::string program, std::chrono::seconds timeout)
+      : program_(std::move(program)), timeout_(timeout) {}
 
   // Asks until `deadline` at most (the operation's) and the prompt timeout. Throws
   // ApiError: pin_cancelled, pin_prompt_timed_out, pin_prompt_unavailable.
-  pinentry::Secret ask(const Caller& caller, SecretKind kind, const OperationText& operation, const TokenState& token,
-                       pinentry::Deadline deadline, const pinentry::Cancellation& cancellation) const;
+  pinentry::Secret ask(const Caller& caller, SecretKind kind, const OperationText& operation,
+                       const TokenState& token, pinentry::Deadline deadline,
+                       const pinentry::Cancellation& cancellation) const;
   // A yes-or-no question about `operation` (e.g. deleting a certificate); true for yes.
   // Throws ApiError: pin_prompt_timed_out, pin_prompt_unavailable.
   bool confirm(const Caller& caller, const OperationText& operation, const TokenState& token,
                pinentry::Deadline deadline, const pinentry::Cancellation& cancellation) const;
 
   // The prompt's text (pure; shown in tests).
-  static std::string description(const Caller& caller, const OperationText& operation, const TokenState& token,
-                                 SecretKind kind = SecretKind::pin);
-  static std::string question(const Caller& caller, const OperationText& operation, const TokenState& token);
+  static std::string description(const Caller& caller, const OperationText& operation,
+                                 const TokenState& token, SecretKind kind = SecretKind::pin);
+  static std::string question(const Caller& caller, const OperationText& operation,
+                              const TokenState& token);
 
  private:
   [[noreturn]] void fail(pinentry::Outcome outcome) const;

@@ -39,7 +39,8 @@ PublicKey ec_public_key(const char* group, const Bytes& point_der) {
     return PublicKey(nullptr, EVP_PKEY_free);
   }
   ParamBuild build(OSSL_PARAM_BLD_new());
-  if (!build || OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+  if (!build ||
+      OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, point_der.data() + 2,
                                        point_der.size() - 2) != 1) {
     return PublicKey(nullptr, EVP_PKEY_free);
@@ -51,14 +52,16 @@ PublicKey rsa_public_key(const Bytes& modulus, const Bytes& exponent) {
   BigNum n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
   BigNum e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
   ParamBuild build(OSSL_PARAM_BLD_new());
-  if (!n || !e || !build || OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
+  if (!n || !e || !build ||
+      OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
     return PublicKey(nullptr, EVP_PKEY_free);
   }
   return from_params("RSA", build.get());
 }
 
-CK_ULONG ulong_attribute(pkcs11::Session& session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
+CK_ULONG ulong_attribute(pkcs11::Session& session, CK_OBJECT_HANDLE object,
+                         CK_ATTRIBUTE_TYPE type) {
   const Bytes value = session.attribute(object, type);
   CK_ULONG out = 0;
   if (value.size() == sizeof out) std::memcpy(&out, value.data(), sizeof out);
@@ -76,8 +79,8 @@ bool describe(pkcs11::Session& session, TokenKey& key) {
   const Bytes params = session.attribute(key.public_key, CKA_EC_PARAMS);
   if (params != kP256 && params != kP384) return false;
   key.algorithm = params == kP256 ? KeyAlgorithm::ec_p256 : KeyAlgorithm::ec_p384;
-  key.public_value =
-      ec_public_key(params == kP256 ? "prime256v1" : "secp384r1", session.attribute(key.public_key, CKA_EC_POINT));
+  key.public_value = ec_public_key(params == kP256 ? "prime256v1" : "secp384r1",
+                                   session.attribute(key.public_key, CKA_EC_POINT));
   return key.public_value != nullptr;
 }
 
@@ -107,7 +110,8 @@ std::optional<KeyAlgorithm> algorithm_of(EVP_PKEY* key) {
   char group[32] = {};
   std::size_t length = 0;
   if (!EVP_PKEY_is_a(key, "EC") ||
-      EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &length) != 1) {
+      EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &length) != 1) {
     return std::nullopt;
   }
   const std::string_view name(group, length);
@@ -137,15 +141,18 @@ TokenKey generate_key(pkcs11::Session& session, const Bytes& id, KeyAlgorithm al
   CK_BYTE exponent[] = {0x01, 0x00, 0x01};
   const Bytes& curve = algorithm == KeyAlgorithm::ec_p384 ? kP384 : kP256;
   auto* id_bytes = const_cast<std::uint8_t*>(id.data());
-  std::vector<CK_ATTRIBUTE> public_template = {{CKA_ID, id_bytes, id.size()}, {CKA_TOKEN, &yes, sizeof yes}};
+  std::vector<CK_ATTRIBUTE> public_template = {{CKA_ID, id_bytes, id.size()},
+                                               {CKA_TOKEN, &yes, sizeof yes}};
   if (algorithm == KeyAlgorithm::rsa_2048) {
     public_template.push_back({CKA_MODULUS_BITS, &bits, sizeof bits});
     public_template.push_back({CKA_PUBLIC_EXPONENT, exponent, sizeof exponent});
   } else {
-    public_template.push_back({CKA_EC_PARAMS, const_cast<std::uint8_t*>(curve.data()), curve.size()});
+    public_template.push_back(
+        {CKA_EC_PARAMS, const_cast<std::uint8_t*>(curve.data()), curve.size()});
   }
   const pkcs11::Session::KeyPair pair = session.generate_key_pair(
-      algorithm == KeyAlgorithm::rsa_2048 ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, public_template,
+      algorithm == KeyAlgorithm::rsa_2048 ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
+      public_template,
       {{CKA_ID, id_bytes, id.size()}, {CKA_SIGN, &yes, sizeof yes}, {CKA_TOKEN, &yes, sizeof yes}});
   TokenKey key;
   key.private_key = pair.private_key;
@@ -159,12 +166,14 @@ TokenKey generate_key(pkcs11::Session& session, const Bytes& id, KeyAlgorithm al
   return key;
 }
 
-Bytes sign_message(pkcs11::Session& session, const TokenKey& key, const Bytes& message, std::string_view pin) {
-  const CK_MECHANISM_TYPE mechanism = key.algorithm == KeyAlgorithm::rsa_2048 ? CKM_SHA256_RSA_PKCS
+Bytes sign_message(pkcs11::Session& session, const TokenKey& key, const Bytes& message,
+                   std::string_view pin) {
+  const CK_MECHANISM_TYPE mechanism = key.algorithm == KeyAlgorithm::rsa_2048  ? CKM_SHA256_RSA_PKCS
                                       : key.algorithm == KeyAlgorithm::ec_p384 ? CKM_ECDSA_SHA384
                                                                                : CKM_ECDSA_SHA256;
-  return session.sign(key.private_key, mechanism, message,
-                      key.always_authenticate ? std::optional<std::string_view>(pin) : std::nullopt);
+  return session.sign(
+      key.private_key, mechanism, message,
+      key.always_authenticate ? std::optional<std::string_view>(pin) : std::nullopt);
 }
 
 bool holds_key(pkcs11::Session& session, const Bytes& id, EVP_PKEY* expected) {

@@ -40,8 +40,8 @@ std::optional<KeyAlgorithm> algorithm_of(EVP_PKEY* key);
 // Signs `message` on the token: SHA-256 (P-256, RSA) or SHA-384 (P-384), ECDSA or
 // PKCS#1 v1.5. ECDSA signatures come as r || s, as PKCS#11 and JOSE have them. `pin` is
 // used again for a key that needs it for each use.
-pkcs11::Bytes sign_message(pkcs11::Session& session, const TokenKey& key, const pkcs11::Bytes& message,
-                           std::string_view pin);
+pkcs11::Bytes sign_message(pkcs11::Session& session, const TokenKey& key,
+                           const pkcs11::Bytes& message, std::string_view pin);
 // Whether the token's public key of slot `id` is `expected`.
 bool holds_key(pkcs11::Session& session, const pkcs11::Bytes& id, EVP_PKEY* expected);
 

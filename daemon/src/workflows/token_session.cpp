@@ -30,10 +30,11 @@ std::optional<Bytes> TokenSession::certificate(const Bytes& id) {
 
 void TokenSession::write_certificate(const Bytes& id, const Bytes& der) {
   const unsigned char* p = der.data();
-  std::unique_ptr<X509, decltype(&X509_free)> parsed(d2i_X509(nullptr, &p, static_cast<long>(der.size())),
-                                                          X509_free);
+  std::unique_ptr<X509, decltype(&X509_free)> parsed(
+      d2i_X509(nullptr, &p, static_cast<long>(der.size())), X509_free);
   if (!parsed) throw ApiError(ErrorCode::bad_request, "the certificate is not X.509");
-  Bytes subject(static_cast<std::size_t>(i2d_X509_NAME(X509_get_subject_name(parsed.get()), nullptr)));
+  Bytes subject(
+      static_cast<std::size_t>(i2d_X509_NAME(X509_get_subject_name(parsed.get()), nullptr)));
   unsigned char* out = subject.data();
   i2d_X509_NAME(X509_get_subject_name(parsed.get()), &out);
   CK_OBJECT_CLASS certificate_class = CKO_CERTIFICATE;
@@ -46,11 +47,13 @@ void TokenSession::write_certificate(const Bytes& id, const Bytes& der) {
                    {CKA_SUBJECT, subject.data(), subject.size()},
                    {CKA_VALUE, const_cast<std::uint8_t*>(der.data()), der.size()}});
   // Written is not done: the certificate must read back as sent.
-  if (certificate(id) != der) throw ApiError(ErrorCode::token_error, "the certificate did not read back as written");
+  if (certificate(id) != der)
+    throw ApiError(ErrorCode::token_error, "the certificate did not read back as written");
 }
 
 void TokenSession::clear_slot(const Bytes& id, const OperationText& why) {
-  if (session_.find(CKO_CERTIFICATE, &id).empty() && session_.find(CKO_PUBLIC_KEY, &id).empty()) return;
+  if (session_.find(CKO_CERTIFICATE, &id).empty() && session_.find(CKO_PUBLIC_KEY, &id).empty())
+    return;
   log_in(why);
   for (CK_OBJECT_HANDLE c : session_.find(CKO_CERTIFICATE, &id)) session_.destroy(c);
   // The private key takes its public key with it (docs/pkcs11.md section 11.3).

@@ -8,7 +8,6 @@
 
 #include <openssl/ec.h>
 
-
 #include "../core/error_code.hpp"
 
 namespace certkey::daemon {
@@ -28,12 +27,15 @@ int signer_index() {
 
 // No exception may cross back into OpenSSL's C code: a failure is a null signature, which
 // fails the handshake.
-ECDSA_SIG* sign_on_token(const unsigned char* digest, int length, const BIGNUM*, const BIGNUM*, EC_KEY* ec) {
-  const auto* signer = static_cast<const TokenTlsKey::Signer*>(EC_KEY_get_ex_data(ec, signer_index()));
+ECDSA_SIG* sign_on_token(const unsigned char* digest, int length, const BIGNUM*, const BIGNUM*,
+                         EC_KEY* ec) {
+  const auto* signer =
+      static_cast<const TokenTlsKey::Signer*>(EC_KEY_get_ex_data(ec, signer_index()));
   if (!signer || length <= 0) return nullptr;
   try {
-    const pkcs11::Bytes raw = signer->session.sign(signer->private_key, CKM_ECDSA,
-                                                   pkcs11::Bytes(digest, digest + length), signer->context_pin);
+    const pkcs11::Bytes raw =
+        signer->session.sign(signer->private_key, CKM_ECDSA, pkcs11::Bytes(digest, digest + length),
+                             signer->context_pin);
     if (raw.empty() || raw.size() % 2 != 0) return nullptr;
     const int half = static_cast<int>(raw.size() / 2);
     ECDSA_SIG* signature = ECDSA_SIG_new();
@@ -51,8 +53,8 @@ ECDSA_SIG* sign_on_token(const unsigned char* digest, int length, const BIGNUM*,
   }
 }
 
-int sign_der(int, const unsigned char* digest, int length, unsigned char* out, unsigned int* out_length,
-             const BIGNUM* kinv, const BIGNUM* r, EC_KEY* ec) {
+int sign_der(int, const unsigned char* digest, int length, unsigned char* out,
+             unsigned int* out_length, const BIGNUM* kinv, const BIGNUM* r, EC_KEY* ec) {
   ECDSA_SIG* signature = sign_on_token(digest, length, kinv, r, ec);
   if (!signature) return 0;
   const int written = i2d_ECDSA_SIG(signature, &out);
@@ -75,15 +77,18 @@ const EC_KEY_METHOD* token_method() {
 
 TokenTlsKey::TokenTlsKey(pkcs11::Session& session, const TokenKey& key, std::string_view pin) {
   if (key.algorithm == KeyAlgorithm::rsa_2048) {
-    throw ApiError(ErrorCode::bad_request, "TLS client authentication with an RSA key on the token is not supported");
+    throw ApiError(ErrorCode::bad_request,
+                   "TLS client authentication with an RSA key on the token is not supported");
   }
-  signer_.reset(new Signer{session, key.private_key,
-                           key.always_authenticate ? std::optional<std::string_view>(pin) : std::nullopt});
+  signer_.reset(
+      new Signer{session, key.private_key,
+                 key.always_authenticate ? std::optional<std::string_view>(pin) : std::nullopt});
   EC_KEY* ec = EVP_PKEY_get1_EC_KEY(key.public_value.get());
   if (!ec) throw ApiError(ErrorCode::token_error, "the token's public key is not an EC key");
   // The method goes on before the key is assigned: EVP_PKEY_assign decides then whether the
   // key is foreign.
-  if (EC_KEY_set_method(ec, token_method()) != 1 || EC_KEY_set_ex_data(ec, signer_index(), signer_.get()) != 1) {
+  if (EC_KEY_set_method(ec, token_method()) != 1 ||
+      EC_KEY_set_ex_data(ec, signer_index(), signer_.get()) != 1) {
     EC_KEY_free(ec);
     throw ApiError(ErrorCode::internal_error, "cannot make a TLS key for the token");
   }

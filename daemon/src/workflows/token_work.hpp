@@ -23,7 +23,9 @@ struct TokenWork {
   // Asks the trusted prompt a yes-or-no question; true for yes.
   std::function<bool(const OperationText&)> confirm;
 
-  pinentry::Secret pin(const OperationText& operation) const { return secret(SecretKind::pin, operation); }
+  pinentry::Secret pin(const OperationText& operation) const {
+    return secret(SecretKind::pin, operation);
+  }
 };
 
 // A failed PKCS#11 call as the API error the caller should see (one total mapping).

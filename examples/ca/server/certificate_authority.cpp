@@ -66,9 +66,12 @@ std::string base64url(const Bytes& bytes) {
   std::string text = base64_encode(bytes);
   std::string out;
   for (const char c : text) {
-    if (c == '+') out += '-';
-    else if (c == '/') out += '_';
-    else if (c != '=' && c != '\n') out += c;
+    if (c == '+')
+      out += '-';
+    else if (c == '/')
+      out += '_';
+    else if (c != '=' && c != '\n')
+      out += c;
   }
   return out;
 }
@@ -88,7 +91,8 @@ Bytes ecdsa_der(const Bytes& raw) {
   if (raw.empty() || raw.size() % 2) throw Refusal("the authorization's signature is malformed");
   const int half = static_cast<int>(raw.size() / 2);
   ECDSA_SIG* sig = ECDSA_SIG_new();
-  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr), BN_bin2bn(raw.data() + half, half, nullptr));
+  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr),
+                 BN_bin2bn(raw.data() + half, half, nullptr));
   Bytes out = encoded([&](unsigned char** der) { return i2d_ECDSA_SIG(sig, der); });
   ECDSA_SIG_free(sig);
   return out;
@@ -96,9 +100,10 @@ Bytes ecdsa_der(const Bytes& raw) {
 
 bool verifies(EVP_PKEY* key, const EVP_MD* md, const std::string& input, const Bytes& signature) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, signature.data(), signature.size(),
-                                   reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+  const bool ok =
+      EVP_DigestVerifyInit(ctx, nullptr, md, nullptr, key) == 1 &&
+      EVP_DigestVerify(ctx, signature.data(), signature.size(),
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -130,8 +135,9 @@ Bytes base64_decode(const std::string& text) {
   }
   if (compact.empty() || compact.size() % 4) throw Refusal("not base64");
   Bytes out(compact.size() / 4 * 3);
-  const int length = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(compact.data()),
-                                     static_cast<int>(compact.size()));
+  const int length =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(compact.data()),
+                      static_cast<int>(compact.size()));
   if (length < 0) throw Refusal("not base64");
   std::size_t padding = 0;
   while (padding < 2 && compact[compact.size() - 1 - padding] == '=') ++padding;
@@ -181,23 +187,28 @@ X509Ptr CertificateAuthority::sign_certificate(X509_NAME* subject, EVP_PKEY* key
   X509V3_set_ctx(&ctx, issuing_.get(), c.get(), nullptr, nullptr, 0);
   for (const std::string& line : extensions) {
     const std::size_t eq = line.find('=');
-    X509_EXTENSION* e = X509V3_EXT_nconf(nullptr, &ctx, line.substr(0, eq).c_str(), line.substr(eq + 1).c_str());
+    X509_EXTENSION* e =
+        X509V3_EXT_nconf(nullptr, &ctx, line.substr(0, eq).c_str(), line.substr(eq + 1).c_str());
     if (!e) throw std::runtime_error("bad extension " + line);
     X509_add_ext(c.get(), e, -1);
     X509_EXTENSION_free(e);
   }
-  if (X509_sign(c.get(), issuing_key_.get(), EVP_sha256()) <= 0) throw std::runtime_error("cannot sign");
-  std::ofstream(dir_ + "/issued/" + serial_hex(X509_get0_serialNumber(c.get())) + ".pem") << pem_of(c.get());
+  if (X509_sign(c.get(), issuing_key_.get(), EVP_sha256()) <= 0)
+    throw std::runtime_error("cannot sign");
+  std::ofstream(dir_ + "/issued/" + serial_hex(X509_get0_serialNumber(c.get())) + ".pem")
+      << pem_of(c.get());
   return c;
 }
 
 X509Ptr CertificateAuthority::issue(X509_REQ* request, const std::string& ocsp_url) {
   EVP_PKEY* key = X509_REQ_get0_pubkey(request);
-  if (!key || X509_REQ_verify(request, key) != 1) throw Refusal("the request's signature does not verify");
-  return sign_certificate(X509_REQ_get_subject_name(request), key,
-                          {"basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
-                           "extendedKeyUsage=clientAuth,emailProtection", "subjectKeyIdentifier=hash",
-                           "authorityKeyIdentifier=keyid", "authorityInfoAccess=OCSP;URI:" + ocsp_url});
+  if (!key || X509_REQ_verify(request, key) != 1)
+    throw Refusal("the request's signature does not verify");
+  return sign_certificate(
+      X509_REQ_get_subject_name(request), key,
+      {"basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
+       "extendedKeyUsage=clientAuth,emailProtection", "subjectKeyIdentifier=hash",
+       "authorityKeyIdentifier=keyid", "authorityInfoAccess=OCSP;URI:" + ocsp_url});
 }
 
 std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate(const std::string& host) {
@@ -205,11 +216,13 @@ std::pair<X509Ptr, KeyPtr> CertificateAuthority::mint_server_certificate(const s
   using Name = std::unique_ptr<X509_NAME, Free<X509_NAME, X509_NAME_free>>;
   const Name name(X509_NAME_new());
   X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("certkey test CA server"), -1, -1, 0);
-  X509Ptr certificate = sign_certificate(name.get(), key.get(),
-                                         {"basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
-                                          "extendedKeyUsage=serverAuth",
-                                          "subjectAltName=IP:127.0.0.1,DNS:localhost" + (host.empty() ? "" : ",DNS:" + host)});
+                             reinterpret_cast<const unsigned char*>("certkey test CA server"), -1,
+                             -1, 0);
+  X509Ptr certificate = sign_certificate(
+      name.get(), key.get(),
+      {"basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
+       "extendedKeyUsage=serverAuth",
+       "subjectAltName=IP:127.0.0.1,DNS:localhost" + (host.empty() ? "" : ",DNS:" + host)});
   return {std::move(certificate), std::move(key)};
 }
 
@@ -225,7 +238,8 @@ bool CertificateAuthority::issued_by_us(X509* certificate) const {
   X509_STORE_add_cert(store.get(), issuing_.get());
   const StoreContext ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), certificate, nullptr);
-  return X509_verify_cert(ctx.get()) == 1 && X509_check_issued(issuing_.get(), certificate) == X509_V_OK;
+  return X509_verify_cert(ctx.get()) == 1 &&
+         X509_check_issued(issuing_.get(), certificate) == X509_V_OK;
 }
 
 Bytes CertificateAuthority::certs_only(const std::vector<X509*>& certificates) const {
@@ -263,8 +277,8 @@ Bytes CertificateAuthority::ocsp_response(const Bytes& request_der) {
       const int code = status == "good"      ? V_OCSP_CERTSTATUS_GOOD
                        : status == "revoked" ? V_OCSP_CERTSTATUS_REVOKED
                                              : V_OCSP_CERTSTATUS_UNKNOWN;
-      OCSP_basic_add1_status(basic, id, code, OCSP_REVOKED_STATUS_UNSPECIFIED, code == V_OCSP_CERTSTATUS_REVOKED ? now : nullptr,
-                             now, next);
+      OCSP_basic_add1_status(basic, id, code, OCSP_REVOKED_STATUS_UNSPECIFIED,
+                             code == V_OCSP_CERTSTATUS_REVOKED ? now : nullptr, now, next);
     }
     OCSP_copy_nonce(basic, request);
     OCSP_basic_sign(basic, issuing_.get(), issuing_key_.get(), EVP_sha256(), nullptr, 0);
@@ -279,8 +293,9 @@ Bytes CertificateAuthority::ocsp_response(const Bytes& request_der) {
   return out;
 }
 
-RequestPtr CertificateAuthority::authorized_request(const std::string& csr_pem, const std::string& jws,
-                                                   const std::string& origin) const {
+RequestPtr CertificateAuthority::authorized_request(const std::string& csr_pem,
+                                                    const std::string& jws,
+                                                    const std::string& origin) const {
   RequestPtr csr = request_from_pem(csr_pem);
   if (!csr) throw Refusal("\"csr\" is not a PEM request");
   check_authorization(jws, csr.get(), origin);
@@ -307,33 +322,41 @@ X509Ptr CertificateAuthority::check_authorization(const std::string& jws, X509_R
   }
 }
 
-X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* request, const std::string& origin) const {
+X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* request,
+                                        const std::string& origin) const {
   const std::size_t first = jws.find('.'), second = jws.find('.', first + 1);
-  if (first == std::string::npos || second == std::string::npos || jws.find('.', second + 1) != std::string::npos) {
+  if (first == std::string::npos || second == std::string::npos ||
+      jws.find('.', second + 1) != std::string::npos) {
     throw Refusal("the authorization is not a compact JWS");
   }
   const Bytes header_bytes = base64url_decode(jws.substr(0, first));
   const Bytes payload_bytes = base64url_decode(jws.substr(first + 1, second - first - 1));
-  const nlohmann::json header = nlohmann::json::parse(header_bytes.begin(), header_bytes.end(), nullptr, false);
-  const nlohmann::json payload = nlohmann::json::parse(payload_bytes.begin(), payload_bytes.end(), nullptr, false);
-  if (!header.is_object() || !payload.is_object() || !header.contains("x5c") || !header["x5c"].is_array() ||
-      header["x5c"].empty() || !header["x5c"][0].is_string()) {
+  const nlohmann::json header =
+      nlohmann::json::parse(header_bytes.begin(), header_bytes.end(), nullptr, false);
+  const nlohmann::json payload =
+      nlohmann::json::parse(payload_bytes.begin(), payload_bytes.end(), nullptr, false);
+  if (!header.is_object() || !payload.is_object() || !header.contains("x5c") ||
+      !header["x5c"].is_array() || header["x5c"].empty() || !header["x5c"][0].is_string()) {
     throw Refusal("the authorization has no x5c");
   }
   const Bytes der = base64_decode(header["x5c"][0].get<std::string>());
   const unsigned char* p = der.data();
   X509Ptr renewed(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!renewed || !issued_by_us(renewed.get())) throw Refusal("x5c is not a certificate this CA issued");
+  if (!renewed || !issued_by_us(renewed.get()))
+    throw Refusal("x5c is not a certificate this CA issued");
   // A lost token's revoked certificate authorises nothing; nor does a server certificate.
-  if (serial_status(X509_get0_serialNumber(renewed.get())) == "revoked") throw Refusal("x5c is revoked");
+  if (serial_status(X509_get0_serialNumber(renewed.get())) == "revoked")
+    throw Refusal("x5c is revoked");
   if (X509_check_purpose(renewed.get(), X509_PURPOSE_SSL_CLIENT, 0) != 1) {
     throw Refusal("x5c is not a client certificate");
   }
   const std::string alg = header.value("alg", "");
   Bytes signature = base64url_decode(jws.substr(second + 1));
   const EVP_MD* md = alg == "ES384" ? EVP_sha384() : EVP_sha256();
-  if (alg == "ES256" || alg == "ES384") signature = ecdsa_der(signature);
-  else if (alg != "RS256") throw Refusal("the authorization's alg is not ES256, ES384 or RS256");
+  if (alg == "ES256" || alg == "ES384")
+    signature = ecdsa_der(signature);
+  else if (alg != "RS256")
+    throw Refusal("the authorization's alg is not ES256, ES384 or RS256");
   if (!verifies(X509_get0_pubkey(renewed.get()), md, jws.substr(0, second), signature)) {
     throw Refusal("the authorization's signature does not verify with x5c's key");
   }
@@ -344,10 +367,12 @@ X509Ptr CertificateAuthority::check_jws(const std::string& jws, X509_REQ* reques
   if (iat < now - kClockSkew || iat > now + kClockSkew) {  // no subtraction that could overflow
     throw Refusal("the authorization is not recent");
   }
-  if (X509_NAME_cmp(X509_get_subject_name(renewed.get()), X509_REQ_get_subject_name(request)) != 0) {
+  if (X509_NAME_cmp(X509_get_subject_name(renewed.get()), X509_REQ_get_subject_name(request)) !=
+      0) {
     throw Refusal("the request's subject is not the renewed certificate's");
   }
-  if (!origin.empty() && payload.value("origin", "") != origin) throw Refusal("the renewal was begun by another site");
+  if (!origin.empty() && payload.value("origin", "") != origin)
+    throw Refusal("the renewal was begun by another site");
   return renewed;
 }
 

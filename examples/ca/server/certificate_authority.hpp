@@ -59,10 +59,12 @@ class CertificateAuthority {
   // minutes; and, when `origin` is given, the payload's origin that one (a portal's own: a
   // renewal begun by another site is not the portal's to issue). Returns the certificate
   // being renewed. Throws Refusal.
-  X509Ptr check_authorization(const std::string& jws, X509_REQ* request, const std::string& origin = {}) const;
+  X509Ptr check_authorization(const std::string& jws, X509_REQ* request,
+                              const std::string& origin = {}) const;
   // The renewal endpoint's {"csr": PEM, "authorization": JWS}, checked as above: the request
   // it authorises. Throws Refusal.
-  RequestPtr authorized_request(const std::string& csr_pem, const std::string& jws, const std::string& origin = {}) const;
+  RequestPtr authorized_request(const std::string& csr_pem, const std::string& jws,
+                                const std::string& origin = {}) const;
   // The renewal endpoint's answer: {"certificate": PEM, "chain": the issuing CA, PEM}.
   nlohmann::json issued_answer(X509* certificate) const;
   // A TLS server context that presents a certificate this CA mints for 127.0.0.1, localhost
@@ -74,7 +76,8 @@ class CertificateAuthority {
   // when given (a portal's public name).
   std::pair<X509Ptr, KeyPtr> mint_server_certificate(const std::string& host = {});
   X509Ptr check_jws(const std::string& jws, X509_REQ* request, const std::string& origin) const;
-  X509Ptr sign_certificate(X509_NAME* subject, EVP_PKEY* key, const std::vector<std::string>& extensions);
+  X509Ptr sign_certificate(X509_NAME* subject, EVP_PKEY* key,
+                           const std::vector<std::string>& extensions);
   std::string serial_status(const ASN1_INTEGER* serial) const;
 
   std::string dir_;
@@ -88,7 +91,7 @@ class CertificateAuthority {
 std::string pem_of(X509* certificate);
 RequestPtr request_from_der(const Bytes& der);
 RequestPtr request_from_pem(const std::string& pem);
-Bytes base64_decode(const std::string& text);  // ignores whitespace; throws Refusal
+Bytes base64_decode(const std::string& text);   // ignores whitespace; throws Refusal
 std::string base64_encode(const Bytes& bytes);  // with line breaks every 64 characters
 
 }  // namespace certkey::test_ca

@@ -31,7 +31,8 @@ using Handler = std::function<Response(const Request&, X509* client_certificate)
 inline constexpr std::size_t kMaxBody = 64 * 1024;
 inline constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
-inline Response answer(const Request& request, http::status status, const std::string& content_type, std::string body) {
+inline Response answer(const Request& request, http::status status, const std::string& content_type,
+                       std::string body) {
   Response r(status, request.version());
   r.set(http::field::content_type, content_type);
   r.set(http::field::connection, "close");
@@ -60,22 +61,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       read();
     } else {
-      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-        if (!ec) self->read();
-      });
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->read();
+                              });
     }
   }
 
  private:
   void read() {
-    http::async_read(stream_, buffer_, parser_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-      if (!ec) self->respond();
-    });
+    http::async_read(stream_, buffer_, parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (!ec) self->respond();
+                     });
   }
 
   void respond() {
     X509* peer = nullptr;
-    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) peer = SSL_get0_peer_certificate(stream_.native_handle());
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>)
+      peer = SSL_get0_peer_certificate(stream_.native_handle());
     const Request& request = parser_.get();
     try {
       response_ = handler_(request, peer);
@@ -86,10 +90,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     response_.set(http::field::server, name_);
     std::fprintf(stderr, "%s: %s %s -> %u\n", name_, std::string(request.method_string()).c_str(),
                  std::string(request.target()).c_str(), response_.result_int());
-    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code, std::size_t) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    });
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                        beast::error_code ignored;
+                        beast::get_lowest_layer(self->stream_)
+                            .socket()
+                            .shutdown(tcp::socket::shutdown_both, ignored);
+                      });
   }
 
   Stream stream_;
@@ -115,18 +122,23 @@ inline void write_port_file(const std::string& path, const std::string& line) {
 // Each session ends by its deadline, which bounds how many a flood can hold open.
 template <typename Stream, typename... Tls>
 void accept(tcp::acceptor& acceptor, const char* name, const Handler& handler, Tls&... tls) {
-  acceptor.async_accept([&acceptor, name, &handler, &tls...](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;  // the server stops
-    if (!ec) std::make_shared<Session<Stream>>(std::move(socket), name, handler, tls...)->start();
-    if (ec == asio::error::no_descriptors) {  // out of descriptors: accept again once sessions had time to end
-      auto pause = std::make_shared<asio::steady_timer>(acceptor.get_executor(), std::chrono::milliseconds(100));
-      pause->async_wait([pause, &acceptor, name, &handler, &tls...](beast::error_code) {
-        accept<Stream>(acceptor, name, handler, tls...);
+  acceptor.async_accept(
+      [&acceptor, name, &handler, &tls...](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;  // the server stops
+        if (!ec)
+          std::make_shared<Session<Stream>>(std::move(socket), name, handler, tls...)->start();
+        if (ec == asio::error::no_descriptors) {  // out of descriptors: accept again once sessions
+                                                  // had time to end
+          auto pause = std::make_shared<asio::steady_timer>(acceptor.get_executor(),
+                                                            std::chrono::milliseconds(100));
+          pause->async_wait([pause, &acceptor, name, &handler, &tls...](beast::error_code) {
+            accept<Stream>(acceptor, name, handler, tls...);
+          });
+          return;
+        }
+        accept<Stream>(acceptor, name, handler,
+                       tls...);  // any other failure was this connection's alone
       });
-      return;
-    }
-    accept<Stream>(acceptor, name, handler, tls...);  // any other failure was this connection's alone
-  });
 }
 
 }  // namespace certkey::examples

@@ -34,7 +34,8 @@ constexpr char kName[] = "certkey-test-ca";
 
 class Server {
  public:
-  Server(CertificateAuthority& ca, std::string ocsp_url) : ca_(ca), ocsp_url_(std::move(ocsp_url)) {}
+  Server(CertificateAuthority& ca, std::string ocsp_url)
+      : ca_(ca), ocsp_url_(std::move(ocsp_url)) {}
 
   // `peer`: the client's certificate over TLS, if it sent one.
   Response handle(const Request& request, X509* peer) {
@@ -50,7 +51,8 @@ class Server {
       if (request.method() == http::verb::post && target == "/ocsp") {
         const Bytes der(request.body().begin(), request.body().end());
         const Bytes response = ca_.ocsp_response(der);
-        return answer(request, http::status::ok, "application/ocsp-response", std::string(response.begin(), response.end()));
+        return answer(request, http::status::ok, "application/ocsp-response",
+                      std::string(response.begin(), response.end()));
       }
       return text(request, http::status::not_found, "no such resource");
     } catch (const Refusal& e) {
@@ -60,7 +62,8 @@ class Server {
 
  private:
   Response pkcs7(const Request& request, const Bytes& der) {
-    Response r = answer(request, http::status::ok, "application/pkcs7-mime; smime-type=certs-only", base64_encode(der));
+    Response r = answer(request, http::status::ok, "application/pkcs7-mime; smime-type=certs-only",
+                        base64_encode(der));
     r.set("Content-Transfer-Encoding", "base64");
     return r;
   }
@@ -70,12 +73,14 @@ class Server {
   Response simplereenroll(const Request& request, X509* peer) {
     if (!peer) return text(request, http::status::unauthorized, "a client certificate is needed");
     if (!ca_.issued_by_us(peer)) {
-      return text(request, http::status::forbidden, "the client certificate was not issued by this CA");
+      return text(request, http::status::forbidden,
+                  "the client certificate was not issued by this CA");
     }
     const RequestPtr csr = request_from_der(base64_decode(request.body()));
     if (!csr) throw Refusal("the body is not a base64 PKCS#10 request");
     if (X509_NAME_cmp(X509_get_subject_name(peer), X509_REQ_get_subject_name(csr.get())) != 0) {
-      return text(request, http::status::bad_request, "the request's subject is not the client certificate's");
+      return text(request, http::status::bad_request,
+                  "the request's subject is not the client certificate's");
     }
     const X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
     return pkcs7(request, ca_.certs_only({issued.get(), ca_.issuing()}));
@@ -83,14 +88,15 @@ class Server {
 
   Response renewal(const Request& request) {
     const nlohmann::json body = nlohmann::json::parse(request.body(), nullptr, false);
-    if (!body.is_object() || !body.contains("csr") || !body["csr"].is_string() || !body.contains("authorization") ||
-        !body["authorization"].is_string()) {
+    if (!body.is_object() || !body.contains("csr") || !body["csr"].is_string() ||
+        !body.contains("authorization") || !body["authorization"].is_string()) {
       throw Refusal("the body is {\"csr\": PEM, \"authorization\": JWS}");
     }
-    const RequestPtr csr =
-        ca_.authorized_request(body["csr"].get<std::string>(), body["authorization"].get<std::string>());
+    const RequestPtr csr = ca_.authorized_request(body["csr"].get<std::string>(),
+                                                  body["authorization"].get<std::string>());
     const X509Ptr issued = ca_.issue(csr.get(), ocsp_url_);
-    return answer(request, http::status::ok, "application/json", ca_.issued_answer(issued.get()).dump());
+    return answer(request, http::status::ok, "application/json",
+                  ca_.issued_answer(issued.get()).dump());
   }
 
   CertificateAuthority& ca_;
@@ -109,18 +115,23 @@ int serve(const std::string& dir, const std::string& port_file, int days) {
   asio::io_context io(1);
   tcp::acceptor plain(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   tcp::acceptor secure(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const unsigned http_port = plain.local_endpoint().port(), https_port = secure.local_endpoint().port();
+  const unsigned http_port = plain.local_endpoint().port(),
+                 https_port = secure.local_endpoint().port();
   Server server(ca, "http://127.0.0.1:" + std::to_string(http_port) + "/ocsp");
-  const Handler handler = [&server](const Request& request, X509* peer) { return server.handle(request, peer); };
+  const Handler handler = [&server](const Request& request, X509* peer) {
+    return server.handle(request, peer);
+  };
   asio::ssl::context tls(asio::ssl::context::tls_server);
   configure_tls(tls, ca);
   accept<beast::tcp_stream>(plain, kName, handler);
   accept<beast::ssl_stream<beast::tcp_stream>>(secure, kName, handler, tls);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](beast::error_code, int) { io.stop(); });
-  std::fprintf(stderr, "certkey-test-ca: https://127.0.0.1:%u (EST, /renewal), http://127.0.0.1:%u/ocsp\n", https_port,
-               http_port);
-  if (!port_file.empty()) write_port_file(port_file, nlohmann::json{{"https", https_port}, {"http", http_port}}.dump());
+  std::fprintf(stderr,
+               "certkey-test-ca: https://127.0.0.1:%u (EST, /renewal), http://127.0.0.1:%u/ocsp\n",
+               https_port, http_port);
+  if (!port_file.empty())
+    write_port_file(port_file, nlohmann::json{{"https", https_port}, {"http", http_port}}.dump());
   io.run();
   return 0;
 }
@@ -152,15 +163,22 @@ int main(int argc, char** argv) {
   int days = 365;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--ca-dir" && i + 1 < argc) dir = argv[++i];
-    else if (a == "--port-file" && i + 1 < argc) port_file = argv[++i];
-    else if (a == "--days" && i + 1 < argc) days = std::atoi(argv[++i]);
-    else if (action.empty()) action = a;
-    else operand = a;
+    if (a == "--ca-dir" && i + 1 < argc)
+      dir = argv[++i];
+    else if (a == "--port-file" && i + 1 < argc)
+      port_file = argv[++i];
+    else if (a == "--days" && i + 1 < argc)
+      days = std::atoi(argv[++i]);
+    else if (action.empty())
+      action = a;
+    else
+      operand = a;
   }
   try {
-    if (action == "serve" && !dir.empty() && days > 0) return certkey::test_ca::serve(dir, port_file, days);
-    if (action == "revoke" && !dir.empty() && !operand.empty()) return certkey::test_ca::revoke(dir, operand);
+    if (action == "serve" && !dir.empty() && days > 0)
+      return certkey::test_ca::serve(dir, port_file, days);
+    if (action == "revoke" && !dir.empty() && !operand.empty())
+      return certkey::test_ca::revoke(dir, operand);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "certkey-test-ca: %s\n", e.what());
     return 1;

@@ -62,10 +62,12 @@ struct SecretLine {
 };
 
 Response json_answer(const Request& request, http::status status, const json& body) {
-  return answer(request, status, "application/json", body.dump(-1, ' ', false, json::error_handler_t::replace));
+  return answer(request, status, "application/json",
+                body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-Response refuse(const Request& request, http::status status, const std::string& code, const std::string& message) {
+Response refuse(const Request& request, http::status status, const std::string& code,
+                const std::string& message) {
   return json_answer(request, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
@@ -87,14 +89,18 @@ class Site {
  private:
   void add_directory(const std::string& dir, const std::string& prefix) {
     static const std::map<std::string, std::string> kTypes = {
-        {".html", "text/html; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"}, {".svg", "image/svg+xml"}, {".png", "image/png"}};
+        {".html", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"}};
     for (const auto& entry : std::filesystem::directory_iterator(dir)) {
       const auto type = kTypes.find(entry.path().extension().string());
-      if (!entry.is_regular_file() || type == kTypes.end() || entry.file_size() > kMaxSiteFile) continue;
+      if (!entry.is_regular_file() || type == kTypes.end() || entry.file_size() > kMaxSiteFile)
+        continue;
       std::ifstream in(entry.path(), std::ios::binary);
-      files_[prefix + entry.path().filename().string()] = {type->second,
-                                                           std::string(std::istreambuf_iterator<char>(in), {})};
+      files_[prefix + entry.path().filename().string()] = {
+          type->second, std::string(std::istreambuf_iterator<char>(in), {})};
     }
   }
 
@@ -103,18 +109,21 @@ class Site {
 
 class Portal {
  public:
-  Portal(const Options& o, test_ca::CertificateAuthority& ca, helpdesk::UnlockResponder& hsm, const Site& site)
+  Portal(const Options& o, test_ca::CertificateAuthority& ca, helpdesk::UnlockResponder& hsm,
+         const Site& site)
       : o_(o), ca_(ca), hsm_(hsm), site_(site), tickets_(kTicketLifetime) {}
 
   void listening(unsigned https_port, unsigned http_port) {
-    origins_ = {"https://127.0.0.1:" + std::to_string(https_port), "https://localhost:" + std::to_string(https_port)};
+    origins_ = {"https://127.0.0.1:" + std::to_string(https_port),
+                "https://localhost:" + std::to_string(https_port)};
     if (!o_.host.empty()) origins_.insert("https://" + o_.host + ":" + std::to_string(https_port));
     helpdesk_host_ = "127.0.0.1:" + std::to_string(http_port);
     ocsp_url_ = "http://" + helpdesk_host_ + "/ocsp";
     // The page reaches the daemon on loopback: nothing else may be fetched or framed.
     const std::string daemon = "127.0.0.1:" + std::to_string(o_.daemon_port);
     csp_ = "default-src 'self'; connect-src 'self' http://" + daemon + " ws://" + daemon +
-           "; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+           "; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+           "base-uri 'none'";
   }
 
   Response page(const Request& request, X509*) {
@@ -122,7 +131,8 @@ class Portal {
     const std::string path = target.substr(0, target.find('?'));
     if (request.method() == http::verb::get) {
       if (path == "/api/config") {
-        return json_answer(request, http::status::ok, {{"daemonPort", o_.daemon_port}, {"caName", "certkey Test CA"}});
+        return json_answer(request, http::status::ok,
+                           {{"daemonPort", o_.daemon_port}, {"caName", "certkey Test CA"}});
       }
       const auto* file = site_.find(path);
       if (!file) return text(request, http::status::not_found, "no such page");
@@ -132,13 +142,17 @@ class Portal {
       r.set("Referrer-Policy", "no-referrer");
       return r;
     }
-    if (request.method() != http::verb::post) return text(request, http::status::method_not_allowed, "GET or POST");
+    if (request.method() != http::verb::post)
+      return text(request, http::status::method_not_allowed, "GET or POST");
     // Only the portal's own page may post: its Origin, and JSON (which needs a preflight).
     if (!origins_.count(std::string(request[http::field::origin])) || !json_type(request)) {
-      return refuse(request, http::status::forbidden, "forbidden", "only the portal's own page may post here");
+      return refuse(request, http::status::forbidden, "forbidden",
+                    "only the portal's own page may post here");
     }
     const json body = json::parse(request.body(), nullptr, false);
-    if (!body.is_object()) return refuse(request, http::status::bad_request, "bad_request", "the body is not a JSON object");
+    if (!body.is_object())
+      return refuse(request, http::status::bad_request, "bad_request",
+                    "the body is not a JSON object");
     if (path == "/api/renewal") return renewal(request, body);
     if (path == "/api/unlock") return unlock(request, body);
     return text(request, http::status::not_found, "no such resource");
@@ -155,9 +169,11 @@ class Portal {
     if (request.method() == http::verb::post && target == "/ocsp") {
       const test_ca::Bytes der(request.body().begin(), request.body().end());
       const test_ca::Bytes response = ca_.ocsp_response(der);
-      return answer(request, http::status::ok, "application/ocsp-response", std::string(response.begin(), response.end()));
+      return answer(request, http::status::ok, "application/ocsp-response",
+                    std::string(response.begin(), response.end()));
     }
-    if (request.method() == http::verb::post && target == "/helpdesk/tickets") return issue_ticket(request);
+    if (request.method() == http::verb::post && target == "/helpdesk/tickets")
+      return issue_ticket(request);
     return text(request, http::status::not_found, "no such resource");
   }
 
@@ -167,20 +183,23 @@ class Portal {
     return type == "application/json" || type.starts_with("application/json;");
   }
   static bool string_member(const json& body, const char* name, std::size_t max) {
-    return body.contains(name) && body[name].is_string() && body[name].get_ref<const std::string&>().size() <= max;
+    return body.contains(name) && body[name].is_string() &&
+           body[name].get_ref<const std::string&>().size() <= max;
   }
   static bool serial_member(const json& body) {
-    return body.contains("token") && body["token"].is_number_unsigned() && body["token"].get<std::uint64_t>() <= 0xFFFFFFFFu;
+    return body.contains("token") && body["token"].is_number_unsigned() &&
+           body["token"].get<std::uint64_t>() <= 0xFFFFFFFFu;
   }
 
   Response renewal(const Request& request, const json& body) {
     if (!string_member(body, "csr", 16384) || !string_member(body, "authorization", 16384)) {
-      return refuse(request, http::status::bad_request, "bad_request", "the body is {\"csr\": PEM, \"authorization\": JWS}");
+      return refuse(request, http::status::bad_request, "bad_request",
+                    "the body is {\"csr\": PEM, \"authorization\": JWS}");
     }
     try {
       const std::string& authorization = body["authorization"].get_ref<const std::string&>();
-      const test_ca::RequestPtr csr = ca_.authorized_request(body["csr"].get<std::string>(), authorization,
-                                                             std::string(request[http::field::origin]));
+      const test_ca::RequestPtr csr = ca_.authorized_request(
+          body["csr"].get<std::string>(), authorization, std::string(request[http::field::origin]));
       return json_answer(request, http::status::ok, issued_once(authorization, csr.get()));
     } catch (const test_ca::Refusal& e) {
       return refuse(request, http::status::bad_request, "renewal_refused", e.what());
@@ -215,19 +234,24 @@ class Portal {
     } catch (const card::Error& e) {
       return refuse(request, http::status::bad_request, "challenge_invalid", e.what());
     }
-    const std::string ticket = string_member(body, "ticket", 64) ? body["ticket"].get<std::string>() : std::string();
+    const std::string ticket =
+        string_member(body, "ticket", 64) ? body["ticket"].get<std::string>() : std::string();
     const TicketBook::Outcome outcome = tickets_.check(ticket, serial, Clock::now());
     if (outcome != TicketBook::Outcome::accepted) {
       return refuse(request, http::status::forbidden, outcome_code(outcome),
                     "the unlock needs a valid help-desk ticket for this token");
     }
     const card::unlock::Code response = hsm_.respond(serial, challenge);
-    const json record = {{"time", helpdesk::utc_now()},  {"operator", tickets_.issuer_of(ticket)},
-                         {"ticket", ticket},             {"serial", serial},
-                         {"challenge", card::unlock::encode(challenge)}, {"via", "portal"},
+    const json record = {{"time", helpdesk::utc_now()},
+                         {"operator", tickets_.issuer_of(ticket)},
+                         {"ticket", ticket},
+                         {"serial", serial},
+                         {"challenge", card::unlock::encode(challenge)},
+                         {"via", "portal"},
                          {"origin", std::string(request[http::field::origin])}};
     if (!helpdesk::append_audit_line(o_.audit, record)) {
-      return refuse(request, http::status::service_unavailable, "audit_unavailable", "the audit file cannot be written");
+      return refuse(request, http::status::service_unavailable, "audit_unavailable",
+                    "the audit file cannot be written");
     }
     // Spent once the response is on record (one thread serves every request: no other
     // request can use the ticket in between). An HSM failure above leaves it good.
@@ -239,12 +263,14 @@ class Portal {
     const json body = json::parse(request.body(), nullptr, false);
     if (!body.is_object() || !serial_member(body) || !string_member(body, "operator", 128) ||
         body["operator"].get_ref<const std::string&>().empty()) {
-      return refuse(request, http::status::bad_request, "bad_request", "the body is {\"token\": SERIAL, \"operator\": NAME}");
+      return refuse(request, http::status::bad_request, "bad_request",
+                    "the body is {\"token\": SERIAL, \"operator\": NAME}");
     }
-    const std::string ticket =
-        tickets_.issue(body["token"].get<std::uint32_t>(), body["operator"].get<std::string>(), Clock::now());
+    const std::string ticket = tickets_.issue(body["token"].get<std::uint32_t>(),
+                                              body["operator"].get<std::string>(), Clock::now());
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(kTicketLifetime).count();
-    return json_answer(request, http::status::created, {{"ticket", ticket}, {"expires_in", seconds}});
+    return json_answer(request, http::status::created,
+                       {{"ticket", ticket}, {"expires_in", seconds}});
   }
 
   const Options& o_;
@@ -254,7 +280,8 @@ class Portal {
   TicketBook tickets_;
   std::set<std::string> origins_;
   std::string ocsp_url_, csp_, helpdesk_host_;
-  std::map<std::string, std::pair<Clock::time_point, json>> issued_;  // authorization -> when, answer
+  std::map<std::string, std::pair<Clock::time_point, json>>
+      issued_;  // authorization -> when, answer
 };
 
 int serve(const Options& o) {
@@ -265,21 +292,27 @@ int serve(const Options& o) {
   const Site site(o.site, o.client);
   Portal portal(o, ca, hsm, site);
   asio::io_context io(1);
-  tcp::acceptor secure(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)));
+  tcp::acceptor secure(
+      io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.port)));
   tcp::acceptor plain(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const unsigned https_port = secure.local_endpoint().port(), http_port = plain.local_endpoint().port();
+  const unsigned https_port = secure.local_endpoint().port(),
+                 http_port = plain.local_endpoint().port();
   portal.listening(https_port, http_port);
   asio::ssl::context tls(asio::ssl::context::tls_server);
   ca.serve_tls_as_minted(tls.native_handle(), o.host);
   const Handler page = [&portal](const Request& r, X509* peer) { return portal.page(r, peer); };
-  const Handler helpdesk_side = [&portal](const Request& r, X509* peer) { return portal.helpdesk_side(r, peer); };
+  const Handler helpdesk_side = [&portal](const Request& r, X509* peer) {
+    return portal.helpdesk_side(r, peer);
+  };
   accept<beast::ssl_stream<beast::tcp_stream>>(secure, kName, page, tls);
   accept<beast::tcp_stream>(plain, kName, helpdesk_side);
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](beast::error_code, int) { io.stop(); });
-  std::fprintf(stderr, "certkey-portal: https://127.0.0.1:%u/ (help desk and OCSP: http://127.0.0.1:%u)\n", https_port,
-               http_port);
-  if (!o.port_file.empty()) write_port_file(o.port_file, json{{"https", https_port}, {"http", http_port}}.dump());
+  std::fprintf(stderr,
+               "certkey-portal: https://127.0.0.1:%u/ (help desk and OCSP: http://127.0.0.1:%u)\n",
+               https_port, http_port);
+  if (!o.port_file.empty())
+    write_port_file(o.port_file, json{{"https", https_port}, {"http", http_port}}.dump());
   io.run();
   return 0;
 }
@@ -294,11 +327,13 @@ int set_unlock_key(const Options& o) {
   // A 3DES management key: 48 hex digits.
   if (management.text.size() != 48 ||
       management.text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
-    throw std::runtime_error("the management key is 48 hex digits (3DES), on the second line of standard input");
+    throw std::runtime_error(
+        "the management key is 48 hex digits (3DES), on the second line of standard input");
   }
   card::Bytes management_key;
   for (std::size_t i = 0; i < management.text.size(); i += 2) {
-    management_key.push_back(static_cast<std::uint8_t>(std::stoul(management.text.substr(i, 2), nullptr, 16)));
+    management_key.push_back(
+        static_cast<std::uint8_t>(std::stoul(management.text.substr(i, 2), nullptr, 16)));
   }
   card::Connection connection(o.reader);
   card::Connection::Transaction transaction(connection);
@@ -318,31 +353,41 @@ int set_unlock_key(const Options& o) {
 }
 
 const char* const kUsage =
-    "usage: certkey-portal serve --ca-dir DIR --site DIR --client DIR --daemon-port N --hsm-module PATH\n"
-    "                            --hsm-token LABEL [--port N] [--port-file FILE] [--audit FILE] [--host NAME]\n"
+    "usage: certkey-portal serve --ca-dir DIR --site DIR --client DIR --daemon-port N --hsm-module "
+    "PATH\n"
+    "                            --hsm-token LABEL [--port N] [--port-file FILE] [--audit FILE] "
+    "[--host NAME]\n"
     "         (standard input: the HSM user PIN)\n"
-    "       certkey-portal set-unlock-key --reader TEXT [--sim] --hsm-module PATH --hsm-token LABEL\n"
+    "       certkey-portal set-unlock-key --reader TEXT [--sim] --hsm-module PATH --hsm-token "
+    "LABEL\n"
     "         (standard input: the HSM user PIN, then the token's management key in hex)\n";
 
 bool parse(int argc, char** argv, std::string& action, Options& o) {
   const std::map<std::string, std::string*> strings = {
-      {"--ca-dir", &o.ca_dir},         {"--site", &o.site},          {"--client", &o.client},
-      {"--port-file", &o.port_file},   {"--audit", &o.audit},        {"--reader", &o.reader},
-      {"--hsm-module", &o.hsm_module}, {"--hsm-token", &o.hsm_token},  {"--host", &o.host}};
+      {"--ca-dir", &o.ca_dir},         {"--site", &o.site},           {"--client", &o.client},
+      {"--port-file", &o.port_file},   {"--audit", &o.audit},         {"--reader", &o.reader},
+      {"--hsm-module", &o.hsm_module}, {"--hsm-token", &o.hsm_token}, {"--host", &o.host}};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto s = strings.find(a);
-    if (s != strings.end() && i + 1 < argc) *s->second = argv[++i];
-    else if (a == "--port" && i + 1 < argc) o.port = static_cast<unsigned>(std::atoi(argv[++i]));
-    else if (a == "--daemon-port" && i + 1 < argc) o.daemon_port = static_cast<unsigned>(std::atoi(argv[++i]));
-    else if (a == "--sim") o.sim = true;
-    else if (action.empty()) action = a;
-    else return false;
+    if (s != strings.end() && i + 1 < argc)
+      *s->second = argv[++i];
+    else if (a == "--port" && i + 1 < argc)
+      o.port = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (a == "--daemon-port" && i + 1 < argc)
+      o.daemon_port = static_cast<unsigned>(std::atoi(argv[++i]));
+    else if (a == "--sim")
+      o.sim = true;
+    else if (action.empty())
+      action = a;
+    else
+      return false;
   }
   if (o.hsm_module.empty() || o.hsm_token.empty() || o.port > 65535) return false;
   if (action == "serve") {
     if (o.audit.empty()) o.audit = o.ca_dir + "/portal-audit.jsonl";
-    return !o.ca_dir.empty() && !o.site.empty() && !o.client.empty() && o.daemon_port > 0 && o.daemon_port <= 65535;
+    return !o.ca_dir.empty() && !o.site.empty() && !o.client.empty() && o.daemon_port > 0 &&
+           o.daemon_port <= 65535;
   }
   return action == "set-unlock-key" && !o.reader.empty();
 }

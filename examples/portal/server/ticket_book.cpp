@@ -9,9 +9,9 @@
 namespace certkey::portal {
 namespace {
 
-using card::unlock::kAlphabet;        // the unlock codes' 32 symbols: 5 bits each
-constexpr std::size_t kSymbols = 10;  // 50 bits
-constexpr std::size_t kMaxTickets = 10000;                            // bounded by expiry, and by this
+using card::unlock::kAlphabet;              // the unlock codes' 32 symbols: 5 bits each
+constexpr std::size_t kSymbols = 10;        // 50 bits
+constexpr std::size_t kMaxTickets = 10000;  // bounded by expiry, and by this
 
 }  // namespace
 
@@ -33,7 +33,8 @@ void TicketBook::forget_expired(Clock::time_point now) {
   }
 }
 
-std::string TicketBook::issue(std::uint32_t serial, const std::string& operator_name, Clock::time_point now) {
+std::string TicketBook::issue(std::uint32_t serial, const std::string& operator_name,
+                              Clock::time_point now) {
   forget_expired(now);
   if (tickets_.size() >= kMaxTickets) throw std::runtime_error("too many tickets outstanding");
   std::string ticket;
@@ -47,7 +48,8 @@ std::string TicketBook::issue(std::uint32_t serial, const std::string& operator_
   return ticket.substr(0, 6) + "-" + ticket.substr(6);
 }
 
-TicketBook::Outcome TicketBook::check(const std::string& ticket, std::uint32_t serial, Clock::time_point now) const {
+TicketBook::Outcome TicketBook::check(const std::string& ticket, std::uint32_t serial,
+                                      Clock::time_point now) const {
   if (ticket.empty()) return Outcome::missing;
   const auto it = tickets_.find(canonical(ticket));
   if (it == tickets_.end()) return Outcome::invalid;

@@ -20,7 +20,8 @@ std::vector<Bytes> encode_short(const Command& c) {
     bool last = offset + n == c.data.size();
     Bytes apdu;
     apdu.reserve(6 + n);
-    apdu.assign({static_cast<std::uint8_t>(last ? c.cla : c.cla | protocol::kClaChainBit), c.ins, c.p1, c.p2});
+    apdu.assign({static_cast<std::uint8_t>(last ? c.cla : c.cla | protocol::kClaChainBit), c.ins,
+                 c.p1, c.p2});
     if (n > 0) {
       apdu.push_back(static_cast<std::uint8_t>(n));
       apdu.insert(apdu.end(), c.data.begin() + static_cast<long>(offset),

@@ -21,7 +21,8 @@ Response Connection::transmit(const Command& original) {
   // T=1 carries extended-length APDUs, so any command is one exchange; T=0 (SIMs on CCID
   // readers) needs short APDUs with chaining and GET RESPONSE.
   const bool extended = link_->extended_apdus();
-  std::vector<Bytes> blocks = extended ? std::vector<Bytes>{encode_extended(command)} : encode_short(command);
+  std::vector<Bytes> blocks =
+      extended ? std::vector<Bytes>{encode_extended(command)} : encode_short(command);
   Response r;
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     r = decode_response(exchange(blocks[i]));
@@ -36,8 +37,8 @@ Response Connection::transmit(const Command& original) {
   }
   Bytes data = std::move(r.data);
   while (protocol::has_more_bytes(r.sw)) {
-    r = decode_response(exchange({channel_, static_cast<std::uint8_t>(protocol::Ins::get_response), 0x00, 0x00,
-                                  static_cast<std::uint8_t>(r.sw & 0xFF)}));
+    r = decode_response(exchange({channel_, static_cast<std::uint8_t>(protocol::Ins::get_response),
+                                  0x00, 0x00, static_cast<std::uint8_t>(r.sw & 0xFF)}));
     data.insert(data.end(), r.data.begin(), r.data.end());
     if (data.size() > protocol::kMaxResponseData) {
       throw Error(Error::Kind::bad_response, "response longer than any token object");

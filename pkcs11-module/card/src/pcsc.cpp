@@ -16,7 +16,8 @@ namespace {
 std::vector<std::string> reader_names(SCARDCONTEXT context) {
   DWORD size = 0;
   std::vector<std::string> names;
-  if (SCardListReaders(context, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0) return names;
+  if (SCardListReaders(context, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0)
+    return names;
   std::vector<char> buffer(size);
   if (SCardListReaders(context, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
   for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
@@ -27,7 +28,8 @@ std::vector<std::string> reader_names(SCARDCONTEXT context) {
 
 std::vector<std::string> list_readers() {
   SCARDCONTEXT context = 0;
-  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS) return {};
+  if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context) != SCARD_S_SUCCESS)
+    return {};
   std::vector<std::string> names = reader_names(context);
   SCardReleaseContext(context);
   return names;
@@ -39,24 +41,29 @@ struct ReaderChangeWait::State {
   std::vector<SCARD_READERSTATE> states;
 };
 
-ReaderChangeWait::ReaderChangeWait(const std::vector<std::string>& readers) : state_(std::make_unique<State>()) {
+ReaderChangeWait::ReaderChangeWait(const std::vector<std::string>& readers)
+    : state_(std::make_unique<State>()) {
   const LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &state_->context);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
   state_->names = readers;
   state_->states.resize(readers.size() + 1);
-  for (std::size_t i = 0; i < readers.size(); ++i) state_->states[i].szReader = state_->names[i].c_str();
+  for (std::size_t i = 0; i < readers.size(); ++i)
+    state_->states[i].szReader = state_->names[i].c_str();
   // pcsc-lite's reader-list pseudo reader: its high word counts the readers (pcsc-lite 1.9).
   state_->states.back().szReader = "\\\\?PnP?\\Notification";
   state_->states.back().dwCurrentState = static_cast<DWORD>(readers.size()) << 16;
-  SCardGetStatusChange(state_->context, 0, state_->states.data(), static_cast<DWORD>(state_->states.size()));
-  for (auto& reader : state_->states) reader.dwCurrentState = reader.dwEventState & ~SCARD_STATE_CHANGED;
+  SCardGetStatusChange(state_->context, 0, state_->states.data(),
+                       static_cast<DWORD>(state_->states.size()));
+  for (auto& reader : state_->states)
+    reader.dwCurrentState = reader.dwEventState & ~SCARD_STATE_CHANGED;
 }
 
 ReaderChangeWait::~ReaderChangeWait() { SCardReleaseContext(state_->context); }
 
 ReaderChangeWait::Outcome ReaderChangeWait::block(std::chrono::milliseconds longest) {
-  const LONG rv = SCardGetStatusChange(state_->context, static_cast<DWORD>(longest.count()), state_->states.data(),
-                                       static_cast<DWORD>(state_->states.size()));
+  const LONG rv =
+      SCardGetStatusChange(state_->context, static_cast<DWORD>(longest.count()),
+                           state_->states.data(), static_cast<DWORD>(state_->states.size()));
   return rv == SCARD_E_CANCELLED ? Outcome::cancelled : Outcome::changed;
 }
 
@@ -68,13 +75,16 @@ namespace {
 std::string driver_of(SCARDCONTEXT context, const std::string& reader) {
   SCARDHANDLE card = 0;
   DWORD protocol = 0;
-  if (SCardConnect(context, reader.c_str(), SCARD_SHARE_DIRECT, 0, &card, &protocol) != SCARD_S_SUCCESS) return {};
+  if (SCardConnect(context, reader.c_str(), SCARD_SHARE_DIRECT, 0, &card, &protocol) !=
+      SCARD_S_SUCCESS)
+    return {};
   unsigned char value[128] = {};
   DWORD length = sizeof value;
   const LONG rv = SCardGetAttrib(card, SCARD_ATTR_VENDOR_IFD_TYPE, value, &length);
   SCardDisconnect(card, SCARD_LEAVE_CARD);
   if (rv != SCARD_S_SUCCESS || length == 0 || length > sizeof value) return {};
-  return std::string(reinterpret_cast<const char*>(value), strnlen(reinterpret_cast<const char*>(value), length));
+  return std::string(reinterpret_cast<const char*>(value),
+                     strnlen(reinterpret_cast<const char*>(value), length));
 }
 
 }  // namespace
@@ -95,11 +105,13 @@ ReaderSurvey survey_readers() {
     states[i].dwCurrentState = SCARD_STATE_UNAWARE;
   }
   // Timeout 0: the current state of each reader, at once.
-  const bool known = !states.empty() && SCardGetStatusChange(context, 0, states.data(), static_cast<DWORD>(states.size())) ==
-                                            SCARD_S_SUCCESS;
+  const bool known =
+      !states.empty() && SCardGetStatusChange(context, 0, states.data(),
+                                              static_cast<DWORD>(states.size())) == SCARD_S_SUCCESS;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    survey.readers.push_back(
-        {names[i], known && (states[i].dwEventState & SCARD_STATE_PRESENT) != 0, driver_of(context, names[i])});
+    survey.readers.push_back({names[i],
+                              known && (states[i].dwEventState & SCARD_STATE_PRESENT) != 0,
+                              driver_of(context, names[i])});
   }
   SCardReleaseContext(context);
   return survey;
@@ -162,12 +174,13 @@ PcscLink::PcscLink(const std::string& reader_match) {
     if (name.find(reader_match) != std::string::npos) candidates.push_back(name.c_str());
   }
   for (const char* p : candidates) {
-    if (SCardConnect(context_, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card_, &protocol_) ==
-        SCARD_S_SUCCESS) {
+    if (SCardConnect(context_, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card_,
+                     &protocol_) == SCARD_S_SUCCESS) {
       reader_ = p;
       std::uint8_t atr[MAX_ATR_SIZE];
       DWORD atr_length = sizeof atr, state = 0, protocol = 0, name_length = 0;
-      if (SCardStatus(card_, nullptr, &name_length, &state, &protocol, atr, &atr_length) == SCARD_S_SUCCESS) {
+      if (SCardStatus(card_, nullptr, &name_length, &state, &protocol, atr, &atr_length) ==
+          SCARD_S_SUCCESS) {
         atr_.assign(atr, atr + atr_length);
       }
       return;
@@ -190,8 +203,8 @@ Presence PcscLink::presence() {
 }
 
 void PcscLink::reconnect() {
-  LONG rv = SCardReconnect(card_, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, SCARD_LEAVE_CARD,
-                           &protocol_);
+  LONG rv = SCardReconnect(card_, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
+                           SCARD_LEAVE_CARD, &protocol_);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC reconnect");
 }
 
@@ -204,7 +217,8 @@ Bytes PcscLink::exchange(const Bytes& apdu) {
   Bytes out(protocol::kMaxResponseApdu);
   DWORD length = static_cast<DWORD>(out.size());
   const SCARD_IO_REQUEST* pci = protocol_ == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-  LONG rv = SCardTransmit(card_, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr, out.data(), &length);
+  LONG rv = SCardTransmit(card_, pci, apdu.data(), static_cast<DWORD>(apdu.size()), nullptr,
+                          out.data(), &length);
   if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC transmit");
   Bytes response(out.begin(), out.begin() + length);
   wipe(out);  // responses carry decrypted data and shared secrets

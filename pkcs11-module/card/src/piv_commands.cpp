@@ -5,6 +5,7 @@
 #include <certkey/protocol/limits.hpp>
 #include <certkey/protocol/tags.hpp>
 
+#include "command_support.hpp"
 #include "tlv_bytes.hpp"
 
 namespace certkey::card {
@@ -12,30 +13,23 @@ namespace {
 
 using protocol::Ins;
 namespace tag = protocol::tag;
-constexpr std::uint8_t iso(Ins i) { return static_cast<std::uint8_t>(i); }
 
 Bytes tag_list(std::uint32_t object_id) {
   Bytes id;
   for (int shift = 16; shift >= 0; shift -= 8) {
-    if (object_id >> shift || !id.empty() || shift == 0) id.push_back(static_cast<std::uint8_t>(object_id >> shift));
+    if (object_id >> shift || !id.empty() || shift == 0)
+      id.push_back(static_cast<std::uint8_t>(object_id >> shift));
   }
   Bytes out;
   append_tlv(out, tag::kTagList, id);
   return out;
 }
 
-void require(const Response& r, const char* what) {
-  if (!r.ok()) {
-    char sw[8];
-    std::snprintf(sw, sizeof sw, "%04X", r.sw);
-    throw Error(Error::Kind::refused, std::string(what) + " refused by the token (SW " + sw + ")", r.sw);
-  }
-}
-
 }  // namespace
 
 void TokenClient::logout() {
-  send(protocol::kClaIso, iso(Ins::verify), protocol::kVerifyP1Logout, static_cast<std::uint8_t>(protocol::KeyRef::pin));
+  send(protocol::kClaIso, iso(Ins::verify), protocol::kVerifyP1Logout,
+       static_cast<std::uint8_t>(protocol::KeyRef::pin));
 }
 
 Response TokenClient::change_reference(protocol::KeyRef reference, const std::string& old_value,
@@ -47,7 +41,8 @@ Response TokenClient::change_reference(protocol::KeyRef reference, const std::st
   data.insert(data.end(), next.begin(), next.end());
   wipe(old_block);
   wipe(next);
-  return send(protocol::kClaIso, iso(Ins::change_reference_data), 0, static_cast<std::uint8_t>(reference), std::move(data));
+  return send(protocol::kClaIso, iso(Ins::change_reference_data), 0,
+              static_cast<std::uint8_t>(reference), std::move(data));
 }
 
 Response TokenClient::unblock_pin(const std::string& puk, const std::string& new_pin) {
@@ -58,33 +53,39 @@ Response TokenClient::unblock_pin(const std::string& puk, const std::string& new
   data.insert(data.end(), next.begin(), next.end());
   wipe(puk_block);
   wipe(next);
-  return send(protocol::kClaIso, iso(Ins::reset_retry_counter), 0, static_cast<std::uint8_t>(protocol::KeyRef::pin),
-              std::move(data));
+  return send(protocol::kClaIso, iso(Ins::reset_retry_counter), 0,
+              static_cast<std::uint8_t>(protocol::KeyRef::pin), std::move(data));
 }
 
 PinState TokenClient::pin_state(protocol::KeyRef reference) {
-  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(reference));
-  require(r, "GET METADATA");
+  Response r =
+      send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(reference));
+  require_ok(r, "GET METADATA");
   auto retries = tlv_value(r.data, tag::kMetaRetries);
   auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
-  if (!retries || retries->size() != 2) throw Error(Error::Kind::bad_response, "metadata without retries");
-  return PinState{(*retries)[0], (*retries)[1], is_default && is_default->size() == 1 && (*is_default)[0] != 0};
+  if (!retries || retries->size() != 2)
+    throw Error(Error::Kind::bad_response, "metadata without retries");
+  return PinState{(*retries)[0], (*retries)[1],
+                  is_default && is_default->size() == 1 && (*is_default)[0] != 0};
 }
 
 ManagementKeyInfo TokenClient::management_key_info() {
-  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(protocol::KeyRef::management));
-  require(r, "GET METADATA");
+  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0,
+                    static_cast<std::uint8_t>(protocol::KeyRef::management));
+  require_ok(r, "GET METADATA");
   auto algorithm = tlv_value(r.data, tag::kMetaAlgorithm);
   auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
-  if (!algorithm || algorithm->size() != 1) throw Error(Error::Kind::bad_response, "metadata without algorithm");
+  if (!algorithm || algorithm->size() != 1)
+    throw Error(Error::Kind::bad_response, "metadata without algorithm");
   return ManagementKeyInfo{static_cast<protocol::Algorithm>((*algorithm)[0]),
                            is_default && is_default->size() == 1 && (*is_default)[0] != 0};
 }
 
 std::vector<KeyEntry> TokenClient::list_keys() {
-  Response r = send(protocol::kClaCertkey, static_cast<std::uint8_t>(protocol::CertkeyIns::list_keys), 0, 0);
-  require(r, "LIST KEYS");
-  if (r.data.size() % protocol::kListKeysEntrySize != 0) throw Error(Error::Kind::bad_response, "LIST KEYS length");
+  Response r = send(protocol::kClaCertkey, ext(protocol::CertkeyIns::list_keys), 0, 0);
+  require_ok(r, "LIST KEYS");
+  if (r.data.size() % protocol::kListKeysEntrySize != 0)
+    throw Error(Error::Kind::bad_response, "LIST KEYS length");
   std::vector<KeyEntry> entries;
   for (std::size_t i = 0; i < r.data.size(); i += protocol::kListKeysEntrySize) {
     const std::uint8_t* e = r.data.data() + i;
@@ -97,17 +98,18 @@ std::vector<KeyEntry> TokenClient::list_keys() {
 std::optional<Bytes> TokenClient::read_object(std::uint32_t object_id) {
   Response r = send(protocol::kClaIso, iso(Ins::get_data), 0x3F, 0xFF, tag_list(object_id));
   if (r.sw == protocol::to_u16(protocol::Sw::not_found)) return std::nullopt;
-  require(r, "GET DATA");
+  require_ok(r, "GET DATA");
   auto value = tlv_value(r.data, tag::kData);
   if (!value) throw Error(Error::Kind::bad_response, "GET DATA answer without tag 53");
   return value;
 }
 
 void TokenClient::write_object(std::uint32_t object_id, const Bytes& content) {
-  if (content.size() > protocol::kMaxDataObject) throw Error(Error::Kind::bad_input, "object too large for the token");
+  if (content.size() > protocol::kMaxDataObject)
+    throw Error(Error::Kind::bad_input, "object too large for the token");
   Bytes data = tag_list(object_id);
   append_tlv(data, tag::kData, content);
-  require(send(protocol::kClaIso, iso(Ins::put_data), 0x3F, 0xFF, std::move(data)), "PUT DATA");
+  require_ok(send(protocol::kClaIso, iso(Ins::put_data), 0x3F, 0xFF, std::move(data)), "PUT DATA");
 }
 
 Bytes TokenClient::generate_key(std::uint8_t slot, protocol::Algorithm algorithm) {
@@ -115,8 +117,9 @@ Bytes TokenClient::generate_key(std::uint8_t slot, protocol::Algorithm algorithm
   append_tlv(control, tag::kAlgorithm, {static_cast<std::uint8_t>(algorithm)});
   Bytes data;
   append_tlv(data, tag::kControlReference, control);
-  Response r = send(protocol::kClaIso, iso(Ins::generate_asymmetric_key_pair), 0, slot, std::move(data));
-  require(r, "GENERATE");
+  Response r =
+      send(protocol::kClaIso, iso(Ins::generate_asymmetric_key_pair), 0, slot, std::move(data));
+  require_ok(r, "GENERATE");
   auto contents = tlv_value(r.data, tag::kPublicKeyTemplate);
   if (!contents) throw Error(Error::Kind::bad_response, "GENERATE answer without 7F49");
   return *contents;
@@ -124,23 +127,25 @@ Bytes TokenClient::generate_key(std::uint8_t slot, protocol::Algorithm algorithm
 
 Bytes TokenClient::public_key(std::uint8_t slot) {
   Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, slot);
-  require(r, "GET METADATA");
+  require_ok(r, "GET METADATA");
   auto key = tlv_value(r.data, tag::kMetaPublicKey);
   if (!key) throw Error(Error::Kind::bad_response, "metadata without public key");
   return *key;
 }
 
-Response TokenClient::private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& input) {
+Response TokenClient::private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm,
+                                            const Bytes& input) {
   return general_authenticate(slot, algorithm, tag::kChallenge, input);
 }
 
-Response TokenClient::ecdh(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& peer_point) {
+Response TokenClient::ecdh(std::uint8_t slot, protocol::Algorithm algorithm,
+                           const Bytes& peer_point) {
   return general_authenticate(slot, algorithm, tag::kExponentiation, peer_point);
 }
 
 // 7C{82 00, <input_tag> input} -> 7C{82 result}; the result replaces the response data.
 Response TokenClient::general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm,
-                                          std::uint16_t input_tag, const Bytes& input) {
+                                           std::uint16_t input_tag, const Bytes& input) {
   Bytes inner;
   append_tlv(inner, tag::kResponse, {});  // asks for the result
   append_tlv(inner, input_tag, input);
@@ -162,7 +167,7 @@ Response TokenClient::general_authenticate(std::uint8_t slot, protocol::Algorith
 
 Bytes TokenClient::challenge() {
   Response r = send(protocol::kClaIso, iso(Ins::get_challenge), 0, 0);
-  require(r, "GET CHALLENGE");
+  require_ok(r, "GET CHALLENGE");
   if (r.data.empty() || r.data.size() > protocol::kMaxChallenge) {
     throw Error(Error::Kind::bad_response, "GET CHALLENGE answered no random bytes");
   }
@@ -170,11 +175,12 @@ Bytes TokenClient::challenge() {
 }
 
 void TokenClient::delete_key(std::uint8_t slot) {
-  require(send(protocol::kClaIso, iso(Ins::move_key), protocol::kMoveKeyDelete, slot), "DELETE KEY");
+  require_ok(send(protocol::kClaIso, iso(Ins::move_key), protocol::kMoveKeyDelete, slot),
+             "DELETE KEY");
 }
 
 void TokenClient::move_key(std::uint8_t from, std::uint8_t to) {
-  require(send(protocol::kClaIso, iso(Ins::move_key), to, from), "MOVE KEY");
+  require_ok(send(protocol::kClaIso, iso(Ins::move_key), to, from), "MOVE KEY");
 }
 
 }  // namespace certkey::card

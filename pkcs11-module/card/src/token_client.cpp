@@ -7,6 +7,7 @@
 #include <certkey/protocol/tags.hpp>
 #include <certkey/protocol/token_info.hpp>
 
+#include "command_support.hpp"
 #include "tlv_bytes.hpp"
 
 #include <openssl/evp.h>
@@ -20,26 +21,16 @@ namespace {
 using protocol::CertkeyIns;
 using protocol::Ins;
 namespace tag = protocol::tag;
-constexpr std::uint8_t iso(Ins i) { return static_cast<std::uint8_t>(i); }
-constexpr std::uint8_t ext(CertkeyIns i) { return static_cast<std::uint8_t>(i); }
-
-void require_ok(const Response& r, const std::string& what) {
-  if (!r.ok()) {
-    char sw[8];
-    std::snprintf(sw, sizeof sw, "%04X", r.sw);
-    throw Error(Error::Kind::refused, what + " refused by the token (SW " + sw + ")", r.sw);
-  }
-}
 
 // 7C { fields }: the dynamic authentication template of GENERAL AUTHENTICATE.
 Bytes dynamic_auth(const Bytes& fields) {
   Bytes out;
-  append_tlv(out, protocol::tag::kDynamicAuth, fields);
+  append_tlv(out, tag::kDynamicAuth, fields);
   return out;
 }
 
 std::optional<Bytes> dynamic_auth_field(const Response& r, std::uint16_t field) {
-  const std::optional<Bytes> outer = tlv_value(r.data, protocol::tag::kDynamicAuth);
+  const std::optional<Bytes> outer = tlv_value(r.data, tag::kDynamicAuth);
   return outer ? tlv_value(*outer, field) : std::nullopt;
 }
 
@@ -79,7 +70,8 @@ Bytes pin_block(const std::string& pin) {
   return block;
 }
 
-Response TokenClient::send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, Bytes data) {
+Response TokenClient::send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
+                           Bytes data) {
   Command c;
   c.cla = cla;
   c.ins = ins;
@@ -96,7 +88,8 @@ void TokenClient::select_piv() {
 
 void TokenClient::open_logical_channel() {
   connection_.use_channel(0);
-  Response r = send(protocol::kClaIso, iso(Ins::manage_channel), protocol::kManageChannelOpen, 0x00);
+  Response r =
+      send(protocol::kClaIso, iso(Ins::manage_channel), protocol::kManageChannelOpen, 0x00);
   require_ok(r, "MANAGE CHANNEL");
   if (r.data.size() != 1 || r.data[0] == 0 || r.data[0] >= protocol::kLogicalChannels) {
     throw Error(Error::Kind::bad_response, "MANAGE CHANNEL returned no usable channel");
@@ -115,16 +108,20 @@ TokenInfo TokenClient::token_info() {
   Response r = send(protocol::kClaCertkey, ext(CertkeyIns::token_info), 0, 0);
   require_ok(r, "TOKEN INFO");
   protocol::TokenInfo fields;
-  if (!protocol::read_token_info(view(r.data), fields)) throw Error(Error::Kind::bad_response, "malformed TOKEN INFO");
+  if (!protocol::read_token_info(view(r.data), fields))
+    throw Error(Error::Kind::bad_response, "malformed TOKEN INFO");
   TokenInfo info;
   info.serial = fields.serial;
   info.medium = fields.medium;
   info.firmware = {fields.firmware[0], fields.firmware[1], fields.firmware[2]};
   info.change_counter = fields.change_counter;
   info.policy = fields.policy;
-  if (fields.has_unlock_key) info.unlock_retries = std::make_pair(int{fields.unlock_limit}, int{fields.unlock_left});
-  if (fields.has_pin_state) info.pin = PinState{fields.pin.limit, fields.pin.left, fields.pin.is_default};
-  if (fields.has_puk_state) info.puk = PinState{fields.puk.limit, fields.puk.left, fields.puk.is_default};
+  if (fields.has_unlock_key)
+    info.unlock_retries = std::make_pair(int{fields.unlock_limit}, int{fields.unlock_left});
+  if (fields.has_pin_state)
+    info.pin = PinState{fields.pin.limit, fields.pin.left, fields.pin.is_default};
+  if (fields.has_puk_state)
+    info.puk = PinState{fields.puk.limit, fields.puk.left, fields.puk.is_default};
   return info;
 }
 
@@ -142,10 +139,12 @@ void TokenClient::authenticate_management(const Bytes& key, protocol::Algorithm 
   const auto ref = static_cast<std::uint8_t>(protocol::KeyRef::management);
   Bytes request;
   append_tlv(request, tag::kWitness, {});
-  Response witness = send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, dynamic_auth(request));
+  Response witness =
+      send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, dynamic_auth(request));
   require_ok(witness, "management key witness");
   const std::optional<Bytes> encrypted = dynamic_auth_field(witness, tag::kWitness);
-  if (!encrypted || encrypted->size() != block) throw Error(Error::Kind::bad_response, "malformed witness");
+  if (!encrypted || encrypted->size() != block)
+    throw Error(Error::Kind::bad_response, "malformed witness");
   Bytes decrypted = ecb(cipher, key, *encrypted, false);
   Bytes challenge(block);
   RAND_bytes(challenge.data(), static_cast<int>(block));
@@ -155,17 +154,21 @@ void TokenClient::authenticate_management(const Bytes& key, protocol::Algorithm 
   Bytes data = dynamic_auth(fields);
   wipe(decrypted);
   wipe(fields);
-  Response answer = send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, std::move(data));
+  Response answer =
+      send(protocol::kClaIso, iso(Ins::general_authenticate), alg, ref, std::move(data));
   require_ok(answer, "management key authentication");
   Bytes expected = ecb(cipher, key, challenge, true);
   if (dynamic_auth_field(answer, tag::kResponse) != expected) {
-    throw Error(Error::Kind::bad_response, "the token did not prove knowledge of the management key");
+    throw Error(Error::Kind::bad_response,
+                "the token did not prove knowledge of the management key");
   }
 }
 
 void TokenClient::set_unlock_key(const Bytes& key, std::uint8_t retries) {
-  if (key.size() != protocol::kUnlockKeyLength) throw Error(Error::Kind::bad_input, "unlock key must be 32 bytes");
-  require_ok(send(protocol::kClaCertkey, ext(CertkeyIns::set_unlock_key), retries, 0, key), "SET UNLOCK KEY");
+  if (key.size() != protocol::kUnlockKeyLength)
+    throw Error(Error::Kind::bad_input, "unlock key must be 32 bytes");
+  require_ok(send(protocol::kClaCertkey, ext(CertkeyIns::set_unlock_key), retries, 0, key),
+             "SET UNLOCK KEY");
 }
 
 void TokenClient::swap_slots(std::uint8_t a, std::uint8_t b) {
@@ -180,12 +183,14 @@ unlock::Code TokenClient::unlock_challenge() {
   Response r = send(protocol::kClaCertkey, ext(CertkeyIns::unlock_challenge), 0, 0);
   require_ok(r, "UNLOCK CHALLENGE");
   unlock::Code code{};
-  if (r.data.size() != code.size()) throw Error(Error::Kind::bad_response, "challenge has the wrong length");
+  if (r.data.size() != code.size())
+    throw Error(Error::Kind::bad_response, "challenge has the wrong length");
   std::copy(r.data.begin(), r.data.end(), code.begin());
   return code;
 }
 
-Response TokenClient::unlock_with_response(const unlock::Code& response, const std::string& new_pin) {
+Response TokenClient::unlock_with_response(const unlock::Code& response,
+                                           const std::string& new_pin) {
   Bytes data;
   data.reserve(response.size() + protocol::kPinBlockLength);
   data.assign(response.begin(), response.end());

@@ -207,7 +207,8 @@ std::vector<std::string> TranscriptRecorder::readers() {
 
 std::unique_ptr<CardLink> TranscriptRecorder::connect(const std::string& reader_match) {
   const std::string request = "connect " + quoted(reader_match);
-  std::unique_ptr<CardLink> link = recorded(*this, request, [&] { return real_.connect(reader_match); });
+  std::unique_ptr<CardLink> link =
+      recorded(*this, request, [&] { return real_.connect(reader_match); });
   add(request + kArrow + (link->extended_apdus() ? "t1 " : "t0 ") + to_hex(link->atr()) + ' ' +
       quoted(link->reader()));
   return std::make_unique<RecordedLink>(*this, std::move(link));
@@ -215,7 +216,8 @@ std::unique_ptr<CardLink> TranscriptRecorder::connect(const std::string& reader_
 
 // ---- playing ---------------------------------------------------------------------------------
 
-TranscriptPlayer::TranscriptPlayer(const std::string& text, std::string name) : name_(std::move(name)) {
+TranscriptPlayer::TranscriptPlayer(const std::string& text, std::string name)
+    : name_(std::move(name)) {
   std::istringstream in(text);
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
@@ -263,7 +265,8 @@ std::string TranscriptPlayer::answer(const std::string& request) {
     }
     report << "\n  this run:   " << request << "\n";
     for (std::size_t i = next_ + 1; i < lines_.size() && i < next_ + 4; ++i) {
-      report << (i == next_ + 1 ? "  then the transcript has:\n" : "") << "    " << lines_[i].text << "\n";
+      report << (i == next_ + 1 ? "  then the transcript has:\n" : "") << "    " << lines_[i].text
+             << "\n";
     }
     divergence_ = report.str();
     throw TranscriptDiverged(divergence_);
@@ -279,9 +282,11 @@ std::unique_ptr<CardLink> TranscriptPlayer::connect(const std::string& reader_ma
   throw_if_failure(result);
   const std::size_t space = result.find(' ');
   const std::vector<std::string> reader = unquoted(result);
-  if (space == std::string::npos || reader.size() != 1) throw TranscriptDiverged("malformed connect line: " + result);
+  if (space == std::string::npos || reader.size() != 1)
+    throw TranscriptDiverged("malformed connect line: " + result);
   const std::size_t atr_end = result.find(' ', space + 1);
-  return std::make_unique<PlayedLink>(*this, reader[0], from_hex(result.substr(space + 1, atr_end - space - 1)),
+  return std::make_unique<PlayedLink>(*this, reader[0],
+                                      from_hex(result.substr(space + 1, atr_end - space - 1)),
                                       result.rfind("t1 ", 0) == 0);
 }
 
@@ -297,8 +302,8 @@ std::string TranscriptPlayer::report() const {
   if (!divergence_.empty()) return divergence_;
   if (next_ == lines_.size()) return name_ + ": played to the end";
   std::ostringstream report;
-  report << name_ << ": this run stopped before the transcript's line " << lines_[next_].number << "\n  transcript: "
-         << lines_[next_].text << "\n";
+  report << name_ << ": this run stopped before the transcript's line " << lines_[next_].number
+         << "\n  transcript: " << lines_[next_].text << "\n";
   return report.str();
 }
 

@@ -84,7 +84,9 @@ Code decode(const std::string& text) {
   for (char c : text) {
     if (c == '-' || c == ' ') continue;
     if (symbol_value(c) < 0) {
-      throw Error(Error::Kind::bad_input, std::string("'") + c + "' is not a code character (codes use 2-9 and A-Z without I and O)");
+      throw Error(Error::Kind::bad_input,
+                  std::string("'") + c +
+                      "' is not a code character (codes use 2-9 and A-Z without I and O)");
     }
     clean += c;
   }
@@ -93,16 +95,20 @@ Code decode(const std::string& text) {
   }
   int symbols[kGroups * kGroupData];
   for (int g = 0; g < kGroups; ++g) {
-    for (int k = 0; k < kGroupData; ++k) symbols[g * kGroupData + k] = symbol_value(clean[static_cast<std::size_t>(g * 5 + k)]);
-    if (symbol_value(clean[static_cast<std::size_t>(g * 5 + 4)]) != check_symbol(g, symbols + g * kGroupData)) {
-      throw Error(Error::Kind::bad_input, "group " + std::to_string(g + 1) + " does not check; please read it again");
+    for (int k = 0; k < kGroupData; ++k)
+      symbols[g * kGroupData + k] = symbol_value(clean[static_cast<std::size_t>(g * 5 + k)]);
+    if (symbol_value(clean[static_cast<std::size_t>(g * 5 + 4)]) !=
+        check_symbol(g, symbols + g * kGroupData)) {
+      throw Error(Error::Kind::bad_input,
+                  "group " + std::to_string(g + 1) + " does not check; please read it again");
     }
   }
   Code code{};
   for (int i = 0; i < kGroups * kGroupData; ++i) {
     for (int b = 0; b < 5; ++b) {
       int bit = i * 5 + b;
-      if ((symbols[i] >> (4 - b)) & 1) code[static_cast<std::size_t>(bit / 8)] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
+      if ((symbols[i] >> (4 - b)) & 1)
+        code[static_cast<std::size_t>(bit / 8)] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
     }
   }
   return code;
@@ -125,9 +131,11 @@ Bytes derive_unlock_key(const Bytes& master_key, std::uint32_t serial) {
   Bytes key(data.size());
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int n = 0;
-  if (!ctx || EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_ecb(), master_key.data(), nullptr, nullptr) != 1 ||
+  if (!ctx ||
+      EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_ecb(), master_key.data(), nullptr, nullptr) != 1 ||
       EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), key.data(), &n, data.data(), static_cast<int>(data.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), key.data(), &n, data.data(), static_cast<int>(data.size())) !=
+          1 ||
       n != static_cast<int>(key.size())) {
     throw Error(Error::Kind::bad_input, "AES-256-ECB failed");
   }

@@ -21,11 +21,12 @@ extern char** environ;
 namespace certkey::pinentry {
 namespace {
 
-constexpr std::size_t kMaxLine = 1000;  // Assuan lines are at most 1000 bytes
+constexpr std::size_t kMaxLine = 1000;                // Assuan lines are at most 1000 bytes
 constexpr auto kExitGrace = std::chrono::seconds(2);  // for the program to leave after BYE
 
 int remaining_ms(Deadline deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
   return left.count() <= 0 ? 0 : static_cast<int>(std::min<long long>(left.count(), 1 << 30));
 }
 
@@ -77,12 +78,14 @@ class Conversation {
       if (line.substr(0, 3) == "ERR") {
         refused_ = true;
         // GPG_ERR_TIMEOUT (62) in any error source: the program's own timer ran out.
-        outcome_ = line.find(" 62 ") != std::string_view::npos || line.find("imeout") != std::string_view::npos
+        outcome_ = line.find(" 62 ") != std::string_view::npos ||
+                           line.find("imeout") != std::string_view::npos
                        ? Outcome::timed_out
                        : Outcome::cancelled;
         break;
       }
-      if (data && line.substr(0, 2) == "D ") value_size = unescape_into(line.substr(2), value, value_size);
+      if (data && line.substr(0, 2) == "D ")
+        value_size = unescape_into(line.substr(2), value, value_size);
     }
     if (ok && data) *data = Secret(std::string_view(value.data(), value_size));
     OPENSSL_cleanse(value.data(), value.size());
@@ -91,7 +94,8 @@ class Conversation {
 
  private:
   // Appends the unescaped text to `out`; stops at its capacity.
-  static std::size_t unescape_into(std::string_view text, std::array<char, kMaxLine>& out, std::size_t size) {
+  static std::size_t unescape_into(std::string_view text, std::array<char, kMaxLine>& out,
+                                   std::size_t size) {
     for (std::size_t i = 0; i < text.size() && size < out.size(); ++i) {
       int high = -1, low = -1;
       if (text[i] == '%' && i + 2 < text.size() && (high = hex_value(text[i + 1])) >= 0 &&
@@ -126,7 +130,8 @@ class Conversation {
       const int ready = ::poll(fds, 2, remaining_ms(deadline_));
       if (ready < 0 && errno == EINTR) continue;
       if (ready == 0) return fail(Outcome::timed_out);
-      if (ready < 0 || (fds[1].revents & POLLIN)) return fail(ready < 0 ? Outcome::failed : Outcome::cancelled);
+      if (ready < 0 || (fds[1].revents & POLLIN))
+        return fail(ready < 0 ? Outcome::failed : Outcome::cancelled);
       break;
     }
     const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
@@ -184,7 +189,8 @@ void reap(pid_t pid, bool polite) {
     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
     if (pidfd >= 0) {
       pollfd exited{pidfd, POLLIN, 0};
-      const int ready = ::poll(&exited, 1, static_cast<int>(std::chrono::milliseconds(kExitGrace).count()));
+      const int ready =
+          ::poll(&exited, 1, static_cast<int>(std::chrono::milliseconds(kExitGrace).count()));
       ::close(pidfd);
       polite = ready == 1;
     } else {
@@ -207,16 +213,22 @@ struct SetupCommand {
 };
 
 std::vector<SetupCommand> setup_commands(const Prompt& prompt, Deadline deadline) {
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
   std::vector<SetupCommand> commands;
-  if (!prompt.tty_name.empty()) commands.push_back({"OPTION ttyname=" + assuan_escape(prompt.tty_name), true});
-  if (!prompt.tty_type.empty()) commands.push_back({"OPTION ttytype=" + assuan_escape(prompt.tty_type), true});
-  commands.push_back({"SETTIMEOUT " + std::to_string(std::max<long long>(1, seconds.count())), true});
+  if (!prompt.tty_name.empty())
+    commands.push_back({"OPTION ttyname=" + assuan_escape(prompt.tty_name), true});
+  if (!prompt.tty_type.empty())
+    commands.push_back({"OPTION ttytype=" + assuan_escape(prompt.tty_type), true});
+  commands.push_back(
+      {"SETTIMEOUT " + std::to_string(std::max<long long>(1, seconds.count())), true});
   commands.push_back({"SETTITLE " + assuan_escape(prompt.title), false});
   commands.push_back({"SETDESC " + assuan_escape(prompt.description), false});
   if (!prompt.confirm) commands.push_back({"SETPROMPT " + assuan_escape(prompt.prompt), false});
-  if (!prompt.ok_label.empty()) commands.push_back({"SETOK " + assuan_escape(prompt.ok_label), true});
-  if (!prompt.cancel_label.empty()) commands.push_back({"SETCANCEL " + assuan_escape(prompt.cancel_label), true});
+  if (!prompt.ok_label.empty())
+    commands.push_back({"SETOK " + assuan_escape(prompt.ok_label), true});
+  if (!prompt.cancel_label.empty())
+    commands.push_back({"SETCANCEL " + assuan_escape(prompt.cancel_label), true});
   return commands;
 }
 
@@ -279,7 +291,8 @@ std::string assuan_escape(std::string_view text) {
   return out;
 }
 
-Answer ask(const std::string& program, const Prompt& prompt, Deadline deadline, const Cancellation* cancellation) {
+Answer ask(const std::string& program, const Prompt& prompt, Deadline deadline,
+           const Cancellation* cancellation) {
   Answer answer;
   if (cancellation && cancellation->cancelled()) {
     answer.outcome = Outcome::cancelled;
@@ -306,7 +319,8 @@ Answer ask(const std::string& program, const Prompt& prompt, Deadline deadline, 
     bool talking = talk.until_ok();
     for (const SetupCommand& command : setup_commands(prompt, deadline)) {
       if (!talking) break;
-      talking = talk.send(command.line) && (talk.until_ok() || (command.optional && talk.refused()));
+      talking =
+          talk.send(command.line) && (talk.until_ok() || (command.optional && talk.refused()));
     }
     if (!talking && talk.refused()) talk.fail_as(Outcome::failed);
     entered = talking && talk.send(prompt.confirm ? "CONFIRM" : "GETPIN") &&

@@ -17,7 +17,8 @@ namespace {
 
 constexpr char kSubject[] = "CN=renewal holder";  // what RenewalFixture::prepare provisions
 
-class CertificateFixture : public RenewalFixture, public ::testing::WithParamInterface<std::string> {
+class CertificateFixture : public RenewalFixture,
+                           public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override { prepare(GetParam()); }
 
@@ -25,12 +26,16 @@ class CertificateFixture : public RenewalFixture, public ::testing::WithParamInt
   // certkey's module, as provision_certificate makes them).
   std::string csr_from_token(const std::string& id, const std::string& subject) const {
     const std::string module = build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so";
-    write_file(dir_ + "/engine.cnf", "openssl_conf = init\n[init]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
-                                     "[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = " + module + "\ninit = 0\n");
-    const std::string uri = "pkcs11:token=certkey%20" + std::to_string(serial_) + ";id=%" + id + ";type=private";
+    write_file(dir_ + "/engine.cnf",
+               "openssl_conf = init\n[init]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
+               "[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = " +
+                   module + "\ninit = 0\n");
+    const std::string uri =
+        "pkcs11:token=certkey%20" + std::to_string(serial_) + ";id=%" + id + ";type=private";
     ::unlink((dir_ + "/reissue.csr").c_str());
     shell("cd " + dir_ + " && OPENSSL_CONF=engine.cnf openssl req -new -subj " + quoted(subject) +
-          " -engine pkcs11 -keyform engine -key " + quoted(uri) + " -passin pass:123456 -out reissue.csr >/dev/null 2>&1");
+          " -engine pkcs11 -keyform engine -key " + quoted(uri) +
+          " -passin pass:123456 -out reissue.csr >/dev/null 2>&1");
     return read_file(dir_ + "/reissue.csr");
   }
 
@@ -40,12 +45,16 @@ class CertificateFixture : public RenewalFixture, public ::testing::WithParamInt
   }
 
   HttpResponse change(const std::string& pem) {
-    return post("/v1/certificates/change", {{"token", serial_}, {"certificate", "01"}, {"pem", pem}});
+    return post("/v1/certificates/change",
+                {{"token", serial_}, {"certificate", "01"}, {"pem", pem}});
   }
-  HttpResponse revoke() { return post("/v1/certificates/revoke", {{"token", serial_}, {"certificate", "01"}}); }
+  HttpResponse revoke() {
+    return post("/v1/certificates/revoke", {{"token", serial_}, {"certificate", "01"}});
+  }
 
-  bool prompted(const std::string& text) const { return daemon_->prompts().find(text) != std::string::npos; }
-
+  bool prompted(const std::string& text) const {
+    return daemon_->prompts().find(text) != std::string::npos;
+  }
 
   // The old certificate and its key are where they were, and sign.
   void expect_unchanged() {
@@ -69,8 +78,12 @@ TEST_P(ChangeCertificate, ReissuedForTheSlotsKey_ReplacesTheCertificate) {
   ASSERT_EQ(r.status, 200u) << r.body << daemon_->log();
   EXPECT_EQ(r.body_json(), json({{"token", serial_}, {"certificate", "01"}}));
   EXPECT_TRUE(conforms("/v1/certificates/change", "post", r.status, r.body_json()));
-  EXPECT_TRUE(prompted(std::string("SETDESC The web site ") + kPortal + " asks for the PIN of your")) << daemon_->prompts();
-  EXPECT_TRUE(prompted("replace a certificate with the re-issued \"CN=renewal holder (re-issued)\"")) << daemon_->prompts();
+  EXPECT_TRUE(
+      prompted(std::string("SETDESC The web site ") + kPortal + " asks for the PIN of your"))
+      << daemon_->prompts();
+  EXPECT_TRUE(
+      prompted("replace a certificate with the re-issued \"CN=renewal holder (re-issued)\""))
+      << daemon_->prompts();
 
   // A fresh process finds the re-issued certificate beside the same key, and the key signs
   // for it.
@@ -81,7 +94,8 @@ TEST_P(ChangeCertificate, ReissuedForTheSlotsKey_ReplacesTheCertificate) {
   bool listed = false;
   for (const json& t : tokens["tokens"]) {
     if (t["serial"] != serial_) continue;
-    for (const json& c : t["certificates"]) listed = listed || c["subject"] == "CN=renewal holder (re-issued)";
+    for (const json& c : t["certificates"])
+      listed = listed || c["subject"] == "CN=renewal holder (re-issued)";
   }
   EXPECT_TRUE(listed) << tokens.dump();
 }
@@ -89,7 +103,9 @@ TEST_P(ChangeCertificate, ReissuedForTheSlotsKey_ReplacesTheCertificate) {
 TEST_P(ChangeCertificate, ForAnotherKey_OrFromAnotherCa_IsRefused_AndTheTokenIsUnchanged) {
   start_daemon();
   const std::string another_key_csr = shell_output(
-      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj '/CN=renewal holder' "
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "
+      "'/CN=renewal "
+      "holder' "
       "2>/dev/null");
   HttpResponse r = change(ca_.issue(another_key_csr));
   EXPECT_EQ(r.status, 409u) << r.body;
@@ -129,8 +145,9 @@ TEST_P(RevokeCertificate, Confirmed_DeletesTheKeyAndTheCertificate) {
 
   // The question named the certificate's subject and who asks, and came before the PIN.
   const std::string prompts = daemon_->prompts();
-  const std::string question = std::string("SETDESC The web site ") + kPortal + " asks to delete the certificate \"" +
-                               kSubject + "\" and its key from this token";
+  const std::string question = std::string("SETDESC The web site ") + kPortal +
+                               " asks to delete the certificate \"" + kSubject +
+                               "\" and its key from this token";
   const std::size_t asked = prompts.find(question);
   EXPECT_NE(asked, std::string::npos) << prompts;
   EXPECT_NE(prompts.find("CONFIRM"), std::string::npos) << prompts;
@@ -138,7 +155,8 @@ TEST_P(RevokeCertificate, Confirmed_DeletesTheKeyAndTheCertificate) {
 
   EXPECT_EQ(certificate_in("01"), "");
   EXPECT_FALSE(has_key("01"));
-  EXPECT_EQ(daemon_->audit().back(), "revokeCertificate " + std::string(kPortal) + " ok " + std::to_string(serial_));
+  EXPECT_EQ(daemon_->audit().back(),
+            "revokeCertificate " + std::string(kPortal) + " ok " + std::to_string(serial_));
 }
 
 TEST_P(RevokeCertificate, Declined_IsRevokeDeclined_AndNothingChanges) {
@@ -148,7 +166,8 @@ TEST_P(RevokeCertificate, Declined_IsRevokeDeclined_AndNothingChanges) {
   EXPECT_EQ(r.status, 409u) << r.body;
   EXPECT_EQ(r.error_code(), "revoke_declined") << r.body;
   EXPECT_TRUE(conforms("/v1/certificates/revoke", "post", r.status, r.body_json()));
-  EXPECT_TRUE(prompted("asks to delete the certificate \"" + std::string(kSubject) + "\"")) << daemon_->prompts();
+  EXPECT_TRUE(prompted("asks to delete the certificate \"" + std::string(kSubject) + "\""))
+      << daemon_->prompts();
   EXPECT_FALSE(prompted("asks for the PIN")) << "no PIN is asked after a no";
   expect_unchanged();
 }
@@ -156,12 +175,14 @@ TEST_P(RevokeCertificate, Declined_IsRevokeDeclined_AndNothingChanges) {
 // The daemon stops (as kill -9 would leave it) after recording the revocation and before
 // deleting anything. Started again with the token away, it finishes the deletion when the
 // token comes back: the holder said yes.
-TEST_P(RevokeCertificate, CrashAfterTheRevocationIsRecorded_TheDeletionIsFinishedOnTheNextInsertion) {
+TEST_P(RevokeCertificate,
+       CrashAfterTheRevocationIsRecorded_TheDeletionIsFinishedOnTheNextInsertion) {
   options_.answers = kConfirm;
   options_.fault_point = "revoking_certificate";
   start_daemon();
   std::future<json> reply = std::async(std::launch::async, [this] {
-    return unix_call("revokeCertificate", {{"token", serial_}, {"certificate", "01"}}, {{"origin", kPortal}});
+    return unix_call("revokeCertificate", {{"token", serial_}, {"certificate", "01"}},
+                     {{"origin", kPortal}});
   });
   ASSERT_EQ(daemon_->wait_exit(), 86) << daemon_->log();
   EXPECT_TRUE(reply.get().is_null()) << "the daemon went away without answering";
@@ -184,7 +205,8 @@ TEST_P(RevokeCertificate, CrashAfterTheRevocationIsRecorded_TheDeletionIsFinishe
   }
   EXPECT_TRUE(conforms_to_schema("EventMessage", reconciled)) << reconciled.dump();
   ASSERT_FALSE(reconciled["data"].contains("error")) << reconciled.dump() << daemon_->log();
-  EXPECT_EQ(reconciled["data"]["reconciled"], json::array({"revocation of slot 01 finished"})) << reconciled.dump();
+  EXPECT_EQ(reconciled["data"]["reconciled"], json::array({"revocation of slot 01 finished"}))
+      << reconciled.dump();
   EXPECT_EQ(certificate_in("01"), "");
   EXPECT_FALSE(has_key("01"));
 

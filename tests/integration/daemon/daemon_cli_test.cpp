@@ -27,12 +27,14 @@ class Cli : public ::testing::Test {
 
   // certkey ARGS with LANG=`lang`, talking to this test's daemon unless `runtime_dir` says
   // otherwise.
-  CliRun certkey(const std::string& args, const std::string& lang = "C.UTF-8", const std::string& runtime_dir = "") {
+  CliRun certkey(const std::string& args, const std::string& lang = "C.UTF-8",
+                 const std::string& runtime_dir = "") {
     return run_certkey(runtime_dir.empty() ? daemon_->runtime_dir : runtime_dir, args, lang);
   }
 
   std::string p11() const {
-    return "pkcs11-tool --module " + build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so --token-label 'certkey " +
+    return "pkcs11-tool --module " + build_dir() +
+           "/pkcs11-module/src/libcertkey-pkcs11.so --token-label 'certkey " +
            std::to_string(serial_) + "'";
   }
 
@@ -40,13 +42,16 @@ class Cli : public ::testing::Test {
   std::uint32_t serial_ = 0;
 };
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 TEST_F(Cli, Status_ShowsTokensPinStateAndCertificates_InEnglishAndInChinese) {
   provision_certificate(serial_, "desk holder");
   const CliRun en = certkey("status");
   EXPECT_EQ(en.status, 0) << en.err;
-  EXPECT_TRUE(has(en.out, "USB KEY " + std::to_string(serial_) + " in \"certkey token1 00 00\"")) << en.out;
+  EXPECT_TRUE(has(en.out, "USB KEY " + std::to_string(serial_) + " in \"certkey token1 00 00\""))
+      << en.out;
   EXPECT_TRUE(has(en.out, "PIN: ok, 3 tries left")) << en.out;
   EXPECT_TRUE(has(en.out, "01  CN=desk holder\n      valid until ")) << en.out;
   EXPECT_TRUE(has(en.out, "days left); chain not checked, revocation not checked")) << en.out;
@@ -55,7 +60,9 @@ TEST_F(Cli, Status_ShowsTokensPinStateAndCertificates_InEnglishAndInChinese) {
 
   const CliRun zh = certkey("status", "zh_CN.UTF-8");
   EXPECT_EQ(zh.status, 0) << zh.err;
-  EXPECT_TRUE(has(zh.out, "USB KEY " + std::to_string(serial_) + "，读卡器「certkey token1 00 00」")) << zh.out;
+  EXPECT_TRUE(
+      has(zh.out, "USB KEY " + std::to_string(serial_) + "，读卡器「certkey token1 00 00」"))
+      << zh.out;
   EXPECT_TRUE(has(zh.out, "PIN：正常，剩余 3 次尝试")) << zh.out;
   EXPECT_TRUE(has(zh.out, "有效期至 ")) << zh.out;
   EXPECT_TRUE(has(zh.out, "SIM 卡")) << zh.out;
@@ -68,7 +75,8 @@ TEST_F(Cli, Json_IsTheApisAnswers) {
   ASSERT_EQ(status.status, 0) << status.err;
   const json both = json::parse(status.out);
   EXPECT_TRUE(conforms_to_schema("TokenList", {{"tokens", both["tokens"]}}));
-  EXPECT_TRUE(conforms_to_schema("CertificateStatusList", {{"certificates", both["certificates"]}}));
+  EXPECT_TRUE(
+      conforms_to_schema("CertificateStatusList", {{"certificates", both["certificates"]}}));
   EXPECT_EQ(both["tokens"].size(), 3u) << status.out;
   ASSERT_EQ(both["certificates"].size(), 1u) << status.out;
   EXPECT_EQ(both["certificates"][0]["subject"], "CN=desk holder");
@@ -87,7 +95,8 @@ TEST_F(Cli, DaemonNotRunning_SaysSoAndHowToStartIt_ExitThree) {
   const CliRun en = certkey("status", "C.UTF-8", nowhere);
   EXPECT_EQ(en.status, 3);
   EXPECT_EQ(en.out, "");
-  EXPECT_TRUE(has(en.err, "certkeyd is not running (" + nowhere + "/certkey/certkeyd.sock: ")) << en.err;
+  EXPECT_TRUE(has(en.err, "certkeyd is not running (" + nowhere + "/certkey/certkeyd.sock: "))
+      << en.err;
   EXPECT_TRUE(has(en.err, "Start it first: certkeyd &")) << en.err;
   const CliRun zh = certkey("status", "zh_CN.UTF-8", nowhere);
   EXPECT_EQ(zh.status, 3);
@@ -114,7 +123,8 @@ TEST_F(Cli, Usage_ExitTwo_AndHelpForEachCommand) {
   // Three tokens are plugged in here: a token command must be told which.
   const CliRun which = certkey("change-pin");
   EXPECT_EQ(which.status, 2) << which.err;
-  EXPECT_TRUE(has(which.err, "Several tokens are plugged in; choose one with --token SERIAL:")) << which.err;
+  EXPECT_TRUE(has(which.err, "Several tokens are plugged in; choose one with --token SERIAL:"))
+      << which.err;
   EXPECT_TRUE(has(which.err, "USB KEY " + std::to_string(serial_))) << which.err;
   const CliRun unknown = certkey("--token 1 change-pin");
   EXPECT_EQ(unknown.status, 4) << unknown.err;
@@ -123,7 +133,8 @@ TEST_F(Cli, Usage_ExitTwo_AndHelpForEachCommand) {
 }
 
 TEST_F(Cli, Diagnose_BlockedPin_IsAnErrorWithItsHint_ExitOne) {
-  for (int i = 0; i < 3; ++i) shell(p11() + " --login --pin 00000000 --list-objects >/dev/null 2>&1");
+  for (int i = 0; i < 3; ++i)
+    shell(p11() + " --login --pin 00000000 --list-objects >/dev/null 2>&1");
   const CliRun en = certkey("diagnose");
   EXPECT_EQ(en.status, 1) << en.out;
   EXPECT_TRUE(has(en.out, "[error]")) << en.out;
@@ -133,7 +144,9 @@ TEST_F(Cli, Diagnose_BlockedPin_IsAnErrorWithItsHint_ExitOne) {
   EXPECT_TRUE(has(zh.out, "[错误]")) << zh.out;
 
   const CliRun status = certkey("status");
-  EXPECT_TRUE(has(status.out, "PIN: blocked (unblock it with the PUK, or remotely with the help desk)")) << status.out;
+  EXPECT_TRUE(
+      has(status.out, "PIN: blocked (unblock it with the PUK, or remotely with the help desk)"))
+      << status.out;
 }
 
 // `certkey events` says it is waiting once it is subscribed, so the token is pulled only
@@ -160,8 +173,9 @@ TEST_F(Cli, Events_FollowsAPulledToken) {
   std::string heard;
   while (std::fgets(line, sizeof line, lines) && !has(heard = line, "pulled out")) {
   }
-  EXPECT_TRUE(std::regex_match(heard, std::regex("^[0-9]{2}:[0-9]{2}:[0-9]{2}  USB KEY " + std::to_string(serial_) +
-                                                  " in \"certkey token1 00 00\": pulled out\n$")))
+  EXPECT_TRUE(std::regex_match(
+      heard, std::regex("^[0-9]{2}:[0-9]{2}:[0-9]{2}  USB KEY " + std::to_string(serial_) +
+                        " in \"certkey token1 00 00\": pulled out\n$")))
       << heard;
   ::kill(child, SIGTERM);
   ::waitpid(child, nullptr, 0);

@@ -101,8 +101,9 @@ TEST_F(Concurrency, PinentryThatNeverAnswers_EndsAtThePromptDeadline) {
   EXPECT_EQ(r.error_code(), "pin_prompt_timed_out") << r.body;
   EXPECT_NE(r.body_json()["error"]["message_zh"].get<std::string>(), "");
   EXPECT_FALSE(prompt_still_running()) << "the program was ended, not left behind";
-  EXPECT_EQ(daemon_->audit(), std::vector<std::string>{"beginRenewal " + std::string(kPortal) +
-                                                      " pin_prompt_timed_out " + std::to_string(usbkey_)});
+  EXPECT_EQ(daemon_->audit(),
+            std::vector<std::string>{"beginRenewal " + std::string(kPortal) +
+                                     " pin_prompt_timed_out " + std::to_string(usbkey_)});
 }
 
 TEST_F(Concurrency, OperationDeadline_AnswersEvenWhileThePromptIsOpen) {
@@ -117,7 +118,9 @@ TEST_F(Concurrency, OperationDeadline_AnswersEvenWhileThePromptIsOpen) {
   EXPECT_EQ(r.error_code(), "operation_timed_out") << r.body;
   // The deadline also closes the prompt; the token's queue is free for the next command.
   daemon_->set_answers("pin:123456");
-  EXPECT_EQ(Http(daemon_->port).post("/v1/renewals", {{"token", usbkey_}, {"certificate", "01"}}).status, 201u);
+  EXPECT_EQ(
+      Http(daemon_->port).post("/v1/renewals", {{"token", usbkey_}, {"certificate", "01"}}).status,
+      201u);
 }
 
 TEST_F(Concurrency, SigtermDuringAPrompt_EndsItAndExitsWithinTheBound) {

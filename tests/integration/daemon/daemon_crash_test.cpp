@@ -103,11 +103,14 @@ class CrashSweep : public RenewalFixture, public ::testing::WithParamInterface<S
   void expect_current() {
     EXPECT_EQ(certificate_in("01"), der_of_pem(renewed_));
     EXPECT_TRUE(signs_with("01", renewed_));
-    EXPECT_EQ(certificate_in(kNewSlot), der_of_pem(old_pem_)) << "the superseded certificate, retired";
+    EXPECT_EQ(certificate_in(kNewSlot), der_of_pem(old_pem_))
+        << "the superseded certificate, retired";
     const std::vector<std::string> rows = daemon_->renewal_states();
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_NE(rows.front().find(" current 01 05"), std::string::npos) << rows.front();
-    EXPECT_TRUE(unix_call("listRenewals", json::object(), {{"origin", kPortal}})["result"]["renewals"].empty());
+    EXPECT_TRUE(
+        unix_call("listRenewals", json::object(), {{"origin", kPortal}})["result"]["renewals"]
+            .empty());
   }
 
   static std::string read_line(const std::string& fifo) {
@@ -135,7 +138,8 @@ TEST_P(CrashSweep, RenewalResumesOrRollsBack_AndTheTokenKeepsAWorkingCertificate
       ASSERT_EQ(list["result"]["renewals"].size(), 1u) << list.dump();
       const json renewal = list["result"]["renewals"][0];
       EXPECT_EQ(renewal["state"], "awaiting_certificate");
-      EXPECT_TRUE(signs_with("01", old_pem_)) << "the old certificate works until the new one is current";
+      EXPECT_TRUE(signs_with("01", old_pem_))
+          << "the old certificate works until the new one is current";
       id_ = renewal["id"];
       renewed_ = ca_.issue(renewal["csr"]);
       ASSERT_EQ(complete(id_, renewed_)["status"], 200);
@@ -153,11 +157,11 @@ std::string sweep_name(const ::testing::TestParamInfo<SweepCase>& info) {
   return std::get<0>(info.param) + "_" + step + (std::get<2>(info.param) ? "_pulled" : "_killed");
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryStep, CrashSweep,
-                         ::testing::Combine(::testing::Values("usbkey", "sim", "sdkey"),
-                                            ::testing::Range(0, static_cast<int>(std::size(kSteps))),
-                                            ::testing::Bool()),
-                         sweep_name);
+INSTANTIATE_TEST_SUITE_P(
+    EveryStep, CrashSweep,
+    ::testing::Combine(::testing::Values("usbkey", "sim", "sdkey"),
+                       ::testing::Range(0, static_cast<int>(std::size(kSteps))), ::testing::Bool()),
+    sweep_name);
 
 }  // namespace
 }  // namespace certkey::test

@@ -27,11 +27,13 @@ std::string module_path() { return build_dir() + "/pkcs11-module/src/libcertkey-
 
 // pkcs11-tool on the token with this serial, through certkey's module.
 std::string p11(std::uint32_t serial) {
-  return "pkcs11-tool --module " + module_path() + " --token-label " + quoted("certkey " + std::to_string(serial));
+  return "pkcs11-tool --module " + module_path() + " --token-label " +
+         quoted("certkey " + std::to_string(serial));
 }
 
 // The findings of `check`, about `token` when one is given.
-std::vector<json> findings_of(const json& diagnosis, const std::string& check, std::optional<std::uint32_t> token = {}) {
+std::vector<json> findings_of(const json& diagnosis, const std::string& check,
+                              std::optional<std::uint32_t> token = {}) {
   std::vector<json> out;
   for (const json& f : diagnosis["findings"]) {
     if (f["check"] != check) continue;
@@ -42,13 +44,15 @@ std::vector<json> findings_of(const json& diagnosis, const std::string& check, s
 }
 
 // The one finding of `check` (about `token`); null when there is none or more than one.
-json finding(const json& diagnosis, const std::string& check, std::optional<std::uint32_t> token = {}) {
+json finding(const json& diagnosis, const std::string& check,
+             std::optional<std::uint32_t> token = {}) {
   const std::vector<json> all = findings_of(diagnosis, check, token);
   return all.size() == 1 ? all.front() : json();
 }
 
 // Its status, or what is wrong with asking for it.
-std::string status_of(const json& diagnosis, const std::string& check, std::optional<std::uint32_t> token = {}) {
+std::string status_of(const json& diagnosis, const std::string& check,
+                      std::optional<std::uint32_t> token = {}) {
   const std::vector<json> all = findings_of(diagnosis, check, token);
   if (all.size() != 1) return std::to_string(all.size()) + " findings";
   return all.front()["status"];
@@ -62,7 +66,8 @@ bool contains(const json& text, const std::string& part) {
 // pidfd says; the bound is for a failure, not a wait.
 ::testing::AssertionResult stop_and_wait(pid_t pid) {
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return ::testing::AssertionFailure() << "pidfd_open(" << pid << "): " << std::strerror(errno);
+  if (pidfd < 0)
+    return ::testing::AssertionFailure() << "pidfd_open(" << pid << "): " << std::strerror(errno);
   ::kill(pid, SIGTERM);
   pollfd gone{pidfd, POLLIN, 0};
   const int ready = ::poll(&gone, 1, 30'000);
@@ -77,8 +82,8 @@ bool contains(const json& text, const std::string& part) {
 class OcspCa {
  public:
   OcspCa()
-      : responder_({"-index", ca.dir + "/index.txt", "-CA", ca.issuing_path(), "-rsigner", ca.issuing_path(), "-rkey",
-                    ca.dir + "/issuing.key", "-ignore_err"},
+      : responder_({"-index", ca.dir + "/index.txt", "-CA", ca.issuing_path(), "-rsigner",
+                    ca.issuing_path(), "-rkey", ca.dir + "/issuing.key", "-ignore_err"},
                    ca.dir + "/ocsp.log") {
     responder_.start();
   }
@@ -91,16 +96,19 @@ class OcspCa {
   // first answer after the index changed may be the old one: ask (with the command-line
   // client) until it gives `expected` ("good", "revoked"). Each round is a real request, not
   // a wait; before it says so, the daemon would hear the old answer and cache it.
-  ::testing::AssertionResult await_answer(const std::string& certificate_pem, const std::string& expected) const {
+  ::testing::AssertionResult await_answer(const std::string& certificate_pem,
+                                          const std::string& expected) const {
     write_file(ca.dir + "/asked.pem", certificate_pem);
     const std::string ask = "openssl ocsp -issuer " + quoted(ca.issuing_path()) + " -cert " +
-                            quoted(ca.dir + "/asked.pem") + " -url " + responder_.url() + " -noverify -timeout 5 2>&1";
+                            quoted(ca.dir + "/asked.pem") + " -url " + responder_.url() +
+                            " -noverify -timeout 5 2>&1";
     std::string heard;
     for (int round = 0; round < 5; ++round) {
       heard = shell_output(ask);
       if (heard.find(": " + expected) != std::string::npos) return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "the responder never said " << expected << ": " << heard;
+    return ::testing::AssertionFailure()
+           << "the responder never said " << expected << ": " << heard;
   }
 
   TestCa ca;
@@ -169,7 +177,8 @@ void expect_said_in_both_languages(const json& diagnosis) {
     EXPECT_FALSE(f.value("message", "").empty()) << f.dump();
     EXPECT_FALSE(f.value("message_zh", "").empty()) << f.dump();
     EXPECT_EQ(f.contains("hint"), f.contains("hint_zh")) << f.dump();
-    if (f["status"] == "warning" || f["status"] == "error") EXPECT_TRUE(f.contains("hint")) << f.dump();
+    if (f["status"] == "warning" || f["status"] == "error")
+      EXPECT_TRUE(f.contains("hint")) << f.dump();
   }
 }
 
@@ -177,13 +186,17 @@ TEST_F(Diagnosis, EverythingFine_EveryFindingIsOk) {
   OcspCa issuer;
   start_trusting(issuer.ca);
   const std::uint32_t usbkey = serial("usbkey"), sim = serial("sim"), sdkey = serial("sdkey");
-  const std::string certificate = provision_certificate(usbkey, "fine holder", issuer.ca, issuer.options());
+  const std::string certificate =
+      provision_certificate(usbkey, "fine holder", issuer.ca, issuer.options());
   ASSERT_TRUE(issuer.await_answer(certificate, "good"));
   // A token as its holder keeps it: neither the PIN nor the PUK is the one it came with.
   for (const std::uint32_t token : {usbkey, sim, sdkey}) {
-    ASSERT_EQ(shell(p11(token) + " --login --pin 123456 --change-pin --new-pin 86420975 >/dev/null 2>&1"), 0);
-    ASSERT_EQ(shell(p11(token) + " --login --login-type so --so-pin 12345678 --change-pin --new-pin 87654321 "
-                                 ">/dev/null 2>&1"),
+    ASSERT_EQ(
+        shell(p11(token) + " --login --pin 123456 --change-pin --new-pin 86420975 >/dev/null 2>&1"),
+        0);
+    ASSERT_EQ(shell(p11(token) +
+                    " --login --login-type so --so-pin 12345678 --change-pin --new-pin 87654321 "
+                    ">/dev/null 2>&1"),
               0);
   }
 
@@ -192,9 +205,9 @@ TEST_F(Diagnosis, EverythingFine_EveryFindingIsOk) {
   for (const json& f : d["findings"]) EXPECT_EQ(f["status"], "ok") << all;
   std::multiset<std::string> checks;
   for (const json& f : d["findings"]) checks.insert(f["check"]);
-  EXPECT_EQ(checks, (std::multiset<std::string>{"pcscd", "readers", "usbkey_driver", "sdkey_driver", "token", "token",
-                                                "token", "pin", "pin", "pin", "puk", "puk", "puk", "certificate",
-                                                "clock"}))
+  EXPECT_EQ(checks, (std::multiset<std::string>{"pcscd", "readers", "usbkey_driver", "sdkey_driver",
+                                                "token", "token", "token", "pin", "pin", "pin",
+                                                "puk", "puk", "puk", "certificate", "clock"}))
       << all;
   for (const std::uint32_t token : {usbkey, sim, sdkey}) {
     EXPECT_EQ(status_of(d, "token", token), "ok") << all;
@@ -248,7 +261,8 @@ TEST_F(Diagnosis, BlockedPin_IsAnError_WithTheWayOut) {
   start();
   const std::uint32_t usbkey = serial("usbkey");
   for (int i = 0; i < 3; ++i) {
-    EXPECT_NE(shell(p11(usbkey) + " --login --pin 999999 --list-objects >/dev/null 2>&1"), 0) << "wrong PIN " << i;
+    EXPECT_NE(shell(p11(usbkey) + " --login --pin 999999 --list-objects >/dev/null 2>&1"), 0)
+        << "wrong PIN " << i;
   }
   const json d = diagnose();
   const std::string all = d.dump(2);
@@ -272,14 +286,17 @@ TEST_F(Diagnosis, ExpiredCertificate_IsAnError) {
   TestCa ca;
   start_trusting(ca);
   const std::uint32_t usbkey = serial("usbkey");
-  provision_certificate(usbkey, "expired holder", ca, {.start = "20200101000000Z", .end = "20210101000000Z"});
+  provision_certificate(usbkey, "expired holder", ca,
+                        {.start = "20200101000000Z", .end = "20210101000000Z"});
 
   const json d = diagnose();
   const std::string all = d.dump(2);
   json cert = finding(d, "certificate", usbkey);
   EXPECT_EQ(cert["status"], "error") << all;
   EXPECT_EQ(cert["certificate"], "01") << all;
-  EXPECT_EQ(cert["message"], "The certificate \"CN=expired holder\" expired on 2021-01-01T00:00:00Z.") << all;
+  EXPECT_EQ(cert["message"],
+            "The certificate \"CN=expired holder\" expired on 2021-01-01T00:00:00Z.")
+      << all;
   EXPECT_TRUE(contains(cert["hint"], "new certificate")) << all;
   EXPECT_TRUE(contains(cert["message_zh"], "过期")) << all;
   EXPECT_EQ(status_of(d, "clock"), "ok") << all;
@@ -297,17 +314,21 @@ TEST_F(Diagnosis, CertificateNotYetValid_IsAnError_AndTheClockAWarning) {
   TestCa ca;
   start_trusting(ca);
   const std::uint32_t usbkey = serial("usbkey");
-  provision_certificate(usbkey, "future holder", ca, {.start = "20300101000000Z", .end = "20310101000000Z"});
+  provision_certificate(usbkey, "future holder", ca,
+                        {.start = "20300101000000Z", .end = "20310101000000Z"});
 
   const json d = diagnose();
   const std::string all = d.dump(2);
   json cert = finding(d, "certificate", usbkey);
   EXPECT_EQ(cert["status"], "error") << all;
-  EXPECT_EQ(cert["message"], "The certificate \"CN=future holder\" is not valid before 2030-01-01T00:00:00Z.") << all;
+  EXPECT_EQ(cert["message"],
+            "The certificate \"CN=future holder\" is not valid before 2030-01-01T00:00:00Z.")
+      << all;
   json clock = finding(d, "clock");
   EXPECT_EQ(clock["status"], "warning") << all;
-  EXPECT_TRUE(contains(clock["message"], "earlier than the start of the certificate \"CN=future holder\" "
-                                         "(2030-01-01T00:00:00Z)"))
+  EXPECT_TRUE(contains(clock["message"],
+                       "earlier than the start of the certificate \"CN=future holder\" "
+                       "(2030-01-01T00:00:00Z)"))
       << all;
   EXPECT_TRUE(contains(clock["hint"], "date and time")) << all;
   expect_said_in_both_languages(d);
@@ -372,7 +393,8 @@ TEST_F(Revocation, GoodCertificate_IsGood_OnAValidChain) {
   OcspCa issuer;
   start_trusting(issuer.ca);
   const std::uint32_t usbkey = serial("usbkey");
-  const std::string certificate = provision_certificate(usbkey, "good holder", issuer.ca, issuer.options());
+  const std::string certificate =
+      provision_certificate(usbkey, "good holder", issuer.ca, issuer.options());
   ASSERT_TRUE(issuer.await_answer(certificate, "good"));
 
   const std::vector<json> listed = certificates_of(usbkey);
@@ -381,7 +403,8 @@ TEST_F(Revocation, GoodCertificate_IsGood_OnAValidChain) {
   EXPECT_EQ(listed[0]["subject"], "CN=good holder");
   EXPECT_EQ(listed[0]["chain"], "valid") << listed[0].dump();
   EXPECT_EQ(listed[0]["revocation"], "good") << listed[0].dump();
-  EXPECT_TRUE(contains(listed[0]["detail"], "OCSP responder " + issuer.url() + ": good")) << listed[0].dump();
+  EXPECT_TRUE(contains(listed[0]["detail"], "OCSP responder " + issuer.url() + ": good"))
+      << listed[0].dump();
 
   const json d = diagnose();
   EXPECT_EQ(status_of(d, "certificate", usbkey), "ok") << d.dump(2);
@@ -391,7 +414,8 @@ TEST_F(Revocation, RevokedAtTheCa_IsRevoked_OnAValidChain_AndTheDiagnosisSaysSo)
   OcspCa issuer;
   start_trusting(issuer.ca);
   const std::uint32_t usbkey = serial("usbkey");
-  const std::string certificate = provision_certificate(usbkey, "revoked holder", issuer.ca, issuer.options());
+  const std::string certificate =
+      provision_certificate(usbkey, "revoked holder", issuer.ca, issuer.options());
   issuer.ca.revoke(certificate);
   ASSERT_TRUE(issuer.await_answer(certificate, "revoked"));
 
@@ -399,7 +423,8 @@ TEST_F(Revocation, RevokedAtTheCa_IsRevoked_OnAValidChain_AndTheDiagnosisSaysSo)
   ASSERT_EQ(listed.size(), 1u) << certificates().dump(2);
   EXPECT_EQ(listed[0]["chain"], "valid") << listed[0].dump();
   EXPECT_EQ(listed[0]["revocation"], "revoked") << listed[0].dump();
-  EXPECT_TRUE(contains(listed[0]["detail"], "OCSP responder " + issuer.url() + ": revoked at")) << listed[0].dump();
+  EXPECT_TRUE(contains(listed[0]["detail"], "OCSP responder " + issuer.url() + ": revoked at"))
+      << listed[0].dump();
 
   const json d = diagnose();
   const std::string all = d.dump(2);
@@ -415,7 +440,8 @@ TEST_F(Revocation, GoodThenRevoked_AFreshDaemonHearsTheRevocation) {
   OcspCa issuer;
   start_trusting(issuer.ca);
   const std::uint32_t usbkey = serial("usbkey");
-  const std::string certificate = provision_certificate(usbkey, "later revoked", issuer.ca, issuer.options());
+  const std::string certificate =
+      provision_certificate(usbkey, "later revoked", issuer.ca, issuer.options());
   ASSERT_TRUE(issuer.await_answer(certificate, "good"));
   std::vector<json> listed = certificates_of(usbkey);
   ASSERT_EQ(listed.size(), 1u);
@@ -423,7 +449,8 @@ TEST_F(Revocation, GoodThenRevoked_AFreshDaemonHearsTheRevocation) {
 
   issuer.ca.revoke(certificate);
   ASSERT_TRUE(issuer.await_answer(certificate, "revoked"));
-  start_trusting(issuer.ca);  // the answer "good" is cached until its nextUpdate: a new daemon asks again
+  start_trusting(
+      issuer.ca);  // the answer "good" is cached until its nextUpdate: a new daemon asks again
   listed = certificates_of(usbkey);
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0]["revocation"], "revoked") << listed[0].dump();

@@ -28,12 +28,14 @@ class TestCaServer {
       const int log = ::open((ca_dir + "/server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(log, STDERR_FILENO);
       const std::string program = build_dir() + "/examples/ca/certkey-test-ca";
-      ::execl(program.c_str(), program.c_str(), "serve", "--ca-dir", ca_dir.c_str(), "--port-file", fifo.c_str(),
-              static_cast<char*>(nullptr));
+      ::execl(program.c_str(), program.c_str(), "serve", "--ca-dir", ca_dir.c_str(), "--port-file",
+              fifo.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const json ports = json::parse(read_file(fifo), nullptr, false);
-    if (!ports.is_object()) throw std::runtime_error("certkey-test-ca did not start:\n" + read_file(ca_dir + "/server.log"));
+    if (!ports.is_object())
+      throw std::runtime_error("certkey-test-ca did not start:\n" +
+                               read_file(ca_dir + "/server.log"));
     base = "https://127.0.0.1:" + std::to_string(ports["https"].get<unsigned>());
     log_path = ca_dir + "/server.log";
   }
@@ -56,7 +58,8 @@ class Enrolment : public RenewalFixture, public ::testing::WithParamInterface<st
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(prepare(GetParam())); }
 
   CliRun renew(const std::string& how) {
-    return run_certkey(daemon_->runtime_dir, "--token " + std::to_string(serial_) + " renew " + how);
+    return run_certkey(daemon_->runtime_dir,
+                       "--token " + std::to_string(serial_) + " renew " + how);
   }
 
   // The certificate now in 01, as PEM, and whether the server issued it (its issuer and the
@@ -95,14 +98,16 @@ class Enrolment : public RenewalFixture, public ::testing::WithParamInterface<st
   std::size_t prompts_for_pin() const {
     const std::string log = daemon_->prompts();
     std::size_t count = 0;
-    for (std::size_t at = log.find("asks for the PIN"); at != std::string::npos; at = log.find("asks for the PIN", at + 1)) {
+    for (std::size_t at = log.find("asks for the PIN"); at != std::string::npos;
+         at = log.find("asks for the PIN", at + 1)) {
       ++count;
     }
     return count;
   }
   bool issued_by_server(const std::string& pem) {
     write_file(dir_ + "/issued.pem", pem);
-    return shell_output("openssl x509 -in " + dir_ + "/issued.pem -noout -ocsp_uri").rfind("http://127.0.0.1:", 0) == 0;
+    return shell_output("openssl x509 -in " + dir_ + "/issued.pem -noout -ocsp_uri")
+               .rfind("http://127.0.0.1:", 0) == 0;
   }
 };
 
@@ -112,7 +117,8 @@ TEST_P(Enrolment, Est_TheNewCertificateIsCurrent_AndTheOldKeyAuthenticatedTheReq
   const CliRun r = renew("--est " + server.base + "/.well-known/est");
   ASSERT_EQ(r.status, 0) << r.out << r.err << daemon_->log() << read_file(server.log_path);
   EXPECT_NE(r.out.find("The new certificate is current in slot 01"), std::string::npos) << r.out;
-  EXPECT_NE(read_file(server.log_path).find("POST /.well-known/est/simplereenroll -> 200"), std::string::npos);
+  EXPECT_NE(read_file(server.log_path).find("POST /.well-known/est/simplereenroll -> 200"),
+            std::string::npos);
   const std::string renewed = current_pem();
   EXPECT_NE(renewed, old_pem_);
   EXPECT_TRUE(issued_by_server(renewed)) << renewed;
@@ -137,8 +143,12 @@ TEST_P(Enrolment, CaEndpoint_TakesTheRequestWithItsAuthorization_JsonOutputHasTh
 // Killed before the request goes out, or after the CA answered but before anything was
 // written: the renewal waits, recorded, and the next `certkey renew --est` takes it up (the
 // CA issues again for the same request) and makes it current.
-TEST_P(Enrolment, KilledBeforeTheRequest_TheNextRunTakesTheRenewalUp) { killed_at_then_taken_up("enrolling"); }
-TEST_P(Enrolment, KilledAfterTheAnswer_TheNextRunTakesTheRenewalUp) { killed_at_then_taken_up("enrolling.done"); }
+TEST_P(Enrolment, KilledBeforeTheRequest_TheNextRunTakesTheRenewalUp) {
+  killed_at_then_taken_up("enrolling");
+}
+TEST_P(Enrolment, KilledAfterTheAnswer_TheNextRunTakesTheRenewalUp) {
+  killed_at_then_taken_up("enrolling.done");
+}
 
 INSTANTIATE_TEST_SUITE_P(Media, Enrolment, ::testing::Values("usbkey", "sim", "sdkey"));
 
@@ -171,7 +181,9 @@ TEST_P(EnrolmentRefused, AClientCertificateFromAnotherCa_IsRefusedByTheEstServer
   const CliRun r = renew("--est " + server.base + "/.well-known/est");
   EXPECT_EQ(r.status, 4) << r.out << r.err;
   EXPECT_NE(r.err.find("did not issue the certificate"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("HTTP 403: the client certificate was not issued by this CA"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("HTTP 403: the client certificate was not issued by this CA"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(read_file(server.log_path).find("simplereenroll -> 403"), std::string::npos);
   EXPECT_EQ(states(), std::vector<std::string>{"awaiting_certificate"});
   EXPECT_EQ(certificate_in("01"), der_of_pem(old_pem_)) << "nothing changed on the token";
@@ -184,7 +196,8 @@ TEST_P(EnrolmentRefused, AServerOutsideTheAnchors_IsNotTalkedTo) {
   const CliRun r = renew("--est " + server.base);
   EXPECT_EQ(r.status, 4) << r.out << r.err;
   EXPECT_NE(r.err.find("could not be reached"), std::string::npos) << r.err;
-  EXPECT_EQ(read_file(server.log_path).find("simplereenroll"), std::string::npos) << "no request was sent";
+  EXPECT_EQ(read_file(server.log_path).find("simplereenroll"), std::string::npos)
+      << "no request was sent";
 }
 
 // Relayed by the extension or over HTTP, a web page is refused before anything is begun or
@@ -192,7 +205,8 @@ TEST_P(EnrolmentRefused, AServerOutsideTheAnchors_IsNotTalkedTo) {
 TEST_P(EnrolmentRefused, AWebPage_MayNotHaveTheDaemonEnrol) {
   start_daemon();
   const json relayed =
-      unix_call("enrollRenewal", {{"token", serial_}, {"url", "https://127.0.0.1:9/"}}, {{"origin", kPortal}});
+      unix_call("enrollRenewal", {{"token", serial_}, {"url", "https://127.0.0.1:9/"}},
+                {{"origin", kPortal}});
   EXPECT_EQ(relayed["status"], 403) << relayed.dump();
   EXPECT_EQ(relayed["error"]["code"], "origin_not_allowed") << relayed.dump();
   EXPECT_EQ(states(), std::vector<std::string>{}) << "nothing was begun";
@@ -200,7 +214,8 @@ TEST_P(EnrolmentRefused, AWebPage_MayNotHaveTheDaemonEnrol) {
   const json begun = begin();
   ASSERT_EQ(begun["status"], 201) << begun.dump();
   Http http(daemon_->port);
-  const std::string target = "/v1/renewals/" + begun["body"]["renewal"]["id"].get<std::string>() + "/enroll";
+  const std::string target =
+      "/v1/renewals/" + begun["body"]["renewal"]["id"].get<std::string>() + "/enroll";
   const HttpResponse r = http.post(target, {{"url", "https://127.0.0.1:9/"}});
   EXPECT_EQ(r.status, 403u) << r.body;
   EXPECT_TRUE(conforms("/v1/renewals/{id}/enroll", "post", r.status, r.body_json()));

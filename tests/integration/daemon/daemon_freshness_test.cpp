@@ -46,7 +46,8 @@ class Freshness : public ::testing::Test {
       const HttpResponse r = page_->get("/v1/tokens");
       EXPECT_EQ(r.status, 200u);
       if (seen(r.body_json())) return Clock::now() - start;
-      if (Clock::now() - start > 10 * kDocumentedBound) return Clock::now() - start;  // failed: say so below
+      if (Clock::now() - start > 10 * kDocumentedBound)
+        return Clock::now() - start;  // failed: say so below
     }
   }
 
@@ -73,9 +74,12 @@ TEST_F(Freshness, CertificateWrittenByAnotherProgram_ShowsWithinTheBound_AtOneTo
 }
 
 TEST_F(Freshness, WrongPinTypedIntoAnotherProgram_ShowsWithinTheBound) {
-  EXPECT_NE(shell("pkcs11-tool --module " + build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so --token-label "
-                  "'certkey " + std::to_string(serial_) + "' --login --pin 000000 --list-objects >/dev/null 2>&1"),
-            0);
+  EXPECT_NE(
+      shell("pkcs11-tool --module " + build_dir() +
+            "/pkcs11-module/src/libcertkey-pkcs11.so --token-label "
+            "'certkey " +
+            std::to_string(serial_) + "' --login --pin 000000 --list-objects >/dev/null 2>&1"),
+      0);
   int reads = 0;
   const Clock::duration took = read_until(
       [&](const json& list) {

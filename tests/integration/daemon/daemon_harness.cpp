@@ -46,10 +46,18 @@ std::string source_dir() { return CERTKEY_SOURCE_DIR; }
 
 namespace {
 
-std::string preload_asan() {
+// Peer tools (pkcs11-tool, openssl) load the instrumented module: the sanitizer's runtime
+// goes first. Under ThreadSanitizer they only set up what the test needs, so their reports are
+// off; certkeyd, which the thread job checks, is started without this.
+std::string preload_sanitizer() {
 #if defined(__SANITIZE_ADDRESS__)
-  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)\" "
+  return "export LD_PRELOAD=\"$(gcc -print-file-name=libasan.so) $(gcc "
+         "-print-file-name=libstdc++.so)\" "
          "ASAN_OPTIONS=detect_leaks=0 && ";
+#elif defined(__SANITIZE_THREAD__)
+  return "export LD_PRELOAD=\"$(gcc -print-file-name=libtsan.so) $(gcc "
+         "-print-file-name=libstdc++.so)\" "
+         "TSAN_OPTIONS=report_bugs=0 && ";
 #else
   return "";
 #endif
@@ -66,11 +74,15 @@ void write_config(const Daemon& d) {
   std::ostringstream c;
   c << "port = 0\nallowed_origins = " << toml_list(o.origins) << "\n"
     << "[pin]\nprogram = \"" << source_dir() << "/tests/harness/scripted-pinentry\"\n"
-    << "timeout_seconds = " << o.pin_timeout_seconds << "\nlegacy_origins = " << toml_list(o.legacy_origins) << "\n"
+    << "timeout_seconds = " << o.pin_timeout_seconds
+    << "\nlegacy_origins = " << toml_list(o.legacy_origins) << "\n"
     << "[limits]\nrequest_timeout_seconds = " << o.request_timeout_seconds
-    << "\nstate_changes_per_minute = " << o.state_changes_per_minute << "\nmax_connections = " << o.max_connections
-    << "\n[deadlines]\noperation_seconds = " << o.operation_seconds << "\nshutdown_seconds = " << o.shutdown_seconds
-    << "\n[trust]\nanchors = " << toml_list(o.trust_anchors) << "\nintermediates = " << toml_list(o.intermediates)
+    << "\nstate_changes_per_minute = " << o.state_changes_per_minute
+    << "\nmax_connections = " << o.max_connections
+    << "\n[deadlines]\noperation_seconds = " << o.operation_seconds
+    << "\nshutdown_seconds = " << o.shutdown_seconds
+    << "\n[trust]\nanchors = " << toml_list(o.trust_anchors)
+    << "\nintermediates = " << toml_list(o.intermediates)
     << "\n[retention]\nsuperseded_days = " << o.superseded_days << "\n";
   write_file(d.config_path, c.str());
 }
@@ -81,15 +93,25 @@ int notify_socket(const std::string& path) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("notify socket");
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    throw std::runtime_error("notify socket");
   return fd;
 }
 
 // Execs certkeyd in the child; `notify` is where it reports.
-pid_t spawn_daemon(const Daemon& d, const std::string& notify, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {build_dir() + "/daemon/certkeyd", "--config", d.config_path, "--state-dir",
-                                   d.state_dir, "--module", build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so",
-                                   "--socket", d.socket_path, "--port-file", d.dir + "/port"};
+pid_t spawn_daemon(const Daemon& d, const std::string& notify,
+                   const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {build_dir() + "/daemon/certkeyd",
+                                   "--config",
+                                   d.config_path,
+                                   "--state-dir",
+                                   d.state_dir,
+                                   "--module",
+                                   build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so",
+                                   "--socket",
+                                   d.socket_path,
+                                   "--port-file",
+                                   d.dir + "/port"};
   args.insert(args.end(), extra.begin(), extra.end());
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
@@ -100,11 +122,16 @@ pid_t spawn_daemon(const Daemon& d, const std::string& notify, const std::vector
   ::setenv("XDG_RUNTIME_DIR", d.runtime_dir.c_str(), 1);
   ::setenv("SCRIPTED_PINENTRY_ANSWERS", d.answers_path.c_str(), 1);
   ::setenv("SCRIPTED_PINENTRY_LOG", d.pinentry_log.c_str(), 1);
-  if (!d.options.shown_fifo.empty()) ::setenv("SCRIPTED_PINENTRY_SHOWN", d.options.shown_fifo.c_str(), 1);
-  if (!d.options.fault_point.empty()) ::setenv("CERTKEY_FAULT_POINT", d.options.fault_point.c_str(), 1);
-  if (!d.options.fault_action.empty()) ::setenv("CERTKEY_FAULT_ACTION", d.options.fault_action.c_str(), 1);
-  if (d.options.session_bus.empty()) ::unsetenv("DBUS_SESSION_BUS_ADDRESS");
-  else ::setenv("DBUS_SESSION_BUS_ADDRESS", d.options.session_bus.c_str(), 1);
+  if (!d.options.shown_fifo.empty())
+    ::setenv("SCRIPTED_PINENTRY_SHOWN", d.options.shown_fifo.c_str(), 1);
+  if (!d.options.fault_point.empty())
+    ::setenv("CERTKEY_FAULT_POINT", d.options.fault_point.c_str(), 1);
+  if (!d.options.fault_action.empty())
+    ::setenv("CERTKEY_FAULT_ACTION", d.options.fault_action.c_str(), 1);
+  if (d.options.session_bus.empty())
+    ::unsetenv("DBUS_SESSION_BUS_ADDRESS");
+  else
+    ::setenv("DBUS_SESSION_BUS_ADDRESS", d.options.session_bus.c_str(), 1);
   for (const char* name : {"LANGUAGE", "LC_ALL", "LC_MESSAGES"}) ::unsetenv(name);
   ::setenv("LANG", d.options.language.c_str(), 1);
   if (d.options.run_as) {
@@ -135,21 +162,22 @@ void prepare(Daemon& d) {
     // The test's directory is the user's too: the daemon writes its port file there (a
     // temporary file renamed into place), and the pinentry it starts writes its log there.
     ::chmod(d.dir.c_str(), 0755);
-    shell("mkdir -p " + d.state_dir + " && chown -R " + std::to_string(*d.options.run_as) + " " + d.state_dir + " " +
-          d.runtime_dir + " && chown " + std::to_string(*d.options.run_as) + " " + d.dir);
+    shell("mkdir -p " + d.state_dir + " && chown -R " + std::to_string(*d.options.run_as) + " " +
+          d.state_dir + " " + d.runtime_dir + " && chown " + std::to_string(*d.options.run_as) +
+          " " + d.dir);
   }
 }
 
 }  // namespace
 
 int shell(const std::string& command) {
-  const int status = std::system((preload_asan() + command).c_str());
+  const int status = std::system((preload_sanitizer() + command).c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 std::string shell_output(const std::string& command) {
   std::string out;
-  if (FILE* p = ::popen((preload_asan() + command).c_str(), "r")) {
+  if (FILE* p = ::popen((preload_sanitizer() + command).c_str(), "r")) {
     char buf[4096];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
@@ -159,7 +187,8 @@ std::string shell_output(const std::string& command) {
 }
 
 std::string sim(const std::string& args) {
-  return shell_output(build_dir() + "/agent/sim/certkey-sim ctl --control " + env("CERTKEY_SIM_CONTROL") + " " + args);
+  return shell_output(build_dir() + "/agent/sim/certkey-sim ctl --control " +
+                      env("CERTKEY_SIM_CONTROL") + " " + args);
 }
 
 std::string read_file(const std::string& path) {
@@ -167,7 +196,9 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void write_file(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 std::string temp_dir() {
   char pattern[] = "/tmp/certkeyd-test.XXXXXX";
@@ -199,8 +230,9 @@ Daemon::Daemon(DaemonOptions o, Start start) : options(std::move(o)) {
       ::close(notify);
       ::close(exited);
       // 126: it could not become options.run_as; 127: it could not be executed.
-      const std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                                : "signal " + std::to_string(WTERMSIG(status));
+      const std::string how = WIFEXITED(status)
+                                  ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                  : "signal " + std::to_string(WTERMSIG(status));
       throw std::runtime_error("certkeyd did not start (" + how + "):\n" + log());
     }
   }
@@ -223,7 +255,8 @@ int Daemon::terminate(std::chrono::milliseconds* elapsed) {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   if (elapsed) {
-    *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    *elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -247,7 +280,8 @@ namespace {
 std::vector<std::string> state_rows(const std::string& state_dir, const char* query, int columns) {
   std::vector<std::string> rows;
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2((state_dir + "/certkeyd.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2((state_dir + "/certkeyd.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) !=
+      SQLITE_OK) {
     sqlite3_close(db);
     return rows;
   }
@@ -269,15 +303,18 @@ std::vector<std::string> state_rows(const std::string& state_dir, const char* qu
 }  // namespace
 
 std::vector<std::string> Daemon::audit() const {
-  return state_rows(state_dir, "SELECT command, origin, result, coalesce(token, '') FROM audit ORDER BY id", 4);
+  return state_rows(
+      state_dir, "SELECT command, origin, result, coalesce(token, '') FROM audit ORDER BY id", 4);
 }
 
 std::vector<std::string> Daemon::renewals() const {
-  return state_rows(state_dir, "SELECT id, serial, certificate_id, origin FROM renewals ORDER BY rowid", 4);
+  return state_rows(state_dir,
+                    "SELECT id, serial, certificate_id, origin FROM renewals ORDER BY rowid", 4);
 }
 
 std::vector<std::string> Daemon::renewal_states() const {
-  return state_rows(state_dir, "SELECT id, state, certificate_id, key_id FROM renewals ORDER BY rowid", 4);
+  return state_rows(state_dir,
+                    "SELECT id, state, certificate_id, key_id FROM renewals ORDER BY rowid", 4);
 }
 
 std::vector<std::string> Daemon::slot_changes() const {
@@ -304,17 +341,20 @@ struct Http::Impl {
   bool connected = false;
 };
 
-Http::Http(unsigned port, std::string origin) : impl_(new Impl), port_(port), origin_(std::move(origin)) {}
+Http::Http(unsigned port, std::string origin)
+    : impl_(new Impl), port_(port), origin_(std::move(origin)) {}
 Http::~Http() { delete impl_; }
 
-HttpResponse Http::request(const std::string& method, const std::string& target, const std::string& body,
-                           std::map<std::string, std::string> headers) {
+HttpResponse Http::request(const std::string& method, const std::string& target,
+                           const std::string& body, std::map<std::string, std::string> headers) {
   if (!impl_->connected) {
-    impl_->stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)));
+    impl_->stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                                  static_cast<unsigned short>(port_)));
     impl_->connected = true;
   }
   http::request<http::string_body> r{http::string_to_verb(method), target, 11};
-  std::map<std::string, std::string> all = {{"Host", "127.0.0.1:" + std::to_string(port_)}, {"Origin", origin_}};
+  std::map<std::string, std::string> all = {{"Host", "127.0.0.1:" + std::to_string(port_)},
+                                            {"Origin", origin_}};
   if (method != "GET") {
     all["Content-Type"] = "application/json";
     all["X-Certkey-Request"] = "1";
@@ -349,7 +389,8 @@ HttpResponse Http::request(const std::string& method, const std::string& target,
 std::string raw_exchange(unsigned port, const std::string& bytes) {
   asio::io_context io;
   asio::ip::tcp::socket s(io);
-  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                    static_cast<unsigned short>(port)));
   asio::write(s, asio::buffer(bytes));
   std::string out;
   char buf[4096];
@@ -377,8 +418,8 @@ struct WsClient::Impl {
 
 WsClient::WsClient(unsigned port, const std::string& origin) : impl_(new Impl) {
   try {
-    beast::get_lowest_layer(impl_->ws).connect(
-        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    beast::get_lowest_layer(impl_->ws).connect(asio::ip::tcp::endpoint(
+        asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
     impl_->ws.set_option(websocket::stream_base::decorator(
         [origin](websocket::request_type& r) { r.set(http::field::origin, origin); }));
     impl_->ws.handshake("127.0.0.1:" + std::to_string(port), "/v1/events");
@@ -420,7 +461,8 @@ json WsClient::next_event() {
   }
 }
 
-UnixClient::UnixClient(const std::string& path) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+UnixClient::UnixClient(const std::string& path)
+    : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
@@ -434,7 +476,8 @@ UnixClient::~UnixClient() { ::close(fd_); }
 
 void UnixClient::send_frame(const std::string& payload) {
   const std::string frame = ipc::encode_frame(payload);
-  ASSERT_EQ(::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  ASSERT_EQ(::send(fd_, frame.data(), frame.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(frame.size()));
 }
 
 std::string UnixClient::read_frame() {
@@ -545,16 +588,17 @@ int Relay::close_and_wait() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-::testing::AssertionResult conforms(const std::string& path_template, const std::string& method, unsigned status,
-                                    const json& body) {
+::testing::AssertionResult conforms(const std::string& path_template, const std::string& method,
+                                    unsigned status, const json& body) {
   const std::string file = temp_dir() + "/body.json";
   write_file(file, body.dump());
   const std::string output =
-      shell_output(build_dir() + "/tests/harness/openapi-check " + source_dir() + "/daemon/openapi/certkey-v1.json " +
-                   quoted(path_template) + " " + method + " " + std::to_string(status) + " " + file + " 2>&1; echo rc=$?");
+      shell_output(build_dir() + "/tests/harness/openapi-check " + source_dir() +
+                   "/daemon/openapi/certkey-v1.json " + quoted(path_template) + " " + method + " " +
+                   std::to_string(status) + " " + file + " 2>&1; echo rc=$?");
   if (output.find("rc=0") != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << method << " " << path_template << " " << status << ": " << output
-                                       << "\nbody: " << body.dump();
+  return ::testing::AssertionFailure() << method << " " << path_template << " " << status << ": "
+                                       << output << "\nbody: " << body.dump();
 }
 
 ::testing::AssertionResult conforms_to_schema(const std::string& schema, const json& body) {
@@ -562,37 +606,50 @@ int Relay::close_and_wait() {
 }
 
 TestCa::TestCa(const std::string& name) : dir(temp_dir()) {
-  write_file(dir + "/ca.cnf",
-             "[ca]\ndefault_ca = issuing\n"
-             "[issuing]\ndir = " + dir + "\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/issued\n"
-             "serial = $dir/serial\ncrlnumber = $dir/crlnumber\ncertificate = $dir/issuing.pem\n"
-             "private_key = $dir/issuing.key\ndefault_md = sha256\ndefault_days = 60\ndefault_crl_days = 7\n"
-             "policy = any\nunique_subject = no\ncopy_extensions = none\n"
-             "[any]\ncommonName = supplied\n"
-             "[ca_extensions]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign,digitalSignature\n"
-             "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n");
-  const int rc = shell("cd " + dir + " && mkdir issued && touch index.txt && echo 1000 > serial && echo 01 > crlnumber && "
-                       "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key "
-                       "-subj " + quoted("/CN=" + name + " root CA") + " -days 3650 -out root.pem "
-                       "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
-                       "2>/dev/null && "
-                       "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout issuing.key "
-                       "-subj " + quoted("/CN=" + name + " issuing CA") + " -out issuing.csr 2>/dev/null && "
-                       "openssl x509 -req -in issuing.csr -CA root.pem -CAkey root.key -set_serial 2 -days 3650 "
-                       "-extfile ca.cnf -extensions ca_extensions -out issuing.pem 2>/dev/null");
+  write_file(
+      dir + "/ca.cnf",
+      "[ca]\ndefault_ca = issuing\n"
+      "[issuing]\ndir = " +
+          dir +
+          "\ndatabase = $dir/index.txt\nnew_certs_dir = $dir/issued\n"
+          "serial = $dir/serial\ncrlnumber = $dir/crlnumber\ncertificate = $dir/issuing.pem\n"
+          "private_key = $dir/issuing.key\ndefault_md = sha256\ndefault_days = "
+          "60\ndefault_crl_days = 7\n"
+          "policy = any\nunique_subject = no\ncopy_extensions = none\n"
+          "[any]\ncommonName = supplied\n"
+          "[ca_extensions]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = "
+          "critical,keyCertSign,cRLSign,digitalSignature\n"
+          "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n");
+  const int rc = shell(
+      "cd " + dir +
+      " && mkdir issued && touch index.txt && echo 1000 > serial && echo 01 > crlnumber && "
+      "openssl req -new -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key "
+      "-subj " +
+      quoted("/CN=" + name + " root CA") +
+      " -days 3650 -out root.pem "
+      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign "
+      "2>/dev/null && "
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout issuing.key "
+      "-subj " +
+      quoted("/CN=" + name + " issuing CA") +
+      " -out issuing.csr 2>/dev/null && "
+      "openssl x509 -req -in issuing.csr -CA root.pem -CAkey root.key -set_serial 2 -days 3650 "
+      "-extfile ca.cnf -extensions ca_extensions -out issuing.pem 2>/dev/null");
   if (rc != 0) throw std::runtime_error("the test CA could not be made in " + dir);
 }
 
 std::string TestCa::issue(const std::string& csr_pem, const Options& o) const {
   static int counter = 0;
   const std::string n = std::to_string(++counter);
-  std::string extensions = "[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n"
-                           "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+  std::string extensions =
+      "[leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\n"
+      "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
   if (!o.ocsp_url.empty()) extensions += "authorityInfoAccess = OCSP;URI:" + o.ocsp_url + "\n";
   if (!o.crl_url.empty()) extensions += "crlDistributionPoints = URI:" + o.crl_url + "\n";
   write_file(dir + "/leaf" + n + ".cnf", extensions);
   write_file(dir + "/request" + n + ".csr", csr_pem);
-  std::string command = "cd " + dir + " && openssl ca -batch -config ca.cnf -preserveDN -notext -in request" + n +
+  std::string command = "cd " + dir +
+                        " && openssl ca -batch -config ca.cnf -preserveDN -notext -in request" + n +
                         ".csr -extfile leaf" + n + ".cnf -extensions leaf -out leaf" + n + ".pem";
   if (!o.subject.empty()) command += " -subj " + quoted(o.subject);
   if (!o.start.empty()) command += " -startdate " + o.start;
@@ -605,13 +662,15 @@ std::string TestCa::issue(const std::string& csr_pem, const Options& o) const {
 
 void TestCa::revoke(const std::string& certificate_pem) const {
   write_file(dir + "/revoke.pem", certificate_pem);
-  if (shell("cd " + dir + " && openssl ca -batch -config ca.cnf -revoke revoke.pem 2>/dev/null") != 0) {
+  if (shell("cd " + dir + " && openssl ca -batch -config ca.cnf -revoke revoke.pem 2>/dev/null") !=
+      0) {
     throw std::runtime_error("the test CA could not revoke");
   }
 }
 
 std::string TestCa::crl_der() const {
-  shell("cd " + dir + " && openssl ca -batch -config ca.cnf -gencrl -out crl.pem 2>/dev/null && "
+  shell("cd " + dir +
+        " && openssl ca -batch -config ca.cnf -gencrl -out crl.pem 2>/dev/null && "
         "openssl crl -in crl.pem -outform DER -out crl.der");
   return read_file(dir + "/crl.der");
 }
@@ -624,26 +683,36 @@ std::uint32_t serial_on(const json& token_list, const std::string& medium) {
 }
 
 std::string provision_certificate(std::uint32_t serial, const std::string& name, const TestCa& ca,
-                                  const TestCa::Options& options, const std::string& id, const std::string& key_type) {
+                                  const TestCa::Options& options, const std::string& id,
+                                  const std::string& key_type) {
   const std::string dir = temp_dir();
   const std::string module = build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so";
   const std::string label = "certkey " + std::to_string(serial);
-  write_file(dir + "/engine.cnf", "openssl_conf = init\n[init]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
-                                  "[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = " + module + "\ninit = 0\n");
-  const std::string uri = "pkcs11:token=certkey%20" + std::to_string(serial) + ";id=%" + id + ";type=private";
-  const int made = shell("cd " + dir + " && pkcs11-tool --module " + module + " --token-label " +
-                         quoted(label) + " --login --pin 123456 --keypairgen --key-type " + key_type + " --id " + id +
-                         " >/dev/null 2>&1 && OPENSSL_CONF=engine.cnf openssl req -new -subj " + quoted("/CN=" + name) +
-                         " -engine pkcs11 -keyform engine -key " + quoted(uri) +
-                         " -passin pass:123456 -out request.csr >/dev/null 2>&1");
-  if (made != 0) throw std::runtime_error("could not make a key and request on token " + std::to_string(serial));
+  write_file(dir + "/engine.cnf",
+             "openssl_conf = init\n[init]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
+             "[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = " +
+                 module + "\ninit = 0\n");
+  const std::string uri =
+      "pkcs11:token=certkey%20" + std::to_string(serial) + ";id=%" + id + ";type=private";
+  const int made =
+      shell("cd " + dir + " && pkcs11-tool --module " + module + " --token-label " + quoted(label) +
+            " --login --pin 123456 --keypairgen --key-type " + key_type + " --id " + id +
+            " >/dev/null 2>&1 && OPENSSL_CONF=engine.cnf openssl req -new -subj " +
+            quoted("/CN=" + name) + " -engine pkcs11 -keyform engine -key " + quoted(uri) +
+            " -passin pass:123456 -out request.csr >/dev/null 2>&1");
+  if (made != 0)
+    throw std::runtime_error("could not make a key and request on token " + std::to_string(serial));
   const std::string certificate = ca.issue(read_file(dir + "/request.csr"), options);
   write_file(dir + "/certificate.pem", certificate);
-  const int written = shell("cd " + dir + " && openssl x509 -in certificate.pem -outform DER -out "
-                            "certificate.der && pkcs11-tool --module " + module + " --token-label " + quoted(label) +
-                            " --login --pin 123456 --write-object certificate.der --type cert --id " + id +
-                            " >/dev/null 2>&1");
-  if (written != 0) throw std::runtime_error("could not write the certificate to token " + std::to_string(serial));
+  const int written =
+      shell("cd " + dir +
+            " && openssl x509 -in certificate.pem -outform DER -out "
+            "certificate.der && pkcs11-tool --module " +
+            module + " --token-label " + quoted(label) +
+            " --login --pin 123456 --write-object certificate.der --type cert --id " + id +
+            " >/dev/null 2>&1");
+  if (written != 0)
+    throw std::runtime_error("could not write the certificate to token " + std::to_string(serial));
   return certificate;
 }
 
@@ -652,8 +721,9 @@ CliRun run_certkey(const std::string& runtime_dir, const std::string& args, cons
   const std::string dir = temp_dir();
   write_file(dir + "/in", input);
   CliRun r;
-  r.status = shell("env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=" + lang + " XDG_RUNTIME_DIR=" + runtime_dir + " " +
-                   build_dir() + "/daemon/certkey " + args + " <" + dir + "/in >" + dir + "/out 2>" + dir + "/err");
+  r.status = shell("env -u LANGUAGE -u LC_ALL -u LC_MESSAGES LANG=" + lang +
+                   " XDG_RUNTIME_DIR=" + runtime_dir + " " + build_dir() + "/daemon/certkey " +
+                   args + " <" + dir + "/in >" + dir + "/out 2>" + dir + "/err");
   r.out = read_file(dir + "/out");
   r.err = read_file(dir + "/err");
   return r;

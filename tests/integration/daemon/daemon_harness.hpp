@@ -41,23 +41,24 @@ std::string temp_dir();
 struct DaemonOptions {
   std::vector<std::string> origins = {kPortal};
   std::vector<std::string> legacy_origins;
-  std::string answers = "pin:123456";  // rules for the scripted pinentry (tests/harness/scripted-pinentry)
+  std::string answers =
+      "pin:123456";  // rules for the scripted pinentry (tests/harness/scripted-pinentry)
   unsigned pin_timeout_seconds = 60;
   unsigned request_timeout_seconds = 10;
   unsigned state_changes_per_minute = 60;
   unsigned max_connections = 128;
   unsigned operation_seconds = 120;
   unsigned shutdown_seconds = 10;
-  std::string state_dir;               // default: a fresh directory
-  std::string shown_fifo;              // SCRIPTED_PINENTRY_SHOWN for the prompts
-  std::optional<uid_t> run_as;         // start it as this user (with its own directories)
+  std::string state_dir;                   // default: a fresh directory
+  std::string shown_fifo;                  // SCRIPTED_PINENTRY_SHOWN for the prompts
+  std::optional<uid_t> run_as;             // start it as this user (with its own directories)
   std::vector<std::string> trust_anchors;  // [trust] anchors, PEM files
   std::vector<std::string> intermediates;
-  unsigned superseded_days = 0;        // [retention] superseded_days
-  std::string fault_point;             // CERTKEY_FAULT_POINT: it exits (status 86) at that step
-  std::string fault_action;            // CERTKEY_FAULT_ACTION ("pause:DIR"); default: exit
-  std::string session_bus;             // DBUS_SESSION_BUS_ADDRESS; default: none, so no desktop is notified
-  std::string language = "C.UTF-8";    // LANG
+  unsigned superseded_days = 0;  // [retention] superseded_days
+  std::string fault_point;       // CERTKEY_FAULT_POINT: it exits (status 86) at that step
+  std::string fault_action;      // CERTKEY_FAULT_ACTION ("pause:DIR"); default: exit
+  std::string session_bus;  // DBUS_SESSION_BUS_ADDRESS; default: none, so no desktop is notified
+  std::string language = "C.UTF-8";  // LANG
 };
 
 class Daemon {
@@ -91,7 +92,8 @@ class Daemon {
 
   DaemonOptions options;
   unsigned port = 0;
-  std::string dir, state_dir, socket_path, runtime_dir, log_path, pinentry_log, answers_path, config_path;
+  std::string dir, state_dir, socket_path, runtime_dir, log_path, pinentry_log, answers_path,
+      config_path;
   pid_t pid() const { return pid_; }
 
  private:
@@ -104,7 +106,8 @@ struct Exited {
   int status = 0;
   std::string output;
 };
-Exited run_until_exit(const DaemonOptions& options, const std::vector<std::string>& extra_args = {});
+Exited run_until_exit(const DaemonOptions& options,
+                      const std::vector<std::string>& extra_args = {});
 
 struct HttpResponse {
   unsigned status = 0;
@@ -121,10 +124,13 @@ class Http {
   ~Http();
   // Host, Origin, and for other methods than GET also Content-Type: application/json and
   // X-Certkey-Request: 1, unless `headers` sets them ("" removes one).
-  HttpResponse request(const std::string& method, const std::string& target, const std::string& body = {},
+  HttpResponse request(const std::string& method, const std::string& target,
+                       const std::string& body = {},
                        std::map<std::string, std::string> headers = {});
   HttpResponse get(const std::string& target) { return request("GET", target); }
-  HttpResponse post(const std::string& target, const json& body) { return request("POST", target, body.dump()); }
+  HttpResponse post(const std::string& target, const json& body) {
+    return request("POST", target, body.dump());
+  }
 
  private:
   struct Impl;
@@ -156,7 +162,8 @@ class UnixClient {
   ~UnixClient();
   void send_frame(const std::string& payload);
   std::string read_frame();  // "" once the daemon closed the connection
-  json call(const std::string& command, const json& args = json::object(), const json& extra = json::object());
+  json call(const std::string& command, const json& args = json::object(),
+            const json& extra = json::object());
   json next_event();
 
  private:
@@ -168,7 +175,8 @@ class UnixClient {
 // certkey-native-host as the browser runs it: frames on its standard input and output.
 class Relay {
  public:
-  Relay(const std::string& runtime_dir, const std::string& extension = "chrome-extension://certkeytest/");
+  Relay(const std::string& runtime_dir,
+        const std::string& extension = "chrome-extension://certkeytest/");
   ~Relay();
   void send(const json& message);
   void send_bytes(const std::string& bytes);
@@ -181,8 +189,8 @@ class Relay {
 };
 
 // The body conforms to the OpenAPI description (tests/harness/openapi-check).
-::testing::AssertionResult conforms(const std::string& path_template, const std::string& method, unsigned status,
-                                    const json& body);
+::testing::AssertionResult conforms(const std::string& path_template, const std::string& method,
+                                    unsigned status, const json& body);
 ::testing::AssertionResult conforms_to_schema(const std::string& schema, const json& body);
 
 // A test CA on the openssl command line: a root, and an issuing CA under it that signs with
@@ -225,7 +233,7 @@ struct CliRun {
   int status = -1;
   std::string out, err;
 };
-CliRun run_certkey(const std::string& runtime_dir, const std::string& args, const std::string& lang = "C.UTF-8",
-                   const std::string& input = "");
+CliRun run_certkey(const std::string& runtime_dir, const std::string& args,
+                   const std::string& lang = "C.UTF-8", const std::string& input = "");
 
 }  // namespace certkey::test

@@ -24,7 +24,8 @@
 namespace certkey::test {
 namespace {
 
-const card::Bytes kDefaultManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+const card::Bytes kDefaultManagementKey = {1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4,
+                                           5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8};
 const card::Bytes kMasterKey(32, 0x5A);  // the CA's master key (docs/unlock.md section 3)
 constexpr std::uint8_t kUnlockLimit = 3;
 constexpr char kPin[] = "123456";
@@ -35,8 +36,8 @@ constexpr char kNewPin[] = "24681357";
 // the descriptions of daemon/src/workflows/pin_prompt.cpp.
 std::string rules(const std::string& pin, const std::string& first, const std::string& again,
                   const std::string& puk = kPuk) {
-  return "asks for the PIN\tpin:" + pin + "\nasks for the PUK\tpin:" + puk + "\nchoose a new PIN\tpin:" + first +
-         "\nenter the new PIN\tpin:" + again;
+  return "asks for the PIN\tpin:" + pin + "\nasks for the PUK\tpin:" + puk +
+         "\nchoose a new PIN\tpin:" + first + "\nenter the new PIN\tpin:" + again;
 }
 
 // The medium as the prompt names it.
@@ -53,7 +54,9 @@ class PinFixture : public RenewalFixture {
     prepare(medium);
   }
 
-  std::string module_path() const { return build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so"; }
+  std::string module_path() const {
+    return build_dir() + "/pkcs11-module/src/libcertkey-pkcs11.so";
+  }
   std::string reader() const { return "certkey " + token_name_ + " 00 00"; }
 
   // Runs `use` on the token's reader, in this process but outside the daemon: PIV selected
@@ -118,14 +121,15 @@ class PinFixture : public RenewalFixture {
   // The help desk's part: only the serial and the code the holder reads out.
   std::string help_desk_answer(const std::string& challenge_code) const {
     const card::unlock::Code challenge = card::unlock::decode(challenge_code);
-    return card::unlock::encode(
-        card::unlock::compute_response(card::unlock::derive_unlock_key(kMasterKey, serial_), serial_, challenge));
+    return card::unlock::encode(card::unlock::compute_response(
+        card::unlock::derive_unlock_key(kMasterKey, serial_), serial_, challenge));
   }
 
   // A fresh pkcs11-tool process logs in with `pin`.
   bool logs_in_with(const std::string& pin) const {
-    return shell("pkcs11-tool --module " + module_path() + " --token-label 'certkey " + std::to_string(serial_) +
-                 "' --login --pin " + pin + " --list-objects >/dev/null 2>&1") == 0;
+    return shell("pkcs11-tool --module " + module_path() + " --token-label 'certkey " +
+                 std::to_string(serial_) + "' --login --pin " + pin +
+                 " --list-objects >/dev/null 2>&1") == 0;
   }
 
   // Wrong PINs from pkcs11-tool until the token blocks the PIN.
@@ -145,7 +149,9 @@ class PinFixture : public RenewalFixture {
   json token_body() const { return {{"token", serial_}}; }
 
   // The prompt's description as scripted-pinentry logs it (SETDESC, Assuan-escaped).
-  bool prompted(const std::string& text) const { return daemon_->prompts().find(text) != std::string::npos; }
+  bool prompted(const std::string& text) const {
+    return daemon_->prompts().find(text) != std::string::npos;
+  }
   std::string who() const { return std::string("The web site ") + kPortal; }
 
   std::string medium_;
@@ -169,9 +175,11 @@ TEST_P(ChangePin, OldPinThenNewTwice_ChangesThePin) {
 
   // The three prompts named the origin, the token's medium and what each asked for.
   const std::string medium = medium_text(medium_);
-  EXPECT_TRUE(prompted("SETDESC " + who() + " asks for the PIN of your " + medium + " to change its PIN."))
+  EXPECT_TRUE(
+      prompted("SETDESC " + who() + " asks for the PIN of your " + medium + " to change its PIN."))
       << daemon_->prompts();
-  EXPECT_TRUE(prompted("SETDESC " + who() + " asks you to choose a new PIN (6 to 8 characters) for your " + medium +
+  EXPECT_TRUE(prompted("SETDESC " + who() +
+                       " asks you to choose a new PIN (6 to 8 characters) for your " + medium +
                        " to change its PIN."))
       << daemon_->prompts();
   EXPECT_TRUE(prompted("SETDESC " + who() + " asks you to enter the new PIN for your " + medium +
@@ -182,7 +190,8 @@ TEST_P(ChangePin, OldPinThenNewTwice_ChangesThePin) {
   // A fresh process: the new PIN logs in, the old one does not.
   EXPECT_TRUE(logs_in_with(kNewPin));
   EXPECT_FALSE(logs_in_with(kPin));
-  EXPECT_EQ(daemon_->audit().back(), "changePin " + std::string(kPortal) + " ok " + std::to_string(serial_));
+  EXPECT_EQ(daemon_->audit().back(),
+            "changePin " + std::string(kPortal) + " ok " + std::to_string(serial_));
 }
 
 TEST_P(ChangePin, TwoDifferentNewPins_AreRefused_ThePinIsUnchangedAndNoTryIsSpent) {
@@ -289,7 +298,9 @@ class RemoteUnlock : public PinFixture, public ::testing::WithParamInterface<std
     if (r.status != 200 || !body.contains("challenge")) return {};
     EXPECT_EQ(body["token"], serial_);
     const std::string challenge = body["challenge"];
-    EXPECT_TRUE(std::regex_match(challenge, std::regex("^[2-9A-HJ-NP-Z]{5}(-[2-9A-HJ-NP-Z]{5}){3}$"))) << challenge;
+    EXPECT_TRUE(
+        std::regex_match(challenge, std::regex("^[2-9A-HJ-NP-Z]{5}(-[2-9A-HJ-NP-Z]{5}){3}$")))
+        << challenge;
     return challenge;
   }
 
@@ -313,14 +324,17 @@ TEST_P(RemoteUnlock, ChallengeSurvivesAnotherProgram_AndTheHelpDesksResponseSets
       shell_output("pkcs11-tool --module /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so -L 2>&1");
   const std::size_t slot = listed.find(reader());
   ASSERT_NE(slot, std::string::npos) << listed;
-  EXPECT_NE(listed.substr(slot, listed.find("\nSlot ", slot) - slot).find("token manufacturer : piv_II"), std::string::npos)
+  EXPECT_NE(
+      listed.substr(slot, listed.find("\nSlot ", slot) - slot).find("token manufacturer : piv_II"),
+      std::string::npos)
       << "OpenSC found the token: " << listed;
 
   const HttpResponse r = complete_unlock(help_desk_answer(challenge));
   ASSERT_EQ(r.status, 200u) << r.body << daemon_->log();
   EXPECT_TRUE(conforms("/v1/pin/remote-unlock/response", "post", r.status, r.body_json()));
-  EXPECT_TRUE(prompted("SETDESC " + who() + " asks you to choose a new PIN (6 to 8 characters) for your " +
-                       medium_text(medium_) + " to set a new PIN with the help desk's response code."))
+  EXPECT_TRUE(
+      prompted("SETDESC " + who() + " asks you to choose a new PIN (6 to 8 characters) for your " +
+               medium_text(medium_) + " to set a new PIN with the help desk's response code."))
       << daemon_->prompts();
   EXPECT_FALSE(prompted("asks for the PIN")) << "no PIN is asked";
   EXPECT_FALSE(prompted("asks for the PUK")) << "no PUK is asked";
@@ -354,7 +368,8 @@ TEST_P(RemoteUnlock, MistypedCode_SpendsNoTry_WrongResponse_SpendsOne_AndASpentC
   r = complete_unlock(mistyped);
   EXPECT_EQ(r.status, 422u) << r.body;
   EXPECT_EQ(r.error_code(), "unlock_code_invalid") << r.body;
-  EXPECT_NE(r.body_json()["error"].value("detail", "").find("group 2"), std::string::npos) << r.body;
+  EXPECT_NE(r.body_json()["error"].value("detail", "").find("group 2"), std::string::npos)
+      << r.body;
   EXPECT_TRUE(conforms("/v1/pin/remote-unlock/response", "post", r.status, r.body_json()));
   EXPECT_EQ(daemon_->prompts(), prompts_before) << "no new PIN is asked for a mistyped code";
   EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "no try spent";
@@ -421,7 +436,8 @@ class CliPin : public RemoteUnlock {
   // certkey unlock, answering its challenge with what `answer` makes of the right response
   // (lines, each ending in a newline), which the help desk computes from the challenge.
   CliRun unlock_answering(const std::function<std::string(const std::string&)>& answer) {
-    return unlock_answering(answer, [this](const std::string& challenge) { return help_desk_answer(challenge); });
+    return unlock_answering(
+        answer, [this](const std::string& challenge) { return help_desk_answer(challenge); });
   }
   CliRun unlock_answering(const std::function<std::string(const std::string&)>& answer,
                           const std::function<std::string(const std::string&)>& help_desk) {
@@ -437,7 +453,8 @@ class CliPin : public RemoteUnlock {
       ::setenv("LANG", "C.UTF-8", 1);
       ::setenv("XDG_RUNTIME_DIR", daemon_->runtime_dir.c_str(), 1);
       const std::string program = build_dir() + "/daemon/certkey", serial = std::to_string(serial_);
-      ::execl(program.c_str(), program.c_str(), "--token", serial.c_str(), "unlock", static_cast<char*>(nullptr));
+      ::execl(program.c_str(), program.c_str(), "--token", serial.c_str(), "unlock",
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(in[0]);
@@ -493,7 +510,8 @@ std::string mistyped(std::string right) {
 
 // As a person types what they hear: lower case, spaces for dashes.
 std::string typed_loosely(std::string code) {
-  for (char& c : code) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : code)
+    c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return code;
 }
 
@@ -503,7 +521,8 @@ TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTh
   start_daemon();
 
   // A mistyped code, then the end of input: refused, nothing asked, no try spent.
-  const CliRun gave_up = unlock_answering([](const std::string& right) { return mistyped(right) + "\n"; });
+  const CliRun gave_up =
+      unlock_answering([](const std::string& right) { return mistyped(right) + "\n"; });
   EXPECT_EQ(gave_up.status, 4) << gave_up.out;
   EXPECT_NE(gave_up.out.find("Type the response code again:"), std::string::npos) << gave_up.out;
   EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "a mistyped code reaches no token";
@@ -511,11 +530,14 @@ TEST_P(CliPin, Unlock_AMistypedResponseIsTypedAgain_NoTrySpent_TheRightOneSetsTh
   EXPECT_FALSE(prompted("choose a new PIN")) << daemon_->prompts();
 
   // A mistyped code, then the right one typed loosely, in one run on one challenge.
-  const CliRun right = unlock_answering(
-      [](const std::string& right) { return mistyped(right) + "\n" + typed_loosely(right) + "\n"; });
+  const CliRun right = unlock_answering([](const std::string& right) {
+    return mistyped(right) + "\n" + typed_loosely(right) + "\n";
+  });
   EXPECT_EQ(right.status, 0) << right.out << daemon_->log();
-  EXPECT_NE(right.out.find("Read this challenge to the help desk:"), std::string::npos) << right.out;
-  EXPECT_NE(right.out.find("The PIN is unblocked and set to the new one."), std::string::npos) << right.out;
+  EXPECT_NE(right.out.find("Read this challenge to the help desk:"), std::string::npos)
+      << right.out;
+  EXPECT_NE(right.out.find("The PIN is unblocked and set to the new one."), std::string::npos)
+      << right.out;
   EXPECT_TRUE(logs_in_with(kNewPin));
   EXPECT_EQ(unlock_tries_left(), kUnlockLimit);
 }
@@ -539,8 +561,9 @@ class CliHelpdesk : public CliPin {
   }
 
   CliRun helpdesk(const std::string& args) {
-    return run_certkey(daemon_ ? daemon_->runtime_dir : dir_, "helpdesk " + SoftHsmToken::cli_options() + " " + args,
-                       "C.UTF-8", std::string(SoftHsmToken::kPin) + "\n");
+    return run_certkey(daemon_ ? daemon_->runtime_dir : dir_,
+                       "helpdesk " + SoftHsmToken::cli_options() + " " + args, "C.UTF-8",
+                       std::string(SoftHsmToken::kPin) + "\n");
   }
 
   // Issuance: the HSM derives the token's unlock key, and the personalisation station writes
@@ -548,7 +571,8 @@ class CliHelpdesk : public CliPin {
   void personalise_from_hsm() {
     card::Bytes unlock_key;
     {
-      helpdesk::UnlockResponder hsm({SoftHsmToken::kModule, SoftHsmToken::kLabel}, SoftHsmToken::kPin);
+      helpdesk::UnlockResponder hsm({SoftHsmToken::kModule, SoftHsmToken::kLabel},
+                                    SoftHsmToken::kPin);
       unlock_key = hsm.issuance_key(serial_);
     }
     on_token([&](card::TokenClient& c) {
@@ -559,11 +583,13 @@ class CliHelpdesk : public CliPin {
 
   // certkey helpdesk respond: the response code as it prints it, dashed again.
   std::string respond(const std::string& challenge) {
-    const CliRun r = helpdesk("respond --ticket HD-4711 --audit " + audit_path() + " " + std::to_string(serial_) + " " +
-                              challenge);
+    const CliRun r = helpdesk("respond --ticket HD-4711 --audit " + audit_path() + " " +
+                              std::to_string(serial_) + " " + challenge);
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     std::smatch code;
-    if (!std::regex_search(r.out, code, std::regex("\n    ([2-9A-HJ-NP-Z]{5}( [2-9A-HJ-NP-Z]{5}){3})\n"))) return {};
+    if (!std::regex_search(r.out, code,
+                           std::regex("\n    ([2-9A-HJ-NP-Z]{5}( [2-9A-HJ-NP-Z]{5}){3})\n")))
+      return {};
     return std::regex_replace(code[1].str(), std::regex(" "), "-");
   }
 
@@ -572,7 +598,8 @@ class CliHelpdesk : public CliPin {
   SoftHsmToken hsm_;
 };
 
-TEST_P(CliHelpdesk, BlockedPin_HelpdeskRespondsFromTheHsm_TypoRefusedFree_RightCodeUnlocks_TokenSignsAgain) {
+TEST_P(CliHelpdesk,
+       BlockedPin_HelpdeskRespondsFromTheHsm_TypoRefusedFree_RightCodeUnlocks_TokenSignsAgain) {
   ASSERT_NO_FATAL_FAILURE(block_pin());
   options_.answers = rules(kPin, kNewPin, kNewPin);
   start_daemon();
@@ -581,7 +608,8 @@ TEST_P(CliHelpdesk, BlockedPin_HelpdeskRespondsFromTheHsm_TypoRefusedFree_RightC
       [](const std::string& right) { return mistyped(right) + "\n" + typed_loosely(right) + "\n"; },
       [this](const std::string& challenge) { return respond(challenge); });
   EXPECT_EQ(r.status, 0) << r.out << daemon_->log();
-  EXPECT_NE(r.out.find("Type the response code again:"), std::string::npos) << "the typo was refused: " << r.out;
+  EXPECT_NE(r.out.find("Type the response code again:"), std::string::npos)
+      << "the typo was refused: " << r.out;
   EXPECT_NE(r.out.find("The PIN is unblocked and set to the new one."), std::string::npos) << r.out;
   EXPECT_EQ(unlock_tries_left(), kUnlockLimit) << "the typo spent no try";
   EXPECT_TRUE(prompted("choose a new PIN")) << daemon_->prompts();

@@ -10,7 +10,8 @@ namespace {
 TEST(ReaderNames, ChineseNameCutByTheModule_ListsCleanly_AndTheDaemonStaysUp) {
   const std::string reader = env("CERTKEY_READERS").substr(0, env("CERTKEY_READERS").find('\n'));
   ASSERT_GT(reader.size(), 64u);
-  ASSERT_EQ(static_cast<unsigned char>(reader[64]) & 0xC0, 0x80) << "the 65th byte continues a character";
+  ASSERT_EQ(static_cast<unsigned char>(reader[64]) & 0xC0, 0x80)
+      << "the 65th byte continues a character";
   Daemon daemon;
   Http page(daemon.port);
   for (int i = 0; i < 3; ++i) {
@@ -21,7 +22,8 @@ TEST(ReaderNames, ChineseNameCutByTheModule_ListsCleanly_AndTheDaemonStaysUp) {
     ASSERT_FALSE(list["tokens"].empty());
     const std::string shown = list["tokens"][0]["reader"];
     EXPECT_LE(shown.size(), 64u);
-    EXPECT_EQ(reader.compare(0, shown.size(), shown), 0) << "a prefix of the reader's name, cut between characters";
+    EXPECT_EQ(reader.compare(0, shown.size(), shown), 0)
+        << "a prefix of the reader's name, cut between characters";
     EXPECT_TRUE(conforms("/v1/tokens", "get", 200, list));
   }
   WsClient ws(daemon.port);

@@ -62,8 +62,11 @@ TEST_F(Reminders, TwentyDaysOut_OneNotificationADay_RestartShowsNone_FortyDaysOu
   const json shown = bus_->next_notification();
   EXPECT_EQ(shown["app_name"], "certkey");
   EXPECT_EQ(shown["summary"], "Certificate expires in 20 days") << shown;
-  EXPECT_NE(shown["body"].get<std::string>().find("CN=Reminded Holder"), std::string::npos) << shown;
-  EXPECT_NE(shown["body"].get<std::string>().find("USB KEY " + std::to_string(serial_)), std::string::npos) << shown;
+  EXPECT_NE(shown["body"].get<std::string>().find("CN=Reminded Holder"), std::string::npos)
+      << shown;
+  EXPECT_NE(shown["body"].get<std::string>().find("USB KEY " + std::to_string(serial_)),
+            std::string::npos)
+      << shown;
   EXPECT_NE(shown["body"].get<std::string>().find("certkey renew"), std::string::npos) << shown;
 
   // Inserted again the same day: the event, no second notification, nothing for 03.
@@ -87,7 +90,8 @@ TEST_F(Reminders, TwentyDaysOut_OneNotificationADay_RestartShowsNone_FortyDaysOu
 }
 
 TEST_F(Reminders, InChinese_WhenTheSessionsLanguageIsChinese) {
-  options_.language = "zh_CN.UTF-8";  // not generated on the machine: the text is chosen as a string
+  options_.language =
+      "zh_CN.UTF-8";  // not generated on the machine: the text is chosen as a string
   start_daemon();
   const json shown = bus_->next_notification();
   EXPECT_EQ(shown["summary"], "证书将在 20 天后到期") << shown;
@@ -100,7 +104,8 @@ TEST_F(Reminders, WithoutASessionBus_TheEventStillComes_AndTheNotificationWaitsF
   json event = reinsert_and_wait_for_reminder_check();
   ASSERT_FALSE(event.is_null()) << daemon_->log();
   EXPECT_EQ(event["data"]["certificates"][0]["notified"], false);
-  EXPECT_NE(daemon_->log().find("no desktop reminder for certificate 01"), std::string::npos) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("no desktop reminder for certificate 01"), std::string::npos)
+      << daemon_->log();
 
   // With a session bus the same day, the notification not shown earlier is shown now.
   options_.session_bus = bus_->address;

@@ -25,7 +25,8 @@ void RenewalFixture::find_token(const std::string& medium) {
   dir_ = temp_dir();
   // The token of this medium, from pkcs11-tool's slot list: its reader ("certkey tokenN
   // 00 00") names it for the simulator, its label carries the serial.
-  std::istringstream slots(shell_output("pkcs11-tool --module " + module_path() + " --list-token-slots 2>/dev/null"));
+  std::istringstream slots(
+      shell_output("pkcs11-tool --module " + module_path() + " --list-token-slots 2>/dev/null"));
   std::string line, reader, model;
   for (std::string current_reader; std::getline(slots, line);) {
     if (line.rfind("Slot ", 0) == 0) current_reader = line.substr(line.find("): ") + 3);
@@ -44,7 +45,8 @@ void RenewalFixture::TearDown() { daemon_.reset(); }
 
 void RenewalFixture::start_daemon(bool intermediates, unsigned superseded_days) {
   options_.trust_anchors = {ca_.root_path()};
-  options_.intermediates = intermediates ? std::vector<std::string>{ca_.issuing_path()} : std::vector<std::string>{};
+  options_.intermediates =
+      intermediates ? std::vector<std::string>{ca_.issuing_path()} : std::vector<std::string>{};
   options_.superseded_days = superseded_days;
   if (options_.state_dir.empty()) options_.state_dir = dir_ + "/state";
   daemon_ = std::make_unique<Daemon>(options_);
@@ -68,17 +70,20 @@ namespace {
 // An envelope reply as {"status", "body"}, the body as HTTP would have it.
 json answer(const json& reply) {
   if (!reply.is_object()) return {{"status", 0}, {"body", nullptr}};  // the daemon went away
-  const json body = reply.contains("error") ? json{{"error", reply["error"]}} : reply.value("result", json());
+  const json body =
+      reply.contains("error") ? json{{"error", reply["error"]}} : reply.value("result", json());
   return {{"status", reply.value("status", 0)}, {"body", body}};
 }
 
 }  // namespace
 
 json RenewalFixture::begin() {
-  return answer(unix_call("beginRenewal", {{"token", serial_}, {"certificate", "01"}}, {{"origin", kPortal}}));
+  return answer(unix_call("beginRenewal", {{"token", serial_}, {"certificate", "01"}},
+                          {{"origin", kPortal}}));
 }
 
-json RenewalFixture::complete(const std::string& id, const std::string& certificate, const std::string& chain) {
+json RenewalFixture::complete(const std::string& id, const std::string& certificate,
+                              const std::string& chain) {
   json args = {{"id", id}, {"certificate", certificate}};
   if (!chain.empty()) args["chain"] = chain;
   return answer(unix_call("completeRenewal", args, {{"origin", kPortal}}));
@@ -92,7 +97,9 @@ json RenewalFixture::get_renewal(const std::string& id) {
 // between two of pcscd's presence polls looks to pcscd as if nothing happened.
 void RenewalFixture::pull() {
   sim("remove " + token_name_);
-  ASSERT_EQ(shell(build_dir() + "/tests/harness/pcsc-wait --timeout 30 --reader '" + token_name_ + " 00 00' --absent"), 0);
+  ASSERT_EQ(shell(build_dir() + "/tests/harness/pcsc-wait --timeout 30 --reader '" + token_name_ +
+                  " 00 00' --absent"),
+            0);
 }
 
 json RenewalFixture::insert_and_wait_for_reconciliation() {
@@ -118,8 +125,9 @@ json RenewalFixture::insert_and_wait_for_reconciliation() {
 std::string RenewalFixture::certificate_in(const std::string& id) const {
   const std::string out = dir_ + "/read.der";
   ::unlink(out.c_str());
-  shell("pkcs11-tool --module " + module_path() + " --token-label 'certkey " + std::to_string(serial_) +
-        "' --read-object --type cert --id " + id + " -o " + out + " >/dev/null 2>&1");
+  shell("pkcs11-tool --module " + module_path() + " --token-label 'certkey " +
+        std::to_string(serial_) + "' --read-object --type cert --id " + id + " -o " + out +
+        " >/dev/null 2>&1");
   return read_file(out);
 }
 
@@ -127,19 +135,23 @@ std::string RenewalFixture::certificate_in(const std::string& id) const {
 // public key uses freed memory, which AddressSanitizer (preloaded for the module) stops.
 bool RenewalFixture::has_key(const std::string& id) const {
   const std::string objects =
-      shell_output("pkcs11-tool --module " + module_path() + " --token-label 'certkey " + std::to_string(serial_) +
-                   "' --list-objects --type pubkey 2>/dev/null");
+      shell_output("pkcs11-tool --module " + module_path() + " --token-label 'certkey " +
+                   std::to_string(serial_) + "' --list-objects --type pubkey 2>/dev/null");
   return objects.find("ID:         " + id + "\n") != std::string::npos;
 }
 
-bool RenewalFixture::signs_with(const std::string& id, const std::string& certificate_pem, const std::string& pin) const {
+bool RenewalFixture::signs_with(const std::string& id, const std::string& certificate_pem,
+                                const std::string& pin) const {
   write_file(dir_ + "/signer.pem", certificate_pem);
-  return shell("cd " + dir_ + " && echo 'signed by the renewed slot' > data && "
-               "openssl dgst -sha256 -binary data > digest && pkcs11-tool --module " + module_path() +
-               " --token-label 'certkey " + std::to_string(serial_) + "' --login --pin " + pin + " --sign --id " + id +
+  return shell("cd " + dir_ +
+               " && echo 'signed by the renewed slot' > data && "
+               "openssl dgst -sha256 -binary data > digest && pkcs11-tool --module " +
+               module_path() + " --token-label 'certkey " + std::to_string(serial_) +
+               "' --login --pin " + pin + " --sign --id " + id +
                " -m ECDSA --signature-format openssl -i digest -o signature >/dev/null 2>&1 && "
                "openssl x509 -in signer.pem -pubkey -noout > signer.pub && "
-               "openssl pkeyutl -verify -pubin -inkey signer.pub -in digest -sigfile signature >/dev/null 2>&1") == 0;
+               "openssl pkeyutl -verify -pubin -inkey signer.pub -in digest -sigfile signature "
+               ">/dev/null 2>&1") == 0;
 }
 
 std::string RenewalFixture::verify_authorization(const std::string& jws, const std::string& csr_pem,
@@ -147,8 +159,8 @@ std::string RenewalFixture::verify_authorization(const std::string& jws, const s
   write_file(dir_ + "/authorization.jws", jws);
   write_file(dir_ + "/request.csr", csr_pem);
   write_file(dir_ + "/renewed.pem", certificate_pem);
-  return shell_output(source_dir() + "/examples/ca/verify-renewal-authorization.sh " + dir_ + "/authorization.jws " +
-                      dir_ + "/request.csr " + dir_ + "/renewed.pem 2>&1");
+  return shell_output(source_dir() + "/examples/ca/verify-renewal-authorization.sh " + dir_ +
+                      "/authorization.jws " + dir_ + "/request.csr " + dir_ + "/renewed.pem 2>&1");
 }
 
 std::string RenewalFixture::der_of_pem(const std::string& pem) const {

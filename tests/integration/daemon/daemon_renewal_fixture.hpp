@@ -24,9 +24,11 @@ class RenewalFixture : public ::testing::Test {
 
   // Commands over the unix socket (the caller says it relays for `kPortal`, as the
   // extension's relay does): {"status", "body"} for the renewal commands.
-  json unix_call(const std::string& command, const json& args = json::object(), const json& extra = json::object());
+  json unix_call(const std::string& command, const json& args = json::object(),
+                 const json& extra = json::object());
   json begin();
-  json complete(const std::string& id, const std::string& certificate, const std::string& chain = {});
+  json complete(const std::string& id, const std::string& certificate,
+                const std::string& chain = {});
   json get_renewal(const std::string& id);
 
   // Pulls the token; inserts it again and returns the tokenReconciled event that follows.
@@ -38,7 +40,8 @@ class RenewalFixture : public ::testing::Test {
   // verifies the signature (logged in with `pin`).
   std::string certificate_in(const std::string& id) const;
   bool has_key(const std::string& id) const;
-  bool signs_with(const std::string& id, const std::string& certificate_pem, const std::string& pin = "123456") const;
+  bool signs_with(const std::string& id, const std::string& certificate_pem,
+                  const std::string& pin = "123456") const;
   // The JWS checked by examples/ca/verify-renewal-authorization.sh; its payload, or "".
   std::string verify_authorization(const std::string& jws, const std::string& csr_pem,
                                    const std::string& certificate_pem) const;

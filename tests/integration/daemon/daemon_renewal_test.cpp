@@ -26,8 +26,8 @@ TEST_P(Renewal, MakesTheNewCertificateCurrentInTheOldSlot_AndRefusesEveryWrongCe
   EXPECT_EQ(renewal["state"], "awaiting_certificate");
   EXPECT_EQ(renewal["algorithm"], "ecc-p256") << "the renewed key's algorithm";
   const std::string csr = renewal["csr"], key = renewal["key"];
-  EXPECT_NE(shell_output("echo " + quoted(csr) + " | openssl req -noout -subject -nameopt RFC2253").find(
-                "CN=renewal holder"),
+  EXPECT_NE(shell_output("echo " + quoted(csr) + " | openssl req -noout -subject -nameopt RFC2253")
+                .find("CN=renewal holder"),
             std::string::npos);
 
   // The authorization verifies with the openssl command line against the old certificate,
@@ -44,12 +44,15 @@ TEST_P(Renewal, MakesTheNewCertificateCurrentInTheOldSlot_AndRefusesEveryWrongCe
   EXPECT_TRUE(signs_with("01", old_pem_));
   TestCa other("another");
   const std::string another_key_csr = shell_output(
-      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj '/CN=renewal holder' "
+      "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "
+      "'/CN=renewal "
+      "holder' "
       "2>/dev/null");
   const std::vector<std::pair<std::string, std::string>> refused = {
       {other.issue(csr), "certificate_untrusted"},
       {ca_.issue(csr, {.subject = "/CN=someone else"}), "certificate_wrong_subject"},
-      {ca_.issue(csr, {.start = "20300101000000Z", .end = "20310101000000Z"}), "certificate_not_valid_now"},
+      {ca_.issue(csr, {.start = "20300101000000Z", .end = "20310101000000Z"}),
+       "certificate_not_valid_now"},
       {ca_.issue(another_key_csr), "certificate_mismatch"},
   };
   for (const auto& [certificate, code] : refused) {
@@ -69,7 +72,8 @@ TEST_P(Renewal, MakesTheNewCertificateCurrentInTheOldSlot_AndRefusesEveryWrongCe
   // Fresh processes find the new key and certificate where the old ones were.
   EXPECT_EQ(certificate_in("01"), der_of_pem(renewed));
   EXPECT_TRUE(signs_with("01", renewed));
-  EXPECT_EQ(certificate_in(key), der_of_pem(old_pem_)) << "the old certificate waits in the retired slot";
+  EXPECT_EQ(certificate_in(key), der_of_pem(old_pem_))
+      << "the old certificate waits in the retired slot";
   EXPECT_TRUE(unix_call("listRenewals")["result"]["renewals"].empty());
   EXPECT_EQ(daemon_->renewal_states().size(), 1u) << "kept for retention";
 }
@@ -116,7 +120,8 @@ TEST_P(Renewal, SecondRenewalOfTheSameCertificate_IsRefusedWhileTheFirstIsInProg
 // after the old certificate's expiry) removes the superseded key and certificate. With a
 // longer retention they stay; the next insertion, under the shorter one, removes them.
 TEST_P(Renewal, Retention_RemovesTheSupersededKeyOnceItsCertificateHasExpired) {
-  old_pem_ = provision_certificate(serial_, "renewal holder", ca_, {.start = "20200101000000Z", .end = "20210101000000Z"});
+  old_pem_ = provision_certificate(serial_, "renewal holder", ca_,
+                                   {.start = "20200101000000Z", .end = "20210101000000Z"});
   start_daemon(true, /*superseded_days=*/36500);
   json begun = begin();
   ASSERT_EQ(begun["status"], 201) << begun.dump();
@@ -135,7 +140,8 @@ TEST_P(Renewal, Retention_RemovesTheSupersededKeyOnceItsCertificateHasExpired) {
   EXPECT_FALSE(has_key(key));
   EXPECT_EQ(certificate_in(key), "");
   EXPECT_TRUE(signs_with("01", renewed));
-  EXPECT_EQ(daemon_->renewal_states(), std::vector<std::string>{}) << event.dump() << daemon_->log();
+  EXPECT_EQ(daemon_->renewal_states(), std::vector<std::string>{})
+      << event.dump() << daemon_->log();
 }
 
 // The same renewal from the desk, for a CA that takes a request file (docs/cli.md): certkey
@@ -148,18 +154,23 @@ TEST_P(Renewal, FromTheCli_WithRequestAndCertificateFiles) {
       << "nothing to complete yet";
   CliRun begun = run_certkey(daemon_->runtime_dir, renew + "--csr-out " + dir_ + "/cli.csr");
   ASSERT_EQ(begun.status, 0) << begun.out << begun.err;
-  EXPECT_NE(begun.out.find("certkey renew --cert-in CERTIFICATE_FILE"), std::string::npos) << begun.out;
+  EXPECT_NE(begun.out.find("certkey renew --cert-in CERTIFICATE_FILE"), std::string::npos)
+      << begun.out;
   const std::string csr = read_file(dir_ + "/cli.csr");
-  const json claims = json::parse(verify_authorization(read_file(dir_ + "/cli.csr.jws"), csr, old_pem_), nullptr, false);
+  const json claims = json::parse(
+      verify_authorization(read_file(dir_ + "/cli.csr.jws"), csr, old_pem_), nullptr, false);
   ASSERT_TRUE(claims.is_object()) << "the authorization verifies against the old certificate";
-  EXPECT_TRUE(signs_with("01", old_pem_)) << "the old certificate works until the new one is current";
+  EXPECT_TRUE(signs_with("01", old_pem_))
+      << "the old certificate works until the new one is current";
 
   write_file(dir_ + "/cli.pem", ca_.issue(csr));
-  const CliRun completed =
-      run_certkey(daemon_->runtime_dir, renew + "--cert-in " + dir_ + "/cli.pem --chain " + ca_.issuing_path());
+  const CliRun completed = run_certkey(
+      daemon_->runtime_dir, renew + "--cert-in " + dir_ + "/cli.pem --chain " + ca_.issuing_path());
   ASSERT_EQ(completed.status, 0) << completed.out << completed.err << daemon_->log();
-  EXPECT_NE(completed.out.find("The new certificate is current in slot 01"), std::string::npos) << completed.out;
-  EXPECT_TRUE(signs_with("01", read_file(dir_ + "/cli.pem"))) << "a fresh process signs with the new key in 01";
+  EXPECT_NE(completed.out.find("The new certificate is current in slot 01"), std::string::npos)
+      << completed.out;
+  EXPECT_TRUE(signs_with("01", read_file(dir_ + "/cli.pem")))
+      << "a fresh process signs with the new key in 01";
 }
 
 INSTANTIATE_TEST_SUITE_P(Media, Renewal, ::testing::Values("usbkey", "sim", "sdkey"));

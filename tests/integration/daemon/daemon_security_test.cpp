@@ -87,8 +87,8 @@ HttpResponse parse_response(const std::string& raw) {
 
 // A complete, proper GET /v1/tokens as a page on the portal sends it.
 std::string good_get(unsigned port) {
-  return "GET /v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\nOrigin: " + kPortal +
-         "\r\nConnection: close\r\n\r\n";
+  return "GET /v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+         "\r\nOrigin: " + kPortal + "\r\nConnection: close\r\n\r\n";
 }
 
 // Runs `what` in a child process of user `uid` (and its group, no others) and returns what it
@@ -102,7 +102,8 @@ std::string as_user(uid_t uid, const std::function<std::string()>& what) {
   if (pid == 0) {
     ::close(report[0]);
     std::string answer;
-    if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0 || ::geteuid() != uid) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0 ||
+        ::geteuid() != uid) {
       answer = "child: cannot become uid " + std::to_string(uid);
     } else {
       try {
@@ -165,7 +166,8 @@ class Security : public ::testing::Test {
   // view of the token is already the one the test compares against.
   void SetUp() override {
     const std::string serial = read_file(env("CERTKEY_SIM_STATE") + "/token1/serial");
-    ASSERT_FALSE(serial.empty()) << "no simulated token1 (run in tests/harness/with-tokens --media usbkey,sim)";
+    ASSERT_FALSE(serial.empty())
+        << "no simulated token1 (run in tests/harness/with-tokens --media usbkey,sim)";
     serial_ = static_cast<std::uint32_t>(std::stoul(serial));
     provision_certificate(serial_, "security holder");
   }
@@ -174,7 +176,8 @@ class Security : public ::testing::Test {
     daemon_ = std::make_unique<Daemon>(std::move(options));
     tokens_before_ = list_tokens();
     ASSERT_EQ(serial_on(tokens_before_, "usbkey"), serial_) << tokens_before_.dump();
-    ASSERT_NE(tokens_before_.dump().find("security holder"), std::string::npos) << tokens_before_.dump();
+    ASSERT_NE(tokens_before_.dump().find("security holder"), std::string::npos)
+        << tokens_before_.dump();
   }
 
   // The portal and kOtherSite allowed, kOtherSite in legacy mode (the PIN in the request); a
@@ -244,9 +247,10 @@ TEST_F(Security, ProperRequest_IsAnswered) {
   EXPECT_EQ(parse_response(raw).status, 200u) << raw;
   const HttpResponse begun = http.post("/v1/renewals", renewal_args());
   EXPECT_EQ(begun.status, 201u) << begun.body;
-  EXPECT_NE(daemon_->prompts().find("renew the certificate"), std::string::npos) << daemon_->prompts();
-  EXPECT_EQ(daemon_->audit(), std::vector<std::string>{"beginRenewal " + std::string(kPortal) + " ok " +
-                                                       std::to_string(serial_)});
+  EXPECT_NE(daemon_->prompts().find("renew the certificate"), std::string::npos)
+      << daemon_->prompts();
+  EXPECT_EQ(daemon_->audit(), std::vector<std::string>{"beginRenewal " + std::string(kPortal) +
+                                                       " ok " + std::to_string(serial_)});
   EXPECT_EQ(daemon_->renewals().size(), 1u);
 }
 
@@ -254,12 +258,14 @@ TEST_F(Security, ProperRequest_IsAnswered) {
 
 TEST_F(Security, RebindingHost_IsRefused) {
   start();
-  for (const std::string host : {"evil.example:" + std::to_string(port()), "127.0.0.1:" + std::to_string(port() + 1),
-                                 std::string("127.0.0.1"), "localhost.evil.example:" + std::to_string(port())}) {
+  for (const std::string host :
+       {"evil.example:" + std::to_string(port()), "127.0.0.1:" + std::to_string(port() + 1),
+        std::string("127.0.0.1"), "localhost.evil.example:" + std::to_string(port())}) {
     Http http(port());
-    expect_refused(http.request("GET", "/v1/tokens", {}, {{"Host", host}}), 403, "bad_host", "GET Host " + host);
-    expect_refused(http.request("POST", "/v1/renewals", renewal_args().dump(), {{"Host", host}}), 403, "bad_host",
-                   "POST Host " + host);
+    expect_refused(http.request("GET", "/v1/tokens", {}, {{"Host", host}}), 403, "bad_host",
+                   "GET Host " + host);
+    expect_refused(http.request("POST", "/v1/renewals", renewal_args().dump(), {{"Host", host}}),
+                   403, "bad_host", "POST Host " + host);
   }
   expect_untouched();
 }
@@ -272,21 +278,22 @@ TEST_F(Security, DisallowedOrigin_IsRefused_ReadablyOnlyForItsGet) {
   // the JS client tells "origin not allowed" from "not running"); nothing else is readable.
   const std::set<std::string> well_formed = {"https://evil.example", "https://portal.example:8443",
                                              "https://portal.example.evil.example"};
-  for (const std::string origin : {"https://evil.example", "null", "", "http://portal.example",
-                                   "https://portal.example:8443", "https://portal.example.evil.example",
-                                   "https://portal.example/"}) {
+  for (const std::string origin :
+       {"https://evil.example", "null", "", "http://portal.example", "https://portal.example:8443",
+        "https://portal.example.evil.example", "https://portal.example/"}) {
     Http http(port(), origin);
     expect_refused(http.get("/v1/tokens"), 403, "origin_not_allowed", "GET Origin '" + origin + "'",
                    well_formed.count(origin) ? origin : std::string());
     expect_refused(http.post("/v1/renewals", renewal_args()), 403, "origin_not_allowed",
                    "POST Origin '" + origin + "'");
     // A preflight from it learns nothing either.
-    expect_refused(http.request("OPTIONS", "/v1/renewals", {},
-                                {{"Access-Control-Request-Method", "POST"},
-                                 {"Access-Control-Request-Headers", "content-type, x-certkey-request"},
-                                 {"Content-Type", ""},
-                                 {"X-Certkey-Request", ""}}),
-                   403, "origin_not_allowed", "OPTIONS Origin '" + origin + "'");
+    expect_refused(
+        http.request("OPTIONS", "/v1/renewals", {},
+                     {{"Access-Control-Request-Method", "POST"},
+                      {"Access-Control-Request-Headers", "content-type, x-certkey-request"},
+                      {"Content-Type", ""},
+                      {"X-Certkey-Request", ""}}),
+        403, "origin_not_allowed", "OPTIONS Origin '" + origin + "'");
   }
   expect_untouched();
 }
@@ -300,25 +307,30 @@ TEST_F(Security, FormAndTextPosts_AreUnsupportedMediaType) {
   expect_refused(http.request("POST", "/v1/renewals", renewal_args().dump(),
                               {{"Content-Type", "text/plain"}, {"X-Certkey-Request", ""}}),
                  415, "unsupported_media_type", "text/plain");
-  expect_refused(http.request("POST", "/v1/renewals", "token=" + std::to_string(serial_) + "&certificate=01",
-                              {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Certkey-Request", ""}}),
-                 415, "unsupported_media_type", "form");
+  expect_refused(
+      http.request(
+          "POST", "/v1/renewals", "token=" + std::to_string(serial_) + "&certificate=01",
+          {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Certkey-Request", ""}}),
+      415, "unsupported_media_type", "form");
   expect_refused(http.request("POST", "/v1/renewals", renewal_args().dump(),
-                              {{"Content-Type", "multipart/form-data; boundary=x"}, {"X-Certkey-Request", ""}}),
+                              {{"Content-Type", "multipart/form-data; boundary=x"},
+                               {"X-Certkey-Request", ""}}),
                  415, "unsupported_media_type", "multipart");
   // The type alone is not enough either: JSON without the custom header.
-  expect_refused(http.request("POST", "/v1/renewals", renewal_args().dump(), {{"X-Certkey-Request", ""}}), 403,
-                 "missing_request_header", "JSON POST without X-Certkey-Request");
+  expect_refused(
+      http.request("POST", "/v1/renewals", renewal_args().dump(), {{"X-Certkey-Request", ""}}), 403,
+      "missing_request_header", "JSON POST without X-Certkey-Request");
   expect_untouched();
 }
 
 TEST_F(Security, DeleteAndPut_NeedTheHeader_ThenAreNotAllowed) {
   start();
   Http http(port());
-  expect_refused(http.request("DELETE", "/v1/tokens", {}, {{"X-Certkey-Request", ""}}), 403, "missing_request_header",
-                 "DELETE without X-Certkey-Request");
-  expect_refused(http.request("PUT", "/v1/renewals", renewal_args().dump(), {{"X-Certkey-Request", ""}}), 403,
-                 "missing_request_header", "PUT without X-Certkey-Request");
+  expect_refused(http.request("DELETE", "/v1/tokens", {}, {{"X-Certkey-Request", ""}}), 403,
+                 "missing_request_header", "DELETE without X-Certkey-Request");
+  expect_refused(
+      http.request("PUT", "/v1/renewals", renewal_args().dump(), {{"X-Certkey-Request", ""}}), 403,
+      "missing_request_header", "PUT without X-Certkey-Request");
   const HttpResponse del = http.request("DELETE", "/v1/tokens");
   EXPECT_EQ(del.status, 405u) << del.body;
   EXPECT_EQ(del.error_code(), "method_not_allowed");
@@ -341,13 +353,15 @@ TEST_F(Security, OversizedBody_Is413) {
   json args = renewal_args();
   args["padding"] = std::string(64 * 1024, 'a');  // over 64 KiB as a whole
   const HttpResponse r = Http(port()).post("/v1/renewals", args);
-  expect_refused(r, 413, "payload_too_large", "a body of " + std::to_string(args.dump().size()) + " bytes");
+  expect_refused(r, 413, "payload_too_large",
+                 "a body of " + std::to_string(args.dump().size()) + " bytes");
   expect_untouched();
 }
 
 TEST_F(Security, OversizedHeaders_Are431) {
   start();
-  const HttpResponse r = Http(port()).request("GET", "/v1/tokens", {}, {{"X-Padding", std::string(9 * 1024, 'a')}});
+  const HttpResponse r =
+      Http(port()).request("GET", "/v1/tokens", {}, {{"X-Padding", std::string(9 * 1024, 'a')}});
   expect_refused(r, 431, "headers_too_large", "a 9 KiB header");
   expect_untouched();
 }
@@ -367,7 +381,8 @@ TEST_F(Security, SlowHeaders_AreClosed_AndTheDaemonStillAnswers) {
   start(options);
   const int fd = connect_loopback(port());
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(send_all(fd, "GET /v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) + "\r\n"));
+  ASSERT_TRUE(send_all(
+      fd, "GET /v1/tokens HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port()) + "\r\n"));
   char byte = 0;
   EXPECT_EQ(::read(fd, &byte, 1), 0) << "the daemon answered a request it never got";
   ::close(fd);
@@ -440,8 +455,8 @@ TEST_F(Security, LegacyPinMode_IsForItsOriginOnly) {
   const HttpResponse legacy = Http(port(), kOtherSite).post("/v1/renewals", args);
   EXPECT_EQ(legacy.status, 201u) << legacy.body;
   EXPECT_EQ(daemon_->prompts(), "") << "a prompt was shown although the page sent the PIN";
-  EXPECT_EQ(daemon_->audit(), std::vector<std::string>{"beginRenewal " + std::string(kOtherSite) + " ok " +
-                                                       std::to_string(serial_)});
+  EXPECT_EQ(daemon_->audit(), std::vector<std::string>{"beginRenewal " + std::string(kOtherSite) +
+                                                       " ok " + std::to_string(serial_)});
   const std::vector<std::string> renewals = daemon_->renewals();
   ASSERT_EQ(renewals.size(), 1u);
   EXPECT_NE(renewals[0].find(" " + std::string(kOtherSite)), std::string::npos) << renewals[0];
@@ -467,7 +482,8 @@ TEST_F(Security, LegacyPin_ToACommandThatAsksForNoPin_IsRefused) {
   expect_untouched();
 }
 
-// --- item 1: local peers of another user ----------------------------------------------------------
+// --- item 1: local peers of another user
+// ----------------------------------------------------------
 
 TEST_F(Security, LoopbackPeerOfAnotherUser_IsRefused) {
   start();
@@ -489,9 +505,11 @@ TEST_F(Security, UnixSocketPeerOfAnotherUser_IsRefused) {
   } catch (const std::exception& e) {
     FAIL() << e.what();
   }
-  EXPECT_EQ(euid_of(nobody->pid()), std::optional<uid_t>(kNobody)) << "the second daemon does not run as nobody";
+  EXPECT_EQ(euid_of(nobody->pid()), std::optional<uid_t>(kNobody))
+      << "the second daemon does not run as nobody";
   // Its own user is served (the control: the refusal below is about the uid).
-  const std::string own = as_user(kNobody, [&] { return UnixClient(nobody->socket_path).call("listTokens").dump(); });
+  const std::string own =
+      as_user(kNobody, [&] { return UnixClient(nobody->socket_path).call("listTokens").dump(); });
   const json own_reply = json::parse(own, nullptr, false);
   EXPECT_EQ(own_reply["status"], 200) << own << "\n" << nobody->log();
   // Root is another user than the daemon's: the socket's permissions let it connect, the
@@ -515,7 +533,8 @@ TEST_F(Security, OriginOverItsRateLimit_Is429) {
   DaemonOptions options;
   options.state_changes_per_minute = 2;
   start(options);
-  for (const json& token : tokens_before_["tokens"]) ASSERT_NE(token["serial"], 1) << "serial 1 is plugged in";
+  for (const json& token : tokens_before_["tokens"])
+    ASSERT_NE(token["serial"], 1) << "serial 1 is plugged in";
   Http http(port());
   const json absent = {{"token", 1}, {"certificate", "01"}};
   for (int i = 0; i < 2; ++i) {

@@ -32,7 +32,8 @@ std::pair<std::string, std::string> operation_of(const std::string& command) {
 
 Answer from_envelope(const json& reply) {
   EXPECT_TRUE(conforms_to_schema("ReplyMessage", reply));
-  Answer a{reply.at("status").get<unsigned>(), reply.contains("result") ? reply["result"] : json{{"error", reply["error"]}}};
+  Answer a{reply.at("status").get<unsigned>(),
+           reply.contains("result") ? reply["result"] : json{{"error", reply["error"]}}};
   return a;
 }
 
@@ -46,7 +47,8 @@ Transport over_http(unsigned port) {
     if (command == "beginRenewal") r = http->post("/v1/renewals", args);
     if (command == "getRenewal") r = http->get("/v1/renewals/" + args["id"].get<std::string>());
     if (command == "completeRenewal") {
-      r = http->post("/v1/renewals/" + args["id"].get<std::string>() + "/complete", {{"certificate", args["certificate"]}});
+      r = http->post("/v1/renewals/" + args["id"].get<std::string>() + "/complete",
+                     {{"certificate", args["certificate"]}});
     }
     EXPECT_EQ(r.headers["access-control-allow-origin"], kPortal);
     return Answer{r.status, r.body_json()};
@@ -55,7 +57,9 @@ Transport over_http(unsigned port) {
 
 Transport over_websocket(unsigned port) {
   auto ws = std::make_shared<WsClient>(port);
-  return [ws](const std::string& command, const json& args) { return from_envelope(ws->call(command, args)); };
+  return [ws](const std::string& command, const json& args) {
+    return from_envelope(ws->call(command, args));
+  };
 }
 
 Transport over_unix_socket(const std::string& path) {
@@ -91,14 +95,18 @@ class Transports : public ::testing::Test {
     const std::string provisioned = provision_certificate(serial_, "transport holder", ca_);
     write_file(daemon_->dir + "/provisioned.pem", provisioned);
     // "serial=1000": the API shows it in lower-case hex without the prefix.
-    provisioned_serial_ = shell_output("openssl x509 -noout -serial -in " + daemon_->dir + "/provisioned.pem");
+    provisioned_serial_ =
+        shell_output("openssl x509 -noout -serial -in " + daemon_->dir + "/provisioned.pem");
     provisioned_serial_ = provisioned_serial_.substr(provisioned_serial_.find('=') + 1);
-    while (!provisioned_serial_.empty() && provisioned_serial_.back() == '\n') provisioned_serial_.pop_back();
-    for (char& c : provisioned_serial_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    while (!provisioned_serial_.empty() && provisioned_serial_.back() == '\n')
+      provisioned_serial_.pop_back();
+    for (char& c : provisioned_serial_)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
 
   // The serial number of the certificate in `slot` of the test's token, as listTokens shows it.
-  static std::string serial_number_in(const json& list, std::uint32_t token, const std::string& slot) {
+  static std::string serial_number_in(const json& list, std::uint32_t token,
+                                      const std::string& slot) {
     for (const json& t : list["tokens"]) {
       for (const json& c : t["certificates"]) {
         if (t["serial"] == token && c["id"] == slot) return c["serial_number"];
@@ -124,14 +132,17 @@ class Transports : public ::testing::Test {
     const std::string key = begun["renewal"]["key"];
     EXPECT_EQ(checked("getRenewal", {{"id", id}}, 200)["renewal"]["csr"], begun["renewal"]["csr"]);
     const std::string certificate = ca_.issue(begun["renewal"]["csr"]);
-    EXPECT_EQ(checked("completeRenewal", {{"id", id}, {"certificate", certificate}}, 200)["renewal"]["state"], "current");
+    EXPECT_EQ(checked("completeRenewal", {{"id", id}, {"certificate", certificate}},
+                      200)["renewal"]["state"],
+              "current");
     EXPECT_EQ(call("getRenewal", {{"id", id}}).status, 404u) << "a completed renewal is over";
     // What the daemon changed shows in the next list, without waiting: the new certificate
     // where the old one was, the old one in the retired slot.
     const json after = checked("listTokens", json::object(), 200);
     EXPECT_NE(serial_number_in(after, serial_, "01"), old_serial_number) << after.dump();
     EXPECT_EQ(serial_number_in(after, serial_, key), old_serial_number) << after.dump();
-    EXPECT_NE(daemon_->prompts().find("renew the certificate"), std::string::npos) << daemon_->prompts();
+    EXPECT_NE(daemon_->prompts().find("renew the certificate"), std::string::npos)
+        << daemon_->prompts();
   }
 
   std::unique_ptr<Daemon> daemon_;
@@ -144,7 +155,9 @@ TEST_F(Transports, Http_ListsAndRenews) { renew_through(over_http(daemon_->port)
 
 TEST_F(Transports, WebSocket_ListsAndRenews) { renew_through(over_websocket(daemon_->port)); }
 
-TEST_F(Transports, UnixSocket_ListsAndRenews) { renew_through(over_unix_socket(daemon_->socket_path)); }
+TEST_F(Transports, UnixSocket_ListsAndRenews) {
+  renew_through(over_unix_socket(daemon_->socket_path));
+}
 
 TEST_F(Transports, NativeMessagingRelay_ListsAndRenews) {
   renew_through(over_relay(daemon_->runtime_dir));
@@ -159,7 +172,8 @@ TEST_F(Transports, UnixSocketWithoutOrigin_IsAProgramOnThisComputer) {
   UnixClient cli(daemon_->socket_path);
   const json reply = cli.call("beginRenewal", {{"token", serial_}, {"certificate", "01"}});
   EXPECT_EQ(reply["status"], 201) << reply.dump();
-  EXPECT_NE(daemon_->prompts().find("A program on this computer"), std::string::npos) << daemon_->prompts();
+  EXPECT_NE(daemon_->prompts().find("A program on this computer"), std::string::npos)
+      << daemon_->prompts();
   EXPECT_EQ(daemon_->audit().at(0), "beginRenewal  ok " + std::to_string(serial_));
 }
 
@@ -217,7 +231,8 @@ TEST_F(Transports, UnixSocketCaller_OffersItsTerminalToThePrompt) {
   const json begun = cli.call("beginRenewal", {{"token", serial_}, {"certificate", "01"}},
                               {{"tty", tty}, {"term", "xterm"}});
   EXPECT_EQ(begun["status"], 201) << begun.dump();
-  EXPECT_NE(daemon_->prompts().find("OPTION ttyname=" + tty), std::string::npos) << daemon_->prompts();
+  EXPECT_NE(daemon_->prompts().find("OPTION ttyname=" + tty), std::string::npos)
+      << daemon_->prompts();
   EXPECT_NE(daemon_->prompts().find("OPTION ttytype=xterm"), std::string::npos);
   for (const char* not_a_terminal : {"/etc/passwd", "/dev/../etc/passwd", "relative"}) {
     const json refused = cli.call("listTokens", json::object(), {{"tty", not_a_terminal}});

@@ -71,12 +71,13 @@ TEST(UnlockVectors, DerivationData_IsTwoLabelledBlocks) {
 }
 
 TEST(UnlockVectors, DeriveUnlockKey_MatchesVector) {
-  EXPECT_EQ(unlock::derive_unlock_key(vector_master_key(), kVectorSerial), from_hex(kVectorUnlockKey));
+  EXPECT_EQ(unlock::derive_unlock_key(vector_master_key(), kVectorSerial),
+            from_hex(kVectorUnlockKey));
 }
 
 TEST(UnlockVectors, ComputeResponse_MatchesVector) {
   unlock::Code response = unlock::compute_response(from_hex(kVectorUnlockKey), kVectorSerial,
-                                                    code_from_hex(kVectorChallenge));
+                                                   code_from_hex(kVectorChallenge));
   EXPECT_EQ(response, code_from_hex(kVectorResponse));
 }
 
@@ -95,7 +96,8 @@ TEST(UnlockVectors, ResponseDependsOnSerialAndChallenge) {
   unlock::Code other = challenge;
   other[9] ^= 0x01;
   EXPECT_NE(unlock::compute_response(key, kVectorSerial, other), expected);
-  EXPECT_NE(unlock::derive_unlock_key(vector_master_key(), kVectorSerial + 1), from_hex(kVectorUnlockKey));
+  EXPECT_NE(unlock::derive_unlock_key(vector_master_key(), kVectorSerial + 1),
+            from_hex(kVectorUnlockKey));
 }
 
 TEST(UnlockVectors, WrongKeyLengths_AreRejected) {
@@ -162,8 +164,9 @@ TEST(UnlockCode, KnownEncodings) {
 
 TEST(UnlockCode, Decode_IgnoresCaseSpacesAndDashes) {
   const unlock::Code expected = code_from_hex(kVectorChallenge);
-  for (const char* text : {"n4ju5-7ax66-nqmcn-hc7b2", "N4JU5 7AX66 NQMCN HC7B2", "n4Ju57Ax66NqMcNhC7b2",
-                           "  N4JU 5-7AX 66 -NQMCN--HC7B2 ", "N4JU5-7AX66 nqmcn hc7b2"}) {
+  for (const char* text :
+       {"n4ju5-7ax66-nqmcn-hc7b2", "N4JU5 7AX66 NQMCN HC7B2", "n4Ju57Ax66NqMcNhC7b2",
+        "  N4JU 5-7AX 66 -NQMCN--HC7B2 ", "N4JU5-7AX66 nqmcn hc7b2"}) {
     EXPECT_EQ(unlock::decode(text), expected) << text;
   }
 }

@@ -101,8 +101,8 @@ TEST(CommandTable, ThePinIsAskedOnlyByCommandsThatLogIn) {
     asking.insert(std::string(spec.name));
     EXPECT_EQ(spec.effect, Effect::change) << spec.name;
   }
-  EXPECT_EQ(asking, (std::set<std::string>{"beginRenewal", "completeRenewal", "cancelRenewal", "changeCertificate",
-                                           "revokeCertificate", "changePin"}));
+  EXPECT_EQ(asking, (std::set<std::string>{"beginRenewal", "completeRenewal", "cancelRenewal",
+                                           "changeCertificate", "revokeCertificate", "changePin"}));
 }
 
 TEST(CommandTable, EveryParser_RefusesArgumentsThatAreNotAnObject) {

@@ -16,7 +16,8 @@ class RecordingConnection : public Connection {
   bool closed = false;
 };
 
-std::shared_ptr<RecordingConnection> connection(bool waiting = true, Connection::Kind kind = Connection::Kind::tcp) {
+std::shared_ptr<RecordingConnection> connection(bool waiting = true,
+                                                Connection::Kind kind = Connection::Kind::tcp) {
   auto c = std::make_shared<RecordingConnection>(kind);
   c->waiting = waiting;
   return c;

@@ -38,7 +38,8 @@ DiagnosisFacts facts_with(std::vector<CertificateFacts> certificates) {
 }
 
 TEST(Diagnosis, ExpiredCertificateInUse_IsAnError) {
-  const std::vector<Finding> findings = diagnose(facts_with({certificate("01", "2026-06-01T00:00:00Z")}));
+  const std::vector<Finding> findings =
+      diagnose(facts_with({certificate("01", "2026-06-01T00:00:00Z")}));
   const Finding& f = finding_for(findings, "01");
   EXPECT_EQ(f.status, FindingStatus::error);
   EXPECT_EQ(f.message_en, "The certificate \"CN=desk holder\" expired on 2026-06-01T00:00:00Z.");
@@ -47,16 +48,18 @@ TEST(Diagnosis, ExpiredCertificateInUse_IsAnError) {
 // After a renewal the superseded certificate waits in a retired slot until retention
 // removes it (by default once it has expired): that is no fault of the holder's.
 TEST(Diagnosis, ExpiredCertificateInARetiredSlot_IsOk_AndSaysItIsNoLongerUsed) {
-  const std::vector<Finding> findings = diagnose(
-      facts_with({certificate("01", "2027-12-01T00:00:00Z"), certificate("05", "2026-06-01T00:00:00Z"),
-                  certificate("18", "2026-06-01T00:00:00Z")}));
+  const std::vector<Finding> findings = diagnose(facts_with(
+      {certificate("01", "2027-12-01T00:00:00Z"), certificate("05", "2026-06-01T00:00:00Z"),
+       certificate("18", "2026-06-01T00:00:00Z")}));
   EXPECT_EQ(finding_for(findings, "01").status, FindingStatus::ok);
   for (const char* retired : {"05", "18"}) {
     const Finding& f = finding_for(findings, retired);
     EXPECT_EQ(f.status, FindingStatus::ok) << f.message_en;
-    EXPECT_EQ(f.message_en, "The certificate \"CN=desk holder\" in retired slot " + std::string(retired) +
+    EXPECT_EQ(f.message_en, "The certificate \"CN=desk holder\" in retired slot " +
+                                std::string(retired) +
                                 " is an earlier one, kept but no longer used.");
-    EXPECT_NE(f.message_zh.find("备用槽位 " + std::string(retired)), std::string::npos) << f.message_zh;
+    EXPECT_NE(f.message_zh.find("备用槽位 " + std::string(retired)), std::string::npos)
+        << f.message_zh;
   }
 }
 

@@ -46,7 +46,8 @@ TEST(ErrorTable, MatchesTheOpenApiDescription) {
   ASSERT_TRUE(in) << CERTKEY_OPENAPI_FILE;
   const nlohmann::json spec = nlohmann::json::parse(in);
   std::set<std::string> documented, table;
-  for (const auto& name : spec["components"]["schemas"]["ErrorCode"]["enum"]) documented.insert(name.get<std::string>());
+  for (const auto& name : spec["components"]["schemas"]["ErrorCode"]["enum"])
+    documented.insert(name.get<std::string>());
   for (const ErrorInfo& e : all_errors()) table.insert(std::string(e.name));
   EXPECT_EQ(documented, table);
 }

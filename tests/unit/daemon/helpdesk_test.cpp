@@ -40,21 +40,23 @@ class Helpdesk : public ::testing::Test {
   // result: so the HSM's answers can be compared with the reference computation.
   void import_known_master_key() {
     pkcs11::Module module(SoftHsmToken::kModule);
-    pkcs11::Session session(module, *pkcs11::slot_with_token_label(module, SoftHsmToken::kLabel), true);
+    pkcs11::Session session(module, *pkcs11::slot_with_token_label(module, SoftHsmToken::kLabel),
+                            true);
     session.login(SoftHsmToken::kPin);
     CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
     CK_KEY_TYPE aes = CKK_AES;
     CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
     const std::string label = hsm().key_label;
-    session.create({{CKA_CLASS, &secret, sizeof secret},
-                    {CKA_KEY_TYPE, &aes, sizeof aes},
-                    {CKA_VALUE, const_cast<std::uint8_t*>(kKnownMaster.data()), kKnownMaster.size()},
-                    {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
-                    {CKA_TOKEN, &yes, sizeof yes},
-                    {CKA_PRIVATE, &yes, sizeof yes},
-                    {CKA_SENSITIVE, &yes, sizeof yes},
-                    {CKA_EXTRACTABLE, &no, sizeof no},
-                    {CKA_DERIVE, &yes, sizeof yes}});
+    session.create(
+        {{CKA_CLASS, &secret, sizeof secret},
+         {CKA_KEY_TYPE, &aes, sizeof aes},
+         {CKA_VALUE, const_cast<std::uint8_t*>(kKnownMaster.data()), kKnownMaster.size()},
+         {CKA_LABEL, const_cast<char*>(label.data()), label.size()},
+         {CKA_TOKEN, &yes, sizeof yes},
+         {CKA_PRIVATE, &yes, sizeof yes},
+         {CKA_SENSITIVE, &yes, sizeof yes},
+         {CKA_EXTRACTABLE, &no, sizeof no},
+         {CKA_DERIVE, &yes, sizeof yes}});
   }
 
   struct Run {
@@ -63,8 +65,9 @@ class Helpdesk : public ::testing::Test {
   };
   // certkey helpdesk ARGS, with `input` on its standard input; standard error joins the output.
   Run helpdesk(const std::string& args, const std::string& input = SoftHsmToken::kPin) {
-    const std::string command = "printf '%s\\n' '" + input + "' | LANG=C.UTF-8 " + std::string(CERTKEY_CLI) +
-                                " helpdesk " + SoftHsmToken::cli_options() + " " + args + " 2>&1";
+    const std::string command = "printf '%s\\n' '" + input + "' | LANG=C.UTF-8 " +
+                                std::string(CERTKEY_CLI) + " helpdesk " +
+                                SoftHsmToken::cli_options() + " " + args + " 2>&1";
     Run r;
     FILE* out = ::popen(command.c_str(), "r");
     char buffer[512];
@@ -90,7 +93,8 @@ TEST_F(Helpdesk, TheHsmsDerivationAndCmac_AreTheReferenceComputation_AndGiveTheD
   UnlockResponder responder(hsm(), SoftHsmToken::kPin);
   const card::Bytes reference_key = unlock::derive_unlock_key(kKnownMaster, kSerial);
   EXPECT_EQ(responder.issuance_key(kSerial), reference_key);
-  EXPECT_EQ(responder.respond(kSerial, kChallenge), unlock::compute_response(reference_key, kSerial, kChallenge));
+  EXPECT_EQ(responder.respond(kSerial, kChallenge),
+            unlock::compute_response(reference_key, kSerial, kChallenge));
   EXPECT_EQ(unlock::encode(responder.respond(kSerial, kChallenge)), kResponseCode);
   EXPECT_NE(responder.respond(kSerial + 1, kChallenge), responder.respond(kSerial, kChallenge));
 }
@@ -99,20 +103,22 @@ TEST_F(Helpdesk, ProvisionedMasterKey_CannotBeRead_OrUsedButToDerive_AndIsNeverR
   provision_master_key(hsm(), SoftHsmToken::kPin);
   {  // a module is initialised once per process at a time
     pkcs11::Module module(SoftHsmToken::kModule);
-    pkcs11::Session session(module, *pkcs11::slot_with_token_label(module, SoftHsmToken::kLabel), false);
+    pkcs11::Session session(module, *pkcs11::slot_with_token_label(module, SoftHsmToken::kLabel),
+                            false);
     session.login(SoftHsmToken::kPin);
-    const std::vector<CK_OBJECT_HANDLE> keys = session.find_labelled(CKO_SECRET_KEY, hsm().key_label);
+    const std::vector<CK_OBJECT_HANDLE> keys =
+        session.find_labelled(CKO_SECRET_KEY, hsm().key_label);
     ASSERT_EQ(keys.size(), 1u);
     try {
       session.attribute(keys[0], CKA_VALUE);
       ADD_FAILURE() << "the master key's value was read";
     } catch (const pkcs11::Error& e) {
       EXPECT_EQ(e.rv(), static_cast<CK_RV>(CKR_ATTRIBUTE_SENSITIVE));
-  }
-  EXPECT_EQ(session.attribute(keys[0], CKA_EXTRACTABLE), card::Bytes{CK_FALSE});
-  EXPECT_EQ(session.attribute(keys[0], CKA_NEVER_EXTRACTABLE), card::Bytes{CK_TRUE});
-  EXPECT_EQ(session.attribute(keys[0], CKA_ENCRYPT), card::Bytes{CK_FALSE});
-  EXPECT_EQ(session.attribute(keys[0], CKA_VALUE_LEN).size(), sizeof(CK_ULONG));
+    }
+    EXPECT_EQ(session.attribute(keys[0], CKA_EXTRACTABLE), card::Bytes{CK_FALSE});
+    EXPECT_EQ(session.attribute(keys[0], CKA_NEVER_EXTRACTABLE), card::Bytes{CK_TRUE});
+    EXPECT_EQ(session.attribute(keys[0], CKA_ENCRYPT), card::Bytes{CK_FALSE});
+    EXPECT_EQ(session.attribute(keys[0], CKA_VALUE_LEN).size(), sizeof(CK_ULONG));
   }
 
   try {
@@ -156,8 +162,8 @@ TEST_F(Helpdesk, Respond_PrintsTheSpokenResponse_AfterItsAuditLineWithTheTicket)
   import_known_master_key();
   const std::string challenge = kChallengeCode;
   ASSERT_EQ(unlock::encode(kChallenge), challenge);
-  const Run r = helpdesk("respond --ticket HD-2026-118 --operator alice --audit " + audit_path() + " " +
-                         std::to_string(kSerial) + " " + challenge);
+  const Run r = helpdesk("respond --ticket HD-2026-118 --operator alice --audit " + audit_path() +
+                         " " + std::to_string(kSerial) + " " + challenge);
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("    7FRHE 9V2W9 U9QUB JA6JP\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(SoftHsmToken::kPin), std::string::npos);
@@ -172,8 +178,10 @@ TEST_F(Helpdesk, Respond_PrintsTheSpokenResponse_AfterItsAuditLineWithTheTicket)
 
   // Typed as it was heard: lower case, spaces.
   std::string heard = challenge;
-  for (char& c : heard) c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  EXPECT_EQ(helpdesk("respond --ticket HD-2 --audit " + audit_path() + " " + std::to_string(kSerial) + " " + heard)
+  for (char& c : heard)
+    c = c == '-' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_EQ(helpdesk("respond --ticket HD-2 --audit " + audit_path() + " " +
+                     std::to_string(kSerial) + " " + heard)
                 .status,
             0);
   EXPECT_EQ(audit_lines().size(), 2u) << "appended";
@@ -188,7 +196,8 @@ TEST_F(Helpdesk, Respond_Refused_WithoutTicket_WrongHsmPin_MisheardChallenge_OrN
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("--ticket is needed"), std::string::npos) << r.out;
 
-  r = helpdesk("respond --ticket \"$(printf 'T1\\033[2J')\"" + audit + operands);  // an escape sequence
+  r = helpdesk("respond --ticket \"$(printf 'T1\\033[2J')\"" + audit +
+               operands);  // an escape sequence
   EXPECT_EQ(r.status, 2) << r.out;
   EXPECT_NE(r.out.find("printable text of at most 128 bytes"), std::string::npos) << r.out;
 
@@ -207,7 +216,8 @@ TEST_F(Helpdesk, Respond_Refused_WithoutTicket_WrongHsmPin_MisheardChallenge_OrN
   EXPECT_TRUE(audit_lines().empty()) << "nothing answered, nothing recorded";
 
   std::ofstream(hsm_token_.dir + "/not-a-directory") << "x";
-  r = helpdesk("respond --ticket T1 --audit " + hsm_token_.dir + "/not-a-directory/audit.jsonl " + operands);
+  r = helpdesk("respond --ticket T1 --audit " + hsm_token_.dir + "/not-a-directory/audit.jsonl " +
+               operands);
   EXPECT_EQ(r.status, 4) << r.out;
   EXPECT_NE(r.out.find("the response is not shown without its record"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Response for token"), std::string::npos) << r.out;

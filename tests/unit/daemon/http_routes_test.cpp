@@ -153,9 +153,10 @@ HttpRequest request(http::verb method, const std::string& target, const std::str
 }
 
 TEST(Decide, GoodRequest_RunsItsCommand_WithBodyAndPathArguments_ForTheOrigin) {
-  const HttpDecision d = decide(allowing_portal(), 18456,
-                                request(http::verb::post, "/v1/renewals/" + kId + "/complete?x=1", R"({"certificate":"P"})"),
-                                false);
+  const HttpDecision d = decide(
+      allowing_portal(), 18456,
+      request(http::verb::post, "/v1/renewals/" + kId + "/complete?x=1", R"({"certificate":"P"})"),
+      false);
   EXPECT_EQ(d.action, HttpDecision::Action::run_command);
   EXPECT_EQ(d.command, "completeRenewal");
   EXPECT_EQ(d.args, json({{"id", kId}, {"certificate", "P"}}));
@@ -172,12 +173,14 @@ TEST(Decide, ForeignPeerOrGuardRefusal_IsAnsweredAndClosed_WithoutAnOriginToEcho
   EXPECT_EQ(d.error, ErrorCode::bad_host);
   EXPECT_TRUE(d.close);
   EXPECT_FALSE(d.origin);
-  d = decide(allowing_portal(), 18456, request(http::verb::get, "/v1/" + std::string(kMaxTarget, 'a')), false);
+  d = decide(allowing_portal(), 18456,
+             request(http::verb::get, "/v1/" + std::string(kMaxTarget, 'a')), false);
   EXPECT_EQ(d.error, ErrorCode::uri_too_long);
 }
 
 TEST(Decide, RoutingErrors_KeepTheConnection_AndEchoTheOrigin) {
-  HttpDecision d = decide(allowing_portal(), 18456, request(http::verb::delete_, "/v1/tokens"), false);
+  HttpDecision d =
+      decide(allowing_portal(), 18456, request(http::verb::delete_, "/v1/tokens"), false);
   EXPECT_EQ(d.error, ErrorCode::method_not_allowed);
   EXPECT_EQ(d.allow, "GET, OPTIONS");
   EXPECT_FALSE(d.close);

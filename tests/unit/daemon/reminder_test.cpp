@@ -49,8 +49,10 @@ TEST(ExpiryReminders, PicksCertificatesInUse_WithinTheDays_NotExpired) {
   TokenState token;
   token.serial = 12345678;
   token.medium = "usbkey";
-  token.certificates = {certificate("01", "soon", kNow + 20 * kDay + 3600), certificate("02", "edge", kNow + 30 * kDay),
-                        certificate("03", "later", kNow + 40 * kDay), certificate("04", "expired", kNow - kDay)};
+  token.certificates = {certificate("01", "soon", kNow + 20 * kDay + 3600),
+                        certificate("02", "edge", kNow + 30 * kDay),
+                        certificate("03", "later", kNow + 40 * kDay),
+                        certificate("04", "expired", kNow - kDay)};
   std::vector<ExpiringCertificate> due = expiring_certificates(token, kNow, 30);
   ASSERT_EQ(due.size(), 2u);
   EXPECT_EQ(due[0].id, "01");
@@ -62,7 +64,8 @@ TEST(ExpiryReminders, PicksCertificatesInUse_WithinTheDays_NotExpired) {
   EXPECT_EQ(expiring_certificates(token, kNow, 40).size(), 3u) << "03 joins; 04 has expired";
 
   // A superseded certificate kept in a retired slot (05-18) is no longer used: no reminder.
-  token.certificates = {certificate("05", "retired", kNow + 10 * kDay), certificate("01", "last day", kNow + 3600)};
+  token.certificates = {certificate("05", "retired", kNow + 10 * kDay),
+                        certificate("01", "last day", kNow + 3600)};
   token.certificates.push_back({"02", "", "CN=broken", "", "", "", "", {0x30, 0x03, 0x01}});
   due = expiring_certificates(token, kNow, 30);
   ASSERT_EQ(due.size(), 1u);
@@ -78,9 +81,12 @@ TEST(ExpiryReminders, TheDayIsLocal_AndTheDailyCheckIsAtLocalMidnight) {
   // 2026-11-29T05:33:20Z is 13:33:20 in Beijing; 2026-11-29T18:00:00Z is already the 30th.
   EXPECT_EQ(local_day(kNow), "2026-11-29");
   EXPECT_EQ(local_day(1795975200), "2026-11-30");
-  EXPECT_EQ(std::chrono::system_clock::to_time_t(next_local_midnight(kNow)), 1795968000) << "2026-11-29T16:00:00Z";
-  if (saved) ::setenv("TZ", before.c_str(), 1);
-  else ::unsetenv("TZ");
+  EXPECT_EQ(std::chrono::system_clock::to_time_t(next_local_midnight(kNow)), 1795968000)
+      << "2026-11-29T16:00:00Z";
+  if (saved)
+    ::setenv("TZ", before.c_str(), 1);
+  else
+    ::unsetenv("TZ");
   ::tzset();
 }
 
@@ -92,14 +98,19 @@ TEST(ExpiryReminders, TheNotificationGivesSubjectDaysAndTheNextStep_InTheLanguag
   const DesktopNotification en = reminder_notification(c, token, Language::en);
   EXPECT_EQ(en.summary, "Certificate expires in 20 days");
   EXPECT_EQ(en.body,
-            "CN=张三,O=示例\nThe certificate on SIM 12345678 expires on 2026-12-19. Renew it on your certificate "
+            "CN=张三,O=示例\nThe certificate on SIM 12345678 expires on 2026-12-19. Renew it on "
+            "your certificate "
             "authority's service page, or with certkey renew.");
   const DesktopNotification zh = reminder_notification(c, token, Language::zh);
   EXPECT_EQ(zh.summary, "证书将在 20 天后到期");
-  EXPECT_EQ(zh.body, "CN=张三,O=示例\nSIM 12345678 上的证书将于 2026-12-19 到期。请在证书颁发机构的服务页面更新，或运行 certkey renew。");
+  EXPECT_EQ(zh.body,
+            "CN=张三,O=示例\nSIM 12345678 上的证书将于 2026-12-19 "
+            "到期。请在证书颁发机构的服务页面更新，或运行 certkey "
+            "renew。");
   ExpiringCertificate one = c;
   one.days_left = 1;
-  EXPECT_EQ(reminder_notification(one, token, Language::en).summary, "Certificate expires in 1 day");
+  EXPECT_EQ(reminder_notification(one, token, Language::en).summary,
+            "Certificate expires in 1 day");
   one.days_left = 0;
   EXPECT_EQ(reminder_notification(one, token, Language::en).summary, "Certificate expires today");
 }

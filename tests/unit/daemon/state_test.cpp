@@ -80,8 +80,9 @@ TEST_F(DaemonState, FreshDatabase_GetsTheSchema) {
   Statement objects(db, "SELECT name FROM sqlite_master ORDER BY name");
   std::vector<std::string> names;
   while (objects.step()) names.push_back(objects.text(0));
-  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "reminders", "renewals", "slot_changes",
-                                             "sqlite_autoindex_reminders_1", "sqlite_autoindex_renewals_1",
+  EXPECT_EQ(names, (std::vector<std::string>{"audit", "audit_append_only", "reminders", "renewals",
+                                             "slot_changes", "sqlite_autoindex_reminders_1",
+                                             "sqlite_autoindex_renewals_1",
                                              "sqlite_autoindex_slot_changes_1"}));
 }
 
@@ -94,13 +95,15 @@ TEST_F(DaemonState, Reminders_OncePerCertificatePerDay_KeptAcrossRestarts) {
     ReminderStore reminders(db);
     EXPECT_TRUE(reminders.claim("aa", "2026-12-01", 7, "01", "2026-11-24"));
     EXPECT_FALSE(reminders.claim("aa", "2026-12-01", 7, "01", "2026-11-24"));
-    EXPECT_TRUE(reminders.claim("bb", "2026-12-01", 7, "02", "2026-11-24")) << "another certificate";
+    EXPECT_TRUE(reminders.claim("bb", "2026-12-01", 7, "02", "2026-11-24"))
+        << "another certificate";
     EXPECT_TRUE(reminders.claim("aa", "2026-12-02", 7, "01", "2026-11-25")) << "the next day";
     reminders.release("bb", "2026-12-01");
   }
   StateDb db(path);
   ReminderStore reminders(db);
-  EXPECT_FALSE(reminders.claim("aa", "2026-12-02", 7, "01", "2026-11-25")) << "a restart the same day";
+  EXPECT_FALSE(reminders.claim("aa", "2026-12-02", 7, "01", "2026-11-25"))
+      << "a restart the same day";
   EXPECT_TRUE(reminders.claim("bb", "2026-12-01", 7, "02", "2026-11-24")) << "given back";
   EXPECT_TRUE(reminders.claim("cc", "2026-12-20", 7, "01", "2026-12-13"));
   Statement rows(db, "SELECT COUNT(*) FROM reminders");
@@ -117,17 +120,21 @@ TEST_F(DaemonState, VersionOneDatabase_IsMigrated_AndItsRenewalsGetTheirStates) 
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
     const std::string schema_1 =
-                           "CREATE TABLE audit (id INTEGER PRIMARY KEY, time TEXT NOT NULL, transport TEXT NOT NULL,"
-                           " origin TEXT NOT NULL, uid INTEGER, pid INTEGER, extension TEXT NOT NULL,"
-                           " command TEXT NOT NULL, token INTEGER, result TEXT NOT NULL, reference TEXT NOT NULL);"
-                           "CREATE TABLE renewals (id TEXT PRIMARY KEY, serial INTEGER NOT NULL,"
-                           " certificate_id TEXT NOT NULL, key_id TEXT NOT NULL, csr_pem TEXT NOT NULL,"
-                           " origin TEXT NOT NULL, created TEXT NOT NULL);"
-                           "INSERT INTO renewals VALUES ('" + std::string(32, 'a') + "', 7, '01', '05', 'CSR', '',"
-                           " '2026-01-01T00:00:00Z');"
-                           "INSERT INTO renewals VALUES ('" + std::string(32, 'b') + "', 7, '02', '06', '', '',"
-                           " '2026-01-02T00:00:00Z');"
-                           "PRAGMA user_version=1;";
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY, time TEXT NOT NULL, transport TEXT NOT NULL,"
+        " origin TEXT NOT NULL, uid INTEGER, pid INTEGER, extension TEXT NOT NULL,"
+        " command TEXT NOT NULL, token INTEGER, result TEXT NOT NULL, reference TEXT NOT NULL);"
+        "CREATE TABLE renewals (id TEXT PRIMARY KEY, serial INTEGER NOT NULL,"
+        " certificate_id TEXT NOT NULL, key_id TEXT NOT NULL, csr_pem TEXT NOT NULL,"
+        " origin TEXT NOT NULL, created TEXT NOT NULL);"
+        "INSERT INTO renewals VALUES ('" +
+        std::string(32, 'a') +
+        "', 7, '01', '05', 'CSR', '',"
+        " '2026-01-01T00:00:00Z');"
+        "INSERT INTO renewals VALUES ('" +
+        std::string(32, 'b') +
+        "', 7, '02', '06', '', '',"
+        " '2026-01-02T00:00:00Z');"
+        "PRAGMA user_version=1;";
     ASSERT_EQ(sqlite3_exec(raw, schema_1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(raw);
   }
@@ -280,7 +287,8 @@ TEST_F(DaemonState, Renewals_AddFindRecordKeyIdsRemove) {
   EXPECT_EQ(store.key_ids_of(7), std::vector<std::string>{"06"});
   EXPECT_FALSE(store.find(std::string(32, '0')));
   Renewal gone = added;
-  EXPECT_THROW(store.record(gone), StateError) << "a step of a renewal that is not recorded is not taken";
+  EXPECT_THROW(store.record(gone), StateError)
+      << "a step of a renewal that is not recorded is not taken";
 }
 
 TEST_F(DaemonState, OldJournal_IsImportedOnce_AndRenamed) {

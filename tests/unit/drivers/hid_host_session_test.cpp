@@ -28,7 +28,8 @@ class DeviceEnd final : private agent::transport::HidReportSink {
   using Handler = std::function<Buffer(const Buffer&)>;
 
   explicit DeviceEnd(Handler handler) : handler_(std::move(handler)) {
-    path_ = ::testing::TempDir() + "usbkey-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    path_ = ::testing::TempDir() + "usbkey-" + std::to_string(::getpid()) + "-" +
+            std::to_string(counter_++);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path_.copy(addr.sun_path, sizeof addr.sun_path - 1);
@@ -51,7 +52,8 @@ class DeviceEnd final : private agent::transport::HidReportSink {
 
  private:
   bool send_report(protocol::Bytes report) override {
-    return ::send(host_fd_, report.data(), report.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(report.size());
+    return ::send(host_fd_, report.data(), report.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(report.size());
   }
   void serve() {
     const int fd = ::accept(listen_fd_, nullptr, nullptr);
@@ -59,7 +61,9 @@ class DeviceEnd final : private agent::transport::HidReportSink {
     host_fd_ = fd;
     std::uint8_t report[hid::kReportSize];
     while (::recv(fd, report, sizeof report, 0) == static_cast<ssize_t>(sizeof report)) {
-      if (device_.feed(protocol::Bytes(report, sizeof report), *this) != agent::transport::HidDevice::Event::apdu) continue;
+      if (device_.feed(protocol::Bytes(report, sizeof report), *this) !=
+          agent::transport::HidDevice::Event::apdu)
+        continue;
       const Buffer response = handler_(Buffer(device_.apdu().begin(), device_.apdu().end()));
       for (int i = 0; i < keepalives_; ++i) device_.keepalive(*this);
       device_.respond(protocol::Bytes(response.data(), response.size()), *this);
@@ -88,8 +92,8 @@ Buffer echo_with_9000(const Buffer& apdu) {
 TransmitStatus exchange(HidHostSession& session, const Buffer& apdu, Buffer& response) {
   response.assign(protocol::kMaxResponseApdu, 0);
   std::size_t length = 0;
-  const TransmitStatus status = session.transceive(Bytes(apdu.data(), apdu.size()),
-                                                   MutableBytes(response.data(), response.size()), length);
+  const TransmitStatus status = session.transceive(
+      Bytes(apdu.data(), apdu.size()), MutableBytes(response.data(), response.size()), length);
   response.resize(length);
   return status;
 }
@@ -146,7 +150,8 @@ TEST(HidHostSession, AnApduTooLongForTheFraming_IsRefusedAndTheSessionGoesOn) {
   HidHostSession session(link);
   ASSERT_EQ(session.start(), TransmitStatus::ok);
   Buffer response;
-  EXPECT_EQ(exchange(session, Buffer(hid::kMaxMessage + 1, 0x00), response), TransmitStatus::failed);
+  EXPECT_EQ(exchange(session, Buffer(hid::kMaxMessage + 1, 0x00), response),
+            TransmitStatus::failed);
   EXPECT_TRUE(session.started());
   EXPECT_EQ(exchange(session, {0x00, 0xA4, 0x04, 0x00}, response), TransmitStatus::ok);
 }

@@ -25,9 +25,10 @@ TEST(UsbDeviceName, ReaderConfAndHotplugForms) {
 }
 
 TEST(UsbDeviceName, AnythingElseIsRefused) {
-  for (const char* bad : {"", "usb:", "usb:1209", "usb:xyz/0001", "socket:/tmp/x", "usb:1209/0001:libudev:0",
-                          "usb:1209/0001:libudev:0:/dev/sda", "usb:1209/0001:libudev:-1:/dev/bus/usb/001/002",
-                          "usb:1209/0001:libudev:0:/dev/bus/usb/001/002trailing"}) {
+  for (const char* bad :
+       {"", "usb:", "usb:1209", "usb:xyz/0001", "socket:/tmp/x", "usb:1209/0001:libudev:0",
+        "usb:1209/0001:libudev:0:/dev/sda", "usb:1209/0001:libudev:-1:/dev/bus/usb/001/002",
+        "usb:1209/0001:libudev:0:/dev/bus/usb/001/002trailing"}) {
     EXPECT_FALSE(parse_usb_device_name(bad)) << bad;
   }
 }

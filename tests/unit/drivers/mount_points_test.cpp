@@ -20,11 +20,13 @@ TEST(MountPoints, AtOrBelowTheWatchedDirectory_InOrder) {
             (std::vector<std::string>{"/media/alice/SDKEY", "/media/alice/My Card"}));
   EXPECT_EQ(mount_points_under(kMounts, "/media/alice/"),
             (std::vector<std::string>{"/media/alice/SDKEY", "/media/alice/My Card"}));
-  EXPECT_EQ(mount_points_under(kMounts, "/run/certkey/sd"), (std::vector<std::string>{"/run/certkey/sd"}));
+  EXPECT_EQ(mount_points_under(kMounts, "/run/certkey/sd"),
+            (std::vector<std::string>{"/run/certkey/sd"}));
 }
 
 TEST(MountPoints, ASiblingWithTheSamePrefix_IsNotBelow) {
-  EXPECT_EQ(mount_points_under(kMounts, "/media/alicex"), (std::vector<std::string>{"/media/alicex"}));
+  EXPECT_EQ(mount_points_under(kMounts, "/media/alicex"),
+            (std::vector<std::string>{"/media/alicex"}));
   EXPECT_TRUE(mount_points_under(kMounts, "/media/bob").empty());
   EXPECT_TRUE(mount_points_under("", "/media").empty());
 }

@@ -43,7 +43,6 @@ Bytes from_hex(const std::string& hex) {
   return out;
 }
 
-
 const char* name_of(Hash h) {
   switch (h) {
     case Hash::sha1: return "sha1";
@@ -67,17 +66,21 @@ EVP_PKEY* rsa_key(unsigned bits) {
 EVP_PKEY* ec_key(Curve c) {
   static std::map<Curve, Pkey> keys;
   auto& key = keys[c];
-  if (!key) key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", c == Curve::p256 ? "P-256" : "P-384"));
+  if (!key)
+    key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", c == Curve::p256 ? "P-256" : "P-384"));
   return key.get();
 }
 
-std::size_t modulus_bytes(EVP_PKEY* key) { return static_cast<std::size_t>(EVP_PKEY_get_size(key)); }
+std::size_t modulus_bytes(EVP_PKEY* key) {
+  return static_cast<std::size_t>(EVP_PKEY_get_size(key));
+}
 
 // The raw RSA private-key operation, as the token does it.
 Bytes raw_sign(EVP_PKEY* key, const Bytes& input) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   std::size_t length = 0;
-  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
       EVP_PKEY_sign(ctx.get(), nullptr, &length, input.data(), input.size()) != 1) {
     return {};
   }
@@ -90,7 +93,8 @@ Bytes raw_sign(EVP_PKEY* key, const Bytes& input) {
 Bytes raw_decrypt(EVP_PKEY* key, const Bytes& input) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   std::size_t length = 0;
-  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
+  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_NO_PADDING) != 1 ||
       EVP_PKEY_decrypt(ctx.get(), nullptr, &length, input.data(), input.size()) != 1) {
     return {};
   }
@@ -100,15 +104,16 @@ Bytes raw_decrypt(EVP_PKEY* key, const Bytes& input) {
   return out;
 }
 
-bool verify_pss(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signature, Hash hash, Hash mgf1_hash,
-                int salt_length) {
+bool verify_pss(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signature, Hash hash,
+                Hash mgf1_hash, int salt_length) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
          EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) == 1 &&
          EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evp_md(mgf1_hash)) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), salt_length) == 1 &&
-         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(), digest_value.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(),
+                         digest_value.size()) == 1;
 }
 
 bool verify_pkcs1(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signature, Hash hash) {
@@ -116,13 +121,16 @@ bool verify_pkcs1(EVP_PKEY* key, const Bytes& digest_value, const Bytes& signatu
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
          EVP_PKEY_CTX_set_signature_md(ctx.get(), evp_md(hash)) == 1 &&
-         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(), digest_value.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest_value.data(),
+                         digest_value.size()) == 1;
 }
 
-Bytes encrypt(EVP_PKEY* key, const Bytes& message, int padding, Hash hash = Hash::none, Hash mgf1_hash = Hash::none,
-              const Bytes& label = {}) {
+Bytes encrypt(EVP_PKEY* key, const Bytes& message, int padding, Hash hash = Hash::none,
+              Hash mgf1_hash = Hash::none, const Bytes& label = {}) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) != 1) return {};
+  if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), padding) != 1)
+    return {};
   if (padding == RSA_PKCS1_OAEP_PADDING) {
     if (EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), evp_md(hash)) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx.get(), evp_md(mgf1_hash)) != 1) {
@@ -139,7 +147,8 @@ Bytes encrypt(EVP_PKEY* key, const Bytes& message, int padding, Hash hash = Hash
   std::size_t length = 0;
   if (EVP_PKEY_encrypt(ctx.get(), nullptr, &length, message.data(), message.size()) != 1) return {};
   Bytes out(length);
-  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &length, message.data(), message.size()) != 1) return {};
+  if (EVP_PKEY_encrypt(ctx.get(), out.data(), &length, message.data(), message.size()) != 1)
+    return {};
   out.resize(length);
   return out;
 }
@@ -168,7 +177,9 @@ Bytes bn_bytes(EVP_PKEY* key, const char* name) {
 Bytes ec_point_of(EVP_PKEY* key) {
   Bytes out(200);
   std::size_t length = 0;
-  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, out.data(), out.size(), &length) != 1) return {};
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, out.data(), out.size(),
+                                      &length) != 1)
+    return {};
   out.resize(length);
   return out;
 }
@@ -178,7 +189,8 @@ Bytes test_mgf1(Hash h, const Bytes& seed, std::size_t length) {
   Bytes out;
   for (std::uint32_t counter = 0; out.size() < length; ++counter) {
     Bytes input = seed;
-    for (int shift = 24; shift >= 0; shift -= 8) input.push_back(static_cast<std::uint8_t>(counter >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      input.push_back(static_cast<std::uint8_t>(counter >> shift));
     Bytes block = digest(h, input);
     out.insert(out.end(), block.begin(), block.end());
   }
@@ -210,7 +222,8 @@ Bytes test_oaep_block(Hash h, std::size_t k, const Bytes& label, const Bytes& db
 TEST(Digest, KnownVectorsAndLengths) {
   EXPECT_EQ(digest(Hash::sha256, bytes_of("abc")),
             from_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-  EXPECT_EQ(digest(Hash::sha1, bytes_of("abc")), from_hex("a9993e364706816aba3e25717850c26c9cd0d89d"));
+  EXPECT_EQ(digest(Hash::sha1, bytes_of("abc")),
+            from_hex("a9993e364706816aba3e25717850c26c9cd0d89d"));
   EXPECT_EQ(hash_length(Hash::none), 0u);
   EXPECT_EQ(hash_length(Hash::sha1), 20u);
   EXPECT_EQ(hash_length(Hash::sha224), 28u);
@@ -308,9 +321,9 @@ TEST(Pkcs1Decrypt, RejectsMalformedBlocks) {
     return out;
   };
   EXPECT_EQ(pkcs1_v15_unpad_decrypt(block(0x00, 0x02, 8, true)), from_hex("112233"));
-  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x00, 0x02, 7, true)));   // PS too short
-  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x00, 0x01, 8, true)));   // block type 1
-  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x01, 0x02, 8, true)));   // leading byte
+  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x00, 0x02, 7, true)));    // PS too short
+  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x00, 0x01, 8, true)));    // block type 1
+  EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x01, 0x02, 8, true)));    // leading byte
   EXPECT_FALSE(pkcs1_v15_unpad_decrypt(block(0x00, 0x02, 20, false)));  // no separator
   EXPECT_FALSE(pkcs1_v15_unpad_decrypt({}));
   EXPECT_FALSE(pkcs1_v15_unpad_decrypt(from_hex("0002")));
@@ -381,8 +394,8 @@ TEST(OaepDecode, RecoversOpenSslEncryption) {
   ASSERT_NE(key, nullptr);
   const std::size_t k = modulus_bytes(key);
   const std::tuple<Hash, Hash, std::string> cases[] = {
-      {Hash::sha1, Hash::sha1, ""},       {Hash::sha1, Hash::sha1, "a label"},
-      {Hash::sha256, Hash::sha256, ""},   {Hash::sha256, Hash::sha256, "another label"},
+      {Hash::sha1, Hash::sha1, ""},        {Hash::sha1, Hash::sha1, "a label"},
+      {Hash::sha256, Hash::sha256, ""},    {Hash::sha256, Hash::sha256, "another label"},
       {Hash::sha256, Hash::sha1, "mixed"}, {Hash::sha384, Hash::sha512, ""}};
   for (const auto& [hash, mgf1, label_text] : cases) {
     const Bytes label = bytes_of(label_text);
@@ -412,11 +425,12 @@ TEST(OaepDecode, CorruptedBlockFails) {
   ASSERT_NE(key, nullptr);
   const std::size_t k = modulus_bytes(key);
   const Bytes message = bytes_of("secret");
-  Bytes em = raw_decrypt(key, encrypt(key, message, RSA_PKCS1_OAEP_PADDING, Hash::sha256, Hash::sha256));
+  Bytes em =
+      raw_decrypt(key, encrypt(key, message, RSA_PKCS1_OAEP_PADDING, Hash::sha256, Hash::sha256));
   ASSERT_EQ(em.size(), k);
   ASSERT_EQ(oaep_decode(em, Hash::sha256, Hash::sha256, {}), message);
-  for (std::size_t position : {std::size_t{0}, std::size_t{1}, std::size_t{32}, std::size_t{33}, std::size_t{100},
-                               k - 7, k - 1}) {
+  for (std::size_t position : {std::size_t{0}, std::size_t{1}, std::size_t{32}, std::size_t{33},
+                               std::size_t{100}, k - 7, k - 1}) {
     SCOPED_TRACE(position);
     Bytes corrupted = em;
     corrupted[position] ^= 0x01;
@@ -443,18 +457,23 @@ TEST(OaepDecode, HandBuiltBlocks) {
   Bytes message(tail - 1, 0x00);
   message[0] = 0x01;
   message[1] = 0x02;
-  auto out = oaep_decode(test_oaep_block(Hash::sha1, k, label, db_tail(0, 0x01, message)), Hash::sha1, Hash::sha1, label);
+  auto out = oaep_decode(test_oaep_block(Hash::sha1, k, label, db_tail(0, 0x01, message)),
+                         Hash::sha1, Hash::sha1, label);
   ASSERT_TRUE(out);
   EXPECT_EQ(*out, message);
   // Empty message: 01 is the last byte.
   Bytes empty_tail(tail, 0x00);
   empty_tail.back() = 0x01;
-  EXPECT_EQ(oaep_decode(test_oaep_block(Hash::sha1, k, label, empty_tail), Hash::sha1, Hash::sha1, label), Bytes{});
+  EXPECT_EQ(
+      oaep_decode(test_oaep_block(Hash::sha1, k, label, empty_tail), Hash::sha1, Hash::sha1, label),
+      Bytes{});
   // No 01 separator.
-  EXPECT_FALSE(oaep_decode(test_oaep_block(Hash::sha1, k, label, Bytes(tail, 0x00)), Hash::sha1, Hash::sha1, label));
-  // A byte other than 00 or 01 before the separator.
-  EXPECT_FALSE(oaep_decode(test_oaep_block(Hash::sha1, k, label, db_tail(10, 0x02, Bytes{0x01, 0x05})), Hash::sha1,
+  EXPECT_FALSE(oaep_decode(test_oaep_block(Hash::sha1, k, label, Bytes(tail, 0x00)), Hash::sha1,
                            Hash::sha1, label));
+  // A byte other than 00 or 01 before the separator.
+  EXPECT_FALSE(
+      oaep_decode(test_oaep_block(Hash::sha1, k, label, db_tail(10, 0x02, Bytes{0x01, 0x05})),
+                  Hash::sha1, Hash::sha1, label));
   // Y not zero.
   Bytes block = test_oaep_block(Hash::sha1, k, label, db_tail(10, 0x01, Bytes{0x05}));
   ASSERT_TRUE(oaep_decode(block, Hash::sha1, Hash::sha1, label));
@@ -472,7 +491,8 @@ Bytes ecdsa_sign_der(EVP_PKEY* key, const Bytes& digest_value) {
     return {};
   }
   Bytes out(length);
-  if (EVP_PKEY_sign(ctx.get(), out.data(), &length, digest_value.data(), digest_value.size()) != 1) return {};
+  if (EVP_PKEY_sign(ctx.get(), out.data(), &length, digest_value.data(), digest_value.size()) != 1)
+    return {};
   out.resize(length);
   return out;
 }
@@ -549,7 +569,7 @@ TEST(EcdsaDerToRaw, HandBuiltAndMalformed) {
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("3003020101"), 2));            // s missing
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("3006020181020102"), 2));      // negative r
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("300702020001020102"), 2));    // non-minimal r
-    EXPECT_FALSE(ecdsa_der_to_raw(from_hex("30050200020101"), 2));        // zero-length INTEGER
+  EXPECT_FALSE(ecdsa_der_to_raw(from_hex("30050200020101"), 2));        // zero-length INTEGER
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("308106020101020102"), 2));    // non-minimal length
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("30800201010201020000"), 2));  // indefinite length
   EXPECT_FALSE(ecdsa_der_to_raw(from_hex("3006020101020102"), 0));
@@ -562,7 +582,7 @@ TEST(EcParams, NamedCurveOids) {
   EXPECT_EQ(ec_params(Curve::p384), from_hex("06052b81040022"));
   EXPECT_EQ(curve_from_params(ec_params(Curve::p256)), Curve::p256);
   EXPECT_EQ(curve_from_params(ec_params(Curve::p384)), Curve::p384);
-  EXPECT_FALSE(curve_from_params(from_hex("06052b81040023")));        // P-521
+  EXPECT_FALSE(curve_from_params(from_hex("06052b81040023")));          // P-521
   EXPECT_FALSE(curve_from_params(from_hex("06082a8648ce3d03010700")));  // trailing byte
   EXPECT_FALSE(curve_from_params(from_hex("130a7072696d6532353676")));  // printable string
   EXPECT_FALSE(curve_from_params({}));
@@ -591,7 +611,8 @@ TEST(EcPoint, AttributeAndUnwrap) {
     Bytes longer = attribute;
     longer.push_back(0x00);
     EXPECT_FALSE(unwrap_ec_point(longer, c));
-    Bytes compressed(point.begin(), point.begin() + 1 + static_cast<std::ptrdiff_t>(field_bytes(c)));
+    Bytes compressed(point.begin(),
+                     point.begin() + 1 + static_cast<std::ptrdiff_t>(field_bytes(c)));
     compressed[0] = 0x02;
     EXPECT_FALSE(unwrap_ec_point(compressed, c));
     EXPECT_FALSE(unwrap_ec_point(ec_point_attribute(compressed), c));
@@ -701,12 +722,15 @@ X509Ptr make_certificate(EVP_PKEY* key, const Bytes& serial) {
   const auto* cn = reinterpret_cast<const unsigned char*>("Cl\xc3\xa9 certkey");
   bool ok = bn && subject && issuer && X509_set_version(cert.get(), 2) == 1 &&
             BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
-            X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("certkey"),
-                                       -1, -1, 0) == 1 &&
+            X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
+                                       reinterpret_cast<const unsigned char*>("certkey"), -1, -1,
+                                       0) == 1 &&
             X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, cn, -1, -1, 0) == 1 &&
             X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC,
-                                       reinterpret_cast<const unsigned char*>("certkey test CA"), -1, -1, 0) == 1 &&
-            X509_set_subject_name(cert.get(), subject) == 1 && X509_set_issuer_name(cert.get(), issuer) == 1 &&
+                                       reinterpret_cast<const unsigned char*>("certkey test CA"),
+                                       -1, -1, 0) == 1 &&
+            X509_set_subject_name(cert.get(), subject) == 1 &&
+            X509_set_issuer_name(cert.get(), issuer) == 1 &&
             X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0) != nullptr &&
             X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600) != nullptr &&
             X509_set_pubkey(cert.get(), key) == 1 && X509_sign(cert.get(), key, EVP_sha256()) > 0;
@@ -730,7 +754,8 @@ TEST(ParseCertificate, FieldsMatchOpenSsl) {
     EXPECT_EQ(fields->subject, i2d_bytes(X509_get_subject_name(cert.get()), i2d_X509_NAME));
     EXPECT_EQ(fields->issuer, i2d_bytes(X509_get_issuer_name(cert.get()), i2d_X509_NAME));
     EXPECT_NE(fields->subject, fields->issuer);
-    EXPECT_EQ(fields->serial_number, i2d_bytes(X509_get0_serialNumber(cert.get()), i2d_ASN1_INTEGER));
+    EXPECT_EQ(fields->serial_number,
+              i2d_bytes(X509_get0_serialNumber(cert.get()), i2d_ASN1_INTEGER));
     EXPECT_EQ(fields->serial_number, from_hex("020b0080112233445566778899"));
     EXPECT_EQ(fields->spki, i2d_pubkey(key));
     EXPECT_EQ(fields->common_name, "Cl\xc3\xa9 certkey");
@@ -753,8 +778,8 @@ TEST(ParseCertificate, NoCommonName) {
   X509Ptr cert(X509_new());
   X509_NAME* name = X509_NAME_new();
   ASSERT_TRUE(cert && name);
-  ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("only O"), -1,
-                                       -1, 0),
+  ASSERT_EQ(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                       reinterpret_cast<const unsigned char*>("only O"), -1, -1, 0),
             1);
   ASSERT_EQ(X509_set_subject_name(cert.get(), name), 1);
   ASSERT_EQ(X509_set_issuer_name(cert.get(), name), 1);
@@ -780,7 +805,8 @@ Bytes tlv(std::uint8_t tag, const Bytes& value) {
   } else if (value.size() < 0x100) {
     out.insert(out.end(), {0x81, static_cast<std::uint8_t>(value.size())});
   } else {
-    out.insert(out.end(), {0x82, static_cast<std::uint8_t>(value.size() >> 8), static_cast<std::uint8_t>(value.size())});
+    out.insert(out.end(), {0x82, static_cast<std::uint8_t>(value.size() >> 8),
+                           static_cast<std::uint8_t>(value.size())});
   }
   out.insert(out.end(), value.begin(), value.end());
   return out;
@@ -819,17 +845,20 @@ TEST(ParsePublicKeyTemplate, Rsa) {
   // Leading zeros of a fixed-width modulus are dropped.
   Bytes padded_n(2, 0x00);
   padded_n.insert(padded_n.end(), n.begin(), n.end());
-  auto padded = parse_public_key_template(cat({tlv(0x81, padded_n), tlv(0x82, Bytes{0x00, 0x01, 0x00, 0x01})}), true,
-                                          Curve::p256);
+  auto padded = parse_public_key_template(
+      cat({tlv(0x81, padded_n), tlv(0x82, Bytes{0x00, 0x01, 0x00, 0x01})}), true, Curve::p256);
   ASSERT_TRUE(padded);
   EXPECT_EQ(padded->modulus, n);
   EXPECT_EQ(padded->exponent, e);
 
   EXPECT_FALSE(parse_public_key_template(tlv(0x81, n), true, Curve::p256));  // no exponent
   EXPECT_FALSE(parse_public_key_template(tlv(0x82, e), true, Curve::p256));  // no modulus
-  EXPECT_FALSE(parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, e), tlv(0x82, e)}), true, Curve::p256));
-  EXPECT_FALSE(parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, e), tlv(0x83, e)}), true, Curve::p256));
-  EXPECT_FALSE(parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, Bytes{0x00})}), true, Curve::p256));
+  EXPECT_FALSE(parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, e), tlv(0x82, e)}), true,
+                                         Curve::p256));
+  EXPECT_FALSE(parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, e), tlv(0x83, e)}), true,
+                                         Curve::p256));
+  EXPECT_FALSE(
+      parse_public_key_template(cat({tlv(0x81, n), tlv(0x82, Bytes{0x00})}), true, Curve::p256));
   EXPECT_FALSE(parse_public_key_template(contents, false, Curve::p256));  // not an EC template
   Bytes truncated = contents;
   truncated.pop_back();
@@ -838,8 +867,9 @@ TEST(ParsePublicKeyTemplate, Rsa) {
   trailing.push_back(0x82);
   EXPECT_FALSE(parse_public_key_template(trailing, true, Curve::p256));
   EXPECT_FALSE(parse_public_key_template({}, true, Curve::p256));
-  EXPECT_FALSE(parse_public_key_template(from_hex("8184ffffffff"), true, Curve::p256));  // huge length
-  EXPECT_FALSE(parse_public_key_template(from_hex("8180"), true, Curve::p256));          // indefinite
+  EXPECT_FALSE(
+      parse_public_key_template(from_hex("8184ffffffff"), true, Curve::p256));   // huge length
+  EXPECT_FALSE(parse_public_key_template(from_hex("8180"), true, Curve::p256));  // indefinite
 }
 
 TEST(ParsePublicKeyTemplate, Ec) {
@@ -857,7 +887,8 @@ TEST(ParsePublicKeyTemplate, Ec) {
     EXPECT_FALSE(parse_public_key_template(tlv(0x86, point), false, other));
     EXPECT_FALSE(parse_public_key_template(tlv(0x86, point), true, c));
     EXPECT_FALSE(parse_public_key_template(cat({tlv(0x86, point), tlv(0x86, point)}), false, c));
-    EXPECT_FALSE(parse_public_key_template(cat({tlv(0x86, point), tlv(0x81, Bytes{0x01})}), false, c));
+    EXPECT_FALSE(
+        parse_public_key_template(cat({tlv(0x86, point), tlv(0x81, Bytes{0x01})}), false, c));
     Bytes bad_prefix = point;
     bad_prefix[0] = 0x02;
     EXPECT_FALSE(parse_public_key_template(tlv(0x86, bad_prefix), false, c));

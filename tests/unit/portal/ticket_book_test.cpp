@@ -24,7 +24,8 @@ TEST(TicketBook, Ticket_UnlocksItsTokenOnce) {
   TicketBook book(15min);
   const std::string ticket = book.issue(7, "desk", kNow);
   EXPECT_EQ(book.check(ticket, 7, kNow + 1min), Outcome::accepted);
-  EXPECT_EQ(book.check(ticket, 7, kNow + 1min), Outcome::accepted) << "good until spent (an HSM failure spends nothing)";
+  EXPECT_EQ(book.check(ticket, 7, kNow + 1min), Outcome::accepted)
+      << "good until spent (an HSM failure spends nothing)";
   book.spend(ticket);
   EXPECT_EQ(book.check(ticket, 7, kNow + 2min), Outcome::used);
   EXPECT_EQ(book.issuer_of(ticket), "desk");

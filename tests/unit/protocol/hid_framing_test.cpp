@@ -29,12 +29,15 @@ Buffer pattern(std::size_t n) {
 
 // Every length from empty to the largest APDU survives segmenting and reassembly.
 TEST(HidFraming, RoundTrip_AllLengthsAtFrameBoundaries) {
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, hid::kInitialData, hid::kInitialData + 1,
-                        hid::kInitialData + hid::kContinuationData, std::size_t{2000}, hid::kMaxMessage}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, hid::kInitialData, hid::kInitialData + 1,
+        hid::kInitialData + hid::kContinuationData, std::size_t{2000}, hid::kMaxMessage}) {
     Buffer message = pattern(n);
     std::vector<Buffer> reports = segment(kChannel, hid::Command::msg, message);
-    EXPECT_EQ(reports.size(), n <= hid::kInitialData ? 1 : 1 + (n - hid::kInitialData + hid::kContinuationData - 1) /
-                                                                     hid::kContinuationData);
+    EXPECT_EQ(reports.size(), n <= hid::kInitialData
+                                  ? 1
+                                  : 1 + (n - hid::kInitialData + hid::kContinuationData - 1) /
+                                            hid::kContinuationData);
     HidAssembler assembler;
     Result r = Result::incomplete;
     for (const Buffer& report : reports) r = assembler.feed(Bytes(report.data(), report.size()));
@@ -77,7 +80,8 @@ TEST(HidFraming, OtherChannelDuringAMessage_IsBusyAndLeavesTheMessageIntact) {
   EXPECT_EQ(assembler.error(), hid::Error::busy);
   EXPECT_EQ(assembler.error_channel(), 0x0A0B0C0Du);
   Result r = Result::incomplete;
-  for (std::size_t i = 1; i < reports.size(); ++i) r = assembler.feed(Bytes(reports[i].data(), hid::kReportSize));
+  for (std::size_t i = 1; i < reports.size(); ++i)
+    r = assembler.feed(Bytes(reports[i].data(), hid::kReportSize));
   ASSERT_EQ(r, Result::complete);
   EXPECT_EQ(Buffer(assembler.message().begin(), assembler.message().end()), message);
 }
@@ -89,7 +93,8 @@ TEST(HidFraming, KeepaliveErrorAndInit_HaveTheirOwnLengthsAndChannels) {
   EXPECT_EQ(assembler.command(), hid::Command::keepalive);
   Buffer long_error = segment(kChannel, hid::Command::error, {0x01, 0x02})[0];
   EXPECT_EQ(assembler.feed(Bytes(long_error.data(), hid::kReportSize)), Result::error);
-  Buffer init = segment(hid::kBroadcastChannel, hid::Command::init, pattern(hid::kInitNonceLength))[0];
+  Buffer init =
+      segment(hid::kBroadcastChannel, hid::Command::init, pattern(hid::kInitNonceLength))[0];
   EXPECT_EQ(assembler.feed(Bytes(init.data(), hid::kReportSize)), Result::complete);
   Buffer init_elsewhere = segment(kChannel, hid::Command::init, pattern(hid::kInitNonceLength))[0];
   EXPECT_EQ(assembler.feed(Bytes(init_elsewhere.data(), hid::kReportSize)), Result::error);

@@ -18,7 +18,8 @@ Buffer copy(Bytes b) { return Buffer(b.begin(), b.end()); }
 TEST(CertificateObject, WritesAndReadsBack) {
   const Buffer der(300, 0x5A);
   Buffer object(certificate_object_size(der.size()));
-  ASSERT_EQ(write_certificate_object(view(der), MutableBytes(object.data(), object.size())), object.size());
+  ASSERT_EQ(write_certificate_object(view(der), MutableBytes(object.data(), object.size())),
+            object.size());
   EXPECT_EQ(Buffer(object.begin(), object.begin() + 4), Buffer({0x70, 0x82, 0x01, 0x2C}));
   EXPECT_EQ(Buffer(object.end() - 5, object.end()), Buffer({0x71, 0x01, 0x00, 0xFE, 0x00}));
   Bytes read;
@@ -40,7 +41,8 @@ TEST(PublicKeyTemplate, EcPointAloneOrWrapped) {
   ASSERT_TRUE(read_public_key_template(view(wrapped), false, out));
   EXPECT_EQ(copy(out.point), Buffer({0x04, 0x01, 0x02}));
   EXPECT_FALSE(read_public_key_template(view(contents), true, out));  // an RSA template has no 86
-  EXPECT_FALSE(read_public_key_template(view(Buffer{0x86, 0x01, 0x04, 0x86, 0x01, 0x04}), false, out));
+  EXPECT_FALSE(
+      read_public_key_template(view(Buffer{0x86, 0x01, 0x04, 0x86, 0x01, 0x04}), false, out));
 }
 
 TEST(ProtectedManagementKey, FoundInsideTag88) {
@@ -53,15 +55,21 @@ TEST(ProtectedManagementKey, FoundInsideTag88) {
 }
 
 TEST(TokenInfoPayload, ReadsEveryFieldAndSkipsUnknownOnes) {
-  const Buffer data = {0x01, 0x04, 0x01, 0xC0, 0xFF, 0xEE,  // serial
-                       0x02, 0x01, 0x02,                    // medium: USB KEY
-                       0x03, 0x03, 0x01, 0x02, 0x03,        // firmware
-                       0x04, 0x04, 0x00, 0x00, 0x01, 0x00,  // change counter
+  const Buffer data = {0x01, 0x04, 0x01,
+                       0xC0, 0xFF, 0xEE,  // serial
+                       0x02, 0x01, 0x02,  // medium: USB KEY
+                       0x03, 0x03, 0x01,
+                       0x02, 0x03,  // firmware
+                       0x04, 0x04, 0x00,
+                       0x00, 0x01, 0x00,  // change counter
                        0x05, 0x01, kPolicyRequirePinChange,
-                       0x06, 0x02, 0x05, 0x04,              // unlock key: limit 5, 4 left
-                       0x07, 0x03, 0x03, 0x02, 0x01,        // PIN: 3, 2 left, default
-                       0x08, 0x03, 0x03, 0x03, 0x00,        // PUK
-                       0x3F, 0x01, 0x00};                   // a field of newer firmware
+                       0x06, 0x02, 0x05,
+                       0x04,  // unlock key: limit 5, 4 left
+                       0x07, 0x03, 0x03,
+                       0x02, 0x01,  // PIN: 3, 2 left, default
+                       0x08, 0x03, 0x03,
+                       0x03, 0x00,         // PUK
+                       0x3F, 0x01, 0x00};  // a field of newer firmware
   TokenInfo info;
   ASSERT_TRUE(read_token_info(view(data), info));
   EXPECT_EQ(info.serial, 0x01C0FFEEu);

@@ -19,7 +19,8 @@ std::atomic<bool> g_measuring{false};
 std::atomic<std::size_t> g_allocations{0};
 
 void* counted_allocation(std::size_t size, std::size_t alignment) {
-  if (g_measuring.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_measuring.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (size == 0) size = 1;
   void* p = alignment > alignof(std::max_align_t)
                 ? std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment)
@@ -44,8 +45,12 @@ void* operator new(std::size_t size, std::align_val_t a) {
 void* operator new[](std::size_t size, std::align_val_t a) {
   return throwing_allocation(size, static_cast<std::size_t>(a));
 }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_allocation(size, 0); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_allocation(size, 0); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return counted_allocation(size, 0);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return counted_allocation(size, 0);
+}
 void* operator new(std::size_t size, std::align_val_t a, const std::nothrow_t&) noexcept {
   return counted_allocation(size, static_cast<std::size_t>(a));
 }
@@ -131,7 +136,8 @@ TEST_F(NoHeap, RepresentativeSession_NoAllocationInTransmit) {
   const Buffer digest = sha256({'n', 'o', ' ', 'h', 'e', 'a', 'p'});
   Response signature = sign(k9A, Algorithm::ecc_p256, digest);
   ASSERT_EQ(signature.sw, Sw::ok);
-  EXPECT_TRUE(ecdsa_verify(public_key(Algorithm::ecc_p256, generated.data).get(), digest, signature.data));
+  EXPECT_TRUE(
+      ecdsa_verify(public_key(Algorithm::ecc_p256, generated.data).get(), digest, signature.data));
   ASSERT_EQ(token_info().sw, Sw::ok);
 
   expect_no_allocation();
@@ -153,38 +159,46 @@ TEST_F(NoHeap, KeyManagementAndAdministration_NoAllocationInTransmit) {
 
   EVP_PKEY* rsa = shared_rsa_key();
   ASSERT_NE(rsa, nullptr);
-  ASSERT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9D,
-                 concat({tlv(tag::kImportRsaP, bn_param(rsa, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
-                         tlv(tag::kImportRsaQ, bn_param(rsa, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
-                         tlv(tag::kImportRsaDp, bn_param(rsa, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
-                         tlv(tag::kImportRsaDq, bn_param(rsa, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
-                         tlv(tag::kImportRsaQinv, bn_param(rsa, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128))}))
-                .sw,
-            Sw::ok);
+  ASSERT_EQ(
+      send(Ins::import_key, u8(Algorithm::rsa2048), k9D,
+           concat({tlv(tag::kImportRsaP, bn_param(rsa, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+                   tlv(tag::kImportRsaQ, bn_param(rsa, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
+                   tlv(tag::kImportRsaDp, bn_param(rsa, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
+                   tlv(tag::kImportRsaDq, bn_param(rsa, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
+                   tlv(tag::kImportRsaQinv, bn_param(rsa, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128))}))
+          .sw,
+      Sw::ok);
   ASSERT_EQ(sign(k9D, Algorithm::rsa2048, rsa_encrypt_pkcs1(rsa, {'k'})).sw, Sw::ok);
 
   Pkey host = ec_generate("P-256");
   ASSERT_EQ(send(Ins::import_key, u8(Algorithm::ecc_p256), u8(KeyRef::card_authentication),
-                 tlv(tag::kImportEcPrivate, ec_private_scalar(host.get(), 32))).sw,
+                 tlv(tag::kImportEcPrivate, ec_private_scalar(host.get(), 32)))
+                .sw,
             Sw::ok);
-  ASSERT_EQ(send(Ins::general_authenticate, u8(Algorithm::ecc_p256), u8(KeyRef::card_authentication),
-                 tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}),
-                                                tlv(tag::kExponentiation, ec_point(host.get()))}))).sw,
-            Sw::ok);
+  ASSERT_EQ(
+      send(Ins::general_authenticate, u8(Algorithm::ecc_p256), u8(KeyRef::card_authentication),
+           tlv(tag::kDynamicAuth,
+               concat({tlv(tag::kResponse, {}), tlv(tag::kExponentiation, ec_point(host.get()))})))
+          .sw,
+      Sw::ok);
 
   ASSERT_EQ(send(Ins::change_reference_data, 0x00, u8(KeyRef::pin),
-                 concat({pin_block(kDefaultPin), pin_block("778899")})).sw,
+                 concat({pin_block(kDefaultPin), pin_block("778899")}))
+                .sw,
             Sw::ok);
   ASSERT_EQ(send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin),
-                 concat({pin_block(kDefaultPuk), pin_block(kDefaultPin)})).sw,
+                 concat({pin_block(kDefaultPuk), pin_block(kDefaultPin)}))
+                .sw,
             Sw::ok);
   ASSERT_EQ(send(Ins::set_management_key, protocol::kSetManagementKeyP1, 0xFF,
-                 concat({{u8(Algorithm::aes256), u8(KeyRef::management), 32}, random_bytes(32)})).sw,
+                 concat({{u8(Algorithm::aes256), u8(KeyRef::management), 32}, random_bytes(32)}))
+                .sw,
             Sw::ok);
   ASSERT_EQ(send(CertkeyIns::set_unlock_key, 5, 0, random_bytes(32)).sw, Sw::ok);
   ASSERT_EQ(send(CertkeyIns::unlock_challenge).sw, Sw::ok);
-  ASSERT_EQ(send(CertkeyIns::unlock_response, 0, 0, concat({random_bytes(10), pin_block("112233")})).sw,
-            protocol::sw_retries_left(4));
+  ASSERT_EQ(
+      send(CertkeyIns::unlock_response, 0, 0, concat({random_bytes(10), pin_block("112233")})).sw,
+      protocol::sw_retries_left(4));
   ASSERT_EQ(send(Ins::get_serial, 0, 0).sw, Sw::ok);
   ASSERT_EQ(send(Ins::get_version, 0, 0).sw, Sw::ok);
 
@@ -202,7 +216,8 @@ TEST_F(NoHeap, ErrorPathsAndReset_NoAllocationInTransmit) {
   EXPECT_EQ(send(CertkeyIns::swap_slots, k9A, k9D).sw, Sw::security_status_not_satisfied);
   for (int i = 0; i < 3; ++i) verify_pin("000000");
   for (int i = 0; i < 3; ++i) {
-    send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin), concat({pin_block("00000000"), pin_block("000000")}));
+    send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin),
+         concat({pin_block("00000000"), pin_block("000000")}));
   }
   EXPECT_EQ(send(Ins::reset, 0, 0).sw, Sw::ok);
   token().flash().fail_writes_from(1);

@@ -19,8 +19,8 @@ namespace certkey::agent {
 
 // GoogleTest prints StoreResult by name.
 static void PrintTo(StoreResult r, std::ostream* os) {
-  static const char* const kNames[] = {"ok", "not_found", "no_space", "too_large", "io_error",
-                                       "power_lost"};
+  static const char* const kNames[] = {"ok",        "not_found", "no_space",
+                                       "too_large", "io_error",  "power_lost"};
   *os << kNames[static_cast<int>(r)];
 }
 
@@ -202,8 +202,8 @@ TEST_F(RecordStoreTest, Sequence_StrictlyIncreasesAcrossCompactionAndRemount) {
 }
 
 TEST_F(RecordStoreTest, Sequence_StrictlyIncreasesWhenCompactingAnEmptyStore) {
-  // Regression (fixed): agent/core/record_store.cpp, RecordStore::compact() sets `sequence_ = 0` and
-  // rebuilds it from the entries just copied; when no record is live, nothing is copied and
+  // Regression (fixed): agent/core/record_store.cpp, RecordStore::compact() sets `sequence_ = 0`
+  // and rebuilds it from the entries just copied; when no record is live, nothing is copied and
   // sequence() falls back to 0, then the next commit gets sequence 1, although
   // record_store.hpp promises "it only grows". Fix: keep the highest sequence
   // across compaction, e.g. store a base sequence in the (CRC-covered) bank header that
@@ -248,9 +248,9 @@ TEST_F(RecordStoreTest, Put_MoreThanMaxRecords_NoSpace) {
 }
 
 TEST_F(RecordStoreTest, FullStore_RemoveAndSmallUpdateStillSucceed) {
-  // Regression (fixed): agent/core/record_store.cpp, RecordStore::commit() accepts an entry whenever it
-  // fits in the active bank, with no reserve. A commit can therefore leave the live records,
-  // once compacted, filling the bank (with multi-record entries compaction even needs more
+  // Regression (fixed): agent/core/record_store.cpp, RecordStore::commit() accepts an entry
+  // whenever it fits in the active bank, with no reserve. A commit can therefore leave the live
+  // records, once compacted, filling the bank (with multi-record entries compaction even needs more
   // room than the log did, as each record gets its own entry header). From
   // then on every commit needs a compaction that cannot free anything: remove() and any
   // update return no_space forever, also after re-mount. In the PIV applet that makes VERIFY
@@ -540,14 +540,15 @@ TEST_P(RecordStoreTearing, TornEntry_IgnoredAfterRemountAndLaterCommitsWork) {
   EXPECT_EQ(read(3), pattern(10, 4));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EachWriteOfACommit, RecordStoreTearing,
-    ::testing::Combine(::testing::Values(1u, 2u, 3u),
-                       ::testing::Values(CutMode::torn_write, CutMode::before_write)),
-    [](const ::testing::TestParamInfo<RecordStoreTearing::ParamType>& p) {
-      return "Write" + std::to_string(std::get<0>(p.param)) +
-             (std::get<1>(p.param) == CutMode::torn_write ? "_Torn" : "_Before");
-    });
+INSTANTIATE_TEST_SUITE_P(EachWriteOfACommit, RecordStoreTearing,
+                         ::testing::Combine(::testing::Values(1u, 2u, 3u),
+                                            ::testing::Values(CutMode::torn_write,
+                                                              CutMode::before_write)),
+                         [](const ::testing::TestParamInfo<RecordStoreTearing::ParamType>& p) {
+                           return "Write" + std::to_string(std::get<0>(p.param)) +
+                                  (std::get<1>(p.param) == CutMode::torn_write ? "_Torn"
+                                                                               : "_Before");
+                         });
 
 }  // namespace
 }  // namespace certkey::agent

@@ -74,32 +74,42 @@ TEST_F(Dispatch, ClosedLogicalChannel_Returns6881) {
 }
 
 TEST_F(Dispatch, ManageChannel_OpensSelectsOnItAndCloses) {
-  Response opened = transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
+  Response opened = transmit(
+      short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
   ASSERT_EQ(opened.sw, Sw::ok);
   ASSERT_EQ(opened.data, Buffer({0x01}));
   // A new channel has nothing selected, until SELECT on it.
-  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::conditions_not_satisfied);
-  const Buffer rid(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
+  EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw,
+            Sw::conditions_not_satisfied);
+  const Buffer rid(protocol::kPivAid.begin(),
+                   protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
   EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::select), 0x04, 0x00, rid)).sw, Sw::ok);
   EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::ok);
-  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 1)).sw, Sw::ok);
+  EXPECT_EQ(
+      transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 1)).sw,
+      Sw::ok);
   EXPECT_EQ(transmit(short_apdu(0x01, u8(Ins::get_version), 0, 0)).sw, Sw::channel_not_supported);
 }
 
 TEST_F(Dispatch, ManageChannel_AllThreeThenNoneFree) {
   for (std::uint8_t channel = 1; channel <= 3; ++channel) {
-    Response r = transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
+    Response r = transmit(
+        short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
     EXPECT_EQ(r.data, Buffer({channel}));
   }
-  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1)).sw,
-            Sw::channel_not_supported);
-  EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 0)).sw,
-            Sw::incorrect_p1p2);  // the basic channel cannot be closed
+  EXPECT_EQ(
+      transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1))
+          .sw,
+      Sw::channel_not_supported);
+  EXPECT_EQ(
+      transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelClose, 0)).sw,
+      Sw::incorrect_p1p2);  // the basic channel cannot be closed
 }
 
 TEST_F(Dispatch, ClosingAChannel_KeepsPinStateWhilePivIsSelectedOnAnother) {
   transmit(short_apdu(kClaIso, u8(Ins::manage_channel), protocol::kManageChannelOpen, 0, {}, 1));
-  const Buffer rid(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
+  const Buffer rid(protocol::kPivAid.begin(),
+                   protocol::kPivAid.begin() + protocol::kPivAidPrefixLength);
   // PIV is the basic channel's default here and is selected on channel 1 too.
   ASSERT_EQ(transmit(short_apdu(0x01, u8(Ins::select), 0x04, 0x00, rid)).sw, Sw::ok);
   ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
@@ -128,9 +138,10 @@ TEST_F(Dispatch, GetVersion_AnswersWithCompatibilityVersion) {
 TEST_F(Chaining, InterruptedByAnotherInstruction_Returns6883) {
   ASSERT_EQ(authenticate(), Sw::ok);
   const Buffer first = concat({object_tag(protocol::object::kPrintedInformation), {0x53, 0x02}});
-  ASSERT_EQ(transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::put_data), 0x3F, 0xFF,
-                                first)).sw,
-            Sw::ok);
+  ASSERT_EQ(
+      transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::put_data), 0x3F, 0xFF, first))
+          .sw,
+      Sw::ok);
   EXPECT_EQ(transmit(short_apdu(kClaIso, u8(Ins::get_data), 0x3F, 0xFF, {0x01, 0x02})).sw,
             Sw::last_command_expected);
   // The chain is gone: the same object is still absent.
@@ -144,8 +155,9 @@ TEST_F(Chaining, BlocksLongerThanLargestCommand_Returns6700) {
   Sw sw = Sw::ok;
   std::size_t sent = 0;
   while (sw == Sw::ok && sent <= protocol::kMaxCommandData) {
-    sw = transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::put_data), 0x3F, 0xFF,
-                             block)).sw;
+    sw =
+        transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::put_data), 0x3F, 0xFF, block))
+            .sw;
     sent += block.size();
   }
   EXPECT_EQ(sw, Sw::wrong_length);
@@ -155,9 +167,9 @@ TEST_F(Chaining, BlocksLongerThanLargestCommand_Returns6700) {
 TEST_F(Chaining, ChainedSelect_AssembledBeforeDispatch) {
   const Buffer aid(protocol::kPivAid.begin(), protocol::kPivAid.end());
   const Buffer head(aid.begin(), aid.begin() + 3), tail(aid.begin() + 3, aid.end());
-  ASSERT_EQ(transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::select), 0x04, 0x00,
-                                head)).sw,
-            Sw::ok);
+  ASSERT_EQ(
+      transmit(short_apdu(kClaIso | protocol::kClaChainBit, u8(Ins::select), 0x04, 0x00, head)).sw,
+      Sw::ok);
   Response r = transmit(short_apdu(kClaIso, u8(Ins::select), 0x04, 0x00, tail, 0x00));
   EXPECT_EQ(r.sw, Sw::ok);
   EXPECT_TRUE(find_value(r.data, tag::kApplicationProperty));

@@ -102,8 +102,7 @@ Pkey ec_generate(const char* group) {
 
 Pkey ec_public_key(const char* group, const Buffer& point) {
   std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+  if (!bld || !OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
       !OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                         point.size())) {
     return nullptr;
@@ -150,8 +149,8 @@ Buffer ecdh(EVP_PKEY* own, EVP_PKEY* peer) {
 bool ecdsa_verify(EVP_PKEY* key, const Buffer& digest_bytes, const Buffer& der_signature) {
   PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-         EVP_PKEY_verify(ctx.get(), der_signature.data(), der_signature.size(),
-                         digest_bytes.data(), digest_bytes.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), der_signature.data(), der_signature.size(), digest_bytes.data(),
+                         digest_bytes.size()) == 1;
 }
 
 EVP_PKEY* shared_rsa_key() {
@@ -182,7 +181,8 @@ Buffer bn_param(EVP_PKEY* key, const char* name, std::size_t size) {
   if (EVP_PKEY_get_bn_param(key, name, &raw) != 1) return {};
   Bn b(raw);
   Buffer out(size);
-  if (BN_bn2binpad(b.get(), out.data(), static_cast<int>(size)) != static_cast<int>(size)) return {};
+  if (BN_bn2binpad(b.get(), out.data(), static_cast<int>(size)) != static_cast<int>(size))
+    return {};
   return out;
 }
 
@@ -208,8 +208,8 @@ bool rsa_verify_pkcs1_sha256(EVP_PKEY* key, const Buffer& message, const Buffer&
   return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
          EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
          EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1 &&
-         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), hash.data(),
-                         hash.size()) == 1;
+         EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), hash.data(), hash.size()) ==
+             1;
 }
 
 Buffer rsa_encrypt_pkcs1(EVP_PKEY* key, const Buffer& message) {

@@ -36,7 +36,7 @@ Buffer random_bytes(std::size_t n);
 // EC keys: "P-256" or "P-384".
 Pkey ec_generate(const char* group);
 Pkey ec_public_key(const char* group, const Buffer& point);
-Buffer ec_point(EVP_PKEY* key);                     // uncompressed 04 || X || Y
+Buffer ec_point(EVP_PKEY* key);  // uncompressed 04 || X || Y
 Buffer ec_private_scalar(EVP_PKEY* key, std::size_t size);
 // A big-number parameter of a key (OSSL_PKEY_PARAM_*), big-endian, left-padded to `size`.
 Buffer bn_param(EVP_PKEY* key, const char* name, std::size_t size);

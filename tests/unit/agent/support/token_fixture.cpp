@@ -129,8 +129,9 @@ void TokenFixture::SetUp() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(info->test_suite_name()) + "-" + info->name();
   std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: Prefix/Suite.Name/0
-  dir_ = std::filesystem::temp_directory_path() /
-         ("certkey-unit-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  dir_ =
+      std::filesystem::temp_directory_path() /
+      ("certkey-unit-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir_);
   ASSERT_TRUE(std::filesystem::create_directories(dir_));
   boot();
@@ -150,7 +151,8 @@ piv::Identity TokenFixture::identity() const {
 }
 
 void TokenFixture::boot() {
-  token_ = std::make_unique<sim::SimToken>(flash_path().string(), identity(), flash_size(), &clock_);
+  token_ =
+      std::make_unique<sim::SimToken>(flash_path().string(), identity(), flash_size(), &clock_);
   ASSERT_TRUE(token_->boot());
   ASSERT_EQ(select().sw, Sw::ok);
 }
@@ -167,8 +169,8 @@ std::size_t TokenFixture::exchange(Bytes command, MutableBytes response) {
 Response TokenFixture::transmit(const Buffer& apdu) {
   const Buffer exact(apdu.begin(), apdu.end());
   Buffer response(protocol::kMaxResponseApdu);
-  const std::size_t n = exchange(Bytes(exact.data(), exact.size()),
-                                 MutableBytes(response.data(), response.size()));
+  const std::size_t n =
+      exchange(Bytes(exact.data(), exact.size()), MutableBytes(response.data(), response.size()));
   Response r;
   if (n < 2 || n > response.size()) {
     ADD_FAILURE() << "response of " << n << " bytes";
@@ -190,8 +192,8 @@ Response TokenFixture::send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1,
     if (r.sw != Sw::ok) return r;
     pos += protocol::kShortMaxLc;
   }
-  Response r = transmit(
-      short_apdu(cla, ins, p1, p2, Buffer(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end())));
+  Response r = transmit(short_apdu(
+      cla, ins, p1, p2, Buffer(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end())));
   Buffer all = r.data;
   for (int guard = 0; (protocol::to_u16(r.sw) & 0xFF00) == 0x6100 && guard < 64; ++guard) {
     r = transmit(short_apdu(protocol::kClaIso, u8(Ins::get_response), 0, 0, {}, 0x00));
@@ -246,8 +248,9 @@ Sw TokenFixture::authenticate(Algorithm algorithm, const Buffer& key) {
 }
 
 Response TokenFixture::generate(std::uint8_t slot, Algorithm algorithm, const Buffer& extra) {
-  Response r = send(Ins::generate_asymmetric_key_pair, 0x00, slot,
-                    tlv(tag::kControlReference, concat({tlv(tag::kAlgorithm, {u8(algorithm)}), extra})));
+  Response r =
+      send(Ins::generate_asymmetric_key_pair, 0x00, slot,
+           tlv(tag::kControlReference, concat({tlv(tag::kAlgorithm, {u8(algorithm)}), extra})));
   if (r.sw == Sw::ok) {
     auto contents = find_value(r.data, tag::kPublicKeyTemplate);
     EXPECT_TRUE(contents) << "no 7F49 template";
@@ -257,8 +260,9 @@ Response TokenFixture::generate(std::uint8_t slot, Algorithm algorithm, const Bu
 }
 
 Response TokenFixture::sign(std::uint8_t slot, Algorithm algorithm, const Buffer& input) {
-  Response r = send(Ins::general_authenticate, u8(algorithm), slot,
-                    tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}), tlv(tag::kChallenge, input)})));
+  Response r =
+      send(Ins::general_authenticate, u8(algorithm), slot,
+           tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}), tlv(tag::kChallenge, input)})));
   if (r.sw == Sw::ok) {
     auto inner = find_value(r.data, tag::kDynamicAuth);
     auto value = inner ? find_value(*inner, tag::kResponse) : std::nullopt;

@@ -16,13 +16,15 @@ using protocol::SdFragment;
 
 Buffer command(std::uint32_t sequence, const Buffer& apdu) {
   Buffer out(sd::kCommandArea);
-  out.resize(encode_sd_command(sequence, Bytes(apdu.data(), apdu.size()), MutableBytes(out.data(), out.size())));
+  out.resize(encode_sd_command(sequence, Bytes(apdu.data(), apdu.size()),
+                               MutableBytes(out.data(), out.size())));
   return out;
 }
 
 SdFragment read_fragment(const SdFileChannel& channel, std::size_t index, Buffer& storage) {
   storage.assign(sd::kFragmentSize, 0xEE);
-  channel.read(sd::kResponseOffset + index * sd::kFragmentSize, MutableBytes(storage.data(), storage.size()));
+  channel.read(sd::kResponseOffset + index * sd::kFragmentSize,
+               MutableBytes(storage.data(), storage.size()));
   SdFragment fragment;
   EXPECT_TRUE(parse_sd_fragment(Bytes(storage.data(), storage.size()), fragment));
   return fragment;
@@ -69,7 +71,8 @@ TEST(SdFileChannel, AnEmptyCommandIsAReset) {
 TEST(SdFileChannel, PartialCorruptOrMisplacedWrites_AreNotCommands) {
   SdFileChannel channel;
   Buffer written = command(5, {0x00, 0xCB, 0x3F, 0xFF});
-  EXPECT_EQ(channel.write(sd::kBlockSize, Bytes(written.data(), written.size())), SdFileChannel::Event::none);
+  EXPECT_EQ(channel.write(sd::kBlockSize, Bytes(written.data(), written.size())),
+            SdFileChannel::Event::none);
   EXPECT_EQ(channel.write(0, Bytes(written.data(), 10)), SdFileChannel::Event::none);
   written[sd::kCommandHeader] ^= 1;  // fails the CRC
   EXPECT_EQ(channel.write(0, Bytes(written.data(), written.size())), SdFileChannel::Event::none);

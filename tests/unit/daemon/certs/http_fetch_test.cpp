@@ -52,8 +52,10 @@ TEST(HttpUrl, BracketedIpv6_IsAHost) {
 }
 
 TEST(HttpUrl, OtherSchemesAndMalformedUrls_AreRefusedWithAReason) {
-  EXPECT_NE(rejection("https://ocsp.example.com/").find("https is not supported"), std::string::npos);
-  EXPECT_NE(rejection("ldap://ldap.example.com/cn=CA?certificateRevocationList").find("ldap"), std::string::npos);
+  EXPECT_NE(rejection("https://ocsp.example.com/").find("https is not supported"),
+            std::string::npos);
+  EXPECT_NE(rejection("ldap://ldap.example.com/cn=CA?certificateRevocationList").find("ldap"),
+            std::string::npos);
   EXPECT_NE(rejection("http://user@example.com/").find("user information"), std::string::npos);
   EXPECT_NE(rejection("http://example.com:0/").find("port"), std::string::npos);
   EXPECT_NE(rejection("http://example.com:65536/").find("port"), std::string::npos);
@@ -62,7 +64,8 @@ TEST(HttpUrl, OtherSchemesAndMalformedUrls_AreRefusedWithAReason) {
   EXPECT_NE(rejection("http://a b/").find("space"), std::string::npos);
   EXPECT_NE(rejection("http://example.com/\r\nX-Injected: 1").find("control"), std::string::npos);
   EXPECT_NE(rejection("example.com/crl").find("absolute"), std::string::npos);
-  EXPECT_NE(rejection("http://" + std::string(kMaxFetchUrlLength, 'a')).find("longer"), std::string::npos);
+  EXPECT_NE(rejection("http://" + std::string(kMaxFetchUrlLength, 'a')).find("longer"),
+            std::string::npos);
 }
 
 class HttpFetch : public ::testing::Test {
@@ -112,11 +115,12 @@ TEST_F(HttpFetch, BodyWithoutLengthOverTheLimit_IsAnError) {
   char size[16];
   std::snprintf(size, sizeof size, "%zx", body.size());
   peer_.serve("/chunked", Reply::verbatim("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                              std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
+                                          std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n"));
   for (const char* target : {"/to-eof", "/chunked"}) {
     const FetchResult result = http_get(url(target), limits_);
     EXPECT_FALSE(result.ok) << target;
-    EXPECT_NE(result.error.find("larger than 1024 bytes"), std::string::npos) << target << ": " << result.error;
+    EXPECT_NE(result.error.find("larger than 1024 bytes"), std::string::npos)
+        << target << ": " << result.error;
   }
 }
 

@@ -47,7 +47,8 @@ class HttpPeer {
   mutable std::mutex mutex_;
   std::map<std::string, Reply> replies_;
   std::map<std::string, unsigned> requests_;
-  std::vector<boost::asio::ip::tcp::socket> held_;  // hanging connections, on the server thread only
+  std::vector<boost::asio::ip::tcp::socket>
+      held_;  // hanging connections, on the server thread only
   std::thread thread_;
 };
 

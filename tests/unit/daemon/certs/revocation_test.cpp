@@ -24,7 +24,9 @@ using Reply = HttpPeer::Reply;
 using test::OcspResponder;
 using test::TestPki;
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, const std::string& needle) {
+  return text.find(needle) != std::string::npos;
+}
 
 std::string aia(const std::string& url) { return "authorityInfoAccess = OCSP;URI:" + url; }
 std::string cdp(const std::string& url) { return "crlDistributionPoints = URI:" + url; }
@@ -51,19 +53,22 @@ class RevocationTest : public ::testing::Test {
     dir_ = std::make_unique<test::TempDir>();
     pki_ = std::make_unique<TestPki>(dir_->path());
     TestPki& pki = *pki_;
-    const std::string responder_cert = pki.issue("ocsp-responder", {"extendedKeyUsage = OCSPSigning"});
+    const std::string responder_cert =
+        pki.issue("ocsp-responder", {"extendedKeyUsage = OCSPSigning"});
     const std::string plain_cert = pki.issue("not-a-responder", {});
-    const std::vector<std::string> common{"-index", pki.index(), "-CA", pki.issuing_pem(), "-ignore_err"};
+    const std::vector<std::string> common{"-index", pki.index(), "-CA", pki.issuing_pem(),
+                                          "-ignore_err"};
     auto responder = [&](const std::string& name, std::vector<std::string> args) {
       args.insert(args.begin(), common.begin(), common.end());
       auto r = std::make_unique<OcspResponder>(args, dir_->path() + "/" + name + ".log");
       r->start();
       return r;
     };
-    delegated_ = responder("delegated", {"-rsigner", responder_cert, "-rkey", dir_->path() + "/ocsp-responder.key",
-                                         "-nmin", "60"});
+    delegated_ = responder("delegated", {"-rsigner", responder_cert, "-rkey",
+                                         dir_->path() + "/ocsp-responder.key", "-nmin", "60"});
     direct_ = responder("direct", {"-rsigner", pki.issuing_pem(), "-rkey", pki.issuing_key()});
-    unauthorised_ = responder("unauthorised", {"-rsigner", plain_cert, "-rkey", dir_->path() + "/not-a-responder.key"});
+    unauthorised_ = responder(
+        "unauthorised", {"-rsigner", plain_cert, "-rkey", dir_->path() + "/not-a-responder.key"});
     http_ = std::make_unique<HttpPeer>();
     const HttpPeer& http = *http_;
 
@@ -73,17 +78,20 @@ class RevocationTest : public ::testing::Test {
     unauthorised_good_ = leaf("unauthorised-good", {aia(unauthorised_->url())});
     crl_good_ = leaf("crl-good", {cdp(http.url("/issuing.crl"))});
     crl_revoked_ = leaf("crl-revoked", {cdp(http.url("/issuing.crl"))});
-    fallback_revoked_ = leaf("fallback-revoked", {aia(http.url("/garbage")), cdp(http.url("/issuing.crl"))});
+    fallback_revoked_ =
+        leaf("fallback-revoked", {aia(http.url("/garbage")), cdp(http.url("/issuing.crl"))});
     garbage_ = leaf("garbage", {aia(http.url("/garbage")), cdp(http.url("/garbage"))});
     forged_crl_ = leaf("forged-crl", {cdp(http.url("/impostor.crl"))});
-    https_ = leaf("https", {aia("https://127.0.0.1:" + std::to_string(http.port()) + "/"), cdp(http.url("/missing"))});
+    https_ = leaf("https", {aia("https://127.0.0.1:" + std::to_string(http.port()) + "/"),
+                            cdp(http.url("/missing"))});
     hang_ = leaf("hang", {aia(http.url("/hang"))});
     big_ = leaf("big", {cdp(http.url("/big"))});
     bare_ = leaf("bare", {});
     issuer_ = test::load_certificate(pki.issuing_pem());
     root_ = test::load_certificate(pki.root_pem());
 
-    for (const Leaf* l : {&revoked_, &crl_revoked_, &fallback_revoked_}) pki.revoke(l->pem, "keyCompromise");
+    for (const Leaf* l : {&revoked_, &crl_revoked_, &fallback_revoked_})
+      pki.revoke(l->pem, "keyCompromise");
     http_->serve("/issuing.crl", Reply::ok(pki.crl_der()));
     http_->serve("/impostor.crl", Reply::ok(pki.impostor_crl_der()));
     http_->serve("/garbage", Reply::ok("this is neither DER nor an answer"));
@@ -112,8 +120,9 @@ class RevocationTest : public ::testing::Test {
   // reads the index again before the next one: ask (with the command-line client) until it
   // knows the revoked leaf. Bounded; each round is one real request, not a wait.
   static void await_index(const OcspResponder& responder) {
-    const std::string ask = "openssl ocsp -issuer '" + pki_->issuing_pem() + "' -cert '" + revoked_.pem + "' -url " +
-                            responder.url() + " -noverify -timeout 5 | grep -q ': revoked'";
+    const std::string ask = "openssl ocsp -issuer '" + pki_->issuing_pem() + "' -cert '" +
+                            revoked_.pem + "' -url " + responder.url() +
+                            " -noverify -timeout 5 | grep -q ': revoked'";
     for (int round = 0; round < 5; ++round) {
       try {
         test::shell(dir_->path(), ask);
@@ -128,7 +137,8 @@ class RevocationTest : public ::testing::Test {
     ASSERT_TRUE(setup_error_.empty()) << setup_error_;
     // A test that stopped a responder leaves it stopped; the next one gets it back, on the
     // port its leaves name.
-    for (OcspResponder* r : {delegated_.get(), direct_.get(), unauthorised_.get()}) r->start(r->port());
+    for (OcspResponder* r : {delegated_.get(), direct_.get(), unauthorised_.get()})
+      r->start(r->port());
   }
 
   static RevocationOptions fast() {
@@ -142,8 +152,8 @@ class RevocationTest : public ::testing::Test {
   static inline std::unique_ptr<TestPki> pki_;
   static inline std::unique_ptr<OcspResponder> delegated_, direct_, unauthorised_;
   static inline std::unique_ptr<HttpPeer> http_;
-  static inline Leaf good_, revoked_, direct_good_, unauthorised_good_, crl_good_, crl_revoked_, fallback_revoked_,
-      garbage_, forged_crl_, https_, hang_, big_, bare_;
+  static inline Leaf good_, revoked_, direct_good_, unauthorised_good_, crl_good_, crl_revoked_,
+      fallback_revoked_, garbage_, forged_crl_, https_, hang_, big_, bare_;
   static inline X509Ptr issuer_{nullptr, X509_free}, root_{nullptr, X509_free};
 };
 
@@ -196,7 +206,8 @@ TEST_F(RevocationTest, CachedAnswer_NeedsNoResponder) {
   ASSERT_EQ(checker.check(good_.get(), issuer_.get()).state, State::good);
   delegated_->stop();
   EXPECT_EQ(checker.check(good_.get(), issuer_.get()).state, State::good);
-  const std::optional<RevocationChecker::Status> cached = checker.cached(good_.get(), issuer_.get());
+  const std::optional<RevocationChecker::Status> cached =
+      checker.cached(good_.get(), issuer_.get());
   ASSERT_TRUE(cached);
   EXPECT_EQ(cached->state, State::good);
 }
@@ -205,7 +216,8 @@ TEST_F(RevocationTest, Unknown_IsCachedForItsShortLifetime) {
   delegated_->stop();
   RevocationChecker checker(fast());
   ASSERT_EQ(checker.check(good_.get(), issuer_.get()).state, State::unknown);
-  const std::optional<RevocationChecker::Status> cached = checker.cached(good_.get(), issuer_.get());
+  const std::optional<RevocationChecker::Status> cached =
+      checker.cached(good_.get(), issuer_.get());
   ASSERT_TRUE(cached);
   EXPECT_EQ(cached->state, State::unknown);
 
@@ -273,7 +285,8 @@ TEST_F(RevocationTest, SilentResponder_IsUnknownAfterTheTimeout) {
   const RevocationChecker::Status status = checker.check(hang_.get(), issuer_.get());
   EXPECT_EQ(status.state, State::unknown);
   EXPECT_TRUE(contains(status.detail, "timed out")) << status.detail;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));  // a bound far above 500 ms
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::seconds(5));  // a bound far above 500 ms
 }
 
 TEST_F(RevocationTest, OversizedCrl_IsUnknown) {
@@ -311,16 +324,20 @@ TEST_F(RevocationTest, FullCache_DropsAnEntry) {
 
 TEST_F(RevocationTest, ConcurrentChecks_GetTheirOwnAnswers) {
   RevocationChecker checker(fast());
-  const std::vector<std::pair<const Leaf*, State>> cases{
-      {&good_, State::good}, {&revoked_, State::revoked}, {&crl_good_, State::good}, {&crl_revoked_, State::revoked}};
+  const std::vector<std::pair<const Leaf*, State>> cases{{&good_, State::good},
+                                                         {&revoked_, State::revoked},
+                                                         {&crl_good_, State::good},
+                                                         {&crl_revoked_, State::revoked}};
   std::vector<State> seen(cases.size() * 3, State::unknown);
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < seen.size(); ++i) {
-    threads.emplace_back(
-        [&, i] { seen[i] = checker.check(cases[i % cases.size()].first->get(), issuer_.get()).state; });
+    threads.emplace_back([&, i] {
+      seen[i] = checker.check(cases[i % cases.size()].first->get(), issuer_.get()).state;
+    });
   }
   for (std::thread& t : threads) t.join();
-  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], cases[i % cases.size()].second) << i;
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i], cases[i % cases.size()].second) << i;
 }
 
 }  // namespace

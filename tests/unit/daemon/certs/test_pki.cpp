@@ -87,7 +87,8 @@ void write_text(const std::string& path, const std::string& text) {
 X509Ptr load_certificate(const std::string& pem_path) {
   const std::string text = read_text(pem_path);
   daemon::certs::Bio in(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-  X509Ptr certificate(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr, X509_free);
+  X509Ptr certificate(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr,
+                      X509_free);
   if (!certificate) throw std::runtime_error("no certificate in " + pem_path);
   return certificate;
 }
@@ -105,31 +106,40 @@ TempDir::~TempDir() {
 }
 
 TestPki::TestPki(std::string dir) : dir_(std::move(dir)) {
-  for (const char* sub : {"issuing/new", "impostor/new"}) std::filesystem::create_directories(dir_ + "/" + sub);
+  for (const char* sub : {"issuing/new", "impostor/new"})
+    std::filesystem::create_directories(dir_ + "/" + sub);
   write_text(dir_ + "/req.cnf", kRequestConfig);
-  write_text(dir_ + "/ca.cnf", "[ca]\ndefault_ca = issuing\n" + ca_section("issuing", dir_ + "/issuing") +
-                                   ca_section("impostor", dir_ + "/impostor") + "[any_name]\ncommonName = supplied\n");
+  write_text(dir_ + "/ca.cnf", "[ca]\ndefault_ca = issuing\n" +
+                                   ca_section("issuing", dir_ + "/issuing") +
+                                   ca_section("impostor", dir_ + "/impostor") +
+                                   "[any_name]\ncommonName = supplied\n");
   for (const char* ca : {"issuing", "impostor"}) {
     const std::string d = dir_ + "/" + ca;
     write_text(d + "/index.txt", "");
     write_text(d + "/serial", "1000\n");
     write_text(d + "/crlnumber", "01\n");
   }
-  const std::string self_signed = "openssl req -x509 -new -config req.cnf -extensions v3_ca " + kNewKey + " -days 3650";
+  const std::string self_signed =
+      "openssl req -x509 -new -config req.cnf -extensions v3_ca " + kNewKey + " -days 3650";
   shell(dir_, self_signed + " -subj '/CN=certkey test root' -keyout root.key -out root.pem");
-  shell(dir_, "openssl req -new -config req.cnf " + kNewKey +
-                  " -subj '/CN=certkey test issuing CA' -keyout issuing/ca.key -out issuing/ca.csr && "
-                  "openssl x509 -req -in issuing/ca.csr -CA root.pem -CAkey root.key -set_serial 2 -days 3650 "
-                  "-extfile req.cnf -extensions v3_ca -out issuing/ca.pem");
+  shell(dir_,
+        "openssl req -new -config req.cnf " + kNewKey +
+            " -subj '/CN=certkey test issuing CA' -keyout issuing/ca.key -out issuing/ca.csr && "
+            "openssl x509 -req -in issuing/ca.csr -CA root.pem -CAkey root.key -set_serial 2 -days "
+            "3650 "
+            "-extfile req.cnf -extensions v3_ca -out issuing/ca.pem");
   shell(dir_, self_signed + " -subj '/CN=certkey other root' -keyout other.key -out other.pem");
   // Same name as the issuing CA, another key: what a forged CRL would claim to come from.
-  shell(dir_, self_signed + " -subj '/CN=certkey test issuing CA' -keyout impostor/ca.key -out impostor/ca.pem");
+  shell(dir_,
+        self_signed +
+            " -subj '/CN=certkey test issuing CA' -keyout impostor/ca.key -out impostor/ca.pem");
 }
 
 std::string TestPki::issue(const std::string& name, const std::vector<std::string>& extensions,
                            const Validity& validity) {
   std::string lines =
-      "basicConstraints = critical, CA:FALSE\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n";
+      "basicConstraints = critical, CA:FALSE\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier "
+      "= keyid\n";
   bool key_usage = false;
   for (const std::string& line : extensions) {
     lines += line + "\n";
@@ -139,33 +149,38 @@ std::string TestPki::issue(const std::string& name, const std::vector<std::strin
   write_text(dir_ + "/" + name + ".ext", lines);
   const std::string dates = (validity.start.empty() ? "" : " -startdate " + validity.start) +
                             (validity.end.empty() ? " -days 30" : " -enddate " + validity.end);
-  shell(dir_, "openssl req -new -config req.cnf " + kNewKey + " -subj '/CN=" + name + "' -keyout " + name +
-                  ".key -out " + name + ".csr && openssl ca -batch -config ca.cnf -name issuing -notext -in " + name +
+  shell(dir_, "openssl req -new -config req.cnf " + kNewKey + " -subj '/CN=" + name + "' -keyout " +
+                  name + ".key -out " + name +
+                  ".csr && openssl ca -batch -config ca.cnf -name issuing -notext -in " + name +
                   ".csr -out " + name + ".pem -extfile " + name + ".ext" + dates);
   return dir_ + "/" + name + ".pem";
 }
 
 std::string TestPki::issue_from_other_root(const std::string& name) {
-  shell(dir_, "openssl req -new -config req.cnf " + kNewKey + " -subj '/CN=" + name + "' -keyout " + name +
-                  ".key -out " + name + ".csr && openssl x509 -req -in " + name +
-                  ".csr -CA other.pem -CAkey other.key -set_serial 7 -days 30 -extfile req.cnf -extensions leaf -out " +
+  shell(dir_, "openssl req -new -config req.cnf " + kNewKey + " -subj '/CN=" + name + "' -keyout " +
+                  name + ".key -out " + name + ".csr && openssl x509 -req -in " + name +
+                  ".csr -CA other.pem -CAkey other.key -set_serial 7 -days 30 -extfile req.cnf "
+                  "-extensions leaf -out " +
                   name + ".pem");
   return dir_ + "/" + name + ".pem";
 }
 
 void TestPki::revoke(const std::string& pem, const std::string& reason) {
-  shell(dir_, "openssl ca -config ca.cnf -name issuing -revoke '" + pem + "' -crl_reason " + reason);
+  shell(dir_,
+        "openssl ca -config ca.cnf -name issuing -revoke '" + pem + "' -crl_reason " + reason);
 }
 
 std::string TestPki::crl_der() {
-  shell(dir_, "openssl ca -config ca.cnf -name issuing -gencrl -out issuing.crl.pem && "
-              "openssl crl -in issuing.crl.pem -outform DER -out issuing.crl");
+  shell(dir_,
+        "openssl ca -config ca.cnf -name issuing -gencrl -out issuing.crl.pem && "
+        "openssl crl -in issuing.crl.pem -outform DER -out issuing.crl");
   return read_text(dir_ + "/issuing.crl");
 }
 
 std::string TestPki::impostor_crl_der() {
-  shell(dir_, "openssl ca -config ca.cnf -name impostor -gencrl -out impostor.crl.pem && "
-              "openssl crl -in impostor.crl.pem -outform DER -out impostor.crl");
+  shell(dir_,
+        "openssl ca -config ca.cnf -name impostor -gencrl -out impostor.crl.pem && "
+        "openssl crl -in impostor.crl.pem -outform DER -out impostor.crl");
   return read_text(dir_ + "/impostor.crl");
 }
 
@@ -201,8 +216,8 @@ void OcspResponder::start(unsigned short port) {
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + kStartBound;
   while (line.find('\n') == std::string::npos) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd ready{output_, POLLIN, 0};
     char buffer[256];
     const ssize_t n = left.count() > 0 && ::poll(&ready, 1, static_cast<int>(left.count())) == 1

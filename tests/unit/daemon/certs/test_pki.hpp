@@ -51,7 +51,8 @@ class TestPki {
 
   // A leaf from the issuing CA with these extension lines (openssl x509v3_config(5)) added to
   // the basic ones; returns its PEM file (name.pem, key in name.key).
-  std::string issue(const std::string& name, const std::vector<std::string>& extensions, const Validity& validity = {});
+  std::string issue(const std::string& name, const std::vector<std::string>& extensions,
+                    const Validity& validity = {});
   // A leaf from the unrelated root.
   std::string issue_from_other_root(const std::string& name);
   void revoke(const std::string& pem, const std::string& reason);

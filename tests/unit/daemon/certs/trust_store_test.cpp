@@ -83,7 +83,8 @@ TEST_F(TrustStoreTest, OtherCa_IsUntrustedEvenWithItsRootSupplied) {
   const X509Ptr other_root = test::load_certificate(pki_->other_root_pem());
   EXPECT_EQ(store.verify(leaf.get(), {}, now_).status, TrustStore::Status::untrusted);
   // A root the caller sends is only material for the path, never an anchor.
-  EXPECT_EQ(store.verify(leaf.get(), {other_root.get()}, now_).status, TrustStore::Status::untrusted);
+  EXPECT_EQ(store.verify(leaf.get(), {other_root.get()}, now_).status,
+            TrustStore::Status::untrusted);
 }
 
 TEST_F(TrustStoreTest, IntermediateConfiguredAsAnchor_DoesNotEndAPath) {
@@ -98,7 +99,8 @@ TEST_F(TrustStoreTest, ExpiredLeaf_IsExpired) {
   const X509Ptr leaf = test::load_certificate(expired_);
   const TrustStore::Result result = store.verify(leaf.get(), {}, now_);
   EXPECT_EQ(result.status, TrustStore::Status::expired) << result.detail;
-  EXPECT_NE(result.detail.find("expired at 2001-01-01T00:00:00Z"), std::string::npos) << result.detail;
+  EXPECT_NE(result.detail.find("expired at 2001-01-01T00:00:00Z"), std::string::npos)
+      << result.detail;
   EXPECT_EQ(result.chain.size(), 3u);
 }
 
@@ -139,8 +141,8 @@ TEST_F(TrustStoreTest, AnchorFileWithSeveralCertificates_TrustsEach) {
   EXPECT_EQ(store.verify(other_leaf.get(), {}, now_).status, TrustStore::Status::valid);
 }
 
-void expect_file_error(const std::vector<std::string>& anchors, const std::vector<std::string>& intermediates,
-                       const std::string& needle) {
+void expect_file_error(const std::vector<std::string>& anchors,
+                       const std::vector<std::string>& intermediates, const std::string& needle) {
   try {
     const TrustStore store(anchors, intermediates);
     ADD_FAILURE() << "no error for " << needle;
@@ -177,15 +179,18 @@ TEST(PemBundle, BoundsAndGarbage_AreErrors) {
   const std::string one = test::read_text(pki.root_pem());
   std::string nine;
   for (int i = 0; i < 9; ++i) nine += one;
-  EXPECT_EQ(parse_pem_bundle(nine.substr(0, one.size() * kMaxBundleCertificates)).size(), kMaxBundleCertificates);
+  EXPECT_EQ(parse_pem_bundle(nine.substr(0, one.size() * kMaxBundleCertificates)).size(),
+            kMaxBundleCertificates);
   EXPECT_THROW(parse_pem_bundle(nine), CertificateError);
   EXPECT_THROW(parse_pem_bundle(one + std::string(kMaxBundleBytes, '\n')), CertificateError);
   EXPECT_THROW(parse_pem_bundle(""), CertificateError);
   EXPECT_THROW(parse_pem_bundle("no PEM here"), CertificateError);
-  EXPECT_THROW(parse_pem_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), CertificateError);
+  EXPECT_THROW(parse_pem_bundle("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+               CertificateError);
   std::string encrypted = one;
-  encrypted.insert(encrypted.find('\n') + 1,
-                   "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n");
+  encrypted.insert(
+      encrypted.find('\n') + 1,
+      "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n");
   EXPECT_THROW(parse_pem_bundle(encrypted), CertificateError);
 }
 

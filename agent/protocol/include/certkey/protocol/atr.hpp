@@ -19,8 +19,8 @@ inline constexpr std::array<std::uint8_t, 19> kTokenAtr = [] {
 
 // A SIM token's answer-to-reset: T=0 only (no TD1, so no TCK), TA1 = 96, 12 historical
 // bytes: category 80, F7 <USIM AID> (application identifier), 52 "ck" (certkey).
-inline constexpr std::array<std::uint8_t, 15> kSimAtr = {0x3B, 0x1C, 0x96, 0x80, 0xF7, 0xA0, 0x00, 0x00,
-                                                         0x00, 0x87, 0x10, 0x02, 0x52, 'c',  'k'};
+inline constexpr std::array<std::uint8_t, 15> kSimAtr = {
+    0x3B, 0x1C, 0x96, 0x80, 0xF7, 0xA0, 0x00, 0x00, 0x00, 0x87, 0x10, 0x02, 0x52, 'c', 'k'};
 
 // Both ATRs carry the historical bytes 52 'c' 'k': how hosts recognise a certkey token.
 inline constexpr std::array<std::uint8_t, 3> kAtrMarker = {0x52, 'c', 'k'};

@@ -43,7 +43,7 @@ enum class Error : std::uint8_t {
   invalid_command = 0x01,
   invalid_length = 0x03,
   invalid_sequence = 0x04,
-  busy = 0x06,           // another channel's message is being received
+  busy = 0x06,  // another channel's message is being received
   invalid_channel = 0x0B,
   other = 0x7F,
 };

@@ -7,7 +7,6 @@
 
 namespace certkey::protocol {
 
-
 // Reassembles one message from reports. Feed reports in arrival order; a report of another
 // channel while a message is in progress answers `busy` and leaves the message alone.
 class HidAssembler {

@@ -36,8 +36,7 @@ constexpr std::uint32_t certificate_object_for_slot(std::uint8_t slot) {
     case 0x9D: return object::kKeyManagementCert;
     case 0x9E: return object::kCardAuthCert;
     case 0xF9: return object::kAttestationCert;
-    default:
-      return (slot >= 0x82 && slot <= 0x95) ? object::kRetiredCertFirst + (slot - 0x82u) : 0;
+    default: return (slot >= 0x82 && slot <= 0x95) ? object::kRetiredCertFirst + (slot - 0x82u) : 0;
   }
 }
 

@@ -13,7 +13,8 @@ namespace certkey::protocol {
 
 // What follows the certificate: 71 01 00 (not compressed) and an empty FE.
 inline constexpr std::uint8_t kCertificateObjectTrailer[] = {
-    static_cast<std::uint8_t>(tag::kCertInfo), 0x01, 0x00, static_cast<std::uint8_t>(tag::kErrorDetectionCode), 0x00};
+    static_cast<std::uint8_t>(tag::kCertInfo), 0x01, 0x00,
+    static_cast<std::uint8_t>(tag::kErrorDetectionCode), 0x00};
 
 // The size of the object that holds a `der_size`-byte certificate.
 std::size_t certificate_object_size(std::size_t der_size);

@@ -22,7 +22,8 @@ inline constexpr std::uint8_t kResponseMagic[8] = {'C', 'K', 'S', 'D', 'R', 'S',
 
 inline constexpr std::size_t kCommandHeader = 20;
 inline constexpr std::size_t kMaxCommand = kMaxCommandApdu;
-inline constexpr std::size_t kCommandArea = (kCommandHeader + kMaxCommand + kBlockSize - 1) / kBlockSize * kBlockSize;
+inline constexpr std::size_t kCommandArea =
+    (kCommandHeader + kMaxCommand + kBlockSize - 1) / kBlockSize * kBlockSize;
 
 inline constexpr std::size_t kResponseHeader = 24;
 inline constexpr std::size_t kFragmentSize = 2048;  // one read: 4 blocks

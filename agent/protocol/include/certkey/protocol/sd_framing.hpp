@@ -7,7 +7,6 @@
 
 namespace certkey::protocol {
 
-
 // Writes a command (header and APDU, zero-padded to whole blocks) into `out`; returns the
 // number of bytes to write, or 0 when the APDU is too long or `out` too small.
 std::size_t encode_sd_command(std::uint32_t sequence, Bytes apdu, MutableBytes out);
@@ -26,7 +25,8 @@ struct SdFragment {
 
 // Fragment `index` of `response` (or a busy marker when `busy`), kFragmentSize bytes into
 // `out`. False when the index is out of range or the response too long.
-bool encode_sd_fragment(std::uint32_t sequence, bool busy, Bytes response, std::uint8_t index, MutableBytes out);
+bool encode_sd_fragment(std::uint32_t sequence, bool busy, Bytes response, std::uint8_t index,
+                        MutableBytes out);
 
 // Checks a fragment read from the response area: magic, CRC, lengths and index against
 // count. A torn or stale read fails here (or shows another sequence number).

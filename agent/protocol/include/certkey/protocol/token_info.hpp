@@ -7,7 +7,8 @@
 namespace certkey::protocol {
 
 // Bits of the policy field (tag 05).
-inline constexpr std::uint8_t kPolicyRequirePinChange = 0x01;  // the default PIN must be changed before use
+inline constexpr std::uint8_t kPolicyRequirePinChange =
+    0x01;  // the default PIN must be changed before use
 
 // Retry limit, tries left and "still the factory value" of a PIN or PUK (tags 07, 08).
 struct CredentialState {

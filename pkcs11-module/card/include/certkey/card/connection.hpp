@@ -12,7 +12,8 @@ class Connection {
  public:
   explicit Connection(std::unique_ptr<CardLink> link) : link_(std::move(link)) {}
   // Connects through PC/SC (pcsc_links()).
-  explicit Connection(const std::string& reader_match) : Connection(pcsc_links().connect(reader_match)) {}
+  explicit Connection(const std::string& reader_match)
+      : Connection(pcsc_links().connect(reader_match)) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -31,7 +32,9 @@ class Connection {
   // Holds the card exclusively for the lifetime of the object.
   class Transaction {
    public:
-    explicit Transaction(Connection& connection) : link_(*connection.link_) { link_.begin_transaction(); }
+    explicit Transaction(Connection& connection) : link_(*connection.link_) {
+      link_.begin_transaction();
+    }
     ~Transaction() { link_.end_transaction(); }
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;

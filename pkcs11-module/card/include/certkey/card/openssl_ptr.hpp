@@ -13,7 +13,9 @@ namespace certkey::card {
 template <auto Free>
 struct OpenSslDeleter {
   template <typename T>
-  void operator()(T* p) const { Free(p); }
+  void operator()(T* p) const {
+    Free(p);
+  }
 };
 template <typename T, auto Free>
 using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<Free>>;

@@ -44,7 +44,8 @@ struct ReaderSurvey {
   struct Reader {
     std::string name;
     bool card_present = false;
-    std::string driver;  // the driver's SCARD_ATTR_VENDOR_IFD_TYPE ("certkey USB KEY"), "" if it gives none
+    std::string
+        driver;  // the driver's SCARD_ATTR_VENDOR_IFD_TYPE ("certkey USB KEY"), "" if it gives none
   };
   std::vector<Reader> readers;
 };

@@ -35,6 +35,8 @@ struct ManagementKeyInfo {
   bool is_default = false;
 };
 
+// protocol::TokenInfo as the host uses it: what the token may leave out is a std::optional
+// here, where the freestanding reader (agent/protocol) has flags beside plain fields.
 struct TokenInfo {
   std::uint32_t serial = 0;
   protocol::Medium medium = protocol::Medium::smartcard;
@@ -81,7 +83,8 @@ class TokenClient {
   // Metadata tag 04: the public key template's contents.
   Bytes public_key(std::uint8_t slot);
   // GENERAL AUTHENTICATE with a private key: raw RSA, or ECDSA over a digest (DER result).
-  Response private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& input);
+  Response private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm,
+                                 const Bytes& input);
   Response ecdh(std::uint8_t slot, protocol::Algorithm algorithm, const Bytes& peer_point);
   void delete_key(std::uint8_t slot);
   void move_key(std::uint8_t from, std::uint8_t to);
@@ -97,9 +100,10 @@ class TokenClient {
   Response unlock_with_response(const unlock::Code& response, const std::string& new_pin);
 
  private:
-  Response general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm, std::uint16_t input_tag,
-                                const Bytes& input);
-  Response send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2, Bytes data = {});
+  Response general_authenticate(std::uint8_t slot, protocol::Algorithm algorithm,
+                                std::uint16_t input_tag, const Bytes& input);
+  Response send(std::uint8_t cla, std::uint8_t ins, std::uint8_t p1, std::uint8_t p2,
+                Bytes data = {});
   Connection& connection_;
 };
 

@@ -44,7 +44,8 @@ class Attest : public TokenFixture {
     EXPECT_TRUE(issuer) << "OpenSSL parses the certificate in 5FFF01";
     if (!cert || !issuer) return nullptr;
     EXPECT_EQ(X509_verify(cert.get(), X509_get0_pubkey(issuer.get())), 1);
-    EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(issuer.get())), 0);
+    EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(issuer.get())),
+              0);
     Pkey expected = public_key(algorithm, generated.data);
     EXPECT_TRUE(expected);
     if (expected) {
@@ -74,7 +75,8 @@ TEST_F(Attest, AttestationCertificate_SelfSignedByF9Key) {
   EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(cert.get()), X509_get_subject_name(cert.get())), 0);
   Response meta = metadata(kF9);
   ASSERT_EQ(meta.sw, Sw::ok);
-  Pkey f9 = public_key(Algorithm::ecc_p256, find_value(meta.data, tag::kMetaPublicKey).value_or(Buffer{}));
+  Pkey f9 = public_key(Algorithm::ecc_p256,
+                       find_value(meta.data, tag::kMetaPublicKey).value_or(Buffer{}));
   ASSERT_TRUE(f9);
   EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert.get()), f9.get()), 1);
   EXPECT_EQ(X509_check_ca(cert.get()), 1);
@@ -115,7 +117,8 @@ TEST_F(Attest, ImportedKey_Returns6985) {
   Pkey host = ec_generate("P-256");
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(send(Ins::import_key, u8(Algorithm::ecc_p256), k9A,
-                 tlv(tag::kImportEcPrivate, ec_private_scalar(host.get(), 32))).sw,
+                 tlv(tag::kImportEcPrivate, ec_private_scalar(host.get(), 32)))
+                .sw,
             Sw::ok);
   EXPECT_EQ(attest(k9A).sw, Sw::conditions_not_satisfied);
 }
@@ -130,7 +133,8 @@ TEST_F(Attest, EmptyOrInvalidSlot_Rejected) {
 TEST_F(Attest, UnparsableAttestationCertificate_Returns6A82) {
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(generate(k9A, Algorithm::ecc_p256).sw, Sw::ok);
-  ASSERT_EQ(put_object(protocol::object::kAttestationCert, {0x70, 0x03, 0x30, 0x01, 0x00}).sw, Sw::ok);
+  ASSERT_EQ(put_object(protocol::object::kAttestationCert, {0x70, 0x03, 0x30, 0x01, 0x00}).sw,
+            Sw::ok);
   EXPECT_EQ(attest(k9A).sw, Sw::not_found);
 }
 
@@ -139,7 +143,8 @@ TEST_F(Attest, Reset_KeepsAttestationIdentity) {
   ASSERT_TRUE(before);
   for (int i = 0; i < 3; ++i) verify_pin("000000");
   for (int i = 0; i < 3; ++i) {
-    send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin), concat({pin_block("00000000"), pin_block("000000")}));
+    send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin),
+         concat({pin_block("00000000"), pin_block("000000")}));
   }
   ASSERT_EQ(send(Ins::reset, 0x00, 0x00).sw, Sw::ok);
   Certificate after = attestation_certificate();

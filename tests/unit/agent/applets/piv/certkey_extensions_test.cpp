@@ -41,7 +41,9 @@ class RemoteUnlock : public TokenFixture {
     mac.resize(protocol::kUnlockResponseLength);
     return mac;
   }
-  Buffer response_for(const Buffer& challenge_bytes) { return response_for(challenge_bytes, unlock_key_); }
+  Buffer response_for(const Buffer& challenge_bytes) {
+    return response_for(challenge_bytes, unlock_key_);
+  }
   Sw unlock(const Buffer& response, const std::string& new_pin) {
     return send(CertkeyIns::unlock_response, 0x00, 0x00, concat({response, pin_block(new_pin)})).sw;
   }
@@ -61,7 +63,8 @@ TEST_F(TokenInfo, ReportsSerialMediumFirmwareCounterAndPolicy) {
   Response r = token_info();
   ASSERT_EQ(r.sw, Sw::ok);
   EXPECT_EQ(find_value(r.data, tag::kInfoSerial), Buffer({0x01, 0xC0, 0xFF, 0xEE}));
-  EXPECT_EQ(find_value(r.data, tag::kInfoMedium), Buffer({static_cast<std::uint8_t>(protocol::Medium::usb_key)}));
+  EXPECT_EQ(find_value(r.data, tag::kInfoMedium),
+            Buffer({static_cast<std::uint8_t>(protocol::Medium::usb_key)}));
   EXPECT_EQ(find_value(r.data, tag::kInfoFirmware),
             Buffer(std::begin(piv::kFirmwareVersion), std::end(piv::kFirmwareVersion)));
   auto counter = find_value(r.data, tag::kInfoChangeCounter);
@@ -81,8 +84,12 @@ TEST_F(TokenInfo, PinState_FollowsWrongAndRightPinsAndChanges) {
   EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 2, 1}));
   ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
   EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 3, 1}));
-  ASSERT_EQ(send(Ins::change_reference_data, 0x00, 0x80, concat({pin_block(kDefaultPin), pin_block("654321")})).sw, Sw::ok);
-  EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 3, 0})) << "no longer the default";
+  ASSERT_EQ(send(Ins::change_reference_data, 0x00, 0x80,
+                 concat({pin_block(kDefaultPin), pin_block("654321")}))
+                .sw,
+            Sw::ok);
+  EXPECT_EQ(find_value(token_info().data, tag::kInfoPinState), Buffer({3, 3, 0}))
+      << "no longer the default";
 }
 
 TEST_F(TokenInfo, SerialMatchesGetSerial) {
@@ -115,7 +122,8 @@ TEST_F(TokenInfo, IsoClassDoesNotReachExtensions) {
 // ---- SET UNLOCK KEY ----------------------------------------------------------------------
 
 TEST_F(TokenInfo, SetUnlockKey_NeedsManagementKey) {
-  EXPECT_EQ(send(CertkeyIns::set_unlock_key, 5, 0, random_bytes(32)).sw, Sw::security_status_not_satisfied);
+  EXPECT_EQ(send(CertkeyIns::set_unlock_key, 5, 0, random_bytes(32)).sw,
+            Sw::security_status_not_satisfied);
   EXPECT_EQ(send(CertkeyIns::unlock_challenge).sw, Sw::reference_not_found) << "no unlock key";
 }
 
@@ -240,7 +248,8 @@ TEST_F(RemoteUnlock, MalformedRequest_RejectedWithoutConsumingChallenge) {
   EXPECT_EQ(send(CertkeyIns::unlock_response, 0, 0, response).sw, Sw::wrong_length);
   EXPECT_EQ(unlock(response, "12345"), Sw::incorrect_data);
   EXPECT_EQ(send(CertkeyIns::unlock_response, 0, 0,
-                 concat({response, {'1', '2', '3', '4', '5', '6', 0xFF, '8'}})).sw,
+                 concat({response, {'1', '2', '3', '4', '5', '6', 0xFF, '8'}}))
+                .sw,
             Sw::incorrect_data);
   EXPECT_EQ(unlock(response, "246813"), Sw::ok);
 }

@@ -19,7 +19,8 @@ class AdminTest : public TokenFixture {
   }
   void block_puk() {
     for (int i = 0; i < 3; ++i) {
-      send(Ins::reset_retry_counter, 0x00, kPin, concat({pin_block("00000000"), pin_block("000000")}));
+      send(Ins::reset_retry_counter, 0x00, kPin,
+           concat({pin_block("00000000"), pin_block("000000")}));
     }
     ASSERT_EQ(find_value(metadata(kPuk).data, tag::kMetaRetries), Buffer({3, 0}));
   }
@@ -63,7 +64,8 @@ TEST_F(GetSerial, GetChallengeGivesLeRandomBytes) {
   EXPECT_EQ(all.sw, Sw::ok);
   EXPECT_EQ(all.data.size(), protocol::kMaxChallenge);
   EXPECT_NE(Buffer(all.data.begin(), all.data.begin() + 16), sixteen.data);
-  EXPECT_EQ(transmit(short_apdu(protocol::kClaIso, u8(Ins::get_challenge), 0, 0, {})).sw, Sw::wrong_length);  // no Le
+  EXPECT_EQ(transmit(short_apdu(protocol::kClaIso, u8(Ins::get_challenge), 0, 0, {})).sw,
+            Sw::wrong_length);  // no Le
   EXPECT_EQ(send(Ins::get_challenge, 0x01, 0x00).sw, Sw::incorrect_p1p2);
 }
 
@@ -87,7 +89,8 @@ TEST_F(Reset, PinAndPukBlocked_RestoresFactoryState) {
   ASSERT_EQ(put_object(protocol::object::kRetiredCertFirst, {0x70, 0x00}).sw, Sw::ok);
   const Buffer aes_key = random_bytes(16);
   ASSERT_EQ(send(Ins::set_management_key, protocol::kSetManagementKeyP1, 0xFF,
-                 concat({{u8(Algorithm::aes128), u8(KeyRef::management), 16}, aes_key})).sw,
+                 concat({{u8(Algorithm::aes128), u8(KeyRef::management), 16}, aes_key}))
+                .sw,
             Sw::ok);
   const Buffer old_chuid = get_object(protocol::object::kChuid).data;
   block_pin();
@@ -117,7 +120,8 @@ TEST_F(Reset, DropsSecurityState) {
   block_pin();
   block_puk();
   ASSERT_EQ(reset(), Sw::ok);
-  EXPECT_EQ(put_object(protocol::object::kAuthenticationCert, {0x01}).sw, Sw::security_status_not_satisfied);
+  EXPECT_EQ(put_object(protocol::object::kAuthenticationCert, {0x01}).sw,
+            Sw::security_status_not_satisfied);
 }
 
 TEST_F(Reset, StorageFailure_Returns6581AndStaysBlocked) {
@@ -143,9 +147,13 @@ TEST_F(SetPinRetries, NeedsManagementKeyAndPin) {
 }
 
 TEST_F(SetPinRetries, NewLimits_ReportedAndPinPukBackToDefault) {
-  ASSERT_EQ(send(Ins::change_reference_data, 0x00, kPin, concat({pin_block(kDefaultPin), pin_block("314159")})).sw,
+  ASSERT_EQ(send(Ins::change_reference_data, 0x00, kPin,
+                 concat({pin_block(kDefaultPin), pin_block("314159")}))
+                .sw,
             Sw::ok);
-  ASSERT_EQ(send(Ins::change_reference_data, 0x00, kPuk, concat({pin_block(kDefaultPuk), pin_block("27182818")})).sw,
+  ASSERT_EQ(send(Ins::change_reference_data, 0x00, kPuk,
+                 concat({pin_block(kDefaultPuk), pin_block("27182818")}))
+                .sw,
             Sw::ok);
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(verify_pin("314159"), Sw::ok);
@@ -169,18 +177,19 @@ TEST_F(SetPinRetries, OutOfRange_Returns6A86) {
 }
 
 TEST_F(SetPinRetries, KeepsManagementKeyAndChuid) {
-  // Regression (fixed): agent/applets/piv/piv_admin.cpp, set_pin_retries() calls stage_personalisation(),
-  // which also writes the DEFAULT management key (3DES 010203..08)
-  // and a new CHUID. A token whose management key was changed silently falls back to the
-  // publicly known default after SET PIN RETRIES, so anyone can then write objects and
-  // generate or import keys; the new CHUID GUID also makes hosts see a different card.
-  // Yubico documents only "PIN and PUK are reset to their defaults". Fix: stage only the
-  // default PIN and PUK values (SecretHash with is_default = 1) and the new counters in
-  // this commit, plus stage_content_change(), not the whole personalisation.
+  // Regression (fixed): agent/applets/piv/piv_admin.cpp, set_pin_retries() calls
+  // stage_personalisation(), which also writes the DEFAULT management key (3DES 010203..08) and a
+  // new CHUID. A token whose management key was changed silently falls back to the publicly known
+  // default after SET PIN RETRIES, so anyone can then write objects and generate or import keys;
+  // the new CHUID GUID also makes hosts see a different card. Yubico documents only "PIN and PUK
+  // are reset to their defaults". Fix: stage only the default PIN and PUK values (SecretHash with
+  // is_default = 1) and the new counters in this commit, plus stage_content_change(), not the whole
+  // personalisation.
   const Buffer key = random_bytes(32);
   ASSERT_EQ(authenticate(), Sw::ok);
   ASSERT_EQ(send(Ins::set_management_key, protocol::kSetManagementKeyP1, 0xFF,
-                 concat({{u8(Algorithm::aes256), u8(KeyRef::management), 32}, key})).sw,
+                 concat({{u8(Algorithm::aes256), u8(KeyRef::management), 32}, key}))
+                .sw,
             Sw::ok);
   const Buffer chuid = get_object(protocol::object::kChuid).data;
   ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);

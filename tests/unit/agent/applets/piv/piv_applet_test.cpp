@@ -42,8 +42,9 @@ TEST_F(PivSelect, FullAid_ReturnsApplicationPropertyTemplate) {
   EXPECT_EQ(find_value(*apt, tag::kApplicationId), Buffer({0x00, 0x00, 0x10, 0x00, 0x01, 0x00}));
   auto allocation = find_value(*apt, tag::kCoexistentTagAllocation);
   ASSERT_TRUE(allocation);
-  EXPECT_EQ(find_value(*allocation, tag::kApplicationId),
-            Buffer(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength));
+  EXPECT_EQ(
+      find_value(*allocation, tag::kApplicationId),
+      Buffer(protocol::kPivAid.begin(), protocol::kPivAid.begin() + protocol::kPivAidPrefixLength));
   const std::string label = "certkey PIV";
   EXPECT_EQ(find_value(*apt, tag::kApplicationLabel), Buffer(label.begin(), label.end()));
 }
@@ -121,7 +122,8 @@ TEST_F(PinChangePolicy, DefaultPin_KeyUseRefusedUntilChanged) {
   ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
   EXPECT_EQ(sign_once(k9A), Sw::security_status_not_satisfied);
   ASSERT_EQ(send(Ins::change_reference_data, 0x00, u8(KeyRef::pin),
-                 concat({pin_block(kDefaultPin), pin_block("975310")})).sw,
+                 concat({pin_block(kDefaultPin), pin_block("975310")}))
+                .sw,
             Sw::ok);
   ASSERT_EQ(verify_pin("975310"), Sw::ok);
   EXPECT_EQ(sign_once(k9A), Sw::ok);

@@ -30,13 +30,15 @@ class ChangeReferenceData : public PinVerify {
  protected:
   Sw change(std::uint8_t reference, const std::string& old_value, const std::string& new_value) {
     return send(Ins::change_reference_data, 0x00, reference,
-                concat({pin_block(old_value), pin_block(new_value)})).sw;
+                concat({pin_block(old_value), pin_block(new_value)}))
+        .sw;
   }
 };
 class ResetRetryCounter : public ChangeReferenceData {
  protected:
   Sw unblock(const std::string& puk, const std::string& new_pin) {
-    return send(Ins::reset_retry_counter, 0x00, kPin, concat({pin_block(puk), pin_block(new_pin)})).sw;
+    return send(Ins::reset_retry_counter, 0x00, kPin, concat({pin_block(puk), pin_block(new_pin)}))
+        .sw;
   }
   void block_pin() {
     for (int i = 0; i < 3; ++i) verify_pin("000000");
@@ -127,7 +129,8 @@ TEST_F(PinVerify, CounterWriteFails_CorrectPinFailsClosed) {
   ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
   token().flash().fail_writes_from(1);  // the decremented counter cannot be persisted
   EXPECT_EQ(verify_pin(kDefaultPin), Sw::memory_failure);
-  EXPECT_EQ(pin_status(), protocol::sw_retries_left(3)) << "a failed VERIFY must not leave the PIN verified";
+  EXPECT_EQ(pin_status(), protocol::sw_retries_left(3))
+      << "a failed VERIFY must not leave the PIN verified";
   EXPECT_EQ(retries(kPin), Buffer({3, 3}));
 }
 
@@ -221,13 +224,15 @@ TEST_F(ChangeReferenceData, ChangePuk_NewPukUnblocksPin) {
   ASSERT_EQ(change(kPuk, kDefaultPuk, "87654321"), Sw::ok);
   EXPECT_EQ(find_value(metadata(kPuk).data, tag::kMetaIsDefault), Buffer({0x00}));
   EXPECT_EQ(send(Ins::reset_retry_counter, 0x00, kPin,
-                 concat({pin_block("87654321"), pin_block("135790")})).sw,
+                 concat({pin_block("87654321"), pin_block("135790")}))
+                .sw,
             Sw::ok);
   EXPECT_EQ(verify_pin("135790"), Sw::ok);
 }
 
 TEST_F(ChangeReferenceData, WrongLengthOrReference_Rejected) {
-  EXPECT_EQ(send(Ins::change_reference_data, 0x00, kPin, pin_block(kDefaultPin)).sw, Sw::incorrect_data);
+  EXPECT_EQ(send(Ins::change_reference_data, 0x00, kPin, pin_block(kDefaultPin)).sw,
+            Sw::incorrect_data);
   EXPECT_EQ(change(kPin, kDefaultPin, "123"), Sw::incorrect_data);
   EXPECT_EQ(change(kManagement, kDefaultPin, "246801"), Sw::reference_not_found);
   EXPECT_EQ(pin_status(), protocol::sw_retries_left(3));
@@ -267,7 +272,8 @@ TEST_F(ResetRetryCounter, CorrectPukRestoresPukCounter) {
 
 TEST_F(ResetRetryCounter, OnlyPinReference_Accepted) {
   EXPECT_EQ(send(Ins::reset_retry_counter, 0x00, kPuk,
-                 concat({pin_block(kDefaultPuk), pin_block("112233")})).sw,
+                 concat({pin_block(kDefaultPuk), pin_block("112233")}))
+                .sw,
             Sw::reference_not_found);
 }
 
@@ -293,9 +299,9 @@ TEST_F(ManagementKeyAuth, WitnessReuse_SecondAnswerReturns6985) {
 }
 
 TEST_F(ManagementKeyAuth, ChallengeReuse_SecondAnswerReturns6985) {
-  const Buffer data = tlv(tag::kDynamicAuth,
-                          tlv(tag::kResponse, block_encrypt(Algorithm::tdes, kDefaultManagementKey,
-                                                            challenge())));
+  const Buffer data =
+      tlv(tag::kDynamicAuth,
+          tlv(tag::kResponse, block_encrypt(Algorithm::tdes, kDefaultManagementKey, challenge())));
   ASSERT_EQ(answer(data).sw, Sw::ok);
   EXPECT_EQ(answer(data).sw, Sw::conditions_not_satisfied);
 }
@@ -340,15 +346,17 @@ TEST_F(ManagementKeyAuth, MutualAnswerToExternalChallenge_Returns6985) {
 
 TEST_F(ManagementKeyAuth, AlgorithmOtherThanKeys_Returns6A86) {
   EXPECT_EQ(send(Ins::general_authenticate, u8(Algorithm::aes128), kManagement,
-                 tlv(tag::kDynamicAuth, tlv(tag::kWitness, {}))).sw,
+                 tlv(tag::kDynamicAuth, tlv(tag::kWitness, {})))
+                .sw,
             Sw::incorrect_p1p2);
 }
 
 TEST_F(ManagementKeyAuth, MalformedTemplate_Returns6A80) {
   EXPECT_EQ(answer(tlv(tag::kDynamicAuth, tlv(0x99, {}))).sw, Sw::incorrect_data);
   EXPECT_EQ(answer(tlv(0x7D, tlv(tag::kWitness, {}))).sw, Sw::incorrect_data);
-  EXPECT_EQ(answer(tlv(tag::kDynamicAuth, concat({tlv(tag::kWitness, {}), tlv(tag::kWitness, {})}))).sw,
-            Sw::incorrect_data);
+  EXPECT_EQ(
+      answer(tlv(tag::kDynamicAuth, concat({tlv(tag::kWitness, {}), tlv(tag::kWitness, {})}))).sw,
+      Sw::incorrect_data);
 }
 
 TEST_F(ManagementKeyAuth, PowerOff_DropsAuthentication) {
@@ -375,10 +383,12 @@ TEST_F(SetManagementKey, MalformedKey_Returns6A80) {
   EXPECT_EQ(set_key(Algorithm::aes128, random_bytes(15)), Sw::incorrect_data);
   EXPECT_EQ(set_key(Algorithm::ecc_p256, random_bytes(32)), Sw::incorrect_data);
   EXPECT_EQ(send(Ins::set_management_key, protocol::kSetManagementKeyP1, 0xFF,
-                 concat({{u8(Algorithm::aes128), 0x9A, 16}, random_bytes(16)})).sw,
+                 concat({{u8(Algorithm::aes128), 0x9A, 16}, random_bytes(16)}))
+                .sw,
             Sw::incorrect_data);
   EXPECT_EQ(send(Ins::set_management_key, 0x00, 0xFF,
-                 concat({{u8(Algorithm::aes128), kManagement, 16}, random_bytes(16)})).sw,
+                 concat({{u8(Algorithm::aes128), kManagement, 16}, random_bytes(16)}))
+                .sw,
             Sw::incorrect_p1p2);
 }
 
@@ -403,7 +413,9 @@ class SetManagementKeyAes : public SetManagementKey,
 
 TEST_P(SetManagementKeyAes, SetThenReauthenticateWithNewKey) {
   const Algorithm algorithm = GetParam();
-  const std::size_t key_size = algorithm == Algorithm::aes128 ? 16 : algorithm == Algorithm::aes192 ? 24 : 32;
+  const std::size_t key_size = algorithm == Algorithm::aes128   ? 16
+                               : algorithm == Algorithm::aes192 ? 24
+                                                                : 32;
   const Buffer key = random_bytes(key_size);
   ASSERT_EQ(authenticate(), Sw::ok);
   const std::uint32_t before = change_counter();
@@ -416,7 +428,8 @@ TEST_P(SetManagementKeyAes, SetThenReauthenticateWithNewKey) {
 
   token().power_off();
   EXPECT_EQ(send(Ins::general_authenticate, u8(Algorithm::tdes), kManagement,
-                 tlv(tag::kDynamicAuth, tlv(tag::kWitness, {}))).sw,
+                 tlv(tag::kDynamicAuth, tlv(tag::kWitness, {})))
+                .sw,
             Sw::incorrect_p1p2)
       << "the old 3DES key is gone";
   EXPECT_EQ(authenticate(algorithm, key), Sw::ok);
@@ -429,9 +442,11 @@ TEST_P(SetManagementKeyAes, SetThenReauthenticateWithNewKey) {
   auto inner = find_value(c.data, tag::kDynamicAuth);
   auto value = inner ? find_value(*inner, tag::kChallenge) : std::nullopt;
   ASSERT_TRUE(value && value->size() == 16);
-  EXPECT_EQ(answer(tlv(tag::kDynamicAuth, tlv(tag::kResponse, block_encrypt(algorithm, key, *value))),
-                   algorithm).sw,
-            Sw::ok);
+  EXPECT_EQ(
+      answer(tlv(tag::kDynamicAuth, tlv(tag::kResponse, block_encrypt(algorithm, key, *value))),
+             algorithm)
+          .sw,
+      Sw::ok);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllAesSizes, SetManagementKeyAes,

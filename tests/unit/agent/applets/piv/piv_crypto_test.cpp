@@ -24,9 +24,10 @@ class GeneralAuthenticate : public TokenFixture {
     return key;
   }
   Response derive(std::uint8_t slot, Algorithm algorithm, const Buffer& peer_point) {
-    Response r = send(Ins::general_authenticate, u8(algorithm), slot,
-                      tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}),
-                                                     tlv(tag::kExponentiation, peer_point)})));
+    Response r =
+        send(Ins::general_authenticate, u8(algorithm), slot,
+             tlv(tag::kDynamicAuth,
+                 concat({tlv(tag::kResponse, {}), tlv(tag::kExponentiation, peer_point)})));
     if (r.sw == Sw::ok) {
       auto inner = find_value(r.data, tag::kDynamicAuth);
       r.data = inner ? find_value(*inner, tag::kResponse).value_or(Buffer{}) : Buffer{};
@@ -43,11 +44,12 @@ class RsaDecrypt : public GeneralAuthenticate {
     GeneralAuthenticate::SetUp();
     EVP_PKEY* key = shared_rsa_key();
     ASSERT_NE(key, nullptr);
-    const Buffer data = concat({tlv(tag::kImportRsaP, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
-                                tlv(tag::kImportRsaQ, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
-                                tlv(tag::kImportRsaDp, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
-                                tlv(tag::kImportRsaDq, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
-                                tlv(tag::kImportRsaQinv, bn_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128))});
+    const Buffer data =
+        concat({tlv(tag::kImportRsaP, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+                tlv(tag::kImportRsaQ, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
+                tlv(tag::kImportRsaDp, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
+                tlv(tag::kImportRsaDq, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
+                tlv(tag::kImportRsaQinv, bn_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128))});
     ASSERT_EQ(authenticate(), Sw::ok);
     ASSERT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9D, data).sw, Sw::ok);
     ASSERT_EQ(verify_pin(kDefaultPin), Sw::ok);
@@ -101,19 +103,24 @@ TEST_F(EcdsaSign, MalformedTemplate_Returns6A80) {
   generate_key(k9A, Algorithm::ecc_p256);
   const Buffer digest = sha256({1});
   auto ga = [&](const Buffer& inner) {
-    return send(Ins::general_authenticate, u8(Algorithm::ecc_p256), k9A, tlv(tag::kDynamicAuth, inner)).sw;
+    return send(Ins::general_authenticate, u8(Algorithm::ecc_p256), k9A,
+                tlv(tag::kDynamicAuth, inner))
+        .sw;
   };
   EXPECT_EQ(ga(tlv(tag::kChallenge, digest)), Sw::incorrect_data) << "no 82 request";
-  EXPECT_EQ(ga(concat({tlv(tag::kResponse, {1}), tlv(tag::kChallenge, digest)})), Sw::incorrect_data);
+  EXPECT_EQ(ga(concat({tlv(tag::kResponse, {1}), tlv(tag::kChallenge, digest)})),
+            Sw::incorrect_data);
   EXPECT_EQ(ga(concat({tlv(tag::kResponse, {}), tlv(tag::kChallenge, digest),
                        tlv(tag::kExponentiation, {4})})),
             Sw::incorrect_data);
-  EXPECT_EQ(ga(concat({tlv(tag::kWitness, {}), tlv(tag::kResponse, {}), tlv(tag::kChallenge, digest)})),
-            Sw::incorrect_data);
+  EXPECT_EQ(
+      ga(concat({tlv(tag::kWitness, {}), tlv(tag::kResponse, {}), tlv(tag::kChallenge, digest)})),
+      Sw::incorrect_data);
 }
 
 TEST_F(EcdsaSign, AttestationOrNonKeyReference_Returns6A88) {
-  EXPECT_EQ(sign(u8(KeyRef::attestation), Algorithm::ecc_p256, sha256({1})).sw, Sw::reference_not_found);
+  EXPECT_EQ(sign(u8(KeyRef::attestation), Algorithm::ecc_p256, sha256({1})).sw,
+            Sw::reference_not_found);
   EXPECT_EQ(sign(0x42, Algorithm::ecc_p256, sha256({1})).sw, Sw::reference_not_found);
 }
 
@@ -127,14 +134,16 @@ TEST_F(RsaSign, Rsa2048_Pkcs1SignatureVerifiesWithOpenSsl) {
   EXPECT_TRUE(rsa_verify_pkcs1_sha256(key.get(), message, r.data));
 
   // The same operation as one extended APDU: the whole answer without GET RESPONSE.
-  const Buffer data = tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}),
-                                                     tlv(tag::kChallenge, pkcs1_sha256_block(message, 256))}));
+  const Buffer data = tlv(
+      tag::kDynamicAuth,
+      concat({tlv(tag::kResponse, {}), tlv(tag::kChallenge, pkcs1_sha256_block(message, 256))}));
   Response extended = transmit(extended_apdu(protocol::kClaIso, u8(Ins::general_authenticate),
                                              u8(Algorithm::rsa2048), k9A, data, 0x0000));
   EXPECT_EQ(extended.sw, Sw::ok);
   auto inner = find_value(extended.data, tag::kDynamicAuth);
   ASSERT_TRUE(inner);
-  EXPECT_EQ(find_value(*inner, tag::kResponse), r.data) << "PKCS#1 v1.5 signatures are deterministic";
+  EXPECT_EQ(find_value(*inner, tag::kResponse), r.data)
+      << "PKCS#1 v1.5 signatures are deterministic";
 
   // Input that is not exactly the modulus length is refused.
   EXPECT_EQ(sign(k9A, Algorithm::rsa2048, Buffer(255, 0x01)).sw, Sw::incorrect_data);
@@ -153,12 +162,15 @@ TEST_F(RsaDecrypt, Pkcs1Ciphertext_RawResultCarriesMessage) {
   EXPECT_EQ(r.data[0], 0x00);
   EXPECT_EQ(r.data[1], 0x02);
   EXPECT_EQ(r.data[256 - message.size() - 1], 0x00);
-  EXPECT_EQ(Buffer(r.data.end() - static_cast<std::ptrdiff_t>(message.size()), r.data.end()), message);
+  EXPECT_EQ(Buffer(r.data.end() - static_cast<std::ptrdiff_t>(message.size()), r.data.end()),
+            message);
 }
 
 TEST_F(RsaDecrypt, ExponentiationTemplate_Returns6A80) {
   EXPECT_EQ(send(Ins::general_authenticate, u8(Algorithm::rsa2048), k9D,
-                 tlv(tag::kDynamicAuth, concat({tlv(tag::kResponse, {}), tlv(tag::kExponentiation, {4})}))).sw,
+                 tlv(tag::kDynamicAuth,
+                     concat({tlv(tag::kResponse, {}), tlv(tag::kExponentiation, {4})})))
+                .sw,
             Sw::incorrect_data);
 }
 

@@ -32,9 +32,11 @@ class KeyTest : public TokenFixture {
     return find_value(meta(slot, tag::kMetaPublicKey), tag::kEcPoint).value_or(Buffer{});
   }
   Sw move(std::uint8_t to, std::uint8_t from) { return send(Ins::move_key, to, from).sw; }
-  Sw import_ec(std::uint8_t slot, Algorithm algorithm, const Buffer& scalar, const Buffer& extra = {}) {
+  Sw import_ec(std::uint8_t slot, Algorithm algorithm, const Buffer& scalar,
+               const Buffer& extra = {}) {
     return send(Ins::import_key, u8(algorithm), slot,
-                concat({tlv(tag::kImportEcPrivate, scalar), extra})).sw;
+                concat({tlv(tag::kImportEcPrivate, scalar), extra}))
+        .sw;
   }
   static Buffer rsa_parts(EVP_PKEY* key) {
     return concat({tlv(tag::kImportRsaP, bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
@@ -138,12 +140,14 @@ TEST_F(GenerateKey, BadSlotOrTemplate_Rejected) {
   EXPECT_EQ(generate(u8(KeyRef::management), Algorithm::ecc_p256).sw, Sw::reference_not_found);
   EXPECT_EQ(generate(k9A, Algorithm::aes128).sw, Sw::incorrect_data);
   EXPECT_EQ(generate(k9A, Algorithm::rsa1024).sw, Sw::incorrect_data);
-  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256, tlv(tag::kPinPolicy, {0x04})).sw, Sw::incorrect_data);
+  EXPECT_EQ(generate(k9A, Algorithm::ecc_p256, tlv(tag::kPinPolicy, {0x04})).sw,
+            Sw::incorrect_data);
   EXPECT_EQ(generate(k9A, Algorithm::ecc_p256, tlv(0x99, {0x01})).sw, Sw::incorrect_data);
   EXPECT_EQ(send(Ins::generate_asymmetric_key_pair, 0x00, k9A, tlv(tag::kControlReference, {})).sw,
             Sw::incorrect_data);
   EXPECT_EQ(send(Ins::generate_asymmetric_key_pair, 0x01, k9A,
-                 tlv(tag::kControlReference, tlv(tag::kAlgorithm, {u8(Algorithm::ecc_p256)}))).sw,
+                 tlv(tag::kControlReference, tlv(tag::kAlgorithm, {u8(Algorithm::ecc_p256)})))
+                .sw,
             Sw::incorrect_p1p2);
   EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
 }
@@ -202,11 +206,12 @@ TEST_F(ImportKey, RsaInconsistentParts_Returns6A80) {
   ASSERT_EQ(authenticate(), Sw::ok);
   Buffer qinv = bn_param(host, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, 128);
   qinv[127] ^= 0x01;
-  const Buffer data = concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
-                              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
-                              tlv(tag::kImportRsaDp, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
-                              tlv(tag::kImportRsaDq, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
-                              tlv(tag::kImportRsaQinv, qinv)});
+  const Buffer data =
+      concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128)),
+              tlv(tag::kImportRsaDp, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT1, 128)),
+              tlv(tag::kImportRsaDq, bn_param(host, OSSL_PKEY_PARAM_RSA_EXPONENT2, 128)),
+              tlv(tag::kImportRsaQinv, qinv)});
   EXPECT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9A, data).sw, Sw::incorrect_data);
   EXPECT_EQ(metadata(k9A).sw, Sw::reference_not_found);
 }
@@ -214,8 +219,9 @@ TEST_F(ImportKey, RsaInconsistentParts_Returns6A80) {
 TEST_F(ImportKey, RsaMissingPart_Returns6A80) {
   EVP_PKEY* host = shared_rsa_key();
   ASSERT_EQ(authenticate(), Sw::ok);
-  const Buffer data = concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
-                              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128))});
+  const Buffer data =
+      concat({tlv(tag::kImportRsaP, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR1, 128)),
+              tlv(tag::kImportRsaQ, bn_param(host, OSSL_PKEY_PARAM_RSA_FACTOR2, 128))});
   EXPECT_EQ(send(Ins::import_key, u8(Algorithm::rsa2048), k9A, data).sw, Sw::incorrect_data);
 }
 
@@ -229,7 +235,8 @@ TEST_F(ImportKey, EcScalarOutOfRange_Returns6A80) {
 }
 
 TEST_F(ImportKey, WithoutManagementKeyOrBadReference_Refused) {
-  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(32, 0x01)), Sw::security_status_not_satisfied);
+  EXPECT_EQ(import_ec(k9A, Algorithm::ecc_p256, Buffer(32, 0x01)),
+            Sw::security_status_not_satisfied);
   ASSERT_EQ(authenticate(), Sw::ok);
   EXPECT_EQ(import_ec(u8(KeyRef::management), Algorithm::ecc_p256, Buffer(32, 0x01)),
             Sw::reference_not_found);
@@ -487,7 +494,8 @@ TEST_F(GetMetadata, Pin_DefaultFlagAndRetries) {
 
 TEST_F(GetMetadata, Puk_DefaultFlagAndRetries) {
   ASSERT_EQ(send(Ins::reset_retry_counter, 0x00, u8(KeyRef::pin),
-                 concat({pin_block("00000000"), pin_block(kDefaultPin)})).sw,
+                 concat({pin_block("00000000"), pin_block(kDefaultPin)}))
+                .sw,
             protocol::sw_retries_left(2));
   Response r = metadata(u8(KeyRef::puk));
   ASSERT_EQ(r.sw, Sw::ok);
@@ -513,7 +521,8 @@ TEST_F(GetMetadata, GeneratedKey_AlgorithmPolicyOriginPublicKey) {
   Response r = metadata(k9C);
   ASSERT_EQ(r.sw, Sw::ok);
   EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::ecc_p256)}));
-  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({u8(PinPolicy::always), u8(TouchPolicy::never)}))
+  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy),
+            Buffer({u8(PinPolicy::always), u8(TouchPolicy::never)}))
       << "9C defaults to PIN always";
   EXPECT_EQ(find_value(r.data, tag::kMetaOrigin), Buffer({u8(KeyOrigin::generated)}));
   EXPECT_EQ(find_value(r.data, tag::kMetaPublicKey), generated.data);
@@ -530,7 +539,8 @@ TEST_F(GetMetadata, AttestationKey_P256PinNever) {
   Response r = metadata(kF9);
   ASSERT_EQ(r.sw, Sw::ok);
   EXPECT_EQ(find_value(r.data, tag::kMetaAlgorithm), Buffer({u8(Algorithm::ecc_p256)}));
-  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy), Buffer({u8(PinPolicy::never), u8(TouchPolicy::never)}));
+  EXPECT_EQ(find_value(r.data, tag::kMetaPolicy),
+            Buffer({u8(PinPolicy::never), u8(TouchPolicy::never)}));
   auto key = find_value(r.data, tag::kMetaPublicKey);
   ASSERT_TRUE(key);
   EXPECT_TRUE(public_key(Algorithm::ecc_p256, *key));

@@ -35,7 +35,8 @@ TEST_F(PutData, SmallObject_ReadsBack) {
 TEST_F(PutData, Chained4000ByteObject_ReadsBackThrough61xx) {
   ASSERT_EQ(authenticate(), Sw::ok);
   const Buffer content = random_bytes(4000);
-  const Buffer command = concat({object_tag(object::kAuthenticationCert), tlv(tag::kData, content)});
+  const Buffer command =
+      concat({object_tag(object::kAuthenticationCert), tlv(tag::kData, content)});
   ASSERT_GT(command.size(), 15 * protocol::kShortMaxLc) << "15 chained blocks and a last one";
   ASSERT_EQ(send(Ins::put_data, 0x3F, 0xFF, command).sw, Sw::ok);  // each block checked 9000
 
@@ -120,25 +121,30 @@ TEST_F(PutData, UnknownObject_Returns6A80) {
 TEST_F(PutData, MalformedCommand_Returns6A80) {
   ASSERT_EQ(authenticate(), Sw::ok);
   EXPECT_EQ(send(Ins::put_data, 0x3F, 0xFF, object_tag(object::kChuid)).sw, Sw::incorrect_data);
-  EXPECT_EQ(send(Ins::put_data, 0x3F, 0xFF, concat({object_tag(object::kChuid), tlv(0x54, {1})})).sw,
-            Sw::incorrect_data);
+  EXPECT_EQ(
+      send(Ins::put_data, 0x3F, 0xFF, concat({object_tag(object::kChuid), tlv(0x54, {1})})).sw,
+      Sw::incorrect_data);
   EXPECT_EQ(send(Ins::put_data, 0x3F, 0xFF,
-                 concat({object_tag(object::kChuid), tlv(tag::kData, {1}), {0x00}})).sw,
+                 concat({object_tag(object::kChuid), tlv(tag::kData, {1}), {0x00}}))
+                .sw,
             Sw::incorrect_data);
-  EXPECT_EQ(send(Ins::put_data, 0x3F, 0xFF, concat({tlv(tag::kTagList, {}), tlv(tag::kData, {1})})).sw,
-            Sw::incorrect_data);
+  EXPECT_EQ(
+      send(Ins::put_data, 0x3F, 0xFF, concat({tlv(tag::kTagList, {}), tlv(tag::kData, {1})})).sw,
+      Sw::incorrect_data);
 }
 
 TEST_F(PutData, WrongP1P2_Returns6A86) {
   ASSERT_EQ(authenticate(), Sw::ok);
-  EXPECT_EQ(send(Ins::put_data, 0x3F, 0xFE, concat({object_tag(object::kChuid), tlv(tag::kData, {1})})).sw,
-            Sw::incorrect_p1p2);
+  EXPECT_EQ(
+      send(Ins::put_data, 0x3F, 0xFE, concat({object_tag(object::kChuid), tlv(tag::kData, {1})}))
+          .sw,
+      Sw::incorrect_p1p2);
 }
 
 TEST_F(SmallFlashPutData, FullStore_VerifyAndDeleteStillWork) {
-  // Regression (fixed): see RecordStoreTest.FullStore_RemoveAndSmallUpdateStillSucceed. The last PUT DATA
-  // below fits the log exactly and is accepted; afterwards the compacted objects leave less
-  // room than a PIN counter update needs, so VERIFY with the right PIN returns 6581 (fail
+  // Regression (fixed): see RecordStoreTest.FullStore_RemoveAndSmallUpdateStillSucceed. The last
+  // PUT DATA below fits the log exactly and is accepted; afterwards the compacted objects leave
+  // less room than a PIN counter update needs, so VERIFY with the right PIN returns 6581 (fail
   // closed, the PIN can never be verified again) and deleting an object returns 6A84: the
   // token is stuck for good, also after a reboot. A host with the management key (the
   // default one on a fresh token) can do this on any flash smaller than the applet's maximum
