@@ -15,7 +15,8 @@
 namespace {
 
 std::string sim(const std::string& args) {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) + "/agent/sim/certkey-sim ctl --control " +
+  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
+                              "/agent/sim/certkey-sim ctl --control " +
                               std::getenv("CERTKEY_SIM_CONTROL") + " " + args + " >/dev/null";
   return std::system(command.c_str()) == 0 ? "ok" : "failed";
 }
@@ -40,13 +41,15 @@ TEST_F(Threads, SessionsOfSeveralThreadsWorkAtOnce) {
   const CK_SLOT_ID id = slot();
   auto signer = [&](CK_MECHANISM_TYPE mechanism, CK_BYTE key_id) {
     CK_SESSION_HANDLE s = 0;
-    if (p11->C_OpenSession(id, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK) return ++failures, void();
+    if (p11->C_OpenSession(id, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK)
+      return ++failures, void();
     for (int i = 0; i < kRounds; ++i) {
       CK_MECHANISM m{mechanism, nullptr, 0};
       CK_BYTE data[32] = {static_cast<CK_BYTE>(i)}, signature[256];
       CK_ULONG length = sizeof signature;
       const CK_OBJECT_HANDLE key = find(s, CKO_PRIVATE_KEY, key_id);
-      if (p11->C_SignInit(s, &m, key) != CKR_OK || p11->C_Sign(s, data, sizeof data, signature, &length) != CKR_OK) {
+      if (p11->C_SignInit(s, &m, key) != CKR_OK ||
+          p11->C_Sign(s, data, sizeof data, signature, &length) != CKR_OK) {
         ++failures;
       }
       CK_MECHANISM verify{mechanism, nullptr, 0};
@@ -63,8 +66,9 @@ TEST_F(Threads, SessionsOfSeveralThreadsWorkAtOnce) {
       CK_OBJECT_HANDLE found[16];
       CK_ULONG n = 0;
       if (p11->C_OpenSession(id, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK ||
-          p11->C_FindObjectsInit(s, nullptr, 0) != CKR_OK || p11->C_FindObjects(s, found, 16, &n) != CKR_OK ||
-          p11->C_FindObjectsFinal(s) != CKR_OK || n < 4) {
+          p11->C_FindObjectsInit(s, nullptr, 0) != CKR_OK ||
+          p11->C_FindObjects(s, found, 16, &n) != CKR_OK || p11->C_FindObjectsFinal(s) != CKR_OK ||
+          n < 4) {
         ++failures;
       }
       CK_TOKEN_INFO info;
@@ -74,12 +78,14 @@ TEST_F(Threads, SessionsOfSeveralThreadsWorkAtOnce) {
   };
   auto digester = [&] {
     CK_SESSION_HANDLE s = 0;
-    if (p11->C_OpenSession(id, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK) return ++failures, void();
+    if (p11->C_OpenSession(id, CKF_SERIAL_SESSION, nullptr, nullptr, &s) != CKR_OK)
+      return ++failures, void();
     for (int i = 0; i < kRounds * 4; ++i) {
       CK_MECHANISM m{CKM_SHA256, nullptr, 0};
       CK_BYTE data[64] = {}, digest[32], random[32];
       CK_ULONG length = sizeof digest;
-      if (p11->C_DigestInit(s, &m) != CKR_OK || p11->C_Digest(s, data, sizeof data, digest, &length) != CKR_OK ||
+      if (p11->C_DigestInit(s, &m) != CKR_OK ||
+          p11->C_Digest(s, data, sizeof data, digest, &length) != CKR_OK ||
           p11->C_GenerateRandom(s, random, sizeof random) != CKR_OK) {
         ++failures;
       }
@@ -100,7 +106,8 @@ TEST_F(Threads, SessionsOfSeveralThreadsWorkAtOnce) {
 TEST_F(Threads, AWaiterSeesEventsWhileOtherThreadsWork) {
   const CK_SLOT_ID id = slot();
   CK_SLOT_ID event = 0;
-  ASSERT_EQ(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, nullptr), CKR_NO_EVENT);  // the baseline
+  ASSERT_EQ(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, nullptr),
+            CKR_NO_EVENT);  // the baseline
   std::atomic<bool> removed{false};
   std::thread waiter([&] {
     CK_SLOT_ID seen = 0;

@@ -1,5 +1,6 @@
 // certkey's own extensions (CLA 80, docs/protocol.md): TOKEN INFO and remote unlock
 // (docs/unlock.md).
+#include <certkey/protocol/piv_payloads.hpp>
 #include <certkey/protocol/ins.hpp>
 #include <certkey/protocol/objects.hpp>
 #include <certkey/protocol/tags.hpp>
@@ -133,19 +134,17 @@ Sw PivApplet::list_keys(const CommandApdu& c, ResponseWriter& out) {
     KeyHeader header{};
     const bool has_key = read_record_prefix(record::key(s), &header, sizeof header);
     if (!has_key && cert_length == 0) continue;
-    std::uint8_t entry[protocol::kListKeysEntrySize] = {
-        s,
-        header.algorithm,
-        static_cast<std::uint8_t>(!has_key ? 0
-                                  : header.pin_policy
-                                      ? header.pin_policy
-                                      : static_cast<std::uint8_t>(default_pin_policy(s))),
-        static_cast<std::uint8_t>(has_key && !header.touch_policy ? 1 : header.touch_policy),
-        header.origin,
-        0,
-        0,
-        0};
-    store_be16(entry + 5, static_cast<std::uint16_t>(cert_length));
+    protocol::KeyListEntry listed;
+    listed.slot = s;
+    listed.algorithm = header.algorithm;
+    listed.pin_policy = !has_key            ? 0
+                        : header.pin_policy ? header.pin_policy
+                                            : static_cast<std::uint8_t>(default_pin_policy(s));
+    listed.touch_policy = has_key && !header.touch_policy ? 1 : header.touch_policy;
+    listed.origin = header.origin;
+    listed.certificate_length = static_cast<std::uint16_t>(cert_length);
+    std::uint8_t entry[protocol::kListKeysEntrySize];
+    protocol::write_key_list_entry(listed, MutableBytes(entry, sizeof entry));
     out.put_raw(Bytes(entry, sizeof entry));
   }
   return Sw::ok;

@@ -58,4 +58,63 @@ bool read_protected_management_key(Bytes printed_information, Bytes& key) {
   return true;
 }
 
+bool read_generated_key(Bytes answer, Bytes& template_contents) {
+  TlvReader reader(answer);
+  Tlv whole;
+  if (!reader.next(whole) || whole.tag != tag::kPublicKeyTemplate || !reader.at_end()) return false;
+  template_contents = whole.value;
+  return true;
+}
+
+bool read_metadata(Bytes data, Metadata& out) {
+  out = Metadata{};
+  TlvReader reader(data);
+  Tlv field;
+  while (reader.next(field)) {
+    const Bytes v = field.value;
+    switch (field.tag) {
+      case tag::kMetaAlgorithm:
+        if (v.size() == 1) out.has_algorithm = true, out.algorithm = v[0];
+        break;
+      case tag::kMetaPolicy:
+        if (v.size() == 2) out.has_policy = true, out.pin_policy = v[0], out.touch_policy = v[1];
+        break;
+      case tag::kMetaOrigin:
+        if (v.size() == 1) out.has_origin = true, out.origin = v[0];
+        break;
+      case tag::kMetaPublicKey: out.has_public_key = true, out.public_key = v; break;
+      case tag::kMetaIsDefault:
+        if (v.size() == 1) out.has_is_default = true, out.is_default = v[0] != 0;
+        break;
+      case tag::kMetaRetries:
+        if (v.size() == 2) out.has_retries = true, out.retry_limit = v[0], out.retries_left = v[1];
+        break;
+      default: break;  // a field of newer firmware
+    }
+  }
+  return !reader.failed();
+}
+
+void write_key_list_entry(const KeyListEntry& entry, MutableBytes out) {
+  if (out.size() < kListKeysEntrySize) return;
+  out[0] = entry.slot;
+  out[1] = entry.algorithm;
+  out[2] = entry.pin_policy;
+  out[3] = entry.touch_policy;
+  out[4] = entry.origin;
+  store_be16(out.data() + 5, entry.certificate_length);
+  out[7] = 0;  // reserved
+}
+
+bool key_list_count(Bytes answer, std::size_t& count) {
+  if (answer.size() % kListKeysEntrySize != 0) return false;
+  count = answer.size() / kListKeysEntrySize;
+  return true;
+}
+
+KeyListEntry read_key_list_entry(Bytes answer, std::size_t index) {
+  const std::uint8_t* e = answer.data() + index * kListKeysEntrySize;
+  return KeyListEntry{e[0], e[1], e[2], e[3], e[4], load_be16(e + 5)};
+}
+
 }  // namespace certkey::protocol

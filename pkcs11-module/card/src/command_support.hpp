@@ -18,7 +18,8 @@ inline void require_ok(const Response& r, const char* what) {
   if (r.ok()) return;
   char sw[8];
   std::snprintf(sw, sizeof sw, "%04X", r.sw);
-  throw Error(Error::Kind::refused, std::string(what) + " refused by the token (SW " + sw + ")", r.sw);
+  throw Error(Error::Kind::refused, std::string(what) + " refused by the token (SW " + sw + ")",
+              r.sw);
 }
 
 }  // namespace certkey::card

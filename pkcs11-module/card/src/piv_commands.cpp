@@ -3,6 +3,7 @@
 #include <certkey/card/token_client.hpp>
 #include <certkey/protocol/ins.hpp>
 #include <certkey/protocol/limits.hpp>
+#include <certkey/protocol/piv_payloads.hpp>
 #include <certkey/protocol/tags.hpp>
 
 #include "command_support.hpp"
@@ -57,40 +58,47 @@ Response TokenClient::unblock_pin(const std::string& puk, const std::string& new
               static_cast<std::uint8_t>(protocol::KeyRef::pin), std::move(data));
 }
 
-PinState TokenClient::pin_state(protocol::KeyRef reference) {
-  Response r =
-      send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(reference));
+namespace {
+
+// GET METADATA's answer, read; refused or malformed answers throw. The public key is a view
+// into `r`, so it is copied before `r` goes.
+protocol::Metadata metadata_of(const Response& r) {
   require_ok(r, "GET METADATA");
-  auto retries = tlv_value(r.data, tag::kMetaRetries);
-  auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
-  if (!retries || retries->size() != 2)
-    throw Error(Error::Kind::bad_response, "metadata without retries");
-  return PinState{(*retries)[0], (*retries)[1],
-                  is_default && is_default->size() == 1 && (*is_default)[0] != 0};
+  protocol::Metadata m;
+  if (!protocol::read_metadata(view(r.data), m))
+    throw Error(Error::Kind::bad_response, "malformed metadata");
+  return m;
+}
+
+}  // namespace
+
+PinState TokenClient::pin_state(protocol::KeyRef reference) {
+  const protocol::Metadata m = metadata_of(
+      send(protocol::kClaIso, iso(Ins::get_metadata), 0, static_cast<std::uint8_t>(reference)));
+  if (!m.has_retries) throw Error(Error::Kind::bad_response, "metadata without retries");
+  return PinState{m.retry_limit, m.retries_left, m.has_is_default && m.is_default};
 }
 
 ManagementKeyInfo TokenClient::management_key_info() {
-  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0,
-                    static_cast<std::uint8_t>(protocol::KeyRef::management));
-  require_ok(r, "GET METADATA");
-  auto algorithm = tlv_value(r.data, tag::kMetaAlgorithm);
-  auto is_default = tlv_value(r.data, tag::kMetaIsDefault);
-  if (!algorithm || algorithm->size() != 1)
-    throw Error(Error::Kind::bad_response, "metadata without algorithm");
-  return ManagementKeyInfo{static_cast<protocol::Algorithm>((*algorithm)[0]),
-                           is_default && is_default->size() == 1 && (*is_default)[0] != 0};
+  const protocol::Metadata m =
+      metadata_of(send(protocol::kClaIso, iso(Ins::get_metadata), 0,
+                       static_cast<std::uint8_t>(protocol::KeyRef::management)));
+  if (!m.has_algorithm) throw Error(Error::Kind::bad_response, "metadata without algorithm");
+  return ManagementKeyInfo{static_cast<protocol::Algorithm>(m.algorithm),
+                           m.has_is_default && m.is_default};
 }
 
 std::vector<KeyEntry> TokenClient::list_keys() {
   Response r = send(protocol::kClaCertkey, ext(protocol::CertkeyIns::list_keys), 0, 0);
   require_ok(r, "LIST KEYS");
-  if (r.data.size() % protocol::kListKeysEntrySize != 0)
+  std::size_t count = 0;
+  if (!protocol::key_list_count(view(r.data), count))
     throw Error(Error::Kind::bad_response, "LIST KEYS length");
   std::vector<KeyEntry> entries;
-  for (std::size_t i = 0; i < r.data.size(); i += protocol::kListKeysEntrySize) {
-    const std::uint8_t* e = r.data.data() + i;
-    entries.push_back(KeyEntry{e[0], e[1], static_cast<protocol::PinPolicy>(e[2]), e[3], e[4],
-                               static_cast<std::uint16_t>((e[5] << 8) | e[6])});
+  for (std::size_t i = 0; i < count; ++i) {
+    const protocol::KeyListEntry e = protocol::read_key_list_entry(view(r.data), i);
+    entries.push_back(KeyEntry{e.slot, e.algorithm, static_cast<protocol::PinPolicy>(e.pin_policy),
+                               e.touch_policy, e.origin, e.certificate_length});
   }
   return entries;
 }
@@ -120,17 +128,18 @@ Bytes TokenClient::generate_key(std::uint8_t slot, protocol::Algorithm algorithm
   Response r =
       send(protocol::kClaIso, iso(Ins::generate_asymmetric_key_pair), 0, slot, std::move(data));
   require_ok(r, "GENERATE");
-  auto contents = tlv_value(r.data, tag::kPublicKeyTemplate);
-  if (!contents) throw Error(Error::Kind::bad_response, "GENERATE answer without 7F49");
-  return *contents;
+  protocol::Bytes contents;
+  if (!protocol::read_generated_key(view(r.data), contents)) {
+    throw Error(Error::Kind::bad_response, "GENERATE answer without 7F49");
+  }
+  return Bytes(contents.begin(), contents.end());
 }
 
 Bytes TokenClient::public_key(std::uint8_t slot) {
-  Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, slot);
-  require_ok(r, "GET METADATA");
-  auto key = tlv_value(r.data, tag::kMetaPublicKey);
-  if (!key) throw Error(Error::Kind::bad_response, "metadata without public key");
-  return *key;
+  const Response r = send(protocol::kClaIso, iso(Ins::get_metadata), 0, slot);
+  const protocol::Metadata m = metadata_of(r);  // its public key is a view into r
+  if (!m.has_public_key) throw Error(Error::Kind::bad_response, "metadata without public key");
+  return Bytes(m.public_key.begin(), m.public_key.end());
 }
 
 Response TokenClient::private_key_operation(std::uint8_t slot, protocol::Algorithm algorithm,

@@ -1,10 +1,12 @@
-// Typed payloads of the PIV command set that both ends build or read (SP 800-73-4), so that
-// no other code spells out their tags: the certificate object, the public-key template and
-// the PIN-protected management key.
+// Typed payloads of the PIV command set that both ends build or read (SP 800-73-4, Yubico's
+// extensions and certkey's), so that no other code spells out their tags or layout: the
+// certificate object, the public-key template, GENERATE's answer, GET METADATA's answer,
+// LIST KEYS' entries and the PIN-protected management key.
 // Freestanding: spans into the caller's buffers, no allocation.
 #pragma once
 #include "bytes.hpp"
 #include "defaults.hpp"
+#include "ins.hpp"
 #include "tags.hpp"
 
 namespace certkey::protocol {
@@ -32,6 +34,39 @@ struct PublicKeyTemplate {
 // Reads the template's contents, or a complete 7F49 element. Each field exactly once, and
 // only the fields of the key type: `rsa` says which. Values are not checked further.
 bool read_public_key_template(Bytes data, bool rsa, PublicKeyTemplate& out);
+
+// The contents of GENERATE's answer, 7F49 { ... }; false when the answer is not one 7F49.
+bool read_generated_key(Bytes answer, Bytes& template_contents);
+
+// ---- GET METADATA (Yubico-compatible, docs/protocol.md 6.8): 01 algorithm, 02 policies, --
+// ---- 03 origin, 04 public key, 05 is-default, 06 retries ---------------------------------
+
+struct Metadata {
+  bool has_algorithm = false, has_policy = false, has_origin = false;
+  bool has_is_default = false, has_retries = false, has_public_key = false;
+  std::uint8_t algorithm = 0, pin_policy = 0, touch_policy = 0, origin = 0;
+  bool is_default = false;
+  std::uint8_t retry_limit = 0, retries_left = 0;
+  Bytes public_key;  // the public key template's contents (81/82 or 86)
+};
+// False when `data` is not a well-formed list of TLVs. A field of the wrong size is left out.
+bool read_metadata(Bytes data, Metadata& out);
+
+// ---- LIST KEYS (certkey, docs/protocol.md 7.5): one entry per slot with a key or a ---------
+// ---- certificate: slot, algorithm, PIN policy, touch policy, origin, certificate length ---
+
+struct KeyListEntry {
+  std::uint8_t slot = 0;
+  std::uint8_t algorithm = 0;  // 0: a certificate without a key
+  std::uint8_t pin_policy = 0, touch_policy = 0, origin = 0;
+  std::uint16_t certificate_length = 0;
+};
+// Writes one entry into `out`, which holds kListKeysEntrySize bytes.
+void write_key_list_entry(const KeyListEntry& entry, MutableBytes out);
+// How many entries the answer holds; false when its length is not a whole number of them.
+bool key_list_count(Bytes answer, std::size_t& count);
+// Entry `index` (< key_list_count) of the answer.
+KeyListEntry read_key_list_entry(Bytes answer, std::size_t index);
 
 // ---- PIN-protected management key (Yubico-compatible): 88 { 89 key } in the printed ------
 // ---- information object, readable after VERIFY PIN --------------------------------------
