@@ -68,6 +68,12 @@ const Params* params_of(const CK_MECHANISM* m) {
              : nullptr;
 }
 
+// The RSA encryption mechanisms: decryption on the token (docs/pkcs11.md 9.4), encryption in
+// software (9.7).
+inline bool rsa_encryption_mechanism(CK_MECHANISM_TYPE m) {
+  return m == CKM_RSA_PKCS || m == CKM_RSA_X_509 || m == CKM_RSA_PKCS_OAEP;
+}
+
 // CK_RSA_PKCS_PSS_PARAMS of a PSS mechanism; `mechanism_hash` is its own hash (none for
 // CKM_RSA_PKCS_PSS), which hashAlg must name. Nothing when they are invalid.
 struct PssParams {

@@ -191,8 +191,7 @@ CK_RV Module::encrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
   Session& s = session(handle, mechanism != nullptr);
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
-  if (m != CKM_RSA_PKCS && m != CKM_RSA_X_509 && m != CKM_RSA_PKCS_OAEP)
-    return CKR_MECHANISM_INVALID;
+  if (!rsa_encryption_mechanism(m)) return CKR_MECHANISM_INVALID;
   const KeySlot& k = public_key_for(s, key, CKA_ENCRYPT);
   Operation op;
   op.mechanism = m;

@@ -18,40 +18,22 @@
 #include <string>
 
 #include "../harness/module_client.hpp"
+#include "../harness/sim_control.hpp"
 
 namespace {
 
+using certkey::test::sim;
+using certkey::test::sim_apdus;
+
 using Bytes = certkey::test::ModuleClient::Bytes;
 constexpr char kReader[] = "certkey token1 00 00";
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
-}
-
-std::string sim(const std::string& args) {
-  const std::string command = env("CERTKEY_BUILD") + "/agent/sim/certkey-sim ctl --control " +
-                              env("CERTKEY_SIM_CONTROL") + " " + args;
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buffer[256];
-    while (std::fgets(buffer, sizeof buffer, p)) out += buffer;
-    ::pclose(p);
-  }
-  return out;
-}
-
-std::uint64_t apdus() {
-  const std::string out = sim("stats token1");  // "ok apdus=N"
-  return std::stoull(out.substr(out.find('=') + 1));
-}
 
 // Puts the token back when a fault pulled it. pcscd must have seen it go first: a token put
 // back before its next poll would meet the reader's stale state.
 void reinsert_if_pulled() {
   if (sim("list").find("token1:removed") == std::string::npos) return;
-  const std::string wait =
-      env("CERTKEY_BUILD") + "/tests/harness/pcsc-wait --reader '" + kReader + "' ";
+  const std::string wait = std::string(std::getenv("CERTKEY_BUILD")) +
+                           "/tests/harness/pcsc-wait --reader '" + kReader + "' ";
   ASSERT_EQ(std::system((wait + "--absent").c_str()), 0);
   ASSERT_EQ(sim("insert token1"), "ok\n");
   ASSERT_EQ(std::system((wait + "--present").c_str()), 0);
@@ -112,9 +94,9 @@ class FaultSweep : public ::testing::Test, protected certkey::test::ModuleClient
   void sweep(const std::string& name, const std::function<CK_RV()>& run,
              const std::function<std::string()>& consistent,
              const std::set<CK_RV>& also_clean = {}) {
-    const std::uint64_t before = apdus();
+    const std::uint64_t before = sim_apdus();
     ASSERT_EQ(run(), CKR_OK) << name << " without a fault";
-    const std::uint64_t count = apdus() - before;
+    const std::uint64_t count = sim_apdus() - before;
     ASSERT_GT(count, 0u);
     int points = 0;
     for (const char* kind : {"fail", "drop", "delay", "corrupt", "pull"}) {

@@ -16,28 +16,14 @@
 #include <string>
 
 #include "../harness/module_client.hpp"
+#include "../harness/sim_control.hpp"
 
 namespace {
 
+using certkey::test::sim;
+using certkey::test::sim_apdus;
+
 using Bytes = certkey::test::ModuleClient::Bytes;
-
-std::string sim(const std::string& args) {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
-                              "/agent/sim/certkey-sim ctl --control " +
-                              std::getenv("CERTKEY_SIM_CONTROL") + " " + args;
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buffer[128];
-    while (std::fgets(buffer, sizeof buffer, p)) out += buffer;
-    ::pclose(p);
-  }
-  return out;
-}
-
-std::uint64_t apdus() {
-  const std::string out = sim("stats token1");
-  return std::stoull(out.substr(out.find('=') + 1));
-}
 
 // Runs `work` in a new process with the module loaded afresh; returns what it returned.
 std::string in_new_process(const std::function<std::string(certkey::test::ModuleClient&)>& work) {
@@ -152,9 +138,9 @@ class ObjectCache : public ::testing::Test {
   }
   // A listing in a new process, and the APDUs it cost.
   std::pair<std::string, std::uint64_t> listed() {
-    const std::uint64_t before = apdus();
+    const std::uint64_t before = sim_apdus();
     std::string result = in_new_process(list);
-    return {result, apdus() - before};
+    return {result, sim_apdus() - before};
   }
   // The certificate and the public key: the private key is not shown before C_Login.
   std::string expected() { return "2 objects, certificate " + fingerprint(certificate_); }

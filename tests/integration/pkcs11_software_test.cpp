@@ -13,23 +13,14 @@
 #include <string>
 
 #include "../harness/module_client.hpp"
+#include "../harness/sim_control.hpp"
 
 namespace {
 
-using Bytes = certkey::test::ModuleClient::Bytes;
+using certkey::test::sim;
+using certkey::test::sim_apdus;
 
-std::uint64_t apdus() {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
-                              "/agent/sim/certkey-sim ctl --control " +
-                              std::getenv("CERTKEY_SIM_CONTROL") + " stats token1";
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buffer[128];
-    while (std::fgets(buffer, sizeof buffer, p)) out += buffer;
-    ::pclose(p);
-  }
-  return std::stoull(out.substr(out.find('=') + 1));
-}
+using Bytes = certkey::test::ModuleClient::Bytes;
 
 Bytes openssl_digest(const EVP_MD* md, const Bytes& data) {
   Bytes out(EVP_MAX_MD_SIZE);
@@ -103,7 +94,7 @@ TEST_F(Software, Digest_MatchesOpenSsl_SinglePartAndInParts_WithoutAnApdu) {
                                                                 {CKM_SHA256, EVP_sha256()},
                                                                 {CKM_SHA384, EVP_sha384()},
                                                                 {CKM_SHA512, EVP_sha512()}};
-  const std::uint64_t before = apdus();
+  const std::uint64_t before = sim_apdus();
   Bytes data = message_;
   for (const auto& [type, md] : hashes) {
     const Bytes expected = openssl_digest(md, data);
@@ -136,7 +127,7 @@ TEST_F(Software, Digest_MatchesOpenSsl_SinglePartAndInParts_WithoutAnApdu) {
     ASSERT_EQ(p11->C_DigestFinal(session_, parts.data(), &length), CKR_OK);
     EXPECT_EQ(parts, expected);
   }
-  EXPECT_EQ(apdus(), before);
+  EXPECT_EQ(sim_apdus(), before);
 }
 
 TEST_F(Software, Digest_ReturnCodes) {
@@ -196,11 +187,11 @@ TEST_F(Software, Verify_EcdsaAndRsa_AgreesWithOpenSsl_WithoutAnApdu) {
     EXPECT_EQ(EVP_DigestVerify(ctx, der.data(), der.size(), message_.data(), message_.size()), 1);
     EVP_MD_CTX_free(ctx);
     // And so does the module, in one part and in several, without an APDU.
-    const std::uint64_t before = apdus();
+    const std::uint64_t before = sim_apdus();
     const CK_OBJECT_HANDLE key = c.is_rsa ? rsa_public : ec_public;
     EXPECT_EQ(verify(c.mechanism, key, message_, signature), CKR_OK);
     EXPECT_EQ(verify_in_parts(c.mechanism, key, message_, signature), CKR_OK);
-    EXPECT_EQ(apdus(), before);
+    EXPECT_EQ(sim_apdus(), before);
     // An altered signature or message is refused; a signature of the wrong length too.
     Bytes altered = signature;
     altered[altered.size() / 2] ^= 0x01;
@@ -279,9 +270,9 @@ TEST_F(Software, Encrypt_RawMatchesOpenSsl_AndTheTokenDecryptsThePaddedOnes) {
   };
   // Raw RSA is deterministic: the module's result is OpenSSL's.
   const Bytes block(200, 0x42);
-  const std::uint64_t before = apdus();
+  const std::uint64_t before = sim_apdus();
   const Bytes raw = encrypt({CKM_RSA_X_509, nullptr, 0}, block);
-  EXPECT_EQ(apdus(), before);
+  EXPECT_EQ(sim_apdus(), before);
   Bytes expected(256);
   std::size_t expected_length = expected.size();
   Bytes padded_block(56, 0);

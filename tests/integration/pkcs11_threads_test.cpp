@@ -11,15 +11,12 @@
 #include <vector>
 
 #include "../harness/module_client.hpp"
+#include "../harness/sim_control.hpp"
 
 namespace {
 
-std::string sim(const std::string& args) {
-  const std::string command = std::string(std::getenv("CERTKEY_BUILD")) +
-                              "/agent/sim/certkey-sim ctl --control " +
-                              std::getenv("CERTKEY_SIM_CONTROL") + " " + args + " >/dev/null";
-  return std::system(command.c_str()) == 0 ? "ok" : "failed";
-}
+using certkey::test::sim;
+using certkey::test::sim_apdus;
 
 class Threads : public ::testing::Test, protected certkey::test::ModuleClient {
  protected:
@@ -120,10 +117,10 @@ TEST_F(Threads, AWaiterSeesEventsWhileOtherThreadsWork) {
     }
   });
   worker.join();
-  ASSERT_EQ(sim("remove token1"), "ok");
+  ASSERT_EQ(sim("remove token1"), "ok\n");
   waiter.join();
   EXPECT_TRUE(removed);
-  ASSERT_EQ(sim("insert token1"), "ok");
+  ASSERT_EQ(sim("insert token1"), "ok\n");
 }
 
 // C_Finalize from one thread ends a C_WaitForSlotEvent blocked in another.
