@@ -18,6 +18,7 @@
 #include <string>
 
 #include "../harness/module_client.hpp"
+#include "../harness/self_signed.hpp"
 #include "../harness/sim_control.hpp"
 
 namespace {
@@ -37,28 +38,6 @@ void reinsert_if_pulled() {
   ASSERT_EQ(std::system((wait + "--absent").c_str()), 0);
   ASSERT_EQ(sim("insert token1"), "ok\n");
   ASSERT_EQ(std::system((wait + "--present").c_str()), 0);
-}
-
-// A self-signed P-256 certificate whose subject is `name`: its length sets the DER's.
-Bytes make_certificate(const std::string& name) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x, X509_get_subject_name(x));
-  X509_set_pubkey(x, key);
-  X509_sign(x, key, EVP_sha256());
-  const int length = i2d_X509(x, nullptr);
-  Bytes der(static_cast<std::size_t>(length > 0 ? length : 0));
-  unsigned char* out = der.data();
-  i2d_X509(x, &out);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return der;
 }
 
 // What a caller may be told when the token misbehaves: never CKR_GENERAL_ERROR (something in
@@ -166,7 +145,8 @@ TEST_F(FaultSweep, CertificateWrite) {
   ASSERT_EQ(generate(s, 1), CKR_OK);
   p11->C_CloseSession(s);
   // Two certificates of different lengths, written in turn: a torn write would show as neither.
-  const Bytes der_a = make_certificate("first"), der_b = make_certificate(std::string(60, 'x'));
+  const Bytes der_a = certkey::test::self_signed_certificate("first"),
+              der_b = certkey::test::self_signed_certificate(std::string(60, 'x'));
   bool next_is_a = true;
   sweep(
       "certificate write",

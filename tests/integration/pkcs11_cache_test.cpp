@@ -16,6 +16,7 @@
 #include <string>
 
 #include "../harness/module_client.hpp"
+#include "../harness/self_signed.hpp"
 #include "../harness/sim_control.hpp"
 
 namespace {
@@ -91,30 +92,11 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
-Bytes self_signed(const std::string& name) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x, X509_get_subject_name(x));
-  X509_set_pubkey(x, key);
-  X509_sign(x, key, EVP_sha256());
-  Bytes der(static_cast<std::size_t>(i2d_X509(x, nullptr)));
-  unsigned char* out = der.data();
-  i2d_X509(x, &out);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return der;
-}
-
 class ObjectCache : public ::testing::Test {
  protected:
   void SetUp() override {
     // A key and a certificate in 9A, written by a process of its own.
-    certificate_ = self_signed("cached holder");
+    certificate_ = certkey::test::self_signed_certificate("cached holder");
     ASSERT_EQ(in_new_process([&](certkey::test::ModuleClient& m) {
                 CK_SESSION_HANDLE s = 0;
                 if (m.logged_in(s) != CKR_OK || m.generate(s, 1) != CKR_OK)
@@ -167,7 +149,8 @@ TEST_F(ObjectCache, ASecondProcessListsAnUnchangedTokenWithOneApdu) {
 
 TEST_F(ObjectCache, AWriteByAnotherProcessIsSeen) {
   ASSERT_EQ(listed().first, expected());
-  const Bytes renewed = self_signed("renewed holder, a longer name than before");
+  const Bytes renewed =
+      certkey::test::self_signed_certificate("renewed holder, a longer name than before");
   ASSERT_EQ(
       in_new_process([&](certkey::test::ModuleClient& m) {
         CK_SESSION_HANDLE s = 0;
@@ -184,7 +167,7 @@ TEST_F(ObjectCache, AWriteByAnotherProcessIsSeen) {
 // it; the cache file holds them too. The listing after the write must not take them.
 TEST_F(ObjectCache, AWriteRightAfterTheConnectIsSeenByTheSameProcess) {
   ASSERT_EQ(listed().first, expected());
-  const Bytes renewed = self_signed("renewed right after the connect");
+  const Bytes renewed = certkey::test::self_signed_certificate("renewed right after the connect");
   EXPECT_EQ(in_new_process([&](certkey::test::ModuleClient& m) {
               CK_SESSION_HANDLE s = 0;
               if (m.logged_in(s) != CKR_OK || m.store_certificate(s, 1, renewed) != CKR_OK)
