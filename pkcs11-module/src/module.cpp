@@ -391,9 +391,11 @@ CK_RV Module::open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_SESSION_HANDLE* h
   return CKR_OK;
 }
 
-Session& Module::session(CK_SESSION_HANDLE handle, bool arguments_valid) {
+Session& Module::session(CK_SESSION_HANDLE handle, bool arguments_valid, bool mechanism_known) {
   require_initialized();
-  if (!arguments_valid) throw Failure{CKR_ARGUMENTS_BAD};  // before the session: docs/pkcs11.md 8.7
+  // The arguments before the session (docs/pkcs11.md 8.7); a mechanism is one of them.
+  if (!arguments_valid) throw Failure{CKR_ARGUMENTS_BAD};
+  if (!mechanism_known) throw Failure{CKR_MECHANISM_INVALID};
   auto it = sessions_.find(handle);
   if (it == sessions_.end()) throw Failure{CKR_SESSION_HANDLE_INVALID};
   Token& token = token_of(it->second);

@@ -181,9 +181,10 @@ class Module {
   void refresh_readers();
   std::size_t token_index(CK_SLOT_ID slot);
   Token& present_token(CK_SLOT_ID slot);  // throws CKR_TOKEN_NOT_PRESENT
-  // The live session behind a handle, after the initialisation and `arguments_valid` (the
-  // call's pointers and lengths) are checked, in the order of docs/pkcs11.md 8.7.
-  Session& session(CK_SESSION_HANDLE handle, bool arguments_valid = true);
+  // The live session behind a handle, after the initialisation, `arguments_valid` (the call's
+  // pointers and lengths) and `mechanism_known` are checked, in the order of docs/pkcs11.md 8.7.
+  Session& session(CK_SESSION_HANDLE handle, bool arguments_valid = true,
+                   bool mechanism_known = true);
   Token& token_of(const Session& s) { return *tokens_[s.token_index]; }
   void drop_sessions_of(std::size_t token_index);
   void end_login(Token& token);

@@ -70,25 +70,25 @@ const KeySlot& Module::private_key_for(Session& s, CK_OBJECT_HANDLE handle,
 }
 
 CK_RV Module::sign_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
-  Session& s = session(handle, mechanism != nullptr);
+  Session& s =
+      session(handle, mechanism != nullptr, mechanism && sign_mechanism(mechanism->mechanism));
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
-  auto kind = sign_mechanism(mechanism->mechanism);
-  if (!kind) return CKR_MECHANISM_INVALID;
+  const MechanismKind kind = *sign_mechanism(mechanism->mechanism);
   const KeySlot& k = private_key_for(s, key, CKA_SIGN);
-  if (kind->rsa != k.public_key->is_rsa) return CKR_KEY_TYPE_INCONSISTENT;
+  if (kind.rsa != k.public_key->is_rsa) return CKR_KEY_TYPE_INCONSISTENT;
   Operation op;
   op.mechanism = mechanism->mechanism;
   op.piv_slot = k.piv_slot;
   op.algorithm = k.algorithm;
-  op.hash = kind->hash;
-  if (kind->pss) {
-    const std::optional<PssParams> p = pss_params(mechanism, kind->hash, kRsaBytes);
+  op.hash = kind.hash;
+  if (kind.pss) {
+    const std::optional<PssParams> p = pss_params(mechanism, kind.hash, kRsaBytes);
     if (!p) return CKR_MECHANISM_PARAM_INVALID;
     op.hash = p->hash;
     op.mgf1 = p->mgf1;
     op.salt_length = p->salt_length;
   }
-  if (kind->hash != Hash::none) op.digest = std::make_unique<Digest>(kind->hash);
+  if (kind.hash != Hash::none) op.digest = std::make_unique<Digest>(kind.hash);
   op.needs_context_login = k.pin_policy == protocol::PinPolicy::always;
   op.type = Operation::Type::sign;
   s.operation = std::move(op);
@@ -176,10 +176,10 @@ CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature,
 
 CK_RV Module::decrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
                            CK_OBJECT_HANDLE key) {
-  Session& s = session(handle, mechanism != nullptr);
+  Session& s = session(handle, mechanism != nullptr,
+                       mechanism && rsa_encryption_mechanism(mechanism->mechanism));
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
-  if (!rsa_encryption_mechanism(m)) return CKR_MECHANISM_INVALID;
   const KeySlot& k = private_key_for(s, key, CKA_DECRYPT);
   Operation op;
   op.mechanism = m;
@@ -248,8 +248,8 @@ CK_RV Module::decrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
 CK_RV Module::derive_key(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
                          CK_OBJECT_HANDLE base_key, CK_ATTRIBUTE* templ, CK_ULONG count,
                          CK_OBJECT_HANDLE* key) {
-  Session& s = session(handle, mechanism && key && (!count || templ));
-  if (mechanism->mechanism != CKM_ECDH1_DERIVE) return CKR_MECHANISM_INVALID;
+  Session& s = session(handle, mechanism && key && (!count || templ),
+                       mechanism && mechanism->mechanism == CKM_ECDH1_DERIVE);
   const auto* p = params_of<CK_ECDH1_DERIVE_PARAMS>(mechanism);
   if (!p || p->kdf != CKD_NULL || p->ulSharedDataLen != 0 || !p->pPublicData)
     return CKR_MECHANISM_PARAM_INVALID;

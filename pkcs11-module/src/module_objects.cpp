@@ -277,8 +277,11 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
                                 CK_ATTRIBUTE* pub, CK_ULONG pub_count, CK_ATTRIBUTE* priv,
                                 CK_ULONG priv_count, CK_OBJECT_HANDLE* public_key,
                                 CK_OBJECT_HANDLE* private_key) {
-  Session& s = session(handle, mechanism && public_key && private_key && (pub || !pub_count) &&
-                                   (priv || !priv_count));
+  Session& s = session(
+      handle,
+      mechanism && public_key && private_key && (pub || !pub_count) && (priv || !priv_count),
+      mechanism && (mechanism->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN ||
+                    mechanism->mechanism == CKM_EC_KEY_PAIR_GEN));
   Algorithm algorithm;
   if (mechanism->mechanism == CKM_RSA_PKCS_KEY_PAIR_GEN) {
     auto bits = template_ulong(pub, pub_count, CKA_MODULUS_BITS);
@@ -290,14 +293,12 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
     if (exponent && *exponent != Bytes{0x01, 0x00, 0x01})
       return CKR_ATTRIBUTE_VALUE_INVALID;  // 65537 only
     algorithm = Algorithm::rsa2048;
-  } else if (mechanism->mechanism == CKM_EC_KEY_PAIR_GEN) {
+  } else {  // CKM_EC_KEY_PAIR_GEN, the only other one session() let through
     auto params = template_bytes(pub, pub_count, CKA_EC_PARAMS);
     if (!params) return CKR_TEMPLATE_INCOMPLETE;
     auto curve = curve_from_params(*params);
     if (!curve) return CKR_CURVE_NOT_SUPPORTED;
     algorithm = static_cast<Algorithm>(*curve);
-  } else {
-    return CKR_MECHANISM_INVALID;
   }
   // Keys live on the token: a template without CKA_TOKEN asks for a session object, its
   // default (PKCS#11 3.0 §4.4), which a PIV token cannot hold (docs/pkcs11.md 11.1).

@@ -40,15 +40,14 @@ const KeySlot& Module::public_key_for(Session& s, CK_OBJECT_HANDLE handle,
 // ---- digest ----------------------------------------------------------------------------------
 
 CK_RV Module::digest_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism) {
-  Session& s = session(handle, mechanism != nullptr);
+  Session& s = session(handle, mechanism != nullptr, mechanism && hash_of(mechanism->mechanism));
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
-  const std::optional<Hash> hash = hash_of(mechanism->mechanism);
-  if (!hash) return CKR_MECHANISM_INVALID;
+  const Hash hash = *hash_of(mechanism->mechanism);
   if (mechanism->pParameter || mechanism->ulParameterLen) return CKR_MECHANISM_PARAM_INVALID;
   Operation op;
   op.mechanism = mechanism->mechanism;
-  op.hash = *hash;
-  op.digest = std::make_unique<Digest>(*hash);
+  op.hash = hash;
+  op.digest = std::make_unique<Digest>(hash);
   op.type = Operation::Type::digest;
   s.operation = std::move(op);
   return CKR_OK;
@@ -108,23 +107,23 @@ CK_RV Module::digest_final(CK_SESSION_HANDLE handle, CK_BYTE* out, CK_ULONG* out
 // ---- verify ----------------------------------------------------------------------------------
 
 CK_RV Module::verify_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism, CK_OBJECT_HANDLE key) {
-  Session& s = session(handle, mechanism != nullptr);
+  Session& s =
+      session(handle, mechanism != nullptr, mechanism && sign_mechanism(mechanism->mechanism));
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
-  const std::optional<MechanismKind> kind = sign_mechanism(mechanism->mechanism);
-  if (!kind) return CKR_MECHANISM_INVALID;
+  const MechanismKind kind = *sign_mechanism(mechanism->mechanism);
   const KeySlot& k = public_key_for(s, key, CKA_VERIFY);
-  if (kind->rsa != k.public_key->is_rsa) return CKR_KEY_TYPE_INCONSISTENT;
+  if (kind.rsa != k.public_key->is_rsa) return CKR_KEY_TYPE_INCONSISTENT;
   Operation op;
   op.mechanism = mechanism->mechanism;
-  op.hash = kind->hash;
+  op.hash = kind.hash;
   op.software.padding = mechanism->mechanism == CKM_RSA_X_509 ? RsaPadding::raw : RsaPadding::pkcs1;
-  if (kind->pss) {
+  if (kind.pss) {
     const std::optional<PssParams> p =
-        pss_params(mechanism, kind->hash, modulus_bytes(*k.public_key));
+        pss_params(mechanism, kind.hash, modulus_bytes(*k.public_key));
     if (!p) return CKR_MECHANISM_PARAM_INVALID;
     op.software = {RsaPadding::pss, p->hash, p->mgf1, p->salt_length, {}};
   }
-  if (kind->hash != Hash::none) op.digest = std::make_unique<Digest>(kind->hash);
+  if (kind.hash != Hash::none) op.digest = std::make_unique<Digest>(kind.hash);
   op.public_key = k.public_key;
   op.type = Operation::Type::verify;
   s.operation = std::move(op);
@@ -188,10 +187,10 @@ CK_RV Module::finish_verify(Session& s, const CK_BYTE* signature, CK_ULONG signa
 
 CK_RV Module::encrypt_init(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanism,
                            CK_OBJECT_HANDLE key) {
-  Session& s = session(handle, mechanism != nullptr);
+  Session& s = session(handle, mechanism != nullptr,
+                       mechanism && rsa_encryption_mechanism(mechanism->mechanism));
   if (s.operation.type != Operation::Type::none) return CKR_OPERATION_ACTIVE;
   const CK_MECHANISM_TYPE m = mechanism->mechanism;
-  if (!rsa_encryption_mechanism(m)) return CKR_MECHANISM_INVALID;
   const KeySlot& k = public_key_for(s, key, CKA_ENCRYPT);
   Operation op;
   op.mechanism = m;

@@ -399,6 +399,12 @@ TEST_F(Module, ArgumentsAreCheckedAfterInitialisationAndBeforeTheSessionHandle) 
   EXPECT_EQ(p11_->C_GetAttributeValue(bad, 1, nullptr, 1), CKR_ARGUMENTS_BAD);
   EXPECT_EQ(p11_->C_DigestInit(bad, nullptr), CKR_ARGUMENTS_BAD);
   EXPECT_EQ(p11_->C_GenerateRandom(bad, nullptr, 8), CKR_ARGUMENTS_BAD);
+  // A mechanism the function does not take is an argument too.
+  CK_MECHANISM md5{CKM_MD5, nullptr, 0};
+  EXPECT_EQ(p11_->C_SignInit(bad, &md5, 1), CKR_MECHANISM_INVALID);
+  EXPECT_EQ(p11_->C_DigestInit(bad, &md5), CKR_MECHANISM_INVALID);
+  EXPECT_EQ(p11_->C_GenerateKeyPair(bad, &md5, nullptr, 0, nullptr, 0, &n, &n),
+            CKR_MECHANISM_INVALID);
   // With good arguments the session handle is next.
   EXPECT_EQ(p11_->C_GetSessionInfo(bad, &info), CKR_SESSION_HANDLE_INVALID);
   EXPECT_EQ(p11_->C_DigestInit(bad, &sha256), CKR_SESSION_HANDLE_INVALID);
