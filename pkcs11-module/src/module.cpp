@@ -95,6 +95,25 @@ void Operation::wipe() {
   if (!buffered.empty()) OPENSSL_cleanse(buffered.data(), buffered.size());
 }
 
+CK_RV Operation::take(const CK_BYTE* part, CK_ULONG length, std::size_t longest) {
+  if (digest) {
+    digest->update(part, length);
+    return CKR_OK;
+  }
+  if (buffered.size() + length > longest) {
+    end();
+    return CKR_DATA_LEN_RANGE;
+  }
+  buffered.insert(buffered.end(), part, part + length);
+  return CKR_OK;
+}
+
+std::optional<CK_RV> length_answer(const CK_BYTE* out, CK_ULONG* out_length, std::size_t needed) {
+  if (out && *out_length >= needed) return std::nullopt;
+  *out_length = needed;
+  return out ? CKR_BUFFER_TOO_SMALL : CKR_OK;
+}
+
 void pad_copy(CK_UTF8CHAR* out, std::size_t width, const std::string& text) {
   std::memset(out, ' ', width);
   // The fields are UTF-8 (PKCS#11 3.0 section 3.2): a long reader name is cut before the

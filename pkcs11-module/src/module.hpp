@@ -53,6 +53,9 @@ struct Operation {
   Operation(Operation&&) = default;
   Operation& operator=(Operation&&) = default;
   ~Operation() { wipe(); }
+  // Multi-part input: hashed as it comes, or kept up to `longest` bytes for a raw mechanism
+  // (CKR_DATA_LEN_RANGE beyond, and the operation ends).
+  CK_RV take(const CK_BYTE* part, CK_ULONG length, std::size_t longest);
   // Ends the operation; data and results it held are wiped first.
   void end() {
     wipe();
@@ -62,6 +65,10 @@ struct Operation {
  private:
   void wipe();
 };
+
+// PKCS#11 3.0 section 5.2: with no buffer, or one shorter than `needed`, a call answers with the
+// length (CKR_OK or CKR_BUFFER_TOO_SMALL) and its operation goes on. Nothing when `out` has room.
+std::optional<CK_RV> length_answer(const CK_BYTE* out, CK_ULONG* out_length, std::size_t needed);
 
 struct Session {
   std::size_t token_index = 0;

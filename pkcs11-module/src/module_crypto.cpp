@@ -101,11 +101,7 @@ CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG lengt
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
   // A length query or a short buffer must leave the operation as it was.
-  const std::size_t needed = signature_length(op);
-  if (!signature || *signature_length_out < needed) {
-    *signature_length_out = needed;
-    return signature ? CKR_BUFFER_TOO_SMALL : CKR_OK;
-  }
+  if (auto rv = length_answer(signature, signature_length_out, signature_length(op))) return *rv;
   if (op.digest) {
     op.digest->update(data, length);
   } else {
@@ -118,17 +114,7 @@ CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULON
   Session& s = session(handle, part || !length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
-  if (op.digest) {
-    op.digest->update(part, length);
-    return CKR_OK;
-  }
-  // Raw mechanisms collect their input, which can never exceed one RSA block.
-  if (op.buffered.size() + length > kRsaBytes) {
-    s.operation.end();
-    return CKR_DATA_LEN_RANGE;
-  }
-  op.buffered.insert(op.buffered.end(), part, part + length);
-  return CKR_OK;
+  return op.take(part, length, kRsaBytes);  // raw input never exceeds one RSA block
 }
 
 CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature,
@@ -137,14 +123,7 @@ CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature,
   Operation& op = s.operation;
   if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
   const std::size_t needed = signature_length(op);
-  if (!signature) {
-    *signature_length_out = needed;
-    return CKR_OK;
-  }
-  if (*signature_length_out < needed) {
-    *signature_length_out = needed;
-    return CKR_BUFFER_TOO_SMALL;
-  }
+  if (auto rv = length_answer(signature, signature_length_out, needed)) return *rv;
   if (op.needs_context_login && !op.context_login_done) {
     s.operation.end();
     return CKR_USER_NOT_LOGGED_IN;

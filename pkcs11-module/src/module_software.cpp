@@ -13,6 +13,15 @@ namespace {
 
 constexpr std::size_t kLongestRawInput = 512;  // a raw RSA block or an ECDSA digest, with room
 
+// Ends a digest operation with its result in `out`, which the caller made sure has room.
+CK_RV hand_out_digest(Operation& op, CK_BYTE* out, CK_ULONG* out_length) {
+  const Bytes result = op.digest->finish();
+  op.end();
+  std::memcpy(out, result.data(), result.size());
+  *out_length = result.size();
+  return CKR_OK;
+}
+
 std::size_t modulus_bytes(const PublicKeyParts& key) {
   std::size_t n = key.modulus.size();
   for (std::size_t i = 0; i < key.modulus.size() && key.modulus[i] == 0; ++i) --n;
@@ -57,13 +66,10 @@ CK_RV Module::digest(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG len
                      CK_ULONG* out_length) {
   Session& s = session(handle, (data || !length) && out_length);
   if (s.operation.type != Operation::Type::digest) return CKR_OPERATION_NOT_INITIALIZED;
-  const std::size_t needed = hash_length(s.operation.hash);
-  if (!out || *out_length < needed) {  // nothing is hashed until the result can be handed out
-    *out_length = needed;
-    return out ? CKR_BUFFER_TOO_SMALL : CKR_OK;
-  }
+  // Nothing is hashed until the result can be handed out.
+  if (auto rv = length_answer(out, out_length, hash_length(s.operation.hash))) return *rv;
   s.operation.digest->update(data, length);
-  return digest_final(handle, out, out_length);
+  return hand_out_digest(s.operation, out, out_length);
 }
 
 CK_RV Module::digest_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length) {
@@ -92,16 +98,8 @@ CK_RV Module::digest_key(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE key) {
 CK_RV Module::digest_final(CK_SESSION_HANDLE handle, CK_BYTE* out, CK_ULONG* out_length) {
   Session& s = session(handle, out_length != nullptr);
   if (s.operation.type != Operation::Type::digest) return CKR_OPERATION_NOT_INITIALIZED;
-  const std::size_t needed = hash_length(s.operation.hash);
-  if (!out || *out_length < needed) {
-    *out_length = needed;
-    return out ? CKR_BUFFER_TOO_SMALL : CKR_OK;
-  }
-  const Bytes result = s.operation.digest->finish();
-  s.operation.end();
-  std::memcpy(out, result.data(), result.size());
-  *out_length = result.size();
-  return CKR_OK;
+  if (auto rv = length_answer(out, out_length, hash_length(s.operation.hash))) return *rv;
+  return hand_out_digest(s.operation, out, out_length);
 }
 
 // ---- verify ----------------------------------------------------------------------------------
@@ -134,24 +132,14 @@ CK_RV Module::verify(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG len
                      const CK_BYTE* signature, CK_ULONG signature_length) {
   Session& s = session(handle, (data || !length) && (signature || !signature_length));
   if (s.operation.type != Operation::Type::verify) return CKR_OPERATION_NOT_INITIALIZED;
-  const CK_RV rv = verify_update(handle, data, length);
+  const CK_RV rv = s.operation.take(data, length, kLongestRawInput);
   return rv != CKR_OK ? rv : finish_verify(s, signature, signature_length);
 }
 
 CK_RV Module::verify_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length) {
   Session& s = session(handle, part || !length);
-  Operation& op = s.operation;
-  if (op.type != Operation::Type::verify) return CKR_OPERATION_NOT_INITIALIZED;
-  if (op.digest) {
-    op.digest->update(part, length);
-    return CKR_OK;
-  }
-  if (op.buffered.size() + length > kLongestRawInput) {
-    op.end();
-    return CKR_DATA_LEN_RANGE;
-  }
-  op.buffered.insert(op.buffered.end(), part, part + length);
-  return CKR_OK;
+  if (s.operation.type != Operation::Type::verify) return CKR_OPERATION_NOT_INITIALIZED;
+  return s.operation.take(part, length, kLongestRawInput);
 }
 
 CK_RV Module::verify_final(CK_SESSION_HANDLE handle, const CK_BYTE* signature,
@@ -211,10 +199,8 @@ CK_RV Module::encrypt(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG le
   Session& s = session(handle, (data || !length) && out_length);
   Operation& op = s.operation;
   if (op.type != Operation::Type::encrypt) return CKR_OPERATION_NOT_INITIALIZED;
-  if (!out || *out_length < modulus_bytes(*op.public_key)) {  // a query: the input is not taken
-    *out_length = modulus_bytes(*op.public_key);
-    return out ? CKR_BUFFER_TOO_SMALL : CKR_OK;
-  }
+  // A query: the input is not taken.
+  if (auto rv = length_answer(out, out_length, modulus_bytes(*op.public_key))) return *rv;
   op.buffered.assign(data, data + length);
   return finish_encrypt(s, out, out_length);
 }
@@ -238,10 +224,7 @@ CK_RV Module::encrypt_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_U
 CK_RV Module::encrypt_final(CK_SESSION_HANDLE handle, CK_BYTE* out, CK_ULONG* out_length) {
   Session& s = session(handle, out_length != nullptr);
   if (s.operation.type != Operation::Type::encrypt) return CKR_OPERATION_NOT_INITIALIZED;
-  if (!out || *out_length < modulus_bytes(*s.operation.public_key)) {
-    *out_length = modulus_bytes(*s.operation.public_key);
-    return out ? CKR_BUFFER_TOO_SMALL : CKR_OK;
-  }
+  if (auto rv = length_answer(out, out_length, modulus_bytes(*s.operation.public_key))) return *rv;
   return finish_encrypt(s, out, out_length);
 }
 
