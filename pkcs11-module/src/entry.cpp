@@ -67,7 +67,9 @@ __attribute__((destructor)) void finalize_at_exit() {
   try {
     std::unique_lock<std::mutex> lock(module().mutex(), std::try_to_lock);
     // Another thread inside the module at exit is left alone rather than waited for.
-    if (lock.owns_lock()) module().release_at_exit();
+    if (!lock.owns_lock()) return;
+    module().release_at_exit();
+    card::release_pcsc_context();  // a library unloaded with dlclose leaves no pcscd client
   } catch (...) {
   }
 }

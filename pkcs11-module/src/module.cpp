@@ -281,12 +281,28 @@ std::size_t Module::token_index(CK_SLOT_ID slot) {
 }
 
 Token& Module::present_token(CK_SLOT_ID slot) {
-  Token& token = *tokens_[token_index(slot)];
-  if (!token.present()) {
-    drop_sessions_of(token_index(slot));
+  const std::size_t index = token_index(slot);
+  Token& token = *tokens_[index];
+  if (!token.connected()) {
+    drop_sessions_of(index);
     throw Failure{CKR_TOKEN_NOT_PRESENT};
   }
   return token;
+}
+
+std::vector<bool> Module::present_tokens() {
+  std::vector<std::string> readers;
+  for (const auto& t : tokens_) readers.push_back(t->reader());
+  std::vector<card::ReaderState> states(readers.size());
+  try {
+    states = links_->states(readers);
+  } catch (const card::Error&) {
+    // pcscd cannot be reached: no reader has a card, as far as this process can tell.
+  }
+  std::vector<bool> present;
+  for (std::size_t i = 0; i < tokens_.size(); ++i)
+    present.push_back(tokens_[i]->present(states[i]));
+  return present;
 }
 
 CK_RV Module::get_slot_list(CK_BBOOL token_present, CK_SLOT_ID* list, CK_ULONG* count) {
@@ -294,8 +310,9 @@ CK_RV Module::get_slot_list(CK_BBOOL token_present, CK_SLOT_ID* list, CK_ULONG* 
   if (!count) return CKR_ARGUMENTS_BAD;
   refresh_readers();
   std::vector<CK_SLOT_ID> ids;
-  for (auto& t : tokens_) {
-    if (!token_present || t->present()) ids.push_back(t->id());
+  const std::vector<bool> present = token_present ? present_tokens() : std::vector<bool>();
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    if (!token_present || present[i]) ids.push_back(tokens_[i]->id());
   }
   if (!list) {
     *count = ids.size();
@@ -314,24 +331,35 @@ CK_RV Module::get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO* info) {
   require_initialized();
   if (!info) return CKR_ARGUMENTS_BAD;
   Token& token = *tokens_[token_index(slot)];
+  std::vector<card::ReaderState> state(1);
+  try {
+    state = links_->states({token.reader()});
+  } catch (const card::Error&) {
+  }
   *info = CK_SLOT_INFO{};
   pad_copy(info->slotDescription, sizeof info->slotDescription, token.reader());
   pad_copy(info->manufacturerID, sizeof info->manufacturerID, "certkey");
-  info->flags = CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (token.present() ? CKF_TOKEN_PRESENT : 0);
+  info->flags =
+      CKF_REMOVABLE_DEVICE | CKF_HW_SLOT | (token.present(state[0]) ? CKF_TOKEN_PRESENT : 0);
   return CKR_OK;
 }
 
 CK_RV Module::get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO* info) {
   require_initialized();
   if (!info) return CKR_ARGUMENTS_BAD;
-  Token& token = present_token(slot);
   card::TokenInfo ti;
   card::PinState pin, puk;
-  token.run([&](card::TokenClient& c) {  // PIN state is read fresh every time, with TOKEN INFO
+  const auto read = [&](card::TokenClient& c) {  // PIN state is read fresh every time
     ti = c.token_info();
     pin = ti.pin ? *ti.pin : c.pin_state(protocol::KeyRef::pin);
     puk = ti.puk ? *ti.puk : c.pin_state(protocol::KeyRef::puk);
-  });
+  };
+  try {
+    present_token(slot).run(read);
+  } catch (const card::Error& e) {
+    if (e.kind() != card::Error::Kind::token_removed) throw;
+    present_token(slot).run(read);  // the token it was connected to left; another may be there
+  }
   *info = CK_TOKEN_INFO{};
   pad_copy(info->label, sizeof info->label, "certkey " + std::to_string(ti.serial));
   pad_copy(info->manufacturerID, sizeof info->manufacturerID, "certkey");
@@ -418,10 +446,10 @@ Session& Module::session(CK_SESSION_HANDLE handle, bool arguments_valid, bool me
   auto it = sessions_.find(handle);
   if (it == sessions_.end()) throw Failure{CKR_SESSION_HANDLE_INVALID};
   Token& token = token_of(it->second);
-  // A session does not survive its token leaving the reader (PKCS#11 section 5.6). The
-  // presence check comes first: it is what notices a swapped token and bumps the generation.
-  const bool present = token.present();
-  if (!present || it->second.generation != token.generation()) {
+  // A session does not survive its token leaving the reader (PKCS#11 section 5.6). The module
+  // learns of a removal from a failed transaction or a reader state, which start a new
+  // generation; it does not ask pcscd here (docs/pkcs11.md 4).
+  if (it->second.generation != token.generation()) {
     drop_sessions_of(it->second.token_index);
     throw Failure{CKR_DEVICE_REMOVED};
   }
@@ -483,9 +511,11 @@ CK_RV Module::wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID* slot,
   if (waiter_ && !(flags & CKF_DONT_BLOCK)) return CKR_FUNCTION_FAILED;  // one blocking waiter
   for (;;) {
     refresh_readers();
+    const std::vector<bool> present = present_tokens();
     // The first call only learns the current state; later calls report changes from it.
-    for (auto& t : tokens_) {
-      const bool now = t->present();
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+      const auto& t = tokens_[i];
+      const bool now = present[i];
       bool& reported = reported_presence_[t->id()];
       if (presence_snapshot_taken_ && now != reported) {
         reported = now;

@@ -187,7 +187,11 @@ class Module {
   void require_initialized() const;
   void refresh_readers();
   std::size_t token_index(CK_SLOT_ID slot);
-  Token& present_token(CK_SLOT_ID slot);  // throws CKR_TOKEN_NOT_PRESENT
+  // The slot's token, connected (throws CKR_TOKEN_NOT_PRESENT). Asks pcscd nothing while it
+  // holds a connection.
+  Token& present_token(CK_SLOT_ID slot);
+  // Whether each slot (in tokens_'s order) has a token, from one PC/SC query of every reader.
+  std::vector<bool> present_tokens();
   // The live session behind a handle, after the initialisation, `arguments_valid` (the call's
   // pointers and lengths) and `mechanism_known` are checked, in the order of docs/pkcs11.md 8.7.
   Session& session(CK_SESSION_HANDLE handle, bool arguments_valid = true,
@@ -201,6 +205,7 @@ class Module {
   const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);
   const KeySlot& private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
   const KeySlot& public_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
+  CK_RV finish_sign(Session& s, CK_BYTE* signature, CK_ULONG* signature_length);
   CK_RV finish_verify(Session& s, const CK_BYTE* signature, CK_ULONG signature_length);
   CK_RV finish_encrypt(Session& s, CK_BYTE* out, CK_ULONG* out_length);
   void authenticate_management(card::TokenClient& client);

@@ -107,7 +107,7 @@ CK_RV Module::sign(CK_SESSION_HANDLE handle, const CK_BYTE* data, CK_ULONG lengt
   } else {
     op.buffered.assign(data, data + length);
   }
-  return sign_final(handle, signature, signature_length_out);
+  return finish_sign(s, signature, signature_length_out);
 }
 
 CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULONG length) {
@@ -120,8 +120,12 @@ CK_RV Module::sign_update(CK_SESSION_HANDLE handle, const CK_BYTE* part, CK_ULON
 CK_RV Module::sign_final(CK_SESSION_HANDLE handle, CK_BYTE* signature,
                          CK_ULONG* signature_length_out) {
   Session& s = session(handle, signature_length_out != nullptr);
+  if (s.operation.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
+  return finish_sign(s, signature, signature_length_out);
+}
+
+CK_RV Module::finish_sign(Session& s, CK_BYTE* signature, CK_ULONG* signature_length_out) {
   Operation& op = s.operation;
-  if (op.type != Operation::Type::sign) return CKR_OPERATION_NOT_INITIALIZED;
   const std::size_t needed = signature_length(op);
   if (auto rv = length_answer(signature, signature_length_out, needed)) return *rv;
   if (op.needs_context_login && !op.context_login_done) {

@@ -101,7 +101,10 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
   }
   Token& token = token_of(s);
   s.found.clear();
-  for (const KeySlot& k : key_slots(token)) {
+  // Right after this session's C_Login, the objects it checked; else the change counter again.
+  const std::vector<KeySlot>& slots =
+      token.take_objects_check(handle) ? *token.cached_key_slots() : key_slots(token);
+  for (const KeySlot& k : slots) {
     auto consider = [&](ObjectKind kind) {
       auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(k, kind, t); };
       if (matches(templ, count, lookup))

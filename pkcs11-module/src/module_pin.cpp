@@ -1,6 +1,7 @@
 // C_Login, C_Logout, C_InitPIN, C_SetPIN. The user is the PIV PIN; the security officer is
 // the PUK, which unblocks the PIN either as C_Login(CKU_SO, PUK) + C_InitPIN(new), or as
 // C_SetPIN(PUK, new) in a session that is not logged in while the PIN is blocked.
+#include <certkey/card/error.hpp>
 #include <certkey/pinentry/pinentry_client.hpp>
 #include <openssl/crypto.h>
 
@@ -96,8 +97,19 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     token.set_so_logged_in(secret.text);
     return CKR_OK;
   }
-  token.run([&](card::TokenClient& c) { require_ok(c.verify_pin(secret.text)); });
+  token.run([&](card::TokenClient& c) {
+    require_ok(c.verify_pin(secret.text));
+    // The change counter in the same transaction, for the C_FindObjectsInit that follows a
+    // login in nearly every application (docs/pkcs11.md 7.2). The login stands without it.
+    try {
+      token.key_slots(c);
+    } catch (const card::Error& e) {
+      if (e.kind() != card::Error::Kind::refused && e.kind() != card::Error::Kind::bad_response)
+        throw;
+    }
+  });
   token.set_user_logged_in(secret.text);
+  token.note_objects_checked(handle);
   return CKR_OK;
 }
 

@@ -72,25 +72,29 @@ void Token::connect() {
   connection_ = std::move(connection);
 }
 
-bool Token::present() {
-  if (connection_) {
-    switch (connection_->presence()) {
-      case card::Presence::present: return true;
-      case card::Presence::absent: forget_connection(); break;
-      case card::Presence::unknown:
-        // PC/SC failed (pcscd restarting, or the reader was unplugged): reconnect, which
-        // checks the serial; if the token cannot be found again, it is gone.
-        connection_.reset();
-        try {
-          connect();
-          needs_recovery_ = true;
-          return true;
-        } catch (const card::Error&) {
-          forget_connection();
-          return false;
-        }
+bool Token::present(const card::ReaderState& state) {
+  if (!state.card || !is_certkey_atr(state.atr)) {
+    if (connection_) forget_connection();
+    return false;
+  }
+  if (connection_ && connection_->insertion() != state.insertion) {
+    if (connection_->insertion().context == state.insertion.context) {
+      forget_connection();  // the card left the reader since the connect, whatever came back
+    } else {
+      // A new PC/SC context: pcscd restarted and counts afresh. The connect below finds the
+      // token again by its serial, and keeps sessions and login if it is the same (8.4).
+      connection_.reset();
+      needs_recovery_ = true;
+      if (connected()) return true;
+      forget_connection();  // not found again: gone, as far as this process can tell
+      return false;
     }
   }
+  return connected();
+}
+
+bool Token::connected() {
+  if (connection_) return true;
   try {
     connect();
     return true;

@@ -44,8 +44,14 @@ class Token {
   // Bumped whenever the token leaves the reader; sessions remember the one they opened on.
   std::uint64_t generation() const { return generation_; }
 
-  // True when a certkey token is in the reader (connects on first use).
-  bool present();
+  // Whether a certkey token is in the reader, judged from the reader's state as pcscd reports
+  // it (Module::present_tokens asks once for every reader). A card this slot is connected to
+  // costs nothing more; a new insertion is connected to; an empty reader or another kind of
+  // card is never connected to (docs/pkcs11.md 4).
+  bool present(const card::ReaderState& state);
+  // For a call that needs the token: the connection there is, or a new one. Nothing is asked
+  // of a connected token: a removal shows in the result of the next transaction.
+  bool connected();
   void forget_connection();  // pcscd went away, or C_Finalize
   // In a forked child: the parent's PC/SC handles share its socket, so they are dropped
   // without a word to pcscd (leaked), and the child starts afresh.
@@ -59,6 +65,15 @@ class Token {
 
   // The objects, refreshed when the change counter moved. Call inside run().
   const std::vector<KeySlot>& key_slots(card::TokenClient& client);
+  // C_Login of `session` read the change counter in its transaction: that session's next
+  // C_FindObjectsInit may use the objects as they were then, if no transaction came between
+  // (docs/pkcs11.md 7.2). take_objects_check answers whether it may, once.
+  void note_objects_checked(CK_SESSION_HANDLE session) { checked_for_ = session; }
+  bool take_objects_check(CK_SESSION_HANDLE session) {
+    const bool fresh = cache_valid_ && checked_for_ == session;
+    checked_for_ = 0;
+    return fresh;
+  }
   // The cached objects without asking the token, while the cache is valid (C_FindObjectsInit
   // revalidates it; attribute reads and operations on found objects use it as it is).
   const std::vector<KeySlot>* cached_key_slots() const {
@@ -97,9 +112,10 @@ class Token {
   std::uint64_t generation_ = 1;
   std::unique_ptr<card::Connection> connection_;
   bool cache_valid_ = false;
-  bool needs_recovery_ = false;  // reconnected after pcscd went away
-  std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect
-  bool sim_ = false;             // works on a logical channel (a SIM's basic one is the USIM's)
+  CK_SESSION_HANDLE checked_for_ = 0;  // note_objects_checked; 0: none
+  bool needs_recovery_ = false;        // reconnected after pcscd went away
+  std::uint32_t serial_ = 0;           // the token this slot holds; checked on every reconnect
+  bool sim_ = false;  // works on a logical channel (a SIM's basic one is the USIM's)
   std::optional<card::TokenInfo> fresh_info_;  // read by connect(), spares key_slots() an APDU
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
@@ -114,6 +130,7 @@ auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()
   for (int attempt = 0;; ++attempt) {
     try {
       if (!connection_) connect();
+      checked_for_ = 0;  // another transaction: the counter C_Login read may be stale now
       card::Connection::Transaction transaction(*connection_);
       card::TokenClient client(*connection_);
       if (attempt > 0 || needs_recovery_) recover_after_reset(client);

@@ -255,11 +255,18 @@ void removed_token(card::Transcript& links, const std::function<void(Outside)>& 
   const CK_SESSION_HANDLE session = m.logged_in();
   const CK_OBJECT_HANDLE key = m.find(session, CKO_PRIVATE_KEY, 1);
   outside(Outside::remove_token);
+  // C_SignInit asks the token nothing (docs/pkcs11.md 4): the removal shows in C_Sign's
+  // transaction; the next call on the session finds it ended (docs/pkcs11.md 8.5).
   m.step("C_SignInit");
   CK_MECHANISM mechanism{CKM_ECDSA_SHA256, nullptr, 0};
-  const CK_RV rv = m->C_SignInit(session, &mechanism, key);
-  if (rv != CKR_DEVICE_REMOVED && rv != CKR_SESSION_HANDLE_INVALID)
-    check(rv, CKR_DEVICE_REMOVED, "C_SignInit");
+  check(m->C_SignInit(session, &mechanism, key), CKR_OK, "C_SignInit");
+  m.step("C_Sign");
+  CK_BYTE data[] = {1, 2, 3}, signature[64];
+  CK_ULONG length = sizeof signature;
+  check(m->C_Sign(session, data, sizeof data, signature, &length), CKR_DEVICE_REMOVED, "C_Sign");
+  m.step("C_GetSessionInfo");
+  CK_SESSION_INFO info;
+  check(m->C_GetSessionInfo(session, &info), CKR_DEVICE_REMOVED, "C_GetSessionInfo");
   outside(Outside::insert_token);
   const CK_SESSION_HANDLE again = m.logged_in();
   if (m.sign(again, CKM_ECDSA_SHA256, 1).empty()) throw ScenarioFailed("an empty signature");

@@ -6,21 +6,43 @@
 #include <PCSC/winscard.h>
 #include <PCSC/wintypes.h>
 #include <PCSC/reader.h>
+#include <PCSC/pcsclite.h>
 
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <mutex>
 
 namespace certkey::card {
 
 namespace {
 
-std::vector<std::string> reader_names(SCARDCONTEXT context) {
-  DWORD size = 0;
-  std::vector<std::string> names;
-  if (SCardListReaders(context, nullptr, nullptr, &size) != SCARD_S_SUCCESS || size == 0)
-    return names;
-  std::vector<char> buffer(size);
-  if (SCardListReaders(context, nullptr, buffer.data(), &size) != SCARD_S_SUCCESS) return names;
+// The reader names in one SCardListReaders, into a buffer as long as pcsc-lite's whole list
+// can be (PCSCLITE_MAX_READERS_CONTEXTS names of MAX_READERNAME bytes); a library with room for
+// more readers is asked for the length first.
+LONG list_reader_names(SCARDCONTEXT context, std::vector<std::string>& names) {
+  names.clear();
+  std::vector<char> buffer(PCSCLITE_MAX_READERS_CONTEXTS * (MAX_READERNAME + 1) + 1);
+  DWORD size = static_cast<DWORD>(buffer.size());
+  LONG rv = SCardListReaders(context, nullptr, buffer.data(), &size);
+  if (rv == SCARD_E_INSUFFICIENT_BUFFER) {
+    rv = SCardListReaders(context, nullptr, nullptr, &size);
+    if (rv == SCARD_S_SUCCESS) {
+      buffer.assign(size, '\0');
+      rv = SCardListReaders(context, nullptr, buffer.data(), &size);
+    }
+  }
+  if (rv != SCARD_S_SUCCESS || size == 0) return rv;
+  buffer.back() = '\0';
   for (const char* p = buffer.data(); *p; p += std::strlen(p) + 1) names.emplace_back(p);
+  return rv;
+}
+
+std::vector<std::string> reader_names(SCARDCONTEXT context) {
+  std::vector<std::string> names;
+  list_reader_names(context, names);
   return names;
 }
 
@@ -131,76 +153,45 @@ void throw_pcsc(long rv, const std::string& what) {
 
 namespace {
 
-// One card in one PC/SC reader, with a context of its own.
+// Bumped in every forked child: a child shares its parent's PC/SC socket, so it leaves the
+// parent's context alone and establishes its own.
+std::atomic<unsigned> g_forks{0};
+
+// What pcsc-lite answers on a context whose pcscd has gone (stopped, or restarted).
+bool context_lost(LONG rv) {
+  return rv == SCARD_E_NO_SERVICE || rv == SCARD_E_SERVICE_STOPPED ||
+         rv == SCARD_E_INVALID_HANDLE || rv == SCARD_F_COMM_ERROR;
+}
+
+// One card in one PC/SC reader, on the process's context.
 class PcscLink final : public CardLink {
  public:
-  explicit PcscLink(const std::string& reader_match);
-  ~PcscLink() override {
-    SCardDisconnect(card_, SCARD_LEAVE_CARD);
-    SCardReleaseContext(context_);
-  }
+  PcscLink(SCARDHANDLE card, DWORD protocol, const ReaderState& state)
+      : card_(card),
+        protocol_(protocol),
+        reader_(state.name),
+        atr_(state.atr),
+        insertion_(state.insertion) {}
+  ~PcscLink() override { SCardDisconnect(card_, SCARD_LEAVE_CARD); }
   PcscLink(const PcscLink&) = delete;
   PcscLink& operator=(const PcscLink&) = delete;
 
   const std::string& reader() const override { return reader_; }
   const Bytes& atr() const override { return atr_; }
   bool extended_apdus() const override { return protocol_ == SCARD_PROTOCOL_T1; }
-  Presence presence() override;
+  CardInsertion insertion() const override { return insertion_; }
   void reconnect() override;
   void begin_transaction() override;
   void end_transaction() override { SCardEndTransaction(card_, SCARD_LEAVE_CARD); }
   Bytes exchange(const Bytes& apdu) override;
 
  private:
-  SCARDCONTEXT context_ = 0;
   SCARDHANDLE card_ = 0;
   DWORD protocol_ = 0;
   std::string reader_;
   Bytes atr_;
+  CardInsertion insertion_;
 };
-
-PcscLink::PcscLink(const std::string& reader_match) {
-  LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context_);
-  if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
-  // A reader named exactly as asked is the only candidate; otherwise every reader whose name
-  // contains the text, in order.
-  const std::vector<std::string> names = reader_names(context_);
-  std::vector<const char*> candidates;
-  for (const std::string& name : names) {
-    if (name == reader_match) {
-      candidates.assign(1, name.c_str());
-      break;
-    }
-    if (name.find(reader_match) != std::string::npos) candidates.push_back(name.c_str());
-  }
-  for (const char* p : candidates) {
-    if (SCardConnect(context_, p, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card_,
-                     &protocol_) == SCARD_S_SUCCESS) {
-      reader_ = p;
-      std::uint8_t atr[MAX_ATR_SIZE];
-      DWORD atr_length = sizeof atr, state = 0, protocol = 0, name_length = 0;
-      if (SCardStatus(card_, nullptr, &name_length, &state, &protocol, atr, &atr_length) ==
-          SCARD_S_SUCCESS) {
-        atr_.assign(atr, atr + atr_length);
-      }
-      return;
-    }
-  }
-  SCardReleaseContext(context_);
-  throw Error(Error::Kind::no_token, "no token in a reader matching '" + reader_match + "'");
-}
-
-Presence PcscLink::presence() {
-  DWORD name_length = 0, state = 0, protocol = 0, atr_length = 0;
-  LONG rv = SCardStatus(card_, nullptr, &name_length, &state, &protocol, nullptr, &atr_length);
-  switch (rv) {
-    case SCARD_S_SUCCESS:
-    case SCARD_W_RESET_CARD: return Presence::present;
-    case SCARD_W_REMOVED_CARD:
-    case SCARD_E_NO_SMARTCARD: return Presence::absent;
-    default: return Presence::unknown;
-  }
-}
 
 void PcscLink::reconnect() {
   LONG rv = SCardReconnect(card_, SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1,
@@ -225,19 +216,160 @@ Bytes PcscLink::exchange(const Bytes& apdu) {
   return response;
 }
 
+// The machine's readers through one PC/SC context for the life of the process: every context
+// costs pcscd a client of its own, and establishing one is a round trip (docs/pkcs11.md 4).
 class PcscLinks final : public CardLinks {
  public:
-  std::vector<std::string> readers() override { return list_readers(); }
-  std::unique_ptr<CardLink> connect(const std::string& reader_match) override {
-    return std::make_unique<PcscLink>(reader_match);
+  PcscLinks() {
+    pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1, std::memory_order_relaxed); });
   }
+  void release() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (established_ && forks_ == g_forks.load(std::memory_order_relaxed))
+      SCardReleaseContext(context_);
+    established_ = false;
+  }
+
+  std::vector<std::string> readers() override;
+  std::vector<ReaderState> states(const std::vector<std::string>& readers) override;
+  std::unique_ptr<CardLink> connect(const std::string& reader_match) override;
+
+ private:
+  struct Context {
+    SCARDCONTEXT handle;
+    std::uint64_t number;
+  };
+  Context current();
+  // Runs `call` on the context, and once more on a new one when pcscd has gone since the
+  // context was made (it restarts without telling its clients).
+  template <typename Call>
+  LONG on_context(Call&& call);
+  std::unique_ptr<CardLink> connect_exactly(const std::string& reader, LONG& rv);
+
+  std::mutex mutex_;  // guards the fields below, never held across a PC/SC call
+  bool established_ = false;
+  SCARDCONTEXT context_ = 0;
+  std::uint64_t number_ = 0;  // contexts made so far; CardInsertion::context
+  unsigned forks_ = 0;        // g_forks when the context was made
 };
+
+PcscLinks::Context PcscLinks::current() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  const unsigned forks = g_forks.load(std::memory_order_relaxed);
+  if (established_ && forks_ != forks) established_ = false;  // the parent's: not ours to release
+  if (!established_) {
+    const LONG rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, nullptr, nullptr, &context_);
+    if (rv != SCARD_S_SUCCESS) throw_pcsc(rv, "PC/SC");
+    established_ = true;
+    forks_ = forks;
+    ++number_;
+  }
+  return {context_, number_};
+}
+
+template <typename Call>
+LONG PcscLinks::on_context(Call&& call) {
+  const Context used = current();
+  const LONG rv = call(used);
+  if (!context_lost(rv)) return rv;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (established_ && number_ == used.number) {  // unless another thread renewed it already
+      SCardReleaseContext(context_);
+      established_ = false;
+    }
+  }
+  return call(current());
+}
+
+std::vector<std::string> PcscLinks::readers() {
+  std::vector<std::string> names;
+  try {
+    on_context([&](const Context& c) { return list_reader_names(c.handle, names); });
+  } catch (const Error&) {
+    names.clear();  // no pcscd: no readers
+  }
+  return names;
+}
+
+std::vector<ReaderState> PcscLinks::states(const std::vector<std::string>& readers) {
+  std::vector<ReaderState> out(readers.size());
+  if (readers.empty()) return out;
+  std::vector<SCARD_READERSTATE> query(readers.size());
+  std::uint64_t context = 0;
+  const LONG rv = on_context([&](const Context& c) {
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      query[i] = SCARD_READERSTATE{};
+      query[i].szReader = readers[i].c_str();
+      query[i].dwCurrentState = SCARD_STATE_UNAWARE;  // so every reader answers at once
+    }
+    context = c.number;
+    return SCardGetStatusChange(c.handle, 0, query.data(), static_cast<DWORD>(query.size()));
+  });
+  if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT && rv != SCARD_E_UNKNOWN_READER)
+    throw_pcsc(rv, "PC/SC reader state");
+  for (std::size_t i = 0; i < readers.size(); ++i) {
+    const DWORD state = rv == SCARD_E_UNKNOWN_READER ? SCARD_STATE_UNKNOWN : query[i].dwEventState;
+    ReaderState& r = out[i];
+    r.name = readers[i];
+    r.card = (state & SCARD_STATE_PRESENT) && !(state & (SCARD_STATE_UNKNOWN | SCARD_STATE_IGNORE));
+    // pcsc-lite keeps the reader's count of card events in the high word of the state.
+    r.insertion = {context, static_cast<std::uint32_t>(state >> 16)};
+    if (r.card) {
+      r.atr.assign(query[i].rgbAtr,
+                   query[i].rgbAtr + std::min<DWORD>(query[i].cbAtr, MAX_ATR_SIZE));
+    }
+  }
+  return out;
+}
+
+// SCardConnect to one reader, then its state for the ATR and the insertion: the state query
+// is one round trip to pcscd where SCardStatus is two (pcsc-lite 1.9). nullptr with `rv` set
+// when it fails.
+std::unique_ptr<CardLink> PcscLinks::connect_exactly(const std::string& reader, LONG& rv) {
+  SCARDHANDLE card = 0;
+  DWORD protocol = 0;
+  rv = on_context([&](const Context& c) {
+    return SCardConnect(c.handle, reader.c_str(), SCARD_SHARE_SHARED,
+                        SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &card, &protocol);
+  });
+  if (rv != SCARD_S_SUCCESS) return nullptr;
+  std::vector<ReaderState> state;
+  try {
+    state = states({reader});
+  } catch (const Error&) {
+    SCardDisconnect(card, SCARD_LEAVE_CARD);
+    throw;
+  }
+  return std::make_unique<PcscLink>(card, protocol, state.front());
+}
+
+std::unique_ptr<CardLink> PcscLinks::connect(const std::string& reader_match) {
+  // The exact name first: the module always has it, and a miss costs one call.
+  LONG rv = SCARD_S_SUCCESS;
+  if (auto link = connect_exactly(reader_match, rv)) return link;
+  if (context_lost(rv)) throw_pcsc(rv, "PC/SC connect");
+  if (rv == SCARD_E_UNKNOWN_READER) {
+    for (const std::string& name : readers()) {
+      if (name.find(reader_match) == std::string::npos) continue;
+      if (auto link = connect_exactly(name, rv)) return link;
+    }
+  }
+  throw Error(Error::Kind::no_token, "no token in a reader matching '" + reader_match + "'");
+}
 
 }  // namespace
 
-CardLinks& pcsc_links() {
-  static PcscLinks links;
-  return links;
+namespace {
+PcscLinks& the_links() {
+  // Never destroyed: a library's exit handlers may still use its links (release_pcsc_context).
+  static PcscLinks* links = new PcscLinks;
+  return *links;
 }
+}  // namespace
+
+CardLinks& pcsc_links() { return the_links(); }
+
+void release_pcsc_context() { the_links().release(); }
 
 }  // namespace certkey::card

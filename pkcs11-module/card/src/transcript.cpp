@@ -60,13 +60,41 @@ std::vector<std::string> unquoted(const std::string& text) {
   return out;
 }
 
-const char* presence_name(Presence p) {
-  switch (p) {
-    case Presence::present: return "present";
-    case Presence::absent: return "absent";
-    case Presence::unknown: break;
+// "3.17": the context's number and the reader's card events (CardInsertion).
+std::string insertion_text(const CardInsertion& i) {
+  return std::to_string(i.context) + '.' + std::to_string(i.events);
+}
+
+CardInsertion parse_insertion(const std::string& text) {
+  const std::size_t dot = text.find('.');
+  try {
+    if (dot == std::string::npos) throw std::invalid_argument(text);
+    return {std::stoull(text.substr(0, dot)),
+            static_cast<std::uint32_t>(std::stoul(text.substr(dot + 1)))};
+  } catch (const std::logic_error&) {
+    throw TranscriptDiverged("malformed card insertion in a transcript: " + text);
   }
-  return "unknown";
+}
+
+// One reader's state: "card 1.3 3B8E..." or "empty 1.2".
+std::string state_text(const ReaderState& r) {
+  return (r.card ? "card " : "empty ") + insertion_text(r.insertion) +
+         (r.card ? ' ' + to_hex(r.atr) : std::string());
+}
+
+ReaderState parse_state(const std::string& name, const std::string& text) {
+  std::istringstream in(text);
+  std::string kind, insertion, atr;
+  in >> kind >> insertion >> atr;
+  if (kind != "card" && kind != "empty")
+    throw TranscriptDiverged("malformed reader state in a transcript: " + text);
+  return {name, kind == "card", from_hex(atr), parse_insertion(insertion)};
+}
+
+std::string states_request(const std::vector<std::string>& readers) {
+  std::string line = "states";
+  for (const std::string& name : readers) line += ' ' + quoted(name);
+  return line;
 }
 
 // Runs one call of a recorded link and writes its line, failures included.
@@ -87,11 +115,7 @@ class RecordedLink final : public CardLink {
   const std::string& reader() const override { return real_->reader(); }
   const Bytes& atr() const override { return real_->atr(); }
   bool extended_apdus() const override { return real_->extended_apdus(); }
-  Presence presence() override {
-    const Presence p = real_->presence();
-    recorder_.add(std::string("presence") + kArrow + presence_name(p));
-    return p;
-  }
+  CardInsertion insertion() const override { return real_->insertion(); }
   void reconnect() override {
     recorded(recorder_, "reconnect", [&] { real_->reconnect(); });
     recorder_.add(std::string("reconnect") + kArrow + "ok");
@@ -123,16 +147,17 @@ class RecordedLink final : public CardLink {
 
 class PlayedLink final : public CardLink {
  public:
-  PlayedLink(TranscriptPlayer& player, std::string reader, Bytes atr, bool extended)
-      : player_(player), reader_(std::move(reader)), atr_(std::move(atr)), extended_(extended) {}
+  PlayedLink(TranscriptPlayer& player, std::string reader, Bytes atr, bool extended,
+             CardInsertion insertion)
+      : player_(player),
+        reader_(std::move(reader)),
+        atr_(std::move(atr)),
+        extended_(extended),
+        insertion_(insertion) {}
   const std::string& reader() const override { return reader_; }
   const Bytes& atr() const override { return atr_; }
   bool extended_apdus() const override { return extended_; }
-  Presence presence() override {
-    const std::string answer = player_.answer("presence");
-    if (answer == "present") return Presence::present;
-    return answer == "absent" ? Presence::absent : Presence::unknown;
-  }
+  CardInsertion insertion() const override { return insertion_; }
   void reconnect() override { throw_if_failure(player_.answer("reconnect")); }
   void begin_transaction() override { throw_if_failure(player_.answer("begin")); }
   void end_transaction() override {
@@ -152,6 +177,7 @@ class PlayedLink final : public CardLink {
   std::string reader_;
   Bytes atr_;
   bool extended_;
+  CardInsertion insertion_;
 };
 
 }  // namespace
@@ -205,12 +231,21 @@ std::vector<std::string> TranscriptRecorder::readers() {
   return names;
 }
 
+std::vector<ReaderState> TranscriptRecorder::states(const std::vector<std::string>& readers) {
+  const std::string request = states_request(readers);
+  std::vector<ReaderState> states = recorded(*this, request, [&] { return real_.states(readers); });
+  std::string line = request + kArrow;
+  for (std::size_t i = 0; i < states.size(); ++i) line += (i ? " | " : "") + state_text(states[i]);
+  add(line);
+  return states;
+}
+
 std::unique_ptr<CardLink> TranscriptRecorder::connect(const std::string& reader_match) {
   const std::string request = "connect " + quoted(reader_match);
   std::unique_ptr<CardLink> link =
       recorded(*this, request, [&] { return real_.connect(reader_match); });
   add(request + kArrow + (link->extended_apdus() ? "t1 " : "t0 ") + to_hex(link->atr()) + ' ' +
-      quoted(link->reader()));
+      quoted(link->reader()) + ' ' + insertion_text(link->insertion()));
   return std::make_unique<RecordedLink>(*this, std::move(link));
 }
 
@@ -277,6 +312,19 @@ std::string TranscriptPlayer::answer(const std::string& request) {
 
 std::vector<std::string> TranscriptPlayer::readers() { return unquoted(answer("readers")); }
 
+std::vector<ReaderState> TranscriptPlayer::states(const std::vector<std::string>& readers) {
+  const std::string result = answer(states_request(readers));
+  throw_if_failure(result);
+  std::vector<ReaderState> states;
+  std::size_t from = 0;
+  for (const std::string& name : readers) {
+    const std::size_t bar = result.find(" | ", from);
+    states.push_back(parse_state(name, result.substr(from, bar - from)));
+    from = bar == std::string::npos ? result.size() : bar + 3;
+  }
+  return states;
+}
+
 std::unique_ptr<CardLink> TranscriptPlayer::connect(const std::string& reader_match) {
   const std::string result = answer("connect " + quoted(reader_match));
   throw_if_failure(result);
@@ -285,9 +333,10 @@ std::unique_ptr<CardLink> TranscriptPlayer::connect(const std::string& reader_ma
   if (space == std::string::npos || reader.size() != 1)
     throw TranscriptDiverged("malformed connect line: " + result);
   const std::size_t atr_end = result.find(' ', space + 1);
-  return std::make_unique<PlayedLink>(*this, reader[0],
-                                      from_hex(result.substr(space + 1, atr_end - space - 1)),
-                                      result.rfind("t1 ", 0) == 0);
+  const std::size_t insertion = result.rfind(' ');
+  return std::make_unique<PlayedLink>(
+      *this, reader[0], from_hex(result.substr(space + 1, atr_end - space - 1)),
+      result.rfind("t1 ", 0) == 0, parse_insertion(result.substr(insertion + 1)));
 }
 
 void TranscriptPlayer::mark(const std::string& step) { answer("= " + step); }

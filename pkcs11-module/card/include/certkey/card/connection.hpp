@@ -19,7 +19,7 @@ class Connection {
 
   const std::string& reader() const { return link_->reader(); }
   const Bytes& atr() const { return link_->atr(); }
-  Presence presence() { return link_->presence(); }
+  CardInsertion insertion() const { return link_->insertion(); }
   void reconnect() { link_->reconnect(); }
 
   // Sends a command and collects the whole response: chains long data, follows 61xx with

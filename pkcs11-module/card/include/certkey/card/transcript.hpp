@@ -23,6 +23,7 @@ class TranscriptRecorder final : public Transcript {
  public:
   explicit TranscriptRecorder(CardLinks& real) : real_(real) {}
   std::vector<std::string> readers() override;
+  std::vector<ReaderState> states(const std::vector<std::string>& readers) override;
   std::unique_ptr<CardLink> connect(const std::string& reader_match) override;
   void mark(const std::string& step) override { add("= " + step); }
   // Lines so far, each ending in a newline.
@@ -48,6 +49,7 @@ class TranscriptPlayer final : public Transcript {
   // `text`: a recorder's output; lines starting with '#' are comments. `name` appears in reports.
   TranscriptPlayer(const std::string& text, std::string name);
   std::vector<std::string> readers() override;
+  std::vector<ReaderState> states(const std::vector<std::string>& readers) override;
   std::unique_ptr<CardLink> connect(const std::string& reader_match) override;
   void mark(const std::string& step) override;
 
