@@ -1,5 +1,6 @@
 // pkcs11-bench: the same operations through several PKCS#11 modules, side by side
-// (DESIGN.md section 10): APDUs per operation (counted by certkey-sim) and median wall time.
+// (DESIGN.md section 10): APDUs per operation (counted by certkey-sim), PC/SC calls per
+// operation (counted by libcertkey-pcsc-count.so, when preloaded) and median wall time.
 //
 //   pkcs11-bench --iterations N [--sim-control SOCKET] NAME=MODULE[:so-pin] ...
 //
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "pcsc_count.h"
 #include "sim_stats.hpp"
 
 namespace {
@@ -27,10 +29,32 @@ std::string g_sim_control;
 
 std::optional<long> apdus() { return simulator_apdus(g_sim_control, "token1"); }
 
+// The PC/SC-call counter, when bench/run preloaded libcertkey-pcsc-count.so (it does).
+struct PcscCounter {
+  decltype(&certkey_pcsc_functions) functions = nullptr;
+  decltype(&certkey_pcsc_function_name) name = nullptr;
+  decltype(&certkey_pcsc_calls) calls = nullptr;
+  PcscCounter() {
+    functions =
+        reinterpret_cast<decltype(functions)>(dlsym(RTLD_DEFAULT, "certkey_pcsc_functions"));
+    name = reinterpret_cast<decltype(name)>(dlsym(RTLD_DEFAULT, "certkey_pcsc_function_name"));
+    calls = reinterpret_cast<decltype(calls)>(dlsym(RTLD_DEFAULT, "certkey_pcsc_calls"));
+  }
+  bool present() const { return functions && name && calls; }
+  std::vector<unsigned long> now() const {
+    std::vector<unsigned long> counts;
+    for (int i = 0; present() && i < functions(); ++i) counts.push_back(calls(i));
+    return counts;
+  }
+};
+const PcscCounter g_pcsc;
+
 struct Result {
   std::string module, operation;
   double median_ms = 0;
   std::optional<double> apdus_per_op;
+  std::optional<double> pcsc_calls_per_op;
+  std::vector<std::pair<std::string, double>> pcsc_by_function;  // the functions called, per op
   std::string error;
 };
 
@@ -120,6 +144,7 @@ Result measure(
   r.operation = operation;
   std::vector<double> times;
   std::optional<long> before = m.counts_apdus ? apdus() : std::nullopt;
+  const std::vector<unsigned long> pcsc_before = g_pcsc.now();
   for (int i = 0; i < iterations; ++i) {
     before_each();
     auto t0 = std::chrono::steady_clock::now();
@@ -133,8 +158,21 @@ Result measure(
       return r;
     }
   }
+  const std::vector<unsigned long> pcsc_after = g_pcsc.now();
   std::optional<long> after = m.counts_apdus ? apdus() : std::nullopt;
   if (before && after) r.apdus_per_op = static_cast<double>(*after - *before) / iterations;
+  if (m.counts_apdus && g_pcsc.present()) {
+    unsigned long total = 0;
+    for (std::size_t i = 0; i < pcsc_after.size(); ++i) {
+      const unsigned long calls = pcsc_after[i] - pcsc_before[i];
+      total += calls;
+      if (calls) {
+        r.pcsc_by_function.emplace_back(g_pcsc.name(static_cast<int>(i)),
+                                        static_cast<double>(calls) / iterations);
+      }
+    }
+    r.pcsc_calls_per_op = static_cast<double>(total) / iterations;
+  }
   r.median_ms = median(times);
   return r;
 }
@@ -232,27 +270,38 @@ int main(int argc, char** argv) {
     for (Result& r : run(m, iterations)) all.push_back(r);
   }
   std::printf("{\"iterations\": %d, \"results\": [\n", iterations);
+  auto number_or_null = [](const std::optional<double>& v) {
+    char text[32] = "null";
+    if (v) std::snprintf(text, sizeof text, "%.1f", *v);
+    return std::string(text);
+  };
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Result& r = all[i];
+    std::string functions = "{";
+    for (const auto& [name, calls] : r.pcsc_by_function) {
+      char entry[64];
+      std::snprintf(entry, sizeof entry, "%s\"%s\": %.1f", functions.size() > 1 ? ", " : "",
+                    name.c_str(), calls);
+      functions += entry;
+    }
+    functions += "}";
     std::printf(
-        "  {\"module\": \"%s\", \"operation\": \"%s\", \"median_ms\": %.3f, \"apdus_per_op\": ",
-        r.module.c_str(), r.operation.c_str(), r.median_ms);
-    if (r.apdus_per_op)
-      std::printf("%.1f", *r.apdus_per_op);
-    else
-      std::printf("null");
-    std::printf(", \"error\": %s}%s\n", r.error.empty() ? "null" : ("\"" + r.error + "\"").c_str(),
-                i + 1 < all.size() ? "," : "");
+        "  {\"module\": \"%s\", \"operation\": \"%s\", \"median_ms\": %.3f, \"apdus_per_op\": %s, "
+        "\"pcsc_calls_per_op\": %s, \"pcsc_calls_by_function\": %s, \"error\": %s}%s\n",
+        r.module.c_str(), r.operation.c_str(), r.median_ms, number_or_null(r.apdus_per_op).c_str(),
+        number_or_null(r.pcsc_calls_per_op).c_str(), functions.c_str(),
+        r.error.empty() ? "null" : ("\"" + r.error + "\"").c_str(), i + 1 < all.size() ? "," : "");
   }
-  std::printf("]}\n\n| operation | module | APDUs | median ms |\n|---|---|---:|---:|\n");
+  std::printf(
+      "]}\n\n| operation | module | APDUs | PC/SC calls | median ms |\n|---|---|---:|---:|---:|\n");
   for (const Result& r : all) {
-    char apdu[16] = "n/a";
-    if (r.apdus_per_op) std::snprintf(apdu, sizeof apdu, "%.1f", *r.apdus_per_op);
+    const std::string apdu = r.apdus_per_op ? number_or_null(r.apdus_per_op) : "n/a";
+    const std::string pcsc = r.pcsc_calls_per_op ? number_or_null(r.pcsc_calls_per_op) : "n/a";
     if (r.error.empty()) {
-      std::printf("| %s | %s | %s | %.2f |\n", r.operation.c_str(), r.module.c_str(), apdu,
-                  r.median_ms);
+      std::printf("| %s | %s | %s | %s | %.2f |\n", r.operation.c_str(), r.module.c_str(),
+                  apdu.c_str(), pcsc.c_str(), r.median_ms);
     } else {
-      std::printf("| %s | %s | - | failed: %s |\n", r.operation.c_str(), r.module.c_str(),
+      std::printf("| %s | %s | - | - | failed: %s |\n", r.operation.c_str(), r.module.c_str(),
                   r.error.c_str());
     }
   }

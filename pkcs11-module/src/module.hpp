@@ -200,8 +200,10 @@ class Module {
   void drop_sessions_of(std::size_t token_index);
   void end_login(Token& token);
   void drop_orphaned_secrets();
-  // A slot's cached objects, refreshed against the change counter (one APDU when warm).
-  const std::vector<KeySlot>& key_slots(Token& token);
+  // A slot's cached objects, refreshed against the change counter (one APDU when warm; none
+  // when `known` is the counter this session's login just read).
+  const std::vector<KeySlot>& key_slots(Token& token,
+                                        const std::optional<card::TokenInfo>& known = std::nullopt);
   const KeySlot* key_slot(Token& token, std::uint8_t piv_slot);
   const KeySlot& private_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);
   const KeySlot& public_key_for(Session& s, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage);

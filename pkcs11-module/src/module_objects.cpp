@@ -37,9 +37,13 @@ bool same_public_key(const KeySlot& slot, const Bytes& spki) {
 
 }  // namespace
 
-const std::vector<KeySlot>& Module::key_slots(Token& token) {
-  return token.run(
-      [&](card::TokenClient& c) -> const std::vector<KeySlot>& { return token.key_slots(c); });
+const std::vector<KeySlot>& Module::key_slots(Token& token,
+                                              const std::optional<card::TokenInfo>& known) {
+  if (const std::vector<KeySlot>* at_hand = token.objects_at_hand(known ? &*known : nullptr))
+    return *at_hand;
+  return token.run([&](card::TokenClient& c) -> const std::vector<KeySlot>& {
+    return token.key_slots(c, known ? &*known : nullptr);
+  });
 }
 
 const KeySlot* Module::key_slot(Token& token, std::uint8_t piv_slot) {
@@ -101,9 +105,9 @@ CK_RV Module::find_objects_init(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, C
   }
   Token& token = token_of(s);
   s.found.clear();
-  // Right after this session's C_Login, the objects it checked; else the change counter again.
-  const std::vector<KeySlot>& slots =
-      token.take_objects_check(handle) ? *token.cached_key_slots() : key_slots(token);
+  // Right after this session's C_Login, the change counter it read: no transaction when the
+  // objects are at hand, and no TOKEN INFO when they must be read.
+  const std::vector<KeySlot>& slots = key_slots(token, token.take_objects_check(handle));
   for (const KeySlot& k : slots) {
     auto consider = [&](ObjectKind kind) {
       auto lookup = [&](CK_ATTRIBUTE_TYPE t) { return token_object_attribute(k, kind, t); };

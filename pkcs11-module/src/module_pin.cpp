@@ -102,14 +102,13 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     // The change counter in the same transaction, for the C_FindObjectsInit that follows a
     // login in nearly every application (docs/pkcs11.md 7.2). The login stands without it.
     try {
-      token.key_slots(c);
+      token.objects_checked(c, handle);
     } catch (const card::Error& e) {
       if (e.kind() != card::Error::Kind::refused && e.kind() != card::Error::Kind::bad_response)
         throw;
     }
   });
   token.set_user_logged_in(secret.text);
-  token.note_objects_checked(handle);
   return CKR_OK;
 }
 

@@ -200,27 +200,58 @@ std::vector<CachedSlot> Token::read_objects(card::TokenClient& client) {
   return slots;
 }
 
-const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client) {
+const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client,
+                                             const card::TokenInfo* known) {
   // The one APDU a warm listing costs. A cold cache right after connecting uses what the
   // connect read instead; a warm one always asks, so no change is ever shown late.
-  card::TokenInfo info = fresh_info_ && !cache_valid_ ? *fresh_info_ : client.token_info();
+  const card::TokenInfo info = known                          ? *known
+                               : fresh_info_ && !cache_valid_ ? *fresh_info_
+                                                              : client.token_info();
   fresh_info_.reset();
-  if (cache_valid_ && info.change_counter == info_.change_counter) return key_slots_;
-  cache_valid_ = false;  // stays false if the refresh below fails half-way
-  // Another process may have read this very state of the token already (docs/pkcs11.md 7.1).
+  if (objects_known_at(info)) return key_slots_;
+  std::vector<CachedSlot> described = read_objects(client);
+  show(described, info);
+  disk_cache_.store({info.serial, info.change_counter, std::move(described)});
+  return key_slots_;
+}
+
+const std::vector<KeySlot>* Token::objects_at_hand(const card::TokenInfo* known) {
+  const card::TokenInfo* info = known                          ? known
+                                : fresh_info_ && !cache_valid_ ? &*fresh_info_
+                                                               : nullptr;
+  if (info == nullptr || !objects_known_at(*info)) return nullptr;
+  fresh_info_.reset();
+  return &key_slots_;
+}
+
+bool Token::objects_checked(card::TokenClient& client, CK_SESSION_HANDLE session) {
+  const card::TokenInfo info = client.token_info();
+  fresh_info_.reset();
+  checked_for_ = session;
+  checked_info_ = info;
+  return objects_known_at(info);
+}
+
+// Whether the objects as of `info`'s change counter are at hand, in memory or in the disk
+// cache (another process may have read this very state already, docs/pkcs11.md 7.1).
+bool Token::objects_known_at(const card::TokenInfo& info) {
+  if (cache_valid_ && info.change_counter == info_.change_counter) return true;
+  cache_valid_ = false;  // stays false if a refresh fails half-way
   std::optional<std::vector<CachedSlot>> described =
       disk_cache_.load(info.serial, info.change_counter);
-  const bool from_disk = described.has_value();
-  if (!from_disk) described = read_objects(client);
+  if (!described) return false;
+  show(*described, info);
+  return true;
+}
+
+void Token::show(const std::vector<CachedSlot>& described, const card::TokenInfo& info) {
   std::vector<KeySlot> slots;
-  for (const CachedSlot& d : *described) {
+  for (const CachedSlot& d : described) {
     if (std::optional<KeySlot> slot = shown(d)) slots.push_back(std::move(*slot));
   }
-  if (!from_disk) disk_cache_.store({info.serial, info.change_counter, std::move(*described)});
   key_slots_ = std::move(slots);
   info_ = info;
   cache_valid_ = true;
-  return key_slots_;
 }
 
 }  // namespace certkey::p11

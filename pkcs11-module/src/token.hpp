@@ -63,21 +63,29 @@ class Token {
   template <typename Work>
   auto run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()));
 
-  // The objects, refreshed when the change counter moved. Call inside run().
-  const std::vector<KeySlot>& key_slots(card::TokenClient& client);
-  // C_Login of `session` read the change counter in its transaction: that session's next
-  // C_FindObjectsInit may use the objects as they were then, if no transaction came between
-  // (docs/pkcs11.md 7.2). take_objects_check answers whether it may, once.
-  void note_objects_checked(CK_SESSION_HANDLE session) { checked_for_ = session; }
-  bool take_objects_check(CK_SESSION_HANDLE session) {
-    const bool fresh = cache_valid_ && checked_for_ == session;
-    checked_for_ = 0;
-    return fresh;
-  }
+  // The objects, refreshed when the change counter moved. Call inside run(). `known`: a
+  // TOKEN INFO this session already read with no transaction since (take_objects_check).
+  const std::vector<KeySlot>& key_slots(card::TokenClient& client,
+                                        const card::TokenInfo* known = nullptr);
   // The cached objects without asking the token, while the cache is valid (C_FindObjectsInit
   // revalidates it; attribute reads and operations on found objects use it as it is).
   const std::vector<KeySlot>* cached_key_slots() const {
     return cache_valid_ ? &key_slots_ : nullptr;
+  }
+  // The objects without a transaction, when a change counter read with none since is at hand
+  // (`known`, or the connect's) and so are the objects for it; else nullptr.
+  const std::vector<KeySlot>* objects_at_hand(const card::TokenInfo* known);
+  // Reads the change counter (TOKEN INFO) and brings the objects up to it from memory or the
+  // disk cache; false when that needs the token's objects read (key_slots does it). Either
+  // way the reading is kept for `session`'s next C_FindObjectsInit, if no transaction comes
+  // between (docs/pkcs11.md 7.2); take_objects_check hands it over, once. Call inside run().
+  bool objects_checked(card::TokenClient& client, CK_SESSION_HANDLE session);
+  std::optional<card::TokenInfo> take_objects_check(CK_SESSION_HANDLE session) {
+    std::optional<card::TokenInfo> checked;
+    if (checked_for_ == session) checked.swap(checked_info_);
+    checked_for_ = 0;
+    checked_info_.reset();
+    return checked;
   }
   const card::TokenInfo& info() const { return info_; }
   // After a write through this module: the connect's TOKEN INFO is stale too, and would name
@@ -104,6 +112,8 @@ class Token {
   void connect();
   void recover_after_reset(card::TokenClient& client);
   std::vector<CachedSlot> read_objects(card::TokenClient& client);
+  bool objects_known_at(const card::TokenInfo& info);
+  void show(const std::vector<CachedSlot>& described, const card::TokenInfo& info);
 
   CK_SLOT_ID id_;
   std::string reader_;
@@ -112,10 +122,11 @@ class Token {
   std::uint64_t generation_ = 1;
   std::unique_ptr<card::Connection> connection_;
   bool cache_valid_ = false;
-  CK_SESSION_HANDLE checked_for_ = 0;  // note_objects_checked; 0: none
-  bool needs_recovery_ = false;        // reconnected after pcscd went away
-  std::uint32_t serial_ = 0;           // the token this slot holds; checked on every reconnect
-  bool sim_ = false;  // works on a logical channel (a SIM's basic one is the USIM's)
+  CK_SESSION_HANDLE checked_for_ = 0;  // objects_checked; 0: none
+  std::optional<card::TokenInfo> checked_info_;
+  bool needs_recovery_ = false;  // reconnected after pcscd went away
+  std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect
+  bool sim_ = false;             // works on a logical channel (a SIM's basic one is the USIM's)
   std::optional<card::TokenInfo> fresh_info_;  // read by connect(), spares key_slots() an APDU
   card::TokenInfo info_;
   std::vector<KeySlot> key_slots_;
@@ -131,6 +142,7 @@ auto Token::run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()
     try {
       if (!connection_) connect();
       checked_for_ = 0;  // another transaction: the counter C_Login read may be stale now
+      checked_info_.reset();
       card::Connection::Transaction transaction(*connection_);
       card::TokenClient client(*connection_);
       if (attempt > 0 || needs_recovery_) recover_after_reset(client);
