@@ -280,7 +280,7 @@ int main(int argc, char** argv) {
     std::string functions = "{";
     for (const auto& [name, calls] : r.pcsc_by_function) {
       char entry[64];
-      std::snprintf(entry, sizeof entry, "%s\"%s\": %.1f", functions.size() > 1 ? ", " : "",
+      std::snprintf(entry, sizeof entry, "%s\"%s\": %g", functions.size() > 1 ? ", " : "",
                     name.c_str(), calls);
       functions += entry;
     }

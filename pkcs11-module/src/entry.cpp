@@ -19,7 +19,10 @@ Module& module() {
     auto* m = new Module();  // never destroyed: C_* may run during exit
     // fork() while another thread holds the lock would leave the child's copy locked forever.
     pthread_atfork([] { instance_lock().lock(); }, [] { instance_lock().unlock(); },
-                   [] { instance_lock().unlock(); });
+                   [] {
+                     module().note_fork();  // under the lock the prepare handler took
+                     instance_lock().unlock();
+                   });
     return m;
   }();
   return *instance;

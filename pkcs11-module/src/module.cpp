@@ -173,7 +173,7 @@ void Module::use_card_links(card::CardLinks& links) {
 }
 
 CK_RV Module::initialize(CK_VOID_PTR args) {
-  if (initialized_ && pid_ == ::getpid()) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
+  if (initialized_in_this_process()) return CKR_CRYPTOKI_ALREADY_INITIALIZED;
   if (args) {
     auto* a = static_cast<CK_C_INITIALIZE_ARGS*>(args);
     const int callbacks = !!a->CreateMutex + !!a->DestroyMutex + !!a->LockMutex + !!a->UnlockMutex;
@@ -191,7 +191,7 @@ CK_RV Module::initialize(CK_VOID_PTR args) {
   }
   config_ = load_module_config();
   initialized_ = true;
-  pid_ = ::getpid();
+  forks_at_initialize_ = forks_;
   return CKR_OK;
 }
 
@@ -238,7 +238,7 @@ void Module::end_login(Token& token) {
 }
 
 void Module::require_initialized() const {
-  if (!initialized_ || pid_ != ::getpid()) throw Failure{CKR_CRYPTOKI_NOT_INITIALIZED};
+  if (!initialized_in_this_process()) throw Failure{CKR_CRYPTOKI_NOT_INITIALIZED};
 }
 
 CK_RV Module::get_info(CK_INFO* info) {

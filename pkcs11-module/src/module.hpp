@@ -84,7 +84,9 @@ class Module {
  public:
   std::mutex& mutex() { return mutex_; }
   bool initialized() const { return initialized_; }
-  bool initialized_in_this_process() const { return initialized_ && pid_ == ::getpid(); }
+  bool initialized_in_this_process() const { return initialized_ && !forked_since_initialize(); }
+  // From the module's pthread_atfork child handler (entry.cpp): the process is a new one.
+  void note_fork() { ++forks_; }
 
   // Where the module finds cards: PC/SC unless a test put a transcript there before C_Initialize
   // (docs/testing.md, "Transcript tests"). The slot table starts afresh.
@@ -218,7 +220,11 @@ class Module {
   std::mutex mutex_;
   bool initialized_ = false;
   ModuleConfig config_;
-  pid_t pid_ = 0;
+  // Forks since the module was created, and their number at C_Initialize: a counter the
+  // atfork handler keeps, where comparing process IDs would cost a system call per C_* call.
+  unsigned forks_ = 0;
+  unsigned forks_at_initialize_ = 0;
+  bool forked_since_initialize() const { return forks_ != forks_at_initialize_; }
   card::CardLinks* links_ = &card::pcsc_links();
   std::vector<std::unique_ptr<Token>> tokens_;  // slot table: entries are never removed
   std::map<CK_SESSION_HANDLE, Session> sessions_;
