@@ -245,7 +245,7 @@ CK_RV Module::create_object(CK_SESSION_HANDLE handle, CK_ATTRIBUTE* templ, CK_UL
     authenticate_management(c);
     c.write_object(protocol::certificate_object_for_slot(*target), certificate_object(*der));
   });
-  token.invalidate_cache();
+  token.note_own_write({*target});
   *object = encode_handle({s.token_index, ObjectKind::certificate, *target});
   return CKR_OK;
 }
@@ -276,7 +276,7 @@ CK_RV Module::destroy_object(CK_SESSION_HANDLE handle, CK_OBJECT_HANDLE object) 
       c.delete_key(piv_slot);
     }
   });
-  token.invalidate_cache();
+  token.note_own_write({piv_slot});
   return CKR_OK;
 }
 
@@ -339,7 +339,7 @@ CK_RV Module::generate_key_pair(CK_SESSION_HANDLE handle, CK_MECHANISM* mechanis
     authenticate_management(c);
     c.generate_key(*target, algorithm);
   });
-  token.invalidate_cache();
+  token.note_own_write({*target});
   *public_key = encode_handle({s.token_index, ObjectKind::public_key, *target});
   *private_key = encode_handle({s.token_index, ObjectKind::private_key, *target});
   return CKR_OK;

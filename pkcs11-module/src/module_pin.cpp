@@ -76,7 +76,7 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     token.run([&](card::TokenClient& c) {
       require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text));
     });
-    token.invalidate_cache();
+    token.note_own_write({});  // the PUK, as itself
     token.set_unblock_context(secret.text);
     return CKR_OK;
   }
@@ -93,7 +93,7 @@ CK_RV Module::login(CK_SESSION_HANDLE handle, CK_USER_TYPE user, const CK_UTF8CH
     token.run([&](card::TokenClient& c) {
       require_ok(c.change_reference(protocol::KeyRef::puk, secret.text, secret.text));
     });
-    token.invalidate_cache();
+    token.note_own_write({});  // the PUK, as itself
     token.set_so_logged_in(secret.text);
     return CKR_OK;
   }
@@ -130,7 +130,7 @@ CK_RV Module::init_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* pin, CK_ULON
   WipedPin new_pin{pin_text(pin, length)};
   token.run(
       [&](card::TokenClient& c) { require_ok(c.unblock_pin(token.login_secret(), new_pin.text)); });
-  token.invalidate_cache();
+  token.note_own_write({});
   return CKR_OK;
 }
 
@@ -155,7 +155,7 @@ CK_RV Module::set_pin(CK_SESSION_HANDLE handle, const CK_UTF8CHAR* old_pin, CK_U
   if (token.so_logged_in()) token.set_so_logged_in(new_text.text);
   if (token.user_logged_in()) token.set_user_logged_in(new_text.text);
   if (unblock_context) token.set_logged_out();
-  token.invalidate_cache();
+  token.note_own_write({});
   return CKR_OK;
 }
 

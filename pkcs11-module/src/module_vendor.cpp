@@ -57,8 +57,11 @@ CK_RV Module::vendor_unlock_response(CK_SLOT_ID slot, const CK_BYTE* response,
   std::copy(response, response + code.size(), code.begin());
   card::Response r =
       token.run([&](card::TokenClient& c) { return c.unlock_with_response(code, new_pin.text); });
+  if (r.ok()) {
+    token.note_own_write({});  // a new PIN, no object
+    return CKR_OK;
+  }
   token.invalidate_cache();
-  if (r.ok()) return CKR_OK;
   if (r.retries_left() == 0) return CKR_PIN_LOCKED;  // that was the unlock key's last try
   if (r.retries_left() > 0) return CKR_PIN_INCORRECT;
   switch (static_cast<Sw>(r.sw)) {
@@ -94,7 +97,7 @@ CK_RV Module::vendor_swap_slots(CK_SLOT_ID slot, CK_BYTE key_id_a, CK_BYTE key_i
     token.invalidate_cache();
     throw;
   }
-  token.invalidate_cache();
+  token.note_own_write({*piv_slot_a, *piv_slot_b});
   return CKR_OK;
 }
 

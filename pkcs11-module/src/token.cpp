@@ -64,7 +64,7 @@ void Token::connect() {
   }
   if (serial_ != 0 && info.serial != serial_) {
     ++generation_;
-    cache_valid_ = false;
+    invalidate_cache();
     set_logged_out();
   }
   serial_ = info.serial;
@@ -113,13 +113,13 @@ void Token::forget_connection() {
     }
   }
   connection_.reset();
-  cache_valid_ = false;
+  invalidate_cache();
   set_logged_out();
 }
 
 void Token::abandon_after_fork() {
   (void)connection_.release();
-  cache_valid_ = false;
+  invalidate_cache();
   set_logged_out();
 }
 
@@ -176,12 +176,20 @@ std::optional<KeySlot> shown(const CachedSlot& described) {
 
 }  // namespace
 
-// LIST KEYS, then each certificate (GET DATA) and each key's public half (GET METADATA).
-std::vector<CachedSlot> Token::read_objects(card::TokenClient& client) {
+// LIST KEYS, then each certificate (GET DATA) and each key's public half (GET METADATA), for
+// every slot or those in `dirty`.
+std::vector<CachedSlot> Token::read_objects(card::TokenClient& client,
+                                            const std::set<std::uint8_t>* dirty) {
   std::vector<CachedSlot> slots;
   for (const card::KeyEntry& entry : client.list_keys()) {
     // The attestation key certifies the token's own keys; it is not the holder's to use.
     if (entry.slot == static_cast<std::uint8_t>(protocol::KeyRef::attestation)) continue;
+    const auto kept = std::find_if(described_.begin(), described_.end(),
+                                   [&](const CachedSlot& d) { return d.piv_slot == entry.slot; });
+    if (dirty && !dirty->count(entry.slot) && kept != described_.end()) {
+      slots.push_back(*kept);
+      continue;
+    }
     CachedSlot slot;
     slot.piv_slot = entry.slot;
     slot.algorithm = entry.algorithm;
@@ -209,7 +217,13 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client,
                                                               : client.token_info();
   fresh_info_.reset();
   if (objects_known_at(info)) return key_slots_;
-  std::vector<CachedSlot> described = read_objects(client);
+  // Only this module's own writes since the last reading: those slots alone (note_own_write).
+  const bool only_own_writes = own_writes_ && info.serial == info_.serial &&
+                               info.change_counter == info_.change_counter + own_writes_->commits;
+  std::vector<CachedSlot> described = !only_own_writes ? read_objects(client)
+                                      : own_writes_->slots.empty()
+                                          ? described_
+                                          : read_objects(client, &own_writes_->slots);
   show(described, info);
   disk_cache_.store({info.serial, info.change_counter, std::move(described)});
   return key_slots_;
@@ -250,7 +264,9 @@ void Token::show(const std::vector<CachedSlot>& described, const card::TokenInfo
     if (std::optional<KeySlot> slot = shown(d)) slots.push_back(std::move(*slot));
   }
   key_slots_ = std::move(slots);
+  described_ = described;
   info_ = info;
+  own_writes_.reset();
   cache_valid_ = true;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,18 @@ class Token {
   void invalidate_cache() {
     cache_valid_ = false;
     fresh_info_.reset();
+    own_writes_.reset();
+  }
+  // After a write through this module that made one commit on the token and changed the
+  // objects of `slots` alone (none: a PIN or PUK change). The next refresh re-reads just those
+  // slots if the change counter moved by exactly the commits noted since the objects were
+  // read: the token adds one per commit (docs/protocol.md 8), so no other process wrote.
+  void note_own_write(std::initializer_list<std::uint8_t> slots) {
+    cache_valid_ = false;
+    fresh_info_.reset();
+    if (!own_writes_) own_writes_.emplace();
+    ++own_writes_->commits;
+    own_writes_->slots.insert(slots.begin(), slots.end());
   }
 
   // Login state is per token (PKCS#11 section 5.6). The PIN is kept, locked in memory and
@@ -111,7 +124,10 @@ class Token {
  private:
   void connect();
   void recover_after_reset(card::TokenClient& client);
-  std::vector<CachedSlot> read_objects(card::TokenClient& client);
+  // LIST KEYS, then the certificate and public key of each slot in `dirty` (all when null);
+  // the other slots as they were read before.
+  std::vector<CachedSlot> read_objects(card::TokenClient& client,
+                                       const std::set<std::uint8_t>* dirty = nullptr);
   bool objects_known_at(const card::TokenInfo& info);
   void show(const std::vector<CachedSlot>& described, const card::TokenInfo& info);
 
@@ -122,7 +138,13 @@ class Token {
   std::uint64_t generation_ = 1;
   std::unique_ptr<card::Connection> connection_;
   bool cache_valid_ = false;
-  CK_SESSION_HANDLE checked_for_ = 0;  // objects_checked; 0: none
+  std::vector<CachedSlot> described_;  // what key_slots_ and info_ were made from
+  struct OwnWrites {
+    std::uint32_t commits = 0;
+    std::set<std::uint8_t> slots;
+  };
+  std::optional<OwnWrites> own_writes_;  // note_own_write since described_ was read
+  CK_SESSION_HANDLE checked_for_ = 0;    // objects_checked; 0: none
   std::optional<card::TokenInfo> checked_info_;
   bool needs_recovery_ = false;  // reconnected after pcscd went away
   std::uint32_t serial_ = 0;     // the token this slot holds; checked on every reconnect

@@ -229,3 +229,54 @@ TEST_F(ObjectCache, WithoutAWritableDirectoryTheModuleWorksAsBefore) {
 }
 
 }  // namespace
+
+namespace {
+
+// A listing in this process's session: the objects, and the APDUs it cost.
+std::pair<std::string, std::uint64_t> listed_in(certkey::test::ModuleClient& m) {
+  const std::uint64_t before = sim_apdus();
+  std::string result = list(m);
+  return {result, sim_apdus() - before};
+}
+
+}  // namespace
+
+// After the module's own key generation, the next listing re-reads that slot alone: TOKEN
+// INFO, LIST KEYS and the new key's GET METADATA, not the other slot's certificate and key
+// (docs/pkcs11.md 7).
+TEST_F(ObjectCache, AfterItsOwnWrite_TheModuleRereadsOnlyThatSlot) {
+  certkey::test::ModuleClient m;
+  ASSERT_TRUE(m.ok);
+  EXPECT_EQ(listed_in(m).first, expected());
+  CK_SESSION_HANDLE s = 0;
+  ASSERT_EQ(m.logged_in(s), CKR_OK);
+  ASSERT_EQ(m.generate(s, 0x05), CKR_OK);  // a retired slot
+  ASSERT_EQ(m.p11->C_Logout(s), CKR_OK);
+  const auto [after, cost] = listed_in(m);
+  EXPECT_EQ(after, "3 objects, certificate " + fingerprint(certificate_));
+  EXPECT_EQ(cost, 3u) << "TOKEN INFO, LIST KEYS, GET METADATA of the new key";
+}
+
+// If another process also wrote, the counter moved by more than this module's own commits:
+// everything is read again, and the other process's certificate shows.
+TEST_F(ObjectCache, AfterItsOwnWriteAndAnothers_TheModuleRereadsEverything) {
+  certkey::test::ModuleClient m;
+  ASSERT_TRUE(m.ok);
+  EXPECT_EQ(listed_in(m).first, expected());
+  CK_SESSION_HANDLE s = 0;
+  ASSERT_EQ(m.logged_in(s), CKR_OK);
+  ASSERT_EQ(m.generate(s, 0x05), CKR_OK);
+  ASSERT_EQ(m.p11->C_Logout(s), CKR_OK);
+  const Bytes renewed = certkey::test::self_signed_certificate("renewed elsewhere");
+  ASSERT_EQ(in_new_process([&](certkey::test::ModuleClient& other) {
+              CK_SESSION_HANDLE o = 0;
+              return other.logged_in(o) == CKR_OK &&
+                             other.store_certificate(o, 1, renewed) == CKR_OK
+                         ? std::string("ok")
+                         : std::string("not written");
+            }),
+            "ok");
+  const auto [after, cost] = listed_in(m);
+  EXPECT_EQ(after, "3 objects, certificate " + fingerprint(renewed));
+  EXPECT_GT(cost, 3u);
+}
