@@ -49,6 +49,8 @@ namespace fs = std::filesystem;
 // How long the sessions get to end at shutdown: a turn of the network loop each, or a refused
 // connection's linger (HttpSession::kLingerTimeout).
 constexpr std::chrono::seconds kDrainTime = kLingerTimeout + std::chrono::seconds(1);
+// How long token reads must pause before library pages are given back (release_pages_when_quiet).
+constexpr std::chrono::seconds kQuietBeforeRelease{1};
 
 void say(const std::string& text) { std::fprintf(stderr, "certkeyd: %s\n", text.c_str()); }
 
@@ -208,12 +210,16 @@ class Daemon {
         core_(*io_, services_),
         net_{*io_, config, core_, connections_, events_},
         signals_(*io_, SIGINT, SIGTERM),
-        shutdown_deadline_(*io_) {
+        shutdown_deadline_(*io_),
+        page_release_(*io_) {
     if (!module_.vendor())
       throw std::runtime_error("the PKCS#11 module is not certkey's (no vendor interface 2.0)");
     renewals_.import_journal(state_dir_ + "/renewals.json");
     audit_.prune(config.audit_retention_days);
-    tokens_.after_reading(release_clean_file_pages);  // a token read touches OpenSSL's decoders
+    // A token read touches OpenSSL's decoders. Their pages go back once reads have paused,
+    // not after each: reading smaps and faulting the pages in again cost every renewal about
+    // 7 ms (docs/benchmarks.md, "Renewal").
+    tokens_.after_reading([this] { asio::post(*io_, [this] { release_pages_when_quiet(); }); });
     tokens_.start();
   }
 
@@ -273,6 +279,14 @@ class Daemon {
     if (!options_.port_file.empty()) write_port_file(options_.port_file, listening_.port);
     say("listening on 127.0.0.1:" + std::to_string(listening_.port));
     if (config_.allowed_origins.empty()) say("no web origin is allowed: HTTP refuses every page");
+  }
+
+  // Each token read moves the release on: it runs kQuietBeforeRelease after the last one.
+  void release_pages_when_quiet() {
+    page_release_.expires_after(kQuietBeforeRelease);
+    page_release_.async_wait([](const boost::system::error_code& ec) {
+      if (!ec) release_clean_file_pages();
+    });
   }
 
   // SIGTERM: stop listening, end prompts, let running token work finish within the shutdown
@@ -341,6 +355,7 @@ class Daemon {
   Listening listening_;
   asio::signal_set signals_;
   asio::steady_timer shutdown_deadline_;
+  asio::steady_timer page_release_;
 };
 
 int serve(const Options& options, const Config& config) {

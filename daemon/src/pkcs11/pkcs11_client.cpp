@@ -108,11 +108,6 @@ CK_CERTKEY_TOKEN_INFO Module::certkey_token_info(CK_SLOT_ID slot) const {
   return info;
 }
 
-void Module::swap_slots(CK_SLOT_ID slot, CK_BYTE a, CK_BYTE b) const {
-  if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeySwapSlots");
-  check(vendor_->C_CertkeySwapSlots(slot, a, b), "C_CertkeySwapSlots");
-}
-
 Bytes Module::unlock_challenge(CK_SLOT_ID slot) const {
   if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeyUnlockChallenge");
   Bytes challenge(CERTKEY_UNLOCK_CODE_LENGTH);
@@ -156,7 +151,8 @@ std::optional<CK_SLOT_ID> slot_with_token_label(const Module& module, std::strin
   return std::nullopt;
 }
 
-Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write) : api_(module.api()) {
+Session::Session(const Module& module, CK_SLOT_ID slot, bool read_write)
+    : api_(module.api()), vendor_(module.vendor()), slot_(slot) {
   check(api_->C_OpenSession(slot, CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0), nullptr,
                             nullptr, &handle_),
         "C_OpenSession");
@@ -174,6 +170,7 @@ void Session::login(std::string_view pin) {
                                  static_cast<CK_ULONG>(pin.size()));
   if (rv != CKR_USER_ALREADY_LOGGED_IN) check(rv, "C_Login");
   logged_in_ = true;
+  listing_.reset();  // private objects show now
 }
 
 namespace {
@@ -185,6 +182,7 @@ CK_UTF8CHAR_PTR utf8(std::string_view text) {
 void Session::login_so(std::string_view puk) {
   check(api_->C_Login(handle_, CKU_SO, utf8(puk), static_cast<CK_ULONG>(puk.size())), "C_Login");
   logged_in_ = true;
+  listing_.reset();
 }
 
 void Session::init_pin(std::string_view new_pin) {
@@ -199,10 +197,33 @@ void Session::set_pin(std::string_view old_pin, std::string_view new_pin) {
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find(CK_OBJECT_CLASS object_class, const Bytes* id) {
-  CK_ATTRIBUTE query[] = {
-      {CKA_CLASS, &object_class, sizeof object_class},
-      {CKA_ID, const_cast<std::uint8_t*>(id ? id->data() : nullptr), id ? id->size() : 0}};
-  return find_matching(query, id ? 2 : 1);
+  std::vector<CK_OBJECT_HANDLE> found;
+  for (const Listed& object : listing()) {
+    if (object.object_class == object_class && (!id || object.id == *id))
+      found.push_back(object.handle);
+  }
+  return found;
+}
+
+const std::vector<Session::Listed>& Session::listing() {
+  if (listing_) return *listing_;
+  std::vector<Listed> objects;
+  for (CK_OBJECT_HANDLE handle : find_matching(nullptr, 0)) {
+    Listed object{handle, 0, {}};
+    CK_ATTRIBUTE about[] = {{CKA_CLASS, &object.object_class, sizeof object.object_class},
+                            {CKA_ID, nullptr, 0}};
+    // An object whose class or ID cannot be read is one no lookup can match.
+    if (api_->C_GetAttributeValue(handle_, handle, about, 2) != CKR_OK ||
+        about[1].ulValueLen == CK_UNAVAILABLE_INFORMATION)
+      continue;
+    object.id.resize(about[1].ulValueLen);
+    about[1].pValue = object.id.data();
+    if (api_->C_GetAttributeValue(handle_, handle, about, 2) != CKR_OK) continue;
+    object.id.resize(about[1].ulValueLen);
+    objects.push_back(std::move(object));
+  }
+  listing_ = std::move(objects);
+  return *listing_;
 }
 
 std::vector<CK_OBJECT_HANDLE> Session::find_labelled(CK_OBJECT_CLASS object_class,
@@ -257,6 +278,7 @@ Bytes Session::sign(CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mechanism_type, cons
 }
 
 CK_OBJECT_HANDLE Session::create(std::vector<CK_ATTRIBUTE> attributes) {
+  listing_.reset();
   CK_OBJECT_HANDLE object = 0;
   check(api_->C_CreateObject(handle_, attributes.data(), attributes.size(), &object),
         "C_CreateObject");
@@ -266,6 +288,7 @@ CK_OBJECT_HANDLE Session::create(std::vector<CK_ATTRIBUTE> attributes) {
 Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type,
                                             std::vector<CK_ATTRIBUTE> public_template,
                                             std::vector<CK_ATTRIBUTE> private_template) {
+  listing_.reset();
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   KeyPair pair;
   check(api_->C_GenerateKeyPair(handle_, &mechanism, public_template.data(), public_template.size(),
@@ -277,6 +300,7 @@ Session::KeyPair Session::generate_key_pair(CK_MECHANISM_TYPE mechanism_type,
 
 CK_OBJECT_HANDLE Session::generate_key(CK_MECHANISM_TYPE mechanism_type,
                                        std::vector<CK_ATTRIBUTE> key_template) {
+  listing_.reset();
   CK_MECHANISM mechanism = {mechanism_type, nullptr, 0};
   CK_OBJECT_HANDLE key = 0;
   check(api_->C_GenerateKey(handle_, &mechanism, key_template.data(), key_template.size(), &key),
@@ -286,6 +310,7 @@ CK_OBJECT_HANDLE Session::generate_key(CK_MECHANISM_TYPE mechanism_type,
 
 CK_OBJECT_HANDLE Session::derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism,
                                      std::vector<CK_ATTRIBUTE> key_template) {
+  listing_.reset();
   CK_OBJECT_HANDLE key = 0;
   check(
       api_->C_DeriveKey(handle_, &mechanism, base, key_template.data(), key_template.size(), &key),
@@ -294,7 +319,14 @@ CK_OBJECT_HANDLE Session::derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechani
 }
 
 void Session::destroy(CK_OBJECT_HANDLE object) {
+  listing_.reset();
   check(api_->C_DestroyObject(handle_, object), "C_DestroyObject");
+}
+
+void Session::swap_slots(CK_BYTE a, CK_BYTE b) {
+  if (!vendor_) throw Error(CKR_FUNCTION_NOT_SUPPORTED, "C_CertkeySwapSlots");
+  listing_.reset();
+  check(vendor_->C_CertkeySwapSlots(slot_, a, b), "C_CertkeySwapSlots");
 }
 
 }  // namespace certkey::pkcs11

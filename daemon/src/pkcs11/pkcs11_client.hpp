@@ -45,9 +45,6 @@ class Module {
   CK_SLOT_INFO slot_info(CK_SLOT_ID slot) const;
   CK_TOKEN_INFO token_info(CK_SLOT_ID slot) const;
   CK_CERTKEY_TOKEN_INFO certkey_token_info(CK_SLOT_ID slot) const;  // needs vendor()
-  // Swaps the keys and certificates of the slots with CKA_IDs `a` and `b` in one commit on
-  // the token (docs/pkcs11.md section 13). Needs vendor() and the user logged in.
-  void swap_slots(CK_SLOT_ID slot, CK_BYTE a, CK_BYTE b) const;
   // A fresh remote-unlock challenge (docs/unlock.md). Needs vendor().
   Bytes unlock_challenge(CK_SLOT_ID slot) const;
   // The help desk's response and the new PIN. Needs vendor().
@@ -91,6 +88,9 @@ class Session {
   void init_pin(std::string_view new_pin);
   // C_SetPIN: the user's PIN from `old_pin` to `new_pin`.
   void set_pin(std::string_view old_pin, std::string_view new_pin);
+  // The session's objects of a class (and CKA_ID), from one listing of all its objects that
+  // the session keeps until it writes or logs in: a C_FindObjectsInit costs a token transaction
+  // (docs/pkcs11.md section 7), and a command looks up many objects.
   std::vector<CK_OBJECT_HANDLE> find(CK_OBJECT_CLASS object_class, const Bytes* id = nullptr);
   std::vector<CK_OBJECT_HANDLE> find_labelled(CK_OBJECT_CLASS object_class, std::string_view label);
   Bytes attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type);
@@ -112,11 +112,23 @@ class Session {
   CK_OBJECT_HANDLE derive_key(CK_OBJECT_HANDLE base, CK_MECHANISM mechanism,
                               std::vector<CK_ATTRIBUTE> key_template);
   void destroy(CK_OBJECT_HANDLE object);
+  // Swaps the keys and certificates of the slots with CKA_IDs `a` and `b` in one commit on
+  // the token (docs/pkcs11.md section 13). Needs certkey's vendor interface and the login.
+  void swap_slots(CK_BYTE a, CK_BYTE b);
 
  private:
+  struct Listed {
+    CK_OBJECT_HANDLE handle;
+    CK_OBJECT_CLASS object_class;
+    Bytes id;
+  };
   std::vector<CK_OBJECT_HANDLE> find_matching(CK_ATTRIBUTE* query, CK_ULONG count);
+  const std::vector<Listed>& listing();
 
   CK_FUNCTION_LIST_PTR api_;
+  const CK_CERTKEY_FUNCTION_LIST* vendor_;
+  CK_SLOT_ID slot_;
+  std::optional<std::vector<Listed>> listing_;  // dropped by every write and login
   CK_SESSION_HANDLE handle_ = 0;
   bool logged_in_ = false;
 };

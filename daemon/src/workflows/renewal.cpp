@@ -83,7 +83,7 @@ void make_current(RenewalContext& context, TokenSession& session, Renewal& renew
     }
   }
   enter(context, renewal, RenewalState::making_current);
-  context.work.module.swap_slots(context.work.slot, working.front(), retired.front());
+  (*session).swap_slots(working.front(), retired.front());
   step_taken(renewal);
   const X509Ptr expected = x509_from_pem(renewal.certificate_pem);
   if (!holds_key(*session, working, pending_key(request)) || !expected ||
