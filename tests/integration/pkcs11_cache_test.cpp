@@ -239,6 +239,16 @@ std::pair<std::string, std::uint64_t> listed_in(certkey::test::ModuleClient& m) 
   return {result, sim_apdus() - before};
 }
 
+// With the objects listed, a key pair generated through the same module in retired slot 05.
+::testing::AssertionResult listed_then_generated(certkey::test::ModuleClient& m) {
+  if (!m.ok) return ::testing::AssertionFailure() << "C_Initialize failed";
+  list(m);
+  CK_SESSION_HANDLE s = 0;
+  if (m.logged_in(s) != CKR_OK || m.generate(s, 0x05) != CKR_OK || m.p11->C_Logout(s) != CKR_OK)
+    return ::testing::AssertionFailure() << "no key generated";
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace
 
 // After the module's own key generation, the next listing re-reads that slot alone: TOKEN
@@ -246,12 +256,7 @@ std::pair<std::string, std::uint64_t> listed_in(certkey::test::ModuleClient& m) 
 // (docs/pkcs11.md 7).
 TEST_F(ObjectCache, AfterItsOwnWrite_TheModuleRereadsOnlyThatSlot) {
   certkey::test::ModuleClient m;
-  ASSERT_TRUE(m.ok);
-  EXPECT_EQ(listed_in(m).first, expected());
-  CK_SESSION_HANDLE s = 0;
-  ASSERT_EQ(m.logged_in(s), CKR_OK);
-  ASSERT_EQ(m.generate(s, 0x05), CKR_OK);  // a retired slot
-  ASSERT_EQ(m.p11->C_Logout(s), CKR_OK);
+  ASSERT_TRUE(listed_then_generated(m));
   const auto [after, cost] = listed_in(m);
   EXPECT_EQ(after, "3 objects, certificate " + fingerprint(certificate_));
   EXPECT_EQ(cost, 3u) << "TOKEN INFO, LIST KEYS, GET METADATA of the new key";
@@ -261,12 +266,7 @@ TEST_F(ObjectCache, AfterItsOwnWrite_TheModuleRereadsOnlyThatSlot) {
 // everything is read again, and the other process's certificate shows.
 TEST_F(ObjectCache, AfterItsOwnWriteAndAnothers_TheModuleRereadsEverything) {
   certkey::test::ModuleClient m;
-  ASSERT_TRUE(m.ok);
-  EXPECT_EQ(listed_in(m).first, expected());
-  CK_SESSION_HANDLE s = 0;
-  ASSERT_EQ(m.logged_in(s), CKR_OK);
-  ASSERT_EQ(m.generate(s, 0x05), CKR_OK);
-  ASSERT_EQ(m.p11->C_Logout(s), CKR_OK);
+  ASSERT_TRUE(listed_then_generated(m));
   const Bytes renewed = certkey::test::self_signed_certificate("renewed elsewhere");
   ASSERT_EQ(in_new_process([&](certkey::test::ModuleClient& other) {
               CK_SESSION_HANDLE o = 0;
