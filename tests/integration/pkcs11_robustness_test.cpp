@@ -477,6 +477,11 @@ TEST_F(Module, CardResetByAnotherProcess_SessionKeepsWorking) {
             SCARD_S_SUCCESS);
   ASSERT_EQ(SCardDisconnect(card, SCARD_RESET_CARD), SCARD_S_SUCCESS);
   SCardReleaseContext(ctx);
+  // A slot listing between reads the readers' states: a reset is no new insertion of the card
+  // (docs/pkcs11.md 4), so the session lives on.
+  CK_ULONG count = 0;
+  EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_OK);
+  EXPECT_EQ(count, 1u);
   EXPECT_EQ(sign(s, key), CKR_OK);
 }
 
@@ -485,6 +490,23 @@ TEST_F(Module, PcscdRestart_IsSurvived) {
   CK_OBJECT_HANDLE key = private_key(s);
   ASSERT_EQ(sign(s, key), CKR_OK);
   ASSERT_EQ(run(env("CERTKEY_RESTART_PCSCD")), 0);
+  EXPECT_EQ(sign(s, key), CKR_OK);
+}
+
+// The restart noticed first by a slot listing: its reader states come from a new PC/SC
+// context, whose card counts start afresh, so the module finds the token again by its serial
+// and keeps the session and the login (docs/pkcs11.md 8.4).
+TEST_F(Module, PcscdRestart_NoticedByASlotListing_SessionAndLoginSurvive) {
+  CK_SESSION_HANDLE s = open_logged_in();
+  CK_OBJECT_HANDLE key = private_key(s);
+  ASSERT_EQ(sign(s, key), CKR_OK);
+  ASSERT_EQ(run(env("CERTKEY_RESTART_PCSCD")), 0);
+  CK_ULONG count = 0;
+  EXPECT_EQ(p11_->C_GetSlotList(CK_TRUE, nullptr, &count), CKR_OK);
+  EXPECT_EQ(count, 1u);
+  CK_SESSION_INFO info{};
+  EXPECT_EQ(p11_->C_GetSessionInfo(s, &info), CKR_OK);
+  EXPECT_EQ(info.state, CKS_RW_USER_FUNCTIONS);
   EXPECT_EQ(sign(s, key), CKR_OK);
 }
 
