@@ -18,6 +18,7 @@
 
 #include "app/options.hpp"
 #include "app/resident_memory.hpp"
+#include "app/socket_activation.hpp"
 #include "app/systemd_notify.hpp"
 #include "config/config.hpp"
 #include "core/command_core.hpp"
@@ -105,6 +106,20 @@ struct Listening {
   }
 };
 
+// The sockets systemd made (socket activation): served as they are, whatever the
+// configured port says.
+Listening adopt(NetContext& net, const InheritedSockets& inherited) {
+  Listening l;
+  for (const int fd : inherited.tcp) l.tcp.push_back(std::make_shared<TcpListener>(net, fd));
+  for (auto& listener : l.tcp) listener->run(listener->port());
+  if (!l.tcp.empty()) l.port = l.tcp.front()->port();
+  if (inherited.unix_socket) {
+    l.unix_socket = std::make_shared<UnixListener>(net, *inherited.unix_socket);
+    l.unix_socket->run();
+  }
+  return l;
+}
+
 // HTTP on 127.0.0.1 and [::1] (same port), and the unix socket. What cannot be bound is said
 // plainly and the rest keeps serving; nothing at all is an error.
 Listening listen(NetContext& net, unsigned port, const std::string& socket_path) {
@@ -183,9 +198,10 @@ void unblock_stop_signals() {
 // because sessions leave them when they end.
 class Daemon {
  public:
-  Daemon(const Options& options, const Config& config)
+  Daemon(const Options& options, const Config& config, InheritedSockets inherited)
       : options_(options),
         config_(config),
+        inherited_(std::move(inherited)),
         state_dir_(checked_state_dir(options)),
         db_(state_dir_ + "/certkeyd.db"),
         renewals_(db_),
@@ -272,7 +288,9 @@ class Daemon {
   }
 
   void start_listening(const std::string& socket_path) {
-    listening_ = listen(net_, config_.port, socket_path);
+    listening_ =
+        inherited_.any() ? adopt(net_, inherited_) : listen(net_, config_.port, socket_path);
+    if (inherited_.any()) say("serving the sockets systemd passed");
     if (listening_.tcp.empty() && !listening_.unix_socket)
       throw std::runtime_error("nothing to listen on");
     if (listening_.tcp.empty()) return;
@@ -333,6 +351,7 @@ class Daemon {
 
   const Options& options_;
   const Config& config_;
+  InheritedSockets inherited_;
   std::string state_dir_;
   StateDb db_;
   RenewalStore renewals_;
@@ -360,9 +379,12 @@ class Daemon {
 
 int serve(const Options& options, const Config& config) {
   const std::string socket_path = options.socket.value_or(certkey::ipc::default_socket_path());
-  if (another_daemon_on(socket_path))
+  InheritedSockets inherited = inherited_sockets();
+  // Socket-activated, the unix socket is systemd's, which queues connections for this
+  // daemon: probing it would only reach the queue.
+  if (!inherited.unix_socket && another_daemon_on(socket_path))
     throw std::runtime_error("another certkeyd is already running (" + socket_path + ")");
-  Daemon daemon(options, config);
+  Daemon daemon(options, config, std::move(inherited));
   return daemon.run(socket_path);
 }
 

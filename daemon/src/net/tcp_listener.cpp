@@ -36,6 +36,15 @@ TcpListener::TcpListener(NetContext& net, const asio::ip::tcp::endpoint& endpoin
   port_ = acceptor_.local_endpoint().port();
 }
 
+TcpListener::TcpListener(NetContext& net, int listening_socket) : AcceptLoop(net.io), net_(net) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  ::getsockname(listening_socket, reinterpret_cast<sockaddr*>(&address), &length);
+  acceptor_.assign(address.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(),
+                   listening_socket);
+  port_ = acceptor_.local_endpoint().port();
+}
+
 void TcpListener::run(unsigned host_port) {
   host_port_ = host_port;
   do_accept();

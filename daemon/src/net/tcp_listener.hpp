@@ -13,6 +13,8 @@ class TcpListener : public AcceptLoop<boost::asio::ip::tcp> {
  public:
   // Throws boost::system::system_error when the endpoint cannot be bound.
   TcpListener(NetContext& net, const boost::asio::ip::tcp::endpoint& endpoint);
+  // A listening socket made by another (systemd's socket activation).
+  TcpListener(NetContext& net, int listening_socket);
   unsigned short port() const { return port_; }
   // The port the Host header must name (the IPv4 listener's when both share one).
   void run(unsigned host_port);

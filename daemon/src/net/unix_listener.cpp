@@ -42,9 +42,13 @@ UnixListener::UnixListener(NetContext& net, const std::string& path)
   close_on_exec(acceptor_.native_handle());
 }
 
+UnixListener::UnixListener(NetContext& net, int listening_socket) : AcceptLoop(net.io), net_(net) {
+  acceptor_.assign(asio::local::stream_protocol(), listening_socket);
+}
+
 UnixListener::~UnixListener() {
   std::error_code ec;
-  std::filesystem::remove(path_, ec);
+  if (!path_.empty()) std::filesystem::remove(path_, ec);
 }
 
 void UnixListener::take(asio::local::stream_protocol::socket socket) {

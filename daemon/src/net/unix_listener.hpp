@@ -14,6 +14,8 @@ class UnixListener : public AcceptLoop<boost::asio::local::stream_protocol> {
   // Creates the socket's directory (mode 0700) and the socket (0600). Refuses to start when
   // another daemon answers there; a stale socket file is replaced. Throws std::runtime_error.
   UnixListener(NetContext& net, const std::string& path);
+  // A listening socket made by another (systemd's socket activation), who also owns its file.
+  UnixListener(NetContext& net, int listening_socket);
   ~UnixListener() override;
   void run() { do_accept(); }
 
