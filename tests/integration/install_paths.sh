@@ -23,3 +23,19 @@ register=$(sed -n 's/^module=//p' "$stage$prefix/bin/certkey-register-nss")
 daemon=$("$stage$prefix/bin/certkeyd" --help | sed -n 's/.*--module PATH .*(default \(.*\))$/\1/p')
 [[ $daemon == "$installed" ]] || fail "certkeyd defaults to '$daemon'"
 echo "install_paths: the module, the p11-kit file, register-nss and certkeyd agree on $installed"
+
+# certkeyd's user units start the installed daemon, and its sandbox scores 3.0 or lower in
+# systemd's own exposure analysis (which needs a runtime directory, not a running systemd).
+units=$stage$prefix/lib/systemd/user
+for unit in certkeyd.service certkeyd.socket certkeyd-ipv6.socket; do
+  [[ -f $units/$unit ]] || fail "$unit not installed in $prefix/lib/systemd/user"
+done
+exec_start=$(sed -n 's/^ExecStart=//p' "$units/certkeyd.service")
+[[ $exec_start == "$prefix/bin/certkeyd" ]] || fail "certkeyd.service starts $exec_start"
+runtime=$(mktemp -d)
+exposure=$(XDG_RUNTIME_DIR=$runtime systemd-analyze --user security --offline=true \
+  "$units/certkeyd.service" 2>&1 | sed -n 's/.*Overall exposure level for certkeyd.service: \([0-9.]*\).*/\1/p')
+rm -rf "$runtime"
+[[ -n $exposure ]] || fail "systemd-analyze gave no exposure level"
+awk -v e="$exposure" 'BEGIN { exit !(e <= 3.0) }' || fail "certkeyd.service's exposure is $exposure, above 3.0"
+echo "install_paths: the user units start $exec_start; exposure $exposure"
