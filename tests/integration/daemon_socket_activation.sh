@@ -26,7 +26,10 @@ printf '[pin]\nprogram = "%s"\n' "$CERTKEY_ROOT/tests/harness/scripted-pinentry"
 
 step "systemd-socket-activate holds the sockets; certkeyd is not running yet"
 mkfifo activator.err
+# The activator passes on only the environment it is told to: the sanitizers' options of an
+# ASan build (scripts/test turns leak checking off for everything it starts).
 env -u LD_PRELOAD systemd-socket-activate -l "127.0.0.1:$port" -l "[::1]:$port" -l "$socket" \
+  -E "ASAN_OPTIONS=${ASAN_OPTIONS:-}" -E "UBSAN_OPTIONS=${UBSAN_OPTIONS:-}" \
   "$CERTKEY_BUILD/daemon/certkeyd" --config "$workdir/certkeyd.toml" --allow-origin https://portal.example \
   --state-dir "$workdir/daemon-state" --module "$CERTKEY_MODULE" 2>activator.err &
 activator=$!
