@@ -212,11 +212,11 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client,
                                              const card::TokenInfo* known) {
   // The one APDU a warm listing costs. A cold cache right after connecting uses what the
   // connect read instead; a warm one always asks, so no change is ever shown late.
-  const card::TokenInfo info = known                          ? *known
-                               : fresh_info_ && !cache_valid_ ? *fresh_info_
-                                                              : client.token_info();
+  const card::TokenInfo* reading = reading_at_hand(known);
+  const card::TokenInfo info = reading ? *reading : client.token_info();
   fresh_info_.reset();
-  if (objects_known_at(info)) return key_slots_;
+  // A reading at hand was looked up by objects_at_hand, before the transaction.
+  if (!reading && objects_known_at(info)) return key_slots_;
   // Only this module's own writes since the last reading: those slots alone (note_own_write).
   const bool only_own_writes = own_writes_ && info.serial == info_.serial &&
                                info.change_counter == info_.change_counter + own_writes_->commits;
@@ -229,10 +229,13 @@ const std::vector<KeySlot>& Token::key_slots(card::TokenClient& client,
   return key_slots_;
 }
 
+const card::TokenInfo* Token::reading_at_hand(const card::TokenInfo* known) const {
+  if (known) return known;
+  return fresh_info_ && !cache_valid_ ? &*fresh_info_ : nullptr;
+}
+
 const std::vector<KeySlot>* Token::objects_at_hand(const card::TokenInfo* known) {
-  const card::TokenInfo* info = known                          ? known
-                                : fresh_info_ && !cache_valid_ ? &*fresh_info_
-                                                               : nullptr;
+  const card::TokenInfo* info = reading_at_hand(known);
   if (info == nullptr || !objects_known_at(*info)) return nullptr;
   fresh_info_.reset();
   return &key_slots_;

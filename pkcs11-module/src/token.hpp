@@ -64,8 +64,9 @@ class Token {
   template <typename Work>
   auto run(Work&& work) -> decltype(work(std::declval<card::TokenClient&>()));
 
-  // The objects, refreshed when the change counter moved. Call inside run(). `known`: a
-  // TOKEN INFO this session already read with no transaction since (take_objects_check).
+  // The objects, refreshed when the change counter moved. Call inside run(), after
+  // objects_at_hand(known) found them not at hand. `known`: a TOKEN INFO this session
+  // already read with no transaction since (take_objects_check).
   const std::vector<KeySlot>& key_slots(card::TokenClient& client,
                                         const card::TokenInfo* known = nullptr);
   // The cached objects without asking the token, while the cache is valid (C_FindObjectsInit
@@ -129,6 +130,9 @@ class Token {
   std::vector<CachedSlot> read_objects(card::TokenClient& client,
                                        const std::set<std::uint8_t>* dirty = nullptr);
   bool objects_known_at(const card::TokenInfo& info);
+  // A change counter read with no transaction since: `known`, else the connect's while the
+  // cache is cold; nullptr when there is none.
+  const card::TokenInfo* reading_at_hand(const card::TokenInfo* known) const;
   void show(const std::vector<CachedSlot>& described, const card::TokenInfo& info);
 
   CK_SLOT_ID id_;
